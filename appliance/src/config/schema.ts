@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+// DICOM AE titles: 1–16 characters of the default repertoire, no backslash, not all spaces (PS3.5 §6.2, VR AE).
+const aeTitle = z
+  .string()
+  .min(1)
+  .max(16)
+  .regex(/^[\x20-\x5b\x5d-\x7e]*[^ ][\x20-\x5b\x5d-\x7e]*$/, 'AE title: 1-16 printable ASCII characters, no backslash');
+const port = z.number().int().min(0).max(65535);
+const host = z.string().min(1);
+const ms = z.number().int().min(1);
+
+const pacsSchema = z.object({
+  /** Called AE title of the PACS. */
+  aeTitle: aeTitle.default('ORTHANC'),
+  host: host.default('127.0.0.1'),
+  port: port.default(4242),
+  /** How to pull images: C-GET, or C-MOVE to the box's own C-STORE SCP for PACS without C-GET. */
+  retrieve: z.enum(['C-GET', 'C-MOVE']).default('C-GET'),
+  /** Base URL of the PACS's own DICOMweb service, when it has one (empty: DIMSE only). */
+  dicomwebUrl: z.string().default(''),
+  /** Concurrent associations the box opens to this PACS. */
+  maxAssociations: z.number().int().min(1).max(64).default(4),
+});
+
+export const configSchema = z.object({
+  box: z
+    .object({
+      /** Display name of the site (shown on the setup screen and in the viewer banner). */
+      name: z.string().default('DRIMbox'),
+      /** The box's own AE title, as declared in the PACS. */
+      aeTitle: aeTitle.default('DRIMBOX'),
+      /** Public base URL of this box's DICOMweb service: the Retrieve URLs in published KOS point here. */
+      publicBaseUrl: z.string().url().default('http://127.0.0.1:8080/dicom-web'),
+      /** UID root under which the box creates UIDs (KOS instances, synthetic studies). */
+      uidRoot: z
+        .string()
+        .regex(/^[12](\.(0|[1-9][0-9]*))+$/, 'UID root: dotted numeric OID')
+        .max(40)
+        .default('1.2.826.0.1.3680043.10.1558'),
+    })
+    .prefault({}),
+  pacs: pacsSchema.prefault({}),
+  dimse: z
+    .object({
+      /** Port of the box's C-STORE/C-ECHO SCP (C-MOVE destination). */
+      port: port.default(11112),
+      listenHost: host.default('0.0.0.0'),
+      /** Calling AE titles allowed to associate with the box's SCP (empty: the configured PACS only). */
+      allowedCallingAeTitles: z.array(aeTitle).default([]),
+      connectTimeoutMs: ms.default(10_000),
+      /** Inactivity timeout of an association; each pending response resets it. */
+      responseTimeoutMs: ms.default(30_000),
+      maxPduLength: z.number().int().min(4096).max(1 << 24).default(262_144),
+    })
+    .prefault({}),
+  http: z
+    .object({
+      host: host.default('0.0.0.0'),
+      port: port.default(8080),
+    })
+    .prefault({}),
+  hl7: z
+    .object({
+      host: host.default('0.0.0.0'),
+      port: port.default(2575),
+    })
+    .prefault({}),
+  source: z
+    .object({
+      /** An exam is taken as complete once its instance count has not changed for this long. */
+      stableAfterMs: z.number().int().min(0).default(15_000),
+      /** How often to look again for an exam the PACS does not have yet, or that is still arriving. */
+      recheckMs: ms.default(10_000),
+      /** After this long without the exam in the PACS, the report is set aside as failed (visible, retryable). */
+      maxWaitForImagesMs: ms.default(24 * 60 * 60_000),
+      /** Published exams are re-checked for late images for this long after publication. */
+      watchPublishedForMs: z.number().int().min(0).default(6 * 60 * 60_000),
+    })
+    .prefault({}),
+  /** Where the box keeps its state (SQLite file, received DICOM files, caches). /data on balenaOS. */
+  dataDir: z.string().min(1).default('./var/data'),
+  log: z
+    .object({
+      level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type PacsConfig = Config['pacs'];

@@ -1,0 +1,104 @@
+import type { Readable } from 'node:stream';
+
+/** A DICOM dataset as plain JSON in the PS3.18 F.2 "DICOM JSON" model: { "0020000D": { vr: "UI", Value: [...] } }. */
+export type DicomJson = Record<string, { vr: string; Value?: unknown[]; InlineBinary?: string; BulkDataURI?: string }>;
+
+export type QueryLevel = 'STUDY' | 'SERIES' | 'IMAGE';
+
+export interface FindQuery {
+  level: QueryLevel;
+  /** Matching keys and return keys, by keyword (e.g. { StudyInstanceUID: '1.2.3', SeriesInstanceUID: '' }). */
+  keys: Record<string, string>;
+}
+
+export interface RetrieveTarget {
+  level: QueryLevel;
+  studyInstanceUid: string;
+  seriesInstanceUid?: string;
+  sopInstanceUid?: string;
+}
+
+/** One instance received from the PACS, already written to disk (never held whole in memory). */
+export interface ReceivedInstance {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  /** Part-10 file on disk. */
+  path: string;
+  bytes: number;
+}
+
+export interface RetrieveProgress {
+  completed: number;
+  remaining?: number;
+  failed: number;
+  warning: number;
+}
+
+export interface RetrieveResult extends RetrieveProgress {
+  instances: number;
+  /** Instances the PACS reported as failed (from the final response's Failed SOP Instance UID List). */
+  failedSopInstanceUids: string[];
+}
+
+export interface StoreOutcome {
+  path: string;
+  sopInstanceUid?: string;
+  status: 'stored' | 'warning' | 'refused' | 'skipped';
+  /** Transfer syntax it was sent in, when sent. */
+  transferSyntaxUid?: string;
+  /** Why it was refused or skipped, in words a technician can act on. */
+  reason?: string;
+  /** DIMSE status code, when the PACS answered. */
+  dimseStatus?: number;
+}
+
+export interface RetrieveOptions {
+  /** Folder where received instances are written (one file per SOP Instance UID). */
+  outDir: string;
+  onInstance?: (instance: ReceivedInstance) => void | Promise<void>;
+  onProgress?: (progress: RetrieveProgress) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * The box's view of one PACS over DIMSE. Implementations keep the association limit,
+ * reset the timeout on every pending response, and raise PacsError with a kind a technician can act on.
+ */
+export interface PacsBridge {
+  echo(): Promise<void>;
+  /** Results are yielded as they arrive: a 5,000-instance C-FIND is never collected into one array. */
+  find(query: FindQuery, signal?: AbortSignal): AsyncIterable<DicomJson>;
+  /** C-GET, or C-MOVE to the box's own SCP, as configured for the PACS. */
+  retrieve(target: RetrieveTarget, options: RetrieveOptions): Promise<RetrieveResult>;
+  /** Sends Part-10 files, proposing each file's own transfer syntax first, then uncompressed fallbacks. */
+  store(files: AsyncIterable<string> | Iterable<string>, onOutcome?: (o: StoreOutcome) => void): Promise<StoreOutcome[]>;
+}
+
+export type PacsErrorKind =
+  | 'unreachable'
+  | 'association-rejected'
+  | 'association-aborted'
+  | 'timeout'
+  | 'unknown-move-destination'
+  | 'refused'
+  | 'failed'
+  | 'cancelled';
+
+export class PacsError extends Error {
+  constructor(
+    readonly kind: PacsErrorKind,
+    message: string,
+    readonly details: { pacs?: string; status?: number; cause?: unknown } = {},
+  ) {
+    super(message);
+    this.name = 'PacsError';
+  }
+}
+
+/** A stream of a Part-10 file, with what is known about it before reading. */
+export interface InstanceStream {
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  stream: Readable;
+}

@@ -1,0 +1,26 @@
+import { Hono } from 'hono';
+import { runHealthChecks, type HealthCheck } from '../device/health.js';
+import { log } from '../log/logger.js';
+
+export interface AppDeps {
+  health: HealthCheck[];
+  /** Extra route groups mounted by the services the box runs (source, dicomweb, consumer...). */
+  mount?: (app: Hono) => void;
+}
+
+/** The box's HTTP surface. Routes stay thin: they call services and map outcomes to HTTP. */
+export function createHttpApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.get('/health', async (c) => {
+    const report = await runHealthChecks(deps.health);
+    return c.json(report, report.ok ? 200 : 503);
+  });
+  deps.mount?.(app);
+  app.notFound((c) => c.json({ error: 'not found' }, 404));
+  app.onError((err, c) => {
+    // Never a stack trace or a PACS detail in a response body.
+    log.error('http request failed', { path: c.req.path, method: c.req.method, error: err });
+    return c.json({ error: 'internal error' }, 500);
+  });
+  return app;
+}

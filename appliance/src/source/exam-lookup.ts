@@ -1,0 +1,130 @@
+import type { DicomJson, PacsBridge } from '../dimse/types.js';
+import { PacsError } from '../dimse/types.js';
+
+// Key Object Selection Document Storage (PS3.4 Annex B): manifests and IOCM notes are never listed as exam content.
+const KOS_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.88.59';
+
+export interface ExamInstance {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  instanceNumber?: number;
+}
+
+export interface ExamSeries {
+  seriesInstanceUid: string;
+  modality?: string;
+  seriesNumber?: number;
+  seriesDescription?: string;
+  instances: ExamInstance[];
+}
+
+export interface Exam {
+  studyInstanceUid: string;
+  studyDate?: string;
+  studyTime?: string;
+  studyDescription?: string;
+  studyId?: string;
+  referringPhysicianName?: string;
+  accessionNumber?: string;
+  series: ExamSeries[];
+  instanceCount: number;
+}
+
+const TAG = {
+  StudyDate: '00080020',
+  StudyTime: '00080030',
+  AccessionNumber: '00080050',
+  Modality: '00080060',
+  ReferringPhysicianName: '00080090',
+  StudyDescription: '00081030',
+  SeriesDescription: '0008103E',
+  SOPClassUID: '00080016',
+  SOPInstanceUID: '00080018',
+  StudyInstanceUID: '0020000D',
+  SeriesInstanceUID: '0020000E',
+  StudyID: '00200010',
+  SeriesNumber: '00200011',
+  InstanceNumber: '00200013',
+} as const;
+
+function str(ds: DicomJson, tag: string): string | undefined {
+  const v = ds[tag]?.Value?.[0];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'object' && 'Alphabetic' in (v as object)) return String((v as { Alphabetic?: string }).Alphabetic ?? '') || undefined;
+  const s = String(v).trim();
+  return s === '' ? undefined : s;
+}
+
+function num(ds: DicomJson, tag: string): number | undefined {
+  const s = str(ds, tag);
+  const n = s === undefined ? NaN : Number(s);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * Finds an exam and every instance of it in the PACS: one study-level C-FIND, then one image-level C-FIND
+ * keyed on the study (streamed, grouped by series as it arrives); PACS that insist on the strict hierarchy
+ * get a series-level query and one image-level query per series instead.
+ */
+export async function lookupExam(bridge: PacsBridge, studyInstanceUid: string, signal?: AbortSignal): Promise<Exam | undefined> {
+  let study: DicomJson | undefined;
+  for await (const ds of bridge.find(
+    {
+      level: 'STUDY',
+      keys: { StudyInstanceUID: studyInstanceUid, StudyDate: '', StudyTime: '', StudyDescription: '', StudyID: '', ReferringPhysicianName: '', AccessionNumber: '' },
+    },
+    signal,
+  )) {
+    study ??= ds;
+  }
+  if (!study) return undefined;
+
+  const series = new Map<string, ExamSeries>();
+  const add = (ds: DicomJson, seriesUid: string) => {
+    const sopInstanceUid = str(ds, TAG.SOPInstanceUID);
+    const sopClassUid = str(ds, TAG.SOPClassUID);
+    if (!sopInstanceUid || !sopClassUid || sopClassUid === KOS_SOP_CLASS) return;
+    let s = series.get(seriesUid);
+    if (!s) {
+      s = { seriesInstanceUid: seriesUid, modality: str(ds, TAG.Modality), seriesNumber: num(ds, TAG.SeriesNumber), seriesDescription: str(ds, TAG.SeriesDescription), instances: [] };
+      series.set(seriesUid, s);
+    }
+    s.instances.push({ sopClassUid, sopInstanceUid, instanceNumber: num(ds, TAG.InstanceNumber) });
+  };
+  const imageKeys = { SeriesInstanceUID: '', SOPClassUID: '', SOPInstanceUID: '', InstanceNumber: '', Modality: '', SeriesNumber: '', SeriesDescription: '' };
+
+  try {
+    for await (const ds of bridge.find({ level: 'IMAGE', keys: { StudyInstanceUID: studyInstanceUid, ...imageKeys } }, signal)) {
+      const seriesUid = str(ds, TAG.SeriesInstanceUID);
+      if (seriesUid) add(ds, seriesUid);
+    }
+  } catch (err) {
+    if (!(err instanceof PacsError) || (err.kind !== 'failed' && err.kind !== 'refused')) throw err;
+    series.clear();
+    const seriesUids: DicomJson[] = [];
+    for await (const ds of bridge.find({ level: 'SERIES', keys: { StudyInstanceUID: studyInstanceUid, SeriesInstanceUID: '', Modality: '', SeriesNumber: '', SeriesDescription: '' } }, signal)) {
+      seriesUids.push(ds);
+    }
+    for (const s of seriesUids) {
+      const seriesUid = str(s, TAG.SeriesInstanceUID);
+      if (!seriesUid) continue;
+      for await (const ds of bridge.find({ level: 'IMAGE', keys: { StudyInstanceUID: studyInstanceUid, SeriesInstanceUID: seriesUid, SOPClassUID: '', SOPInstanceUID: '', InstanceNumber: '' } }, signal)) {
+        add({ ...s, ...ds }, seriesUid);
+      }
+    }
+  }
+
+  const list = [...series.values()].sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0));
+  for (const s of list) s.instances.sort((a, b) => (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0));
+  return {
+    studyInstanceUid,
+    studyDate: str(study, TAG.StudyDate),
+    studyTime: str(study, TAG.StudyTime),
+    studyDescription: str(study, TAG.StudyDescription),
+    studyId: str(study, TAG.StudyID),
+    referringPhysicianName: str(study, TAG.ReferringPhysicianName),
+    accessionNumber: str(study, TAG.AccessionNumber),
+    series: list,
+    instanceCount: list.reduce((n, s) => n + s.instances.length, 0),
+  };
+}

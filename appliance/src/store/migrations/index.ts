@@ -1,0 +1,11 @@
+import { m001Meta } from './001-meta.js';
+import { m002Source } from './002-source.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Applied in order at start; a version once released is never edited, only followed by a new one. */
+export const migrations: Migration[] = [m001Meta, m002Source];

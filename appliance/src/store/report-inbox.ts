@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import type { Db } from './database.js';
+
+/**
+ * Every report-carrying message exactly as received, written before it is acknowledged: what the box
+ * has ACKed it can always process again after a crash. States: received → (waiting →)* done | rejected | failed;
+ * a resend of an accepted message is kept as 'duplicate'.
+ */
+
+export type InboxChannel = 'hl7' | 'http' | 'dicom' | 'pacs';
+export type InboxState = 'received' | 'waiting' | 'done' | 'rejected' | 'duplicate' | 'failed';
+
+export interface InboxRow {
+  id: number;
+  receivedAt: string;
+  channel: InboxChannel;
+  remote: string | null;
+  sender: string | null;
+  controlId: string | null;
+  messageType: string | null;
+  raw: Buffer;
+  state: InboxState;
+  error: string | null;
+  attempts: number;
+  nextAttemptAt: string | null;
+  firstWaitingAt: string | null;
+  observedInstances: number | null;
+  studyInstanceUid: string | null;
+  updatedAt: string;
+}
+
+export interface RecordInput {
+  channel: InboxChannel;
+  raw: Buffer;
+  remote?: string;
+  sender?: string;
+  controlId?: string;
+  messageType?: string;
+  studyInstanceUid?: string;
+}
+
+export type RecordResult =
+  | { kind: 'new'; row: InboxRow }
+  /** Same sender, same control id, same bytes: a resend because our ACK was lost. Not processed again. */
+  | { kind: 'duplicate'; row: InboxRow; original: InboxRow }
+  /** Same sender and control id but different content: refused, kept for the technician. */
+  | { kind: 'conflict'; row: InboxRow; original: InboxRow };
+
+interface Raw {
+  id: number;
+  received_at: string;
+  channel: InboxChannel;
+  remote: string | null;
+  sender: string | null;
+  control_id: string | null;
+  message_type: string | null;
+  raw: Buffer;
+  digest: string;
+  state: InboxState;
+  error: string | null;
+  attempts: number;
+  next_attempt_at: string | null;
+  first_waiting_at: string | null;
+  observed_instances: number | null;
+  study_instance_uid: string | null;
+  updated_at: string;
+}
+
+const fromRaw = (r: Raw): InboxRow => ({
+  id: r.id,
+  receivedAt: r.received_at,
+  channel: r.channel,
+  remote: r.remote,
+  sender: r.sender,
+  controlId: r.control_id,
+  messageType: r.message_type,
+  raw: r.raw,
+  state: r.state,
+  error: r.error,
+  attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at,
+  firstWaitingAt: r.first_waiting_at,
+  observedInstances: r.observed_instances,
+  studyInstanceUid: r.study_instance_uid,
+  updatedAt: r.updated_at,
+});
+
+export class ReportInbox {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Persists the message (fsync'd by SQLite at commit) and tells whether it is new. */
+  record(input: RecordInput): RecordResult {
+    const ts = this.now().toISOString();
+    const digest = createHash('sha256').update(input.raw).digest('hex');
+    return this.db.transaction((): RecordResult => {
+      const original =
+        input.controlId !== undefined
+          ? (this.db
+              .prepare(
+                `SELECT * FROM report_inbox WHERE channel = ? AND sender IS ? AND control_id = ? AND state NOT IN ('duplicate', 'rejected') ORDER BY id LIMIT 1`,
+              )
+              .get(input.channel, input.sender ?? null, input.controlId) as Raw | undefined)
+          : undefined;
+      const kind = !original ? 'new' : original.digest === digest ? 'duplicate' : 'conflict';
+      const state: InboxState = kind === 'new' ? 'received' : kind === 'duplicate' ? 'duplicate' : 'rejected';
+      const error =
+        kind === 'duplicate'
+          ? `resend of message #${original!.id}`
+          : kind === 'conflict'
+            ? `control id ${input.controlId} already used by message #${original!.id} with different content`
+            : null;
+      const { lastInsertRowid } = this.db
+        .prepare(
+          `INSERT INTO report_inbox (received_at, channel, remote, sender, control_id, message_type, raw, digest, state, error, next_attempt_at, study_instance_uid, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(ts, input.channel, input.remote ?? null, input.sender ?? null, input.controlId ?? null, input.messageType ?? null, input.raw, digest, state, error, kind === 'new' ? ts : null, input.studyInstanceUid ?? null, ts);
+      const row = this.get(Number(lastInsertRowid))!;
+      return kind === 'new' ? { kind, row } : { kind, row, original: fromRaw(original!) };
+    })();
+  }
+
+  get(id: number): InboxRow | undefined {
+    const r = this.db.prepare('SELECT * FROM report_inbox WHERE id = ?').get(id) as Raw | undefined;
+    return r && fromRaw(r);
+  }
+
+  list(filter: { state?: InboxState; limit?: number } = {}): InboxRow[] {
+    const rows = filter.state
+      ? this.db.prepare('SELECT * FROM report_inbox WHERE state = ? ORDER BY id DESC LIMIT ?').all(filter.state, filter.limit ?? 100)
+      : this.db.prepare('SELECT * FROM report_inbox ORDER BY id DESC LIMIT ?').all(filter.limit ?? 100);
+    return (rows as Raw[]).map(fromRaw);
+  }
+
+  /** Messages to (re)process now, in arrival order. */
+  due(limit = 16): InboxRow[] {
+    return (
+      this.db
+        .prepare(`SELECT * FROM report_inbox WHERE state IN ('received', 'waiting') AND next_attempt_at <= ? ORDER BY id LIMIT ?`)
+        .all(this.now().toISOString(), limit) as Raw[]
+    ).map(fromRaw);
+  }
+
+  nextDueAt(): Date | undefined {
+    const r = this.db.prepare(`SELECT MIN(next_attempt_at) AS t FROM report_inbox WHERE state IN ('received', 'waiting')`).get() as { t: string | null };
+    return r.t ? new Date(r.t) : undefined;
+  }
+
+  setStudy(id: number, studyInstanceUid: string): void {
+    this.db.prepare('UPDATE report_inbox SET study_instance_uid = ? WHERE id = ?').run(studyInstanceUid, id);
+  }
+
+  markDone(id: number, note?: string): void {
+    const ts = this.now().toISOString();
+    this.db.prepare(`UPDATE report_inbox SET state = 'done', error = ?, next_attempt_at = NULL, updated_at = ?, attempts = attempts + 1 WHERE id = ?`).run(note ?? null, ts, id);
+  }
+
+  markRejected(id: number, reason: string): void {
+    const ts = this.now().toISOString();
+    this.db.prepare(`UPDATE report_inbox SET state = 'rejected', error = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?`).run(reason, ts, id);
+  }
+
+  markFailed(id: number, reason: string): void {
+    const ts = this.now().toISOString();
+    this.db.prepare(`UPDATE report_inbox SET state = 'failed', error = ?, next_attempt_at = NULL, updated_at = ?, attempts = attempts + 1 WHERE id = ?`).run(reason, ts, id);
+  }
+
+  /** Not yet possible (exam not in the PACS, still arriving, PACS down): look again at `nextAt`. */
+  markWaiting(id: number, reason: string, nextAt: Date, observedInstances?: number): void {
+    const ts = this.now().toISOString();
+    this.db
+      .prepare(
+        `UPDATE report_inbox SET state = 'waiting', error = ?, next_attempt_at = ?, first_waiting_at = COALESCE(first_waiting_at, ?),
+         observed_instances = COALESCE(?, observed_instances), updated_at = ?, attempts = attempts + 1 WHERE id = ?`,
+      )
+      .run(reason, nextAt.toISOString(), ts, observedInstances ?? null, ts, id);
+  }
+
+  /** Technician action: process failed or rejected messages again. */
+  retry(id: number): boolean {
+    const ts = this.now().toISOString();
+    return (
+      this.db
+        .prepare(`UPDATE report_inbox SET state = 'received', next_attempt_at = ?, first_waiting_at = NULL, observed_instances = NULL, updated_at = ? WHERE id = ? AND state IN ('failed', 'rejected', 'waiting')`)
+        .run(ts, ts, id).changes === 1
+    );
+  }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Debian packages the box's tests and demo need: a real PACS (Orthanc + DICOMweb), dcmtk and dicom3tools
+# as DICOM peers and oracle, SoftHSM2/OpenSC for the CPS card, xmllint/xmlsec1 as independent XML checkers,
+# Chromium for the UI tests. Installs only what is missing.
+set -euo pipefail
+pkgs=(orthanc orthanc-dicomweb dcmtk dicom3tools softhsm2 opensc libxml2-utils xmlsec1 chromium chromium-driver curl)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
