@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { migrations as allMigrations, type Migration } from './migrations/index.js';
 
 export type Db = Database.Database;
@@ -45,4 +45,9 @@ export function migrate(db: Db, migrations: Migration[]): void {
       db.pragma(`user_version = ${m.version}`);
     })();
   }
+}
+
+/** The box's one SQLite file, under its data directory. */
+export function databaseFile(dataDir: string): string {
+  return join(dataDir, 'drimbox.sqlite');
 }
