@@ -43,6 +43,12 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
+// `drimbox ... | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 process.on('unhandledRejection', (reason) => {
   // Logged, never fatal: one bad association must not take the box down.
   process.stderr.write(`drimbox: unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}\n`);
