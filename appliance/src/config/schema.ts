@@ -78,6 +78,38 @@ export const configSchema = z.object({
       watchPublishedForMs: z.number().int().min(0).default(6 * 60 * 60_000),
     })
     .prefault({}),
+  /** Pro Santé Connect (OIDC): consumer login and introspection of the tokens that come with image requests. */
+  psc: z
+    .object({
+      issuer: z.string().url().default('https://auth.bas.psc.esante.gouv.fr/auth/realms/esante-wallet'),
+      clientId: z.string().default(''),
+      clientSecret: z.string().default(''),
+      clientAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+      timeoutMs: ms.default(5_000),
+      introspectionCacheEntries: z.number().int().min(1).default(10_000),
+    })
+    .prefault({}),
+  /** The ANS-signed list of DRIMboxes allowed to call this one (ci-sis-imaging.md §3.1). */
+  whitelist: z
+    .object({
+      /** Where to download the signed ListeBlancheDRIM-M; empty: use the last good copy on disk only. */
+      url: z.string().default(''),
+      /** PEM bundle of the IGC-Santé certificates the list's signature must chain to. */
+      trustAnchorsFile: z.string().default(''),
+      signerCommonName: z.string().default('Liste Blanche DRIM-M'),
+      refreshIntervalHours: z.number().min(1).max(168).default(24),
+    })
+    .prefault({}),
+  /** Who may read images from this box. */
+  access: z
+    .object({
+      requireClientCertificate: z.boolean().default(false),
+      requireWhitelisted: z.boolean().default(true),
+      rateLimit: z
+        .object({ burst: z.number().int().min(1).default(1000), perSecond: z.number().positive().default(200) })
+        .prefault({}),
+    })
+    .prefault({}),
   /** Where the box keeps its state (SQLite file, received DICOM files, caches). /data on balenaOS. */
   dataDir: z.string().min(1).default('./var/data'),
   log: z
