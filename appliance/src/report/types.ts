@@ -14,7 +14,10 @@ export interface IssuedId {
 
 export interface CodedValue {
   code: string;
+  /** Code system as the source gives it: an OID in a CDA (1.2.840.10008.2.16.4 = DCM), a name in HL7 (LN). */
   scheme: string;
+  /** Code system name when the source gives one besides the OID (CDA codeSystemName, e.g. "DCM", "SNOMED CT"). */
+  schemeName?: string;
   display?: string;
 }
 
@@ -25,6 +28,8 @@ export interface Professional {
   family?: string;
   given?: string;
   prefix?: string;
+  /** The structure the person acts for (CDA representedOrganization, PRT-8 of the sender). */
+  organisation?: Organisation;
 }
 
 /** A health structure: FINESS (geographic or legal) or other structure id. */
@@ -75,6 +80,8 @@ export interface ReportEvent {
   messageControlId?: string;
   patient: Patient;
   studyInstanceUid?: string;
+  /** Every Study Instance UID of the report when it documents several exams (one CDA serviceEvent each); the first is studyInstanceUid. */
+  studyInstanceUids?: string[];
   accession?: IssuedId;
   placerOrder?: IssuedId;
   fillerOrder?: IssuedId;
@@ -97,9 +104,19 @@ export interface ReportEvent {
     /** Title of the CDA. */
     title?: string;
     effectiveTime?: string;
+    /** Document type (CDA code, TXA-2, OBX-3), e.g. 18748-4 LOINC. */
+    typeCode?: CodedValue;
+    /** CDA confidentialityCode (N, R, V). */
+    confidentialityCode?: string;
   };
   legalAuthenticator?: Professional;
+  /** Author of the report (CDA author/assignedAuthor). */
+  author?: Professional;
+  /** Who asked for the transaction (PRT with PRT-4 'SB': PRT-5 person, PRT-8 organisation); used for the VIHF. */
+  sender?: Professional;
   /** Structure that produced the exam (PRT-8, CDA performer/custodian/legalAuthenticator organisation). */
   organisation?: Organisation;
   dmp: DmpFlags;
+  /** What the parser tolerated or could not reconcile (for logs and the technician's `hl7 parse`), never PHI. */
+  warnings?: string[];
 }

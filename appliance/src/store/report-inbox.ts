@@ -149,6 +149,13 @@ export class ReportInbox {
     return r.t ? new Date(r.t) : undefined;
   }
 
+  /** A message about this exam is still to be processed. */
+  hasOpenForStudy(studyInstanceUid: string): boolean {
+    return (
+      this.db.prepare(`SELECT 1 FROM report_inbox WHERE study_instance_uid = ? AND state IN ('received', 'waiting') LIMIT 1`).get(studyInstanceUid) !== undefined
+    );
+  }
+
   setStudy(id: number, studyInstanceUid: string): void {
     this.db.prepare('UPDATE report_inbox SET study_instance_uid = ? WHERE id = ?').run(studyInstanceUid, id);
   }

@@ -1,0 +1,178 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { Config } from './config/schema.js';
+import { openDatabase, databaseFile, type Db } from './store/database.js';
+import { ReportInbox } from './store/report-inbox.js';
+import { KosArchive } from './store/kos-archive.js';
+import { Outbox, type OutboxSender } from './store/outbox.js';
+import { createPacsBridge, startStoreScp, type StoreScp } from './dimse/index.js';
+import type { PacsBridge, ReceivedInstance } from './dimse/types.js';
+import { startMllpServer, type MllpServer } from './hl7/index.js';
+import { buildKos } from './dicom/kos/index.js';
+import { ReportProcessor } from './source/report-processor.js';
+import { OutboxDrainer } from './source/outbox-drainer.js';
+import { createHl7Intake, interpretInboxRow } from './source/report-intake.js';
+import { checkLateImages } from './source/late-images-watch.js';
+import { createHttpApp } from './http/app.js';
+import { createSourceRoutes } from './http/source-routes.js';
+import type { HealthCheck } from './device/health.js';
+import { log as rootLog, setLogLevel } from './log/logger.js';
+
+// Key Object Selection Document Storage (PS3.4 Annex B): how IOCM rejection notes arrive.
+const KOS_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.88.59';
+
+export interface BoxOptions {
+  /** Delivers outbox operations to the DMP; without one, operations wait (retryable) until it is configured. */
+  dmpSender?: OutboxSender;
+  /** More HTTP routes (DICOMweb, consumer portal...) mounted by the caller. */
+  mount?: (app: Hono, box: BoxParts) => void;
+}
+
+/** What the running box is made of, for routes and tests. */
+export interface BoxParts {
+  config: Config;
+  db: Db;
+  inbox: ReportInbox;
+  archive: KosArchive;
+  outbox: Outbox;
+  bridge: PacsBridge;
+  scp: StoreScp;
+  processor: ReportProcessor;
+  drainer: OutboxDrainer;
+}
+
+export interface RunningBox extends BoxParts {
+  httpPort: number;
+  hl7Port: number;
+  dimsePort: number;
+  /** Transfers or submissions in flight: the update lock is held while this is not zero. */
+  busy(): number;
+  stop(): Promise<void>;
+}
+
+const notConfiguredSender: OutboxSender = {
+  async send() {
+    return { kind: 'retryable', reason: 'no DMP connection configured on this box (dmp.* settings)' };
+  },
+};
+
+/** Starts every service of the box on one configuration: SCP, PACS bridge, HL7 listener, source pipeline, HTTP. */
+export async function startBox(config: Config, options: BoxOptions = {}): Promise<RunningBox> {
+  setLogLevel(config.log.level);
+  const log = rootLog.child({ box: config.box.aeTitle });
+  const db = openDatabase(databaseFile(config.dataDir));
+  const inbox = new ReportInbox(db);
+  const archive = new KosArchive(db);
+  const outbox = new Outbox(db);
+  const stops: (() => Promise<unknown> | unknown)[] = [() => db.close()];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        log.warn('error while stopping', { error: err });
+      }
+    }
+  };
+
+  try {
+    let processor: ReportProcessor | undefined;
+    const scp = await startStoreScp({
+      aeTitle: config.box.aeTitle,
+      host: config.dimse.listenHost,
+      port: config.dimse.port,
+      allowedCallingAeTitles: config.dimse.allowedCallingAeTitles.length ? config.dimse.allowedCallingAeTitles : [config.pacs.aeTitle],
+      storageDir: join(config.dataDir, 'incoming'),
+      maxPduLength: config.dimse.maxPduLength,
+      onInstance: (instance, origin) => (origin.retrieve ? undefined : onPushedInstance(instance)),
+    });
+    stops.push(() => scp.close());
+    const bridge = createPacsBridge(config.pacs, { aeTitle: config.box.aeTitle, scp }, config.dimse);
+
+    const drainer = new OutboxDrainer(outbox, options.dmpSender ?? notConfiguredSender);
+    processor = new ReportProcessor({
+      db,
+      inbox,
+      archive,
+      outbox,
+      bridge,
+      kos: {
+        build: (report, exam) =>
+          buildKos({ report, study: exam, retrieveBaseUrl: config.box.publicBaseUrl, uidRoot: config.box.uidRoot, institutionName: config.box.name }),
+      },
+      interpret: interpretInboxRow,
+      dataDir: config.dataDir,
+      stableAfterMs: config.source.stableAfterMs,
+      recheckMs: config.source.recheckMs,
+      maxWaitForImagesMs: config.source.maxWaitForImagesMs,
+      onQueued: () => drainer.wake(),
+    });
+
+    /** An IOCM rejection note pushed by the PACS goes through the inbox like a report. */
+    async function onPushedInstance(instance: ReceivedInstance): Promise<void> {
+      if (instance.sopClassUid !== KOS_SOP_CLASS) return;
+      const raw = await readFile(instance.path);
+      inbox.record({ channel: 'dicom', raw, messageType: 'KOS', remote: instance.sopInstanceUid });
+      processor?.wake();
+    }
+
+    const mllp: MllpServer = await startMllpServer({
+      host: config.hl7.host,
+      port: config.hl7.port,
+      handler: createHl7Intake({ inbox, onStored: () => processor?.wake() }),
+    });
+    stops.push(() => mllp.close(2_000));
+
+    const parts: BoxParts = { config, db, inbox, archive, outbox, bridge, scp, processor, drainer };
+    const health: HealthCheck[] = [
+      { name: 'database', run: async () => `schema v${db.pragma('user_version', { simple: true })}, ${outbox.counts().dead} dead DMP operation(s)` },
+      {
+        name: 'pacs',
+        run: async () => {
+          await bridge.echo();
+          return `C-ECHO ${config.pacs.aeTitle}@${config.pacs.host}:${config.pacs.port} OK`;
+        },
+      },
+      { name: 'dicom-scp', run: async () => `${scp.aeTitle} listening on ${scp.port}` },
+      { name: 'hl7', run: async () => `MLLP listening on ${mllp.port}, ${mllp.stats().connectionsOpen} connection(s)` },
+    ];
+    const app = createHttpApp({
+      health,
+      mount: (a) => {
+        a.route('/api/source', createSourceRoutes({ inbox, outbox, onStored: () => processor?.wake() }));
+        options.mount?.(a, parts);
+      },
+    });
+    const server: ServerType = await new Promise((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
+      s.once('error', reject);
+    });
+    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    processor.start();
+    drainer.start();
+    stops.push(() => processor!.stop(), () => drainer.stop());
+    const lateTimer = setInterval(() => {
+      void checkLateImages({ archive, inbox, bridge, watchForMs: config.source.watchPublishedForMs }).then((found) => found.length && processor!.wake());
+    }, Math.max(60_000, config.source.recheckMs));
+    lateTimer.unref();
+    stops.push(() => clearInterval(lateTimer));
+
+    const httpPort = (server.address() as AddressInfo).port;
+    log.info('box started', { http: httpPort, hl7: mllp.port, dimse: scp.port, pacs: `${config.pacs.aeTitle}@${config.pacs.host}:${config.pacs.port}` });
+    return {
+      ...parts,
+      httpPort,
+      hl7Port: mllp.port,
+      dimsePort: scp.port,
+      busy: () => processor!.inFlight + drainer.inFlight,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,186 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
+import { freePort, waitFor } from '../peers/ports.js';
+import { loadConfig } from '../../appliance/src/config/load.js';
+import { startBox, type RunningBox } from '../../appliance/src/start-box.js';
+import { synthesizeStudy, type SynthResult } from '../../appliance/src/dicom/synth/index.js';
+import { sendMllp, readAck } from '../../appliance/src/hl7/index.js';
+import { parseKos, buildRejectionNote } from '../../appliance/src/dicom/kos/index.js';
+import { checkLateImages } from '../../appliance/src/source/late-images-watch.js';
+import { STUDY_UID, helene } from '../fixtures/hl7/generate.js';
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/hl7/${name}`, import.meta.url));
+
+let orthanc: OrthancPeer;
+let box: RunningBox;
+let study: SynthResult;
+let work: string;
+/** Stands in for the DMP client (tested against the DMP simulator elsewhere): records what the outbox delivers. */
+const delivered: { op: string; uniqueId: string; targetUniqueId: string | null }[] = [];
+
+async function send(message: Buffer) {
+  return readAck(await sendMllp('127.0.0.1', box.hl7Port, message, { timeoutMs: 10_000 }));
+}
+
+async function outboxHas(n: number) {
+  await waitFor(async () => box.outbox.list().length >= n, 20_000, `${n} outbox operation(s)`);
+  return box.outbox.list();
+}
+
+function kosOf(uniqueId: string) {
+  const rec = box.archive.bySopInstanceUid(uniqueId)!;
+  return { rec, file: join(box.config.dataDir, rec.file), manifest: parseKos(readFileSync(join(box.config.dataDir, rec.file))) };
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'drimbox-source-'));
+  const dimsePort = await freePort();
+  orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } });
+  // The exam of the fixture report (same Study Instance UID and patient as the CDA in the ORU).
+  study = await synthesizeStudy({
+    modality: 'CT',
+    instances: 24,
+    seriesCount: 2,
+    rows: 64,
+    columns: 64,
+    outDir: join(work, 'study'),
+    studyInstanceUid: STUDY_UID,
+    patient: { name: `${helene.birthName}^${helene.givens[0]}`, id: helene.ins, issuer: 'ASIP-SANTE-INS-NIR', insOid: '1.2.250.1.213.1.4.10' },
+  });
+  for (const f of study.files.slice(0, 20)) await orthanc.upload(readFileSync(f));
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir: join(work, 'data'),
+      pacs: { port: orthanc.dicomPort, aeTitle: orthanc.aeTitle },
+      dimse: { port: dimsePort, listenHost: '127.0.0.1' },
+      http: { port: 0, host: '127.0.0.1' },
+      hl7: { port: 0, host: '127.0.0.1' },
+      box: { publicBaseUrl: 'https://db1.saint-pierre.test/dicom-web' },
+      source: { stableAfterMs: 0, recheckMs: 200 },
+      log: { level: 'error' },
+    },
+  });
+  box = await startBox(config, {
+    dmpSender: {
+      async send(row) {
+        delivered.push({ op: row.op, uniqueId: row.uniqueId, targetUniqueId: row.targetUniqueId });
+        return { kind: 'success' };
+      },
+    },
+  });
+});
+
+afterAll(async () => {
+  await box?.stop();
+  await orthanc?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('source flow against Orthanc', () => {
+  it('turns a validated report (ORU over MLLP) into an archived KOS referencing every instance, queued for the DMP', async () => {
+    const ack = await send(fixture('oru-r01-v2.5-publish.hl7'));
+    expect(ack.code).toBe('AA');
+    const [op] = await outboxHas(1);
+    expect(op).toMatchObject({ op: 'publish', examKey: STUDY_UID });
+    await waitFor(async () => box.outbox.get(op!.id)!.state === 'done', 10_000, 'delivery to the DMP');
+    expect(delivered[0]).toEqual({ op: 'publish', uniqueId: op!.uniqueId, targetUniqueId: null });
+    const { rec, file, manifest } = kosOf(op!.uniqueId);
+    expect(manifest.sopInstanceUid).toBe(op!.uniqueId);
+    expect(manifest.studyInstanceUid).toBe(STUDY_UID);
+    expect(manifest.patient.id).toBe(helene.ins);
+    expect(manifest.accession?.value).toBe('ACC24-0115');
+    const referenced = manifest.series.flatMap((s) => s.instances.map((i) => i.sopInstanceUid)).sort();
+    const inPacs = study.files.slice(0, 20).length;
+    expect(referenced).toHaveLength(inPacs);
+    const expected = study.series.flatMap((s) => s.instances).filter((i) => study.files.slice(0, 20).includes(i.path)).map((i) => i.sopInstanceUid).sort();
+    expect(referenced).toEqual(expected);
+    for (const s of manifest.series) expect(s.retrieveUrl).toBe(`https://db1.saint-pierre.test/dicom-web/studies/${STUDY_UID}/series/${s.seriesInstanceUid}`);
+    expect(rec.instanceCount).toBe(inPacs);
+    const verdict = execFileSync('dciodvfy', [file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) + '';
+    expect(verdict).not.toMatch(/^Error/m);
+  });
+
+  it('answers a resend of the same message AA without processing it twice', async () => {
+    const ack = await send(fixture('oru-r01-v2.5-publish.hl7'));
+    expect(ack.code).toBe('AA');
+    expect(ack.text ?? '').toMatch(/already received/);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(box.outbox.list()).toHaveLength(1);
+  });
+
+  it('publishes images that arrive late as a replacement manifest', async () => {
+    for (const f of study.files.slice(20)) await orthanc.upload(readFileSync(f));
+    const found = await checkLateImages({ archive: box.archive, inbox: box.inbox, bridge: box.bridge, watchForMs: 3_600_000 });
+    expect(found).toEqual([STUDY_UID]);
+    box.processor.wake();
+    const ops = await outboxHas(2);
+    expect(ops[1]).toMatchObject({ op: 'replace', targetUniqueId: ops[0]!.uniqueId });
+    expect(kosOf(ops[1]!.uniqueId).rec.instanceCount).toBe(24);
+  });
+
+  it('replaces the manifest when the report is corrected (MDM^T10)', async () => {
+    expect((await send(fixture('mdm-t10-replace.hl7'))).code).toBe('AA');
+    const ops = await outboxHas(3);
+    expect(ops[2]).toMatchObject({ op: 'replace', targetUniqueId: ops[1]!.uniqueId });
+    expect(box.archive.activeForStudy(STUDY_UID)!.documentId).toMatch(/CR-2024-0001-2/);
+  });
+
+  it('drops the instances an IOCM rejection note names, the note arriving by C-STORE from the PACS', async () => {
+    const rejected = study.series[0]!.instances[0]!;
+    const note = buildRejectionNote({
+      study: { studyInstanceUid: STUDY_UID, series: [{ seriesInstanceUid: study.series[0]!.seriesInstanceUid, instances: [{ sopClassUid: rejected.sopClassUid, sopInstanceUid: rejected.sopInstanceUid }] }] },
+      patient: { id: helene.ins },
+      uidRoot: '1.2.826.0.1.3680043.10.1558.99',
+    });
+    const noteFile = join(work, 'rejection.dcm');
+    writeFileSync(noteFile, note.part10);
+    // The PACS (calling AE ORTHANC, allowed by default) pushes the note to the box's SCP.
+    // Not execFileSync: the box's SCP answers from this very process.
+    await promisify(execFile)('storescu', ['-aet', 'ORTHANC', '-aec', 'DRIMBOX', '127.0.0.1', String(box.dimsePort), noteFile], { env: { ...process.env, TCP_NODELAY: '1' } });
+    const ops = await outboxHas(4);
+    expect(ops[3]).toMatchObject({ op: 'replace', targetUniqueId: ops[2]!.uniqueId });
+    const { manifest } = kosOf(ops[3]!.uniqueId);
+    const refs = manifest.series.flatMap((s) => s.instances.map((i) => i.sopInstanceUid));
+    expect(refs).toHaveLength(23);
+    expect(refs).not.toContain(rejected.sopInstanceUid);
+  });
+
+  it('withdraws what was published when the report is deleted (MDM^T04)', async () => {
+    expect((await send(fixture('mdm-t04-withdraw.hl7'))).code).toBe('AA');
+    const ops = await outboxHas(5);
+    expect(ops[4]).toMatchObject({ op: 'withdraw', targetUniqueId: ops[3]!.uniqueId });
+    expect(box.archive.activeForStudy(STUDY_UID)).toBeUndefined();
+    await waitFor(async () => delivered.length === 5, 10_000, 'every operation delivered');
+    expect(delivered.map((d) => d.op)).toEqual(['publish', 'replace', 'replace', 'replace', 'withdraw']);
+  });
+
+  it('refuses a report for a message that is not HL7, and keeps it visible', async () => {
+    const ack = await send(Buffer.from('this is not an HL7 message'));
+    expect(ack.code).toBe('AR');
+    const [last] = box.inbox.list({ limit: 1 });
+    expect(last).toMatchObject({ state: 'rejected' });
+  });
+
+  it('takes the same report over HTTP, with the same guarantee', async () => {
+    const res = await fetch(`http://127.0.0.1:${box.httpPort}/api/source/reports`, { method: 'POST', body: fixture('cda-synthetic-v1.xml') });
+    expect(res.status).toBe(202);
+    const { inboxId } = (await res.json()) as { inboxId: number };
+    expect(box.inbox.get(inboxId)!.channel).toBe('http');
+    const bad = await fetch(`http://127.0.0.1:${box.httpPort}/api/source/reports`, { method: 'POST', body: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).not.toMatch(/root:/);
+  });
+
+  it('reports real health: database and PACS reachable by C-ECHO', async () => {
+    const res = await fetch(`http://127.0.0.1:${box.httpPort}/health`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
+    expect(body.checks.find((c) => c.name === 'pacs')).toMatchObject({ ok: true, detail: expect.stringMatching(/C-ECHO ORTHANC@127.0.0.1/) });
+  });
+});
