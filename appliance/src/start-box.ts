@@ -122,6 +122,9 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     const mllp: MllpServer = await startMllpServer({
       host: config.hl7.host,
       port: config.hl7.port,
+      maxFrameBytes: config.hl7.maxFrameBytes,
+      maxConnections: config.hl7.maxConnections,
+      idleTimeoutMs: config.hl7.idleTimeoutMs,
       handler: createHl7Intake({ inbox, onStored: () => processor?.wake() }),
     });
     stops.push(() => mllp.close(2_000));

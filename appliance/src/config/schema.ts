@@ -64,6 +64,11 @@ export const configSchema = z.object({
     .object({
       host: host.default('0.0.0.0'),
       port: port.default(2575),
+      /** Largest MLLP frame accepted (a CDA with an embedded PDF); bigger ones are refused AE, never buffered. */
+      maxFrameBytes: z.number().int().min(65_536).max(268_435_456).default(33_554_432),
+      maxConnections: z.number().int().min(1).max(4096).default(256),
+      /** A RIS usually keeps one connection open: 0 never closes idle ones. */
+      idleTimeoutMs: z.number().int().min(0).default(0),
     })
     .prefault({}),
   source: z
