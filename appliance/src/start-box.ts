@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
@@ -16,6 +17,9 @@ import { ReportProcessor } from './source/report-processor.js';
 import { OutboxDrainer } from './source/outbox-drainer.js';
 import { createHl7Intake, interpretInboxRow } from './source/report-intake.js';
 import { checkLateImages } from './source/late-images-watch.js';
+import { createDmpSender } from './source/dmp-sender.js';
+import { DmpClient, contextFromConfig, endpointsFromConfig, timeoutsFromConfig, XdsConfigError } from './xds/index.js';
+import { FileSigner, tlsCredentialFromPkcs12 } from './auth/signer/file-signer.js';
 import { createHttpApp } from './http/app.js';
 import { createSourceRoutes } from './http/source-routes.js';
 import type { HealthCheck } from './device/health.js';
@@ -53,9 +57,29 @@ export interface RunningBox extends BoxParts {
   stop(): Promise<void>;
 }
 
+/** The DMP client of the configuration, or undefined when no DMP is configured (xds.baseUrl empty). */
+export function dmpSenderFromConfig(config: Config, archive: KosArchive): OutboxSender | undefined {
+  const x = config.xds;
+  if (!x.baseUrl && !x.repositoryUrl) return undefined;
+  const need = (file: string, key: string) => {
+    if (!file) throw new XdsConfigError(`set ${key}: the DMP connection needs it`);
+    return readFileSync(file);
+  };
+  const signer = FileSigner.fromPkcs12(need(x.signatureP12File || x.tlsP12File, 'xds.signatureP12File'), x.signatureP12Password || x.tlsP12Password);
+  const context = contextFromConfig(x);
+  const client = new DmpClient({
+    endpoints: endpointsFromConfig(x),
+    tls: { ca: need(x.caFile, 'xds.caFile'), credential: tlsCredentialFromPkcs12(need(x.tlsP12File, 'xds.tlsP12File'), x.tlsP12Password) },
+    timeouts: timeoutsFromConfig(x),
+    context,
+    signer,
+  });
+  return createDmpSender({ client, archive, dataDir: config.dataDir, context, signer });
+}
+
 const notConfiguredSender: OutboxSender = {
   async send() {
-    return { kind: 'retryable', reason: 'no DMP connection configured on this box (dmp.* settings)' };
+    return { kind: 'retryable', reason: 'no DMP connection configured on this box (xds.* settings)' };
   },
 };
 
@@ -92,7 +116,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     stops.push(() => scp.close());
     const bridge = createPacsBridge(config.pacs, { aeTitle: config.box.aeTitle, scp }, config.dimse);
 
-    const drainer = new OutboxDrainer(outbox, options.dmpSender ?? notConfiguredSender);
+    const drainer = new OutboxDrainer(outbox, options.dmpSender ?? dmpSenderFromConfig(config, archive) ?? notConfiguredSender);
     processor = new ReportProcessor({
       db,
       inbox,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { xdsConfigSchema } from '../xds/config-schema.js';
 
 // DICOM AE titles: 1–16 characters of the default repertoire, no backslash, not all spaces (PS3.5 §6.2, VR AE).
 const aeTitle = z
@@ -83,6 +84,8 @@ export const configSchema = z.object({
       watchPublishedForMs: z.number().int().min(0).default(6 * 60 * 60_000),
     })
     .prefault({}),
+  /** The DMP (national record) over IHE XDS.b: endpoints, the structure's certificates, submission identities. */
+  xds: xdsConfigSchema.prefault({}),
   /** Pro Santé Connect (OIDC): consumer login and introspection of the tokens that come with image requests. */
   psc: z
     .object({

@@ -1,0 +1,104 @@
+import { Agent, request } from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+
+/**
+ * HTTPS to the DMP: client certificate (the structure's ORG AUTH_CLI), server checked against the configured CA
+ * bundle only, TLS 1.2 minimum, bounded connect and inactivity times, bodies streamed both ways.
+ */
+
+export type TlsClientCredential = { pfx: Buffer; passphrase: string } | { key: string; cert: string };
+
+export interface TlsClientOptions {
+  /** PEM bundle of the CAs the DMP server certificate must chain to (nothing else is trusted). */
+  ca: string | Buffer;
+  credential: TlsClientCredential;
+}
+
+export interface HttpTimeouts {
+  /** TCP + TLS handshake. */
+  connectMs: number;
+  /** Longest silence while sending, waiting for the answer or reading it. */
+  idleMs: number;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  contentType: string;
+  /** The raw body stream; iterate it once. */
+  body: IncomingMessage;
+}
+
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+export function createDmpAgent(tls: TlsClientOptions, maxSockets = 4): Agent {
+  return new Agent({
+    keepAlive: true,
+    maxSockets,
+    ca: tls.ca,
+    ...tls.credential,
+    minVersion: 'TLSv1.2',
+    rejectUnauthorized: true,
+  });
+}
+
+export interface PostInput {
+  url: string;
+  contentType: string;
+  chunks: Buffer[];
+  length: number;
+  headers?: Record<string, string>;
+}
+
+export function post(input: PostInput, agent: Agent, timeouts: HttpTimeouts): Promise<HttpAnswer> {
+  const url = new URL(input.url);
+  if (url.protocol !== 'https:') return Promise.reject(new TransportError(`refusing ${url.protocol} for the DMP: HTTPS only`, 'EPROTO'));
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST',
+      agent,
+      headers: { 'Content-Type': input.contentType, 'Content-Length': String(input.length), Accept: 'multipart/related, application/soap+xml', ...input.headers },
+    });
+    let connectTimer: NodeJS.Timeout | undefined;
+    const fail = (err: Error) => {
+      clearTimeout(connectTimer);
+      req.destroy(err);
+    };
+    req.setTimeout(timeouts.idleMs, () => fail(new TransportError(`no activity from ${url.host} for ${timeouts.idleMs} ms`, 'ETIMEDOUT')));
+    req.on('socket', (socket) => {
+      if (!socket.connecting) return;
+      connectTimer = setTimeout(() => fail(new TransportError(`could not connect to ${url.host} within ${timeouts.connectMs} ms`, 'ECONNECT_TIMEOUT')), timeouts.connectMs);
+      socket.once('secureConnect', () => clearTimeout(connectTimer));
+      socket.setNoDelay(true);
+    });
+    req.on('error', (err) => {
+      clearTimeout(connectTimer);
+      reject(err);
+    });
+    req.on('response', (res) => {
+      clearTimeout(connectTimer);
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, contentType: res.headers['content-type'] ?? '', body: res });
+    });
+    writeChunks(req, input.chunks).catch(fail);
+  });
+}
+
+async function writeChunks(req: ReturnType<typeof request>, chunks: Buffer[]): Promise<void> {
+  for (const chunk of chunks) {
+    if (!req.write(chunk)) await new Promise<void>((resolve, reject) => {
+      const onDrain = () => { req.off('error', onError); resolve(); };
+      const onError = (e: Error) => { req.off('drain', onDrain); reject(e); };
+      req.once('drain', onDrain);
+      req.once('error', onError);
+    });
+  }
+  req.end();
+}
