@@ -1,0 +1,63 @@
+/**
+ * Queue drain: signed ITI-41 submissions per second, from the outbox to the DMP simulator on loopback
+ * (mTLS, VIHF and XAdES signed per submission, simulator validating everything). Prints figures only.
+ *   npx tsx test/bench/outbox-drain-bench.ts [N]
+ */
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { startDmpForBox } from '../peers/dmp-for-box.js';
+import { loadConfig } from '../../appliance/src/config/load.js';
+import { openDatabase } from '../../appliance/src/store/database.js';
+import { Outbox } from '../../appliance/src/store/outbox.js';
+import { KosArchive } from '../../appliance/src/store/kos-archive.js';
+import { OutboxDrainer } from '../../appliance/src/source/outbox-drainer.js';
+import { dmpSenderFromConfig } from '../../appliance/src/start-box.js';
+import { buildKos } from '../../appliance/src/dicom/kos/index.js';
+import { createUid } from '../../appliance/src/dicom/uid.js';
+import { reportFromHl7 } from '../../appliance/src/report/parse.js';
+import { parseHl7Message } from '../../appliance/src/hl7/index.js';
+import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
+import { helene } from '../fixtures/hl7/generate.js';
+
+const N = Number(process.argv[2] ?? 200);
+const work = mkdtempSync(join(tmpdir(), 'drimbox-drain-bench-'));
+const { sim, xds } = await startDmpForBox(join(work, 'dmp'));
+const config = loadConfig({ env: {}, overrides: { dataDir: join(work, 'box'), xds: xds as never, log: { level: 'error' } } });
+const db = openDatabase(join(work, 'box', 'drimbox.sqlite'));
+const archive = new KosArchive(db);
+const outbox = new Outbox(db);
+mkdirSync(join(work, 'box', 'kos'), { recursive: true });
+
+const root = '1.2.826.0.1.3680043.10.1558.77';
+for (let i = 0; i < N; i++) {
+  const studyUid = createUid(root);
+  const ins = testNir(`1850775${String(100000 + i)}`);
+  const report = reportFromHl7(parseHl7Message(oruForStudy({ studyUid, patient: { ...helene, ins }, accession: `B${i}`, controlId: `B${i}` })));
+  const series = createUid(root);
+  const kos = buildKos({
+    report,
+    study: { studyInstanceUid: studyUid, series: [{ seriesInstanceUid: series, modality: 'CT', instances: Array.from({ length: 20 }, () => ({ sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: createUid(root) })) }] },
+    retrieveBaseUrl: 'https://db1.test/dicom-web',
+    uidRoot: root,
+  });
+  const file = join('kos', `${kos.sopInstanceUid}.dcm`);
+  writeFileSync(join(work, 'box', file), kos.part10);
+  const { record } = archive.add({
+    sopInstanceUid: kos.sopInstanceUid, studyInstanceUid: studyUid, file, bytes: kos.part10.length,
+    sha1: createHash('sha1').update(kos.part10).digest('hex'), report, refs: [],
+  });
+  outbox.enqueue({ op: 'publish', examKey: studyUid, uniqueId: kos.sopInstanceUid, kosId: record.id, payload: {} });
+}
+
+const concurrency = Number(process.argv[3] ?? 4);
+const drainer = new OutboxDrainer(outbox, dmpSenderFromConfig(config, archive)!, { concurrency });
+const t0 = performance.now();
+await drainer.drainOnce();
+const seconds = (performance.now() - t0) / 1000;
+const c = outbox.counts();
+console.log(`outbox → DMP simulator, concurrency ${concurrency}: ${N} signed ITI-41 in ${seconds.toFixed(2)} s = ${(N / seconds).toFixed(1)} submissions/s (done ${c.done}, dead ${c.dead}, waiting ${c['waiting-retry']})`);
+console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+await sim.stop();
+rmSync(work, { recursive: true, force: true });
