@@ -62,23 +62,11 @@ function num(ds: DicomJson, tag: string): number | undefined {
 }
 
 /**
- * Finds an exam and every instance of it in the PACS: one study-level C-FIND, then one image-level C-FIND
+ * Finds an exam and every instance of it in the PACS: a study-level C-FIND and, at the same time, an image-level C-FIND
  * keyed on the study (streamed, grouped by series as it arrives); PACS that insist on the strict hierarchy
  * get a series-level query and one image-level query per series instead.
  */
 export async function lookupExam(bridge: PacsBridge, studyInstanceUid: string, signal?: AbortSignal): Promise<Exam | undefined> {
-  let study: DicomJson | undefined;
-  for await (const ds of bridge.find(
-    {
-      level: 'STUDY',
-      keys: { StudyInstanceUID: studyInstanceUid, StudyDate: '', StudyTime: '', StudyDescription: '', StudyID: '', ReferringPhysicianName: '', AccessionNumber: '' },
-    },
-    signal,
-  )) {
-    study ??= ds;
-  }
-  if (!study) return undefined;
-
   const series = new Map<string, ExamSeries>();
   const add = (ds: DicomJson, seriesUid: string) => {
     const sopInstanceUid = str(ds, TAG.SOPInstanceUID);
@@ -91,28 +79,23 @@ export async function lookupExam(bridge: PacsBridge, studyInstanceUid: string, s
     }
     s.instances.push({ sopClassUid, sopInstanceUid, instanceNumber: num(ds, TAG.InstanceNumber) });
   };
-  const imageKeys = { SeriesInstanceUID: '', SOPClassUID: '', SOPInstanceUID: '', InstanceNumber: '', Modality: '', SeriesNumber: '', SeriesDescription: '' };
 
-  try {
-    for await (const ds of bridge.find({ level: 'IMAGE', keys: { StudyInstanceUID: studyInstanceUid, ...imageKeys } }, signal)) {
-      const seriesUid = str(ds, TAG.SeriesInstanceUID);
-      if (seriesUid) add(ds, seriesUid);
+  const studyQuery = (async () => {
+    let first: DicomJson | undefined;
+    for await (const ds of bridge.find(
+      {
+        level: 'STUDY',
+        keys: { StudyInstanceUID: studyInstanceUid, StudyDate: '', StudyTime: '', StudyDescription: '', StudyID: '', ReferringPhysicianName: '', AccessionNumber: '' },
+      },
+      signal,
+    )) {
+      first ??= ds;
     }
-  } catch (err) {
-    if (!(err instanceof PacsError) || (err.kind !== 'failed' && err.kind !== 'refused')) throw err;
-    series.clear();
-    const seriesUids: DicomJson[] = [];
-    for await (const ds of bridge.find({ level: 'SERIES', keys: { StudyInstanceUID: studyInstanceUid, SeriesInstanceUID: '', Modality: '', SeriesNumber: '', SeriesDescription: '' } }, signal)) {
-      seriesUids.push(ds);
-    }
-    for (const s of seriesUids) {
-      const seriesUid = str(s, TAG.SeriesInstanceUID);
-      if (!seriesUid) continue;
-      for await (const ds of bridge.find({ level: 'IMAGE', keys: { StudyInstanceUID: studyInstanceUid, SeriesInstanceUID: seriesUid, SOPClassUID: '', SOPInstanceUID: '', InstanceNumber: '' } }, signal)) {
-        add({ ...s, ...ds }, seriesUid);
-      }
-    }
-  }
+    return first;
+  })();
+  // Both queries run at once on two associations: the image-level one is the long one.
+  const [study] = await Promise.all([studyQuery, findInstances(bridge, studyInstanceUid, add, () => series.clear(), signal)]);
+  if (!study) return undefined;
 
   const list = [...series.values()].sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0));
   for (const s of list) s.instances.sort((a, b) => (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0));
@@ -127,4 +110,35 @@ export async function lookupExam(bridge: PacsBridge, studyInstanceUid: string, s
     series: list,
     instanceCount: list.reduce((n, s) => n + s.instances.length, 0),
   };
+}
+
+const IMAGE_KEYS = { SeriesInstanceUID: '', SOPClassUID: '', SOPInstanceUID: '', InstanceNumber: '', Modality: '', SeriesNumber: '', SeriesDescription: '' };
+
+async function findInstances(
+  bridge: PacsBridge,
+  studyInstanceUid: string,
+  add: (ds: DicomJson, seriesUid: string) => void,
+  reset: () => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    for await (const ds of bridge.find({ level: 'IMAGE', keys: { StudyInstanceUID: studyInstanceUid, ...IMAGE_KEYS } }, signal)) {
+      const seriesUid = str(ds, TAG.SeriesInstanceUID);
+      if (seriesUid) add(ds, seriesUid);
+    }
+  } catch (err) {
+    if (!(err instanceof PacsError) || (err.kind !== 'failed' && err.kind !== 'refused')) throw err;
+    reset();
+    const seriesList: DicomJson[] = [];
+    for await (const ds of bridge.find({ level: 'SERIES', keys: { StudyInstanceUID: studyInstanceUid, SeriesInstanceUID: '', Modality: '', SeriesNumber: '', SeriesDescription: '' } }, signal)) {
+      seriesList.push(ds);
+    }
+    for (const s of seriesList) {
+      const seriesUid = str(s, TAG.SeriesInstanceUID);
+      if (!seriesUid) continue;
+      for await (const ds of bridge.find({ level: 'IMAGE', keys: { StudyInstanceUID: studyInstanceUid, SeriesInstanceUID: seriesUid, SOPClassUID: '', SOPInstanceUID: '', InstanceNumber: '' } }, signal)) {
+        add({ ...s, ...ds }, seriesUid);
+      }
+    }
+  }
 }
