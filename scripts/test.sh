@@ -12,6 +12,9 @@ if [ "${CI:-}" = "true" ] || [ ! -d node_modules ] || [ package-lock.json -nt no
   npm ci --no-audit --no-fund
 fi
 
+echo "== build the web viewer"
+npm run build:ui
+
 mkdir -p test-results
 status=0
 echo "== typecheck"
