@@ -59,6 +59,8 @@ export interface RetrieveOptions {
   onInstance?: (instance: ReceivedInstance) => void | Promise<void>;
   onProgress?: (progress: RetrieveProgress) => void;
   signal?: AbortSignal;
+  /** SOP classes the target holds, when known (e.g. from a C-FIND): a C-GET then skips asking the PACS. */
+  sopClassUids?: string[];
 }
 
 /**

@@ -1,0 +1,81 @@
+import type { DicomJson, FindQuery } from './types.js';
+import { dcmjsData, type DcmjsElement } from './library.js';
+import type { RawDataset } from './receive.js';
+
+const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
+const NUMERIC_VRS = new Set(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'SV', 'UV']);
+
+type JsonElement = DicomJson[string];
+
+/** Decodes a dataset received as bytes (a C-FIND identifier) to DICOM JSON, PS3.18 §F.2, with the peer's character set applied. */
+export function toDicomJson(raw: RawDataset): DicomJson {
+  const bytes = raw.bytes;
+  const stream = new dcmjsData.ReadBufferStream(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  return normalizeDataset(dcmjsData.DicomMessage._read(stream, raw.transferSyntaxUid, { ignoreErrors: true }));
+}
+
+function normalizeDataset(dict: Record<string, DcmjsElement>): DicomJson {
+  const out: DicomJson = {};
+  for (const tag of Object.keys(dict).sort()) out[tag.toUpperCase()] = normalizeElement(dict[tag]!);
+  return out;
+}
+
+function normalizeElement(element: DcmjsElement): JsonElement {
+  const vr = element.vr;
+  const values = element.Value ?? [];
+  if (vr === 'SQ') {
+    const items = values.map((item) => normalizeDataset(item as Record<string, DcmjsElement>));
+    return items.length ? { vr, Value: items } : { vr };
+  }
+  if (BINARY_VRS.has(vr)) {
+    const parts = values.filter((v): v is ArrayBuffer => v instanceof ArrayBuffer).map((v) => Buffer.from(v));
+    const all = Buffer.concat(parts);
+    return all.length ? { vr, InlineBinary: all.toString('base64') } : { vr };
+  }
+  if (vr === 'AT') {
+    const tags = values.map((v) => (typeof v === 'number' ? v.toString(16).toUpperCase().padStart(8, '0') : String(v)));
+    return tags.length ? { vr, Value: tags } : { vr };
+  }
+  if (vr === 'PN') {
+    const names = values.map((v) => (typeof v === 'string' ? (v ? { Alphabetic: v } : null) : isEmptyName(v) ? null : v));
+    return names.some((n) => n !== null) ? { vr, Value: names } : { vr };
+  }
+  // Empty values in a multi-valued element are null in DICOM JSON (PS3.18 §F.2.5); an element with no value has no Value.
+  const cleaned = values.map((v) => (v === '' || v === undefined ? null : v));
+  return cleaned.some((v) => v !== null) ? { vr, Value: cleaned } : { vr };
+}
+
+function isEmptyName(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  return Object.values(value as Record<string, unknown>).every((part) => part === '' || part === undefined);
+}
+
+/** Identifier elements for a C-FIND, by keyword, with the unique keys of the level always returned (PS3.4 C.3.4). */
+export function findIdentifier(query: FindQuery): Record<string, unknown> {
+  const keys: Record<string, string> = { StudyInstanceUID: '' };
+  if (query.level !== 'STUDY') keys.SeriesInstanceUID = '';
+  if (query.level === 'IMAGE') keys.SOPInstanceUID = '';
+  Object.assign(keys, query.keys);
+  const elements: Record<string, unknown> = { QueryRetrieveLevel: query.level };
+  let ascii = true;
+  for (const [keyword, value] of Object.entries(keys)) {
+    const entry = dictionaryEntry(keyword);
+    if (keyword === 'QueryRetrieveLevel' || keyword === 'SpecificCharacterSet') continue;
+    if (typeof value !== 'string') throw new TypeError(`query key ${keyword}: value must be a string`);
+    if (value.length > 1024) throw new TypeError(`query key ${keyword}: value longer than 1024 characters`);
+    // eslint-disable-next-line no-control-regex
+    if (!/^[\x00-\x7f]*$/.test(value)) ascii = false;
+    if (value === '') elements[keyword] = [];
+    else if (NUMERIC_VRS.has(entry.vr)) elements[keyword] = value.split('\\').map(Number);
+    else elements[keyword] = value;
+  }
+  // dcmjs writes text as UTF-8: say so when it is not plain ASCII (PS3.3 C.12.1.1.2, ISO_IR 192).
+  if (!ascii) elements.SpecificCharacterSet = 'ISO_IR 192';
+  return elements;
+}
+
+function dictionaryEntry(keyword: string): { tag: string; vr: string } {
+  const entry = dcmjsData.DicomMetaDictionary.nameMap[keyword];
+  if (!entry || !/^[A-Za-z][A-Za-z0-9]*$/.test(keyword)) throw new TypeError(`unknown DICOM attribute keyword "${keyword}"`);
+  return entry;
+}

@@ -1,0 +1,83 @@
+import type { ProposedContext } from './association.js';
+import { UNCOMPRESSED } from './context.js';
+
+/**
+ * Compressed transfer syntaxes the box accepts as is in a C-GET, each in a presentation context of its own:
+ * an acceptor picks one transfer syntax per context (Orthanc picks Explicit VR LE when it is offered
+ * alongside), and the box wants instances byte for byte as the PACS stores them (PS3.5 §10, Table A-1).
+ */
+export const STORED_AS_IS = [
+  '1.2.840.10008.1.2.4.80', // JPEG-LS Lossless
+  '1.2.840.10008.1.2.4.70', // JPEG Lossless, First-Order Prediction
+  '1.2.840.10008.1.2.4.90', // JPEG 2000 Lossless
+  '1.2.840.10008.1.2.4.50', // JPEG Baseline
+  '1.2.840.10008.1.2.4.91', // JPEG 2000
+  '1.2.840.10008.1.2.4.81', // JPEG-LS Near-Lossless
+  '1.2.840.10008.1.2.5', // RLE Lossless
+  '1.2.840.10008.1.2.4.51', // JPEG Extended
+  '1.2.840.10008.1.2.4.57', // JPEG Lossless, Non-Hierarchical
+];
+
+/** Storage SOP classes proposed when the PACS does not say which a study holds (PS3.4 B.5), most common first. */
+export const COMMON_STORAGE_CLASSES = [
+  '1.2.840.10008.5.1.4.1.1.2', // CT Image
+  '1.2.840.10008.5.1.4.1.1.4', // MR Image
+  '1.2.840.10008.5.1.4.1.1.1', // Computed Radiography Image
+  '1.2.840.10008.5.1.4.1.1.1.1', // Digital X-Ray Image, For Presentation
+  '1.2.840.10008.5.1.4.1.1.1.2', // Digital Mammography X-Ray Image, For Presentation
+  '1.2.840.10008.5.1.4.1.1.6.1', // Ultrasound Image
+  '1.2.840.10008.5.1.4.1.1.3.1', // Ultrasound Multi-frame Image
+  '1.2.840.10008.5.1.4.1.1.7', // Secondary Capture Image
+  '1.2.840.10008.5.1.4.1.1.12.1', // X-Ray Angiographic Image
+  '1.2.840.10008.5.1.4.1.1.12.2', // X-Ray Radiofluoroscopic Image
+  '1.2.840.10008.5.1.4.1.1.20', // Nuclear Medicine Image
+  '1.2.840.10008.5.1.4.1.1.128', // Positron Emission Tomography Image
+  '1.2.840.10008.5.1.4.1.1.2.1', // Enhanced CT Image
+  '1.2.840.10008.5.1.4.1.1.4.1', // Enhanced MR Image
+  '1.2.840.10008.5.1.4.1.1.1.1.1', // Digital X-Ray Image, For Processing
+  '1.2.840.10008.5.1.4.1.1.1.2.1', // Digital Mammography X-Ray Image, For Processing
+  '1.2.840.10008.5.1.4.1.1.13.1.3', // Breast Tomosynthesis Image
+  '1.2.840.10008.5.1.4.1.1.7.1', // Multi-frame Single Bit Secondary Capture
+  '1.2.840.10008.5.1.4.1.1.7.2', // Multi-frame Grayscale Byte Secondary Capture
+  '1.2.840.10008.5.1.4.1.1.7.3', // Multi-frame Grayscale Word Secondary Capture
+  '1.2.840.10008.5.1.4.1.1.7.4', // Multi-frame True Color Secondary Capture
+  '1.2.840.10008.5.1.4.1.1.77.1.4', // VL Photographic Image
+  '1.2.840.10008.5.1.4.1.1.481.1', // RT Image
+  '1.2.840.10008.5.1.4.1.1.481.2', // RT Dose
+  '1.2.840.10008.5.1.4.1.1.481.3', // RT Structure Set
+  '1.2.840.10008.5.1.4.1.1.481.5', // RT Plan
+  '1.2.840.10008.5.1.4.1.1.88.11', // Basic Text SR
+  '1.2.840.10008.5.1.4.1.1.88.22', // Enhanced SR
+  '1.2.840.10008.5.1.4.1.1.88.33', // Comprehensive SR
+  '1.2.840.10008.5.1.4.1.1.88.67', // X-Ray Radiation Dose SR
+  '1.2.840.10008.5.1.4.1.1.88.59', // Key Object Selection Document
+  '1.2.840.10008.5.1.4.1.1.11.1', // Grayscale Softcopy Presentation State
+  '1.2.840.10008.5.1.4.1.1.104.1', // Encapsulated PDF
+  '1.2.840.10008.5.1.4.1.1.66', // Raw Data
+];
+
+/** SR, presentation states, encapsulated documents, RT objects without pixels: never compressed. */
+function hasPixels(sopClassUid: string): boolean {
+  return !/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.(88|11|104|66|481\.[2-9])(\.|$)/.test(sopClassUid);
+}
+
+/**
+ * Presentation contexts in which the box offers to be the C-STORE SCP: every class uncompressed first,
+ * then, while the budget lasts, each compressed syntax for the classes that carry pixels.
+ */
+export function storageContexts(sopClassUids: string[], budget: number): { contexts: ProposedContext[]; dropped: string[] } {
+  const classes = [...new Set(sopClassUids)];
+  const contexts: ProposedContext[] = [];
+  const dropped: string[] = [];
+  for (const uid of classes) {
+    if (contexts.length >= budget) dropped.push(uid);
+    else contexts.push({ abstractSyntaxUid: uid, transferSyntaxUids: UNCOMPRESSED, scpRole: true });
+  }
+  for (const ts of STORED_AS_IS) {
+    for (const uid of classes) {
+      if (contexts.length >= budget) return { contexts, dropped };
+      if (!dropped.includes(uid) && hasPixels(uid)) contexts.push({ abstractSyntaxUid: uid, transferSyntaxUids: [ts], scpRole: true });
+    }
+  }
+  return { contexts, dropped };
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { findIdentifier, toDicomJson } from '../../appliance/src/dimse/dicom-json.js';
+import { RawDataset } from '../../appliance/src/dimse/receive.js';
+import { Network, Scp, commandClasses } from '../../appliance/src/dimse/library.js';
+
+/** Explicit VR little endian element, short form. */
+function el(group: number, element: number, vr: string, value: Buffer): Buffer {
+  const h = Buffer.alloc(8);
+  h.writeUInt16LE(group, 0);
+  h.writeUInt16LE(element, 2);
+  h.write(vr, 4, 'latin1');
+  h.writeUInt16LE(value.length, 6);
+  return Buffer.concat([h, value]);
+}
+
+describe('C-FIND identifiers to DICOM JSON (PS3.18 F.2)', () => {
+  it('decodes with the character set, drops empty values, keeps numbers as numbers', () => {
+    const bytes = Buffer.concat([
+      el(0x0008, 0x0005, 'CS', Buffer.from('ISO_IR 100')),
+      el(0x0008, 0x0020, 'DA', Buffer.alloc(0)),
+      el(0x0008, 0x0052, 'CS', Buffer.from('STUDY ')),
+      el(0x0010, 0x0010, 'PN', Buffer.from('L\xe9a^H\xe9l\xe8ne', 'latin1')),
+      el(0x0020, 0x000d, 'UI', Buffer.from('1.2.3\0', 'latin1')),
+      el(0x0020, 0x1208, 'IS', Buffer.from('12')),
+    ]);
+    const json = toDicomJson(new RawDataset(bytes, '1.2.840.10008.1.2.1'));
+    expect(json['00100010']).toEqual({ vr: 'PN', Value: [{ Alphabetic: 'Léa^Hélène' }] });
+    expect(json['00080020']).toEqual({ vr: 'DA' });
+    expect(json['00080052']).toEqual({ vr: 'CS', Value: ['STUDY'] });
+    expect(json['0020000D']).toEqual({ vr: 'UI', Value: ['1.2.3'] });
+    expect(json['00201208']).toEqual({ vr: 'IS', Value: [12] });
+    expect(Object.keys(json)).toEqual(['00080005', '00080020', '00080052', '00100010', '0020000D', '00201208']);
+  });
+
+  it('builds the identifier with the unique keys of the level, and refuses unknown keywords', () => {
+    expect(findIdentifier({ level: 'IMAGE', keys: { StudyInstanceUID: '1.2.3' } })).toEqual({
+      QueryRetrieveLevel: 'IMAGE',
+      StudyInstanceUID: '1.2.3',
+      SeriesInstanceUID: [],
+      SOPInstanceUID: [],
+    });
+    expect(findIdentifier({ level: 'STUDY', keys: { PatientName: 'Hélène*' } })).toMatchObject({ SpecificCharacterSet: 'ISO_IR 192', PatientName: 'Hélène*' });
+    expect(() => findIdentifier({ level: 'STUDY', keys: { PatientNam: '' } })).toThrow(/unknown DICOM attribute keyword "PatientNam"/);
+    expect(() => findIdentifier({ level: 'STUDY', keys: { __proto__x: '' } })).toThrow(/unknown/);
+  });
+});
+
+describe('dcmjs-dimse internals the bridge overrides (pinned 0.3.3)', () => {
+  it('still has them', () => {
+    expect(Network).not.toBe(Object);
+    expect(Object.getPrototypeOf(Scp.prototype)).toBe(Network.prototype);
+    for (const name of ['_processPDataTf', '_performDimse', '_sendDimse', 'sendAssociationRequest', 'sendAbort', 'sendCancel']) {
+      expect(typeof (Network.prototype as unknown as Record<string, unknown>)[name], name).toBe('function');
+    }
+    expect(Object.keys(commandClasses)).toHaveLength(11);
+  });
+});
