@@ -22,6 +22,8 @@ import { DmpClient, contextFromConfig, endpointsFromConfig, timeoutsFromConfig, 
 import { FileSigner, tlsCredentialFromPkcs12 } from './auth/signer/file-signer.js';
 import { createHttpApp } from './http/app.js';
 import { createSourceRoutes } from './http/source-routes.js';
+import { createViewerRoutes } from './http/viewer-routes.js';
+import { createImageServing } from './source/serve-images.js';
 import type { HealthCheck } from './device/health.js';
 import { log as rootLog, setLogLevel } from './log/logger.js';
 
@@ -104,6 +106,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
 
   try {
     let processor: ReportProcessor | undefined;
+    let images: Awaited<ReturnType<typeof createImageServing>> | undefined;
     const scp = await startStoreScp({
       aeTitle: config.box.aeTitle,
       host: config.dimse.listenHost,
@@ -133,7 +136,10 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       recheckMs: config.source.recheckMs,
       maxWaitForImagesMs: config.source.maxWaitForImagesMs,
       onQueued: () => drainer.wake(),
+      onManifestChanged: (study) => void images?.service.invalidateStudy(study),
     });
+    images = await createImageServing({ config, db, archive, bridge, log });
+    stops.push(() => images.whitelist?.stop());
 
     /** An IOCM rejection note pushed by the PACS goes through the inbox like a report. */
     async function onPushedInstance(instance: ReceivedInstance): Promise<void> {
@@ -170,6 +176,8 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       health,
       mount: (a) => {
         a.route('/api/source', createSourceRoutes({ inbox, outbox, onStored: () => processor?.wake() }));
+        images.mount(a);
+        a.route('/viewer', createViewerRoutes());
         options.mount?.(a, parts);
       },
     });

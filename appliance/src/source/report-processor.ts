@@ -45,6 +45,8 @@ export interface ProcessorDeps {
   maxWaitForImagesMs: number;
   /** Called after an outbox row is queued (wakes the drainer). */
   onQueued?: () => void;
+  /** The manifest of an exam changed (built, replaced, withdrawn): cached views of it are stale. */
+  onManifestChanged?: (studyInstanceUid: string) => void;
   now?: () => Date;
   log?: Logger;
 }
@@ -234,6 +236,7 @@ export class ReportProcessor {
       );
     })();
     this.log.info('manifest built', { inbox: row.id, study: studyUid, kos: built.sopInstanceUid, instances: examNow.instanceCount, queued: sendToDmp });
+    this.deps.onManifestChanged?.(studyUid);
     if (sendToDmp) this.deps.onQueued?.();
     return 'done';
   }
@@ -267,6 +270,7 @@ export class ReportProcessor {
       this.deps.inbox.markDone(row.id, `withdrawal of ${targets.map((k) => k.sopInstanceUid).join(', ')} queued`);
     })();
     this.log.info('manifest withdrawn', { inbox: row.id, kos: targets.map((k) => k.sopInstanceUid) });
+    for (const k of targets) this.deps.onManifestChanged?.(k.studyInstanceUid);
     this.deps.onQueued?.();
     return 'done';
   }

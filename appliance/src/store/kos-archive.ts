@@ -136,6 +136,11 @@ export class KosArchive {
     return r && fromRaw(r);
   }
 
+  /** Every KOS built for a study, whatever its state, newest first. */
+  forStudy(studyInstanceUid: string): KosRecord[] {
+    return (this.db.prepare('SELECT * FROM kos_archive WHERE study_instance_uid = ? ORDER BY id DESC').all(studyInstanceUid) as Raw[]).map(fromRaw);
+  }
+
   activeForAccession(accession: string): KosRecord[] {
     return (this.db.prepare(`SELECT * FROM kos_archive WHERE accession = ? AND status = 'active'`).all(accession) as Raw[]).map(fromRaw);
   }

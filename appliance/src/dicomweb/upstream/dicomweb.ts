@@ -1,0 +1,271 @@
+import type { DicomJson, RetrieveTarget } from '../../dimse/types.js';
+import { DicomwebError, isAbortError } from '../errors.js';
+import { parseMediaType } from '../media-type.js';
+import { boundaryOf, readMultipart } from '../multipart-reader.js';
+import { NotPart10Error, peekPart10Meta } from '../part10-peek.js';
+import { qidoQueryString } from '../qido-query.js';
+import { readAhead } from '../streams.js';
+import type { ImageUpstream, InstanceRef, SearchRequest, UpstreamInstance, UpstreamMultipart } from './types.js';
+
+/**
+ * The PACS's own DICOMweb service as upstream. Instances are asked "as stored" (`transfer-syntax=*`) and streamed
+ * part by part; the PACS is asked to transcode only an instance the client cannot take as stored. Timeouts are a
+ * deadline for the first byte of the answer and an idle limit while a body streams, never a total deadline.
+ */
+
+export interface DicomwebUpstreamOptions {
+  /** Root of the PACS's DICOMweb service, e.g. http://pacs:8042/dicom-web */
+  baseUrl: string;
+  /** Extra request headers (credentials for the PACS); never forwarded from the caller. */
+  headers?: Record<string, string>;
+  fetch?: typeof fetch;
+  responseTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  maxJsonBytes?: number;
+}
+
+const AS_STORED = 'multipart/related; type="application/dicom"; transfer-syntax=*';
+/** What may be read from the PACS ahead of the client, per response (keeps the PACS streaming while we write). */
+const READ_AHEAD_BYTES = 2 * 1024 * 1024;
+
+function resourcePath(target: RetrieveTarget): string {
+  let path = `/studies/${target.studyInstanceUid}`;
+  if (target.level !== 'STUDY' && target.seriesInstanceUid) path += `/series/${target.seriesInstanceUid}`;
+  if (target.level === 'IMAGE' && target.sopInstanceUid) path += `/instances/${target.sopInstanceUid}`;
+  return path;
+}
+
+function searchPath(request: SearchRequest): string {
+  const { level, studyInstanceUid: st, seriesInstanceUid: se } = request;
+  if (level === 'STUDY') return '/studies';
+  if (level === 'SERIES') return st ? `/studies/${st}/series` : '/series';
+  if (st && se) return `/studies/${st}/series/${se}/instances`;
+  return st ? `/studies/${st}/instances` : '/instances';
+}
+
+/** The first bytes of an error body, for the log; the rest is not read. */
+async function snippet(res: Response): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  try {
+    const { value } = await reader.read();
+    return value ? Buffer.from(value).toString('utf8', 0, Math.min(value.byteLength, 500)) : '';
+  } catch {
+    return '';
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+/**
+ * The base URL without credentials (fetch refuses them, and logs must never show them): `user:pass@` in the
+ * configured URL becomes a Basic Authorization header, unless one is configured.
+ */
+function splitCredentials(baseUrl: string, headers: Record<string, string>): { base: string; headers: Record<string, string> } {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new Error(`pacs.dicomwebUrl "${baseUrl.replace(/\/\/[^@/]*@/, '//***@')}" is not a URL`);
+  }
+  const out = { ...headers };
+  if (url.username && !Object.keys(out).some((h) => h.toLowerCase() === 'authorization')) {
+    out.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  }
+  url.username = '';
+  url.password = '';
+  return { base: url.toString().replace(/\/+$/, ''), headers: out };
+}
+
+export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageUpstream {
+  const { base, headers } = splitCredentials(options.baseUrl, options.headers ?? {});
+  const fetchImpl = options.fetch ?? fetch;
+  const responseTimeoutMs = options.responseTimeoutMs ?? 30_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  const maxJsonBytes = options.maxJsonBytes ?? 128 * 1024 * 1024;
+
+  interface Answer {
+    status: number;
+    contentType: string;
+    body: AsyncIterable<Uint8Array>;
+  }
+
+  async function request(path: string, accept: string, signal: AbortSignal): Promise<Answer> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error('response timeout'));
+    }, responseTimeoutMs);
+    let res: Response;
+    try {
+      res = await fetchImpl(base + path, { headers: { ...headers, accept }, signal: controller.signal });
+    } catch (err) {
+      signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) throw err;
+      if (timedOut) throw new DicomwebError(504, 'the PACS did not answer in time', { upstream: base + path });
+      throw new DicomwebError(502, 'the PACS DICOMweb service is not reachable', { upstream: base + path, cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (res.status >= 300 || !res.body) {
+      signal.removeEventListener('abort', onAbort);
+      const text = await snippet(res);
+      if (res.status === 204 || (res.ok && !res.body)) return { status: 204, contentType: '', body: (async function* () {})() };
+      const detail = { upstream: base + path, status: res.status, body: text };
+      if (res.status === 404) throw new DicomwebError(404, 'not found on the PACS', detail);
+      if (res.status === 406) throw new DicomwebError(406, 'no acceptable representation', detail);
+      if (res.status === 400) throw new DicomwebError(400, 'the PACS refused the request', detail);
+      throw new DicomwebError(502, `the PACS answered HTTP ${res.status}`, detail);
+    }
+    return {
+      status: res.status,
+      contentType: res.headers.get('content-type') ?? '',
+      body: readAhead(idleGuarded(res.body, controller, () => signal.removeEventListener('abort', onAbort)), READ_AHEAD_BYTES),
+    };
+  }
+
+  /**
+   * A body that fails with 504 after `idleTimeoutMs` of PACS silence, and cancels the request when dropped. Only
+   * time spent waiting on the PACS counts: a chunk waiting for our client does not.
+   */
+  async function* idleGuarded(body: ReadableStream<Uint8Array>, controller: AbortController, done: () => void): AsyncGenerator<Uint8Array> {
+    const reader = body.getReader();
+    let idle = false;
+    let waitingSince: number | undefined;
+    const check = setInterval(() => {
+      if (waitingSince !== undefined && performance.now() - waitingSince > idleTimeoutMs && !idle) {
+        idle = true;
+        controller.abort(new Error('idle timeout'));
+        // Ends the pending read whatever the fetch implementation does with the abort.
+        reader.cancel().catch(() => undefined);
+      }
+    }, Math.min(idleTimeoutMs, 1000));
+    try {
+      for (;;) {
+        waitingSince = performance.now();
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (err) {
+          if (idle) throw new DicomwebError(504, 'the PACS stopped sending', { cause: err });
+          if (isAbortError(err) || controller.signal.aborted) throw err;
+          throw new DicomwebError(502, 'the PACS connection broke', { cause: err });
+        }
+        waitingSince = undefined;
+        if (idle) throw new DicomwebError(504, 'the PACS stopped sending');
+        if (chunk.done) return;
+        yield chunk.value;
+      }
+    } finally {
+      clearInterval(check);
+      done();
+      await reader.cancel().catch(() => undefined);
+    }
+  }
+
+  async function json(path: string, signal: AbortSignal): Promise<DicomJson[]> {
+    const answer = await request(path, 'application/dicom+json', signal);
+    if (answer.status === 204) return [];
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of answer.body) {
+      total += chunk.byteLength;
+      if (total > maxJsonBytes) throw new DicomwebError(502, 'the PACS answer is too large', { upstream: base + path });
+      chunks.push(Buffer.from(chunk));
+    }
+    let parsed: unknown;
+    try {
+      parsed = total ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : [];
+    } catch (err) {
+      throw new DicomwebError(502, 'the PACS answered malformed JSON', { upstream: base + path, cause: err });
+    }
+    if (!Array.isArray(parsed)) throw new DicomwebError(502, 'the PACS answered JSON that is not an array', { upstream: base + path });
+    return parsed.filter((x): x is DicomJson => x !== null && typeof x === 'object' && !Array.isArray(x));
+  }
+
+  async function multipart(path: string, accept: string, signal: AbortSignal): Promise<Answer & { boundary: string }> {
+    const answer = await request(path, accept, signal);
+    if (answer.status === 204) throw new DicomwebError(404, 'not found on the PACS', { upstream: base + path });
+    const media = parseMediaType(answer.contentType);
+    const boundary = boundaryOf(answer.contentType);
+    if (!media || media.type !== 'multipart' || !boundary) {
+      await answer.body[Symbol.asyncIterator]().return?.();
+      throw new DicomwebError(502, 'the PACS did not answer multipart/related', { upstream: base + path, contentType: answer.contentType });
+    }
+    return { ...answer, boundary };
+  }
+
+  async function* partsAsInstances(source: AsyncIterable<Uint8Array>, boundary: string): AsyncGenerator<UpstreamInstance> {
+    for await (const part of readMultipart(source, boundary)) {
+      let peeked;
+      try {
+        peeked = await peekPart10Meta(part.body);
+      } catch (err) {
+        if (err instanceof NotPart10Error) throw new DicomwebError(502, 'the PACS sent a part that is not a DICOM file', { cause: err });
+        throw err;
+      }
+      const { meta, body } = peeked;
+      yield { transferSyntaxUid: meta.transferSyntaxUid, sopInstanceUid: meta.sopInstanceUid, body: () => body, dispose: async () => undefined };
+    }
+  }
+
+  async function* instances(target: RetrieveTarget, signal: AbortSignal): AsyncGenerator<UpstreamInstance> {
+    const answer = await multipart(resourcePath(target), AS_STORED, signal);
+    yield* partsAsInstances(answer.body, answer.boundary);
+  }
+
+  async function transcode(ref: InstanceRef, transferSyntaxUid: string, signal: AbortSignal): Promise<UpstreamInstance> {
+    const path = resourcePath({ level: 'IMAGE', ...ref });
+    const answer = await multipart(path, `multipart/related; type="application/dicom"; transfer-syntax=${transferSyntaxUid}`, signal);
+    const iterator = partsAsInstances(answer.body, answer.boundary);
+    const first = await iterator.next();
+    if (first.done) throw new DicomwebError(502, 'the PACS sent no instance', { upstream: base + path });
+    if (first.value.transferSyntaxUid !== transferSyntaxUid) {
+      await iterator.return(undefined);
+      throw new DicomwebError(406, `the PACS could not transcode to ${transferSyntaxUid}`, { upstream: base + path, sent: first.value.transferSyntaxUid });
+    }
+    return { ...first.value, dispose: async () => void (await iterator.return(undefined)) };
+  }
+
+  async function* search(req: SearchRequest, signal: AbortSignal): AsyncGenerator<DicomJson> {
+    yield* await json(searchPath(req) + qidoQueryString(req.query), signal);
+  }
+
+  async function passthrough(path: string, accept: string, signal: AbortSignal): Promise<UpstreamMultipart> {
+    const answer = await multipart(path, accept, signal);
+    return { contentType: answer.contentType, body: answer.body };
+  }
+
+  /**
+   * A URL the PACS wrote (BulkDataURI, RetrieveURL) as a path below its DICOMweb root. Only the path counts: a PACS
+   * often names itself by another host than the one configured here (its own `Host` setting, a proxy), and the
+   * result only ever addresses this upstream. Relative URLs are read against the root.
+   */
+  function relativePath(url: string): string | undefined {
+    let parsed: URL;
+    try {
+      parsed = new URL(url, base + '/');
+    } catch {
+      return undefined;
+    }
+    const root = new URL(base + '/').pathname;
+    if (!parsed.pathname.startsWith(root) || parsed.search || parsed.pathname.includes('/../')) return undefined;
+    const rest = parsed.pathname.slice(root.length);
+    return /^studies\/[0-9.]+(\/|$)/.test(rest) ? rest : undefined;
+  }
+
+  return {
+    description: `PACS DICOMweb ${base}`,
+    searchIsPaged: true,
+    search,
+    instances,
+    transcode,
+    seriesMetadata: (st, se, signal) => json(`/studies/${st}/series/${se}/metadata`, signal),
+    passthrough,
+    relativePath,
+  };
+}

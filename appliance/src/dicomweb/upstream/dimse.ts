@@ -1,0 +1,95 @@
+import { mkdir, mkdtemp, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PacsError, type DicomJson, type FindQuery, type PacsBridge, type ReceivedInstance, type RetrieveTarget } from '../../dimse/types.js';
+import { DicomwebError } from '../errors.js';
+import { dimseMatchValue, returnAttributes } from '../qido-query.js';
+import { AsyncQueue, fileChunks } from '../streams.js';
+import type { ImageUpstream, SearchRequest, UpstreamInstance } from './types.js';
+
+/**
+ * The PACS over DIMSE, through the PACS bridge: C-FIND for searches, C-GET (or C-MOVE to the box) for instances.
+ * Each retrieval gets its own temp folder; an instance is handed on as soon as its file is complete and deleted
+ * once sent, and the folder goes when the retrieval ends, however it ends.
+ */
+
+export interface DimseUpstreamOptions {
+  bridge: PacsBridge;
+  /** Parent of the per-request temp folders (on the data volume, not tmpfs: a study can be large). */
+  tempDir: string;
+  description?: string;
+}
+
+/** A PacsError as an answer to a remote caller: what failed, in general terms; the details stay in the log. */
+export function pacsErrorToDicomweb(err: unknown, what: string): unknown {
+  if (!(err instanceof PacsError)) return err;
+  if (err.kind === 'cancelled') return err;
+  const status = err.kind === 'timeout' ? 504 : 502;
+  const message =
+    err.kind === 'timeout' ? `the PACS did not answer the ${what} in time` : `the PACS could not serve the ${what} (${err.kind})`;
+  return new DicomwebError(status, message, { cause: err, upstream: 'dimse' });
+}
+
+export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstream {
+  const { bridge, tempDir } = options;
+
+  async function* search(request: SearchRequest, signal: AbortSignal): AsyncGenerator<DicomJson> {
+    const keys: Record<string, string> = {};
+    for (const a of returnAttributes(request.level, request.query)) if (a.keyword !== 'RetrieveURL') keys[a.keyword] = '';
+    for (const m of request.query.matches) keys[m.attribute.keyword] = dimseMatchValue(m);
+    if (request.studyInstanceUid) keys.StudyInstanceUID = request.studyInstanceUid;
+    if (request.seriesInstanceUid) keys.SeriesInstanceUID = request.seriesInstanceUid;
+    const query: FindQuery = { level: request.level, keys };
+    try {
+      yield* bridge.find(query, signal);
+    } catch (err) {
+      throw pacsErrorToDicomweb(err, 'search');
+    }
+  }
+
+  async function* instances(target: RetrieveTarget, signal: AbortSignal): AsyncGenerator<UpstreamInstance> {
+    await mkdir(tempDir, { recursive: true });
+    const dir = await mkdtemp(join(tempDir, 'retrieve-'));
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const queue = new AsyncQueue<ReceivedInstance>();
+    let finished = false;
+    const retrieval = bridge
+      .retrieve(target, { outDir: dir, signal: controller.signal, onInstance: (i) => queue.push(i) })
+      .then(
+        (result) => {
+          if (result.instances === 0 && result.failed > 0) {
+            queue.fail(new DicomwebError(502, 'the PACS failed to send the requested instances', { upstream: 'dimse', result }));
+          } else queue.close();
+        },
+        (err: unknown) => queue.fail(pacsErrorToDicomweb(err, 'retrieval')),
+      )
+      .finally(() => (finished = true));
+    try {
+      for await (const received of queue) {
+        let disposed = false;
+        yield {
+          transferSyntaxUid: received.transferSyntaxUid,
+          sopInstanceUid: received.sopInstanceUid,
+          path: received.path,
+          size: received.bytes,
+          body: () => fileChunks(received.path),
+          dispose: async () => {
+            if (disposed) return;
+            disposed = true;
+            await unlink(received.path).catch(() => undefined);
+          },
+        };
+      }
+    } finally {
+      // The client left or the stream failed: stop the PACS now rather than receive what nobody will read.
+      if (!finished) controller.abort(new Error('retrieval abandoned by the DICOMweb client'));
+      await retrieval;
+      signal.removeEventListener('abort', onAbort);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  return { description: options.description ?? 'PACS (DIMSE)', searchIsPaged: false, search, instances };
+}

@@ -1,0 +1,363 @@
+import type { RetrieveTarget } from '../dimse/types.js';
+import type { Logger } from '../log/logger.js';
+import { acceptsMultipartOf, bestMultipart, chooseInstanceTransferSyntax, parseAccept, type MediaRange, type Representation } from './accept.js';
+import { DicomwebError } from './errors.js';
+import { framePartContentType, frameRepresentations, locateFrames, type ByteRange } from './frames.js';
+import { rewriteLittleEndian } from './le-rewrite.js';
+import { parseMediaType } from './media-type.js';
+import { boundaryOf, readMultipart, type IncomingPart } from './multipart-reader.js';
+import { multipartBody, multipartContentType, newBoundary, type OutgoingPart } from './multipart-writer.js';
+import { PIXEL_DATA, hex, scanPart10, Part10Error, type Part10Layout } from './part10-scan.js';
+import { linkedController, type Coverage, type DicomwebResponse, type RequestContext, type Served } from './response.js';
+import { spool, type SpooledInstance } from './spool.js';
+import { collect, fileChunks } from './streams.js';
+import { EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, canRewriteLocally, isLossy } from './transfer-syntax.js';
+import type { ImageUpstream, InstanceRef, UpstreamInstance } from './upstream/types.js';
+
+/**
+ * WADO-RS retrieval (PS3.18 §10.4): instances, frames and bulk data as multipart/related, streamed from the PACS.
+ * Headers go out once the first part is ready, so a failure before it is a proper status (404, 406, 502), and a
+ * response never holds more than the part being sent.
+ */
+
+export interface WadoServiceOptions {
+  upstream: ImageUpstream;
+  /** Temp files (instances spooled to serve frames, or to learn where to have them transcoded). */
+  tempDir: string;
+  /** Largest instance rewritten in memory between Implicit and Explicit VR LE. */
+  maxRewriteBytes?: number;
+  log: Logger;
+  /** Told when an upstream retrieval starts and ends (ended early = the client left or it failed). */
+  onUpstream?: (event: 'start' | 'end' | 'abandoned') => void;
+}
+
+interface PreparedPart {
+  part: OutgoingPart;
+  dispose(): Promise<void>;
+}
+
+const noop = async () => undefined;
+
+function dicomPartType(ts: string): string {
+  return `application/dicom; transfer-syntax=${ts}`;
+}
+
+async function* concatFileRanges(path: string, ranges: ByteRange[]): AsyncGenerator<Uint8Array> {
+  for (const r of ranges) yield* fileChunks(path, r.offset, r.length);
+}
+
+export function createWadoService(options: WadoServiceOptions) {
+  const { upstream, tempDir, log } = options;
+  const maxRewriteBytes = options.maxRewriteBytes ?? 256 * 1024 * 1024;
+
+  /** Upstream instances, reported to `onUpstream` so a test (or a metrics page) sees a retrieval abandoned. */
+  async function* tracked(target: RetrieveTarget, signal: AbortSignal): AsyncGenerator<UpstreamInstance> {
+    options.onUpstream?.('start');
+    let completed = false;
+    try {
+      yield* upstream.instances(target, signal);
+      completed = true;
+    } finally {
+      options.onUpstream?.(completed ? 'end' : 'abandoned');
+    }
+  }
+
+  /** `tracked`, narrowed to what the caller may see; instances outside the coverage are dropped unread. */
+  async function* covered(target: RetrieveTarget, coverage: Coverage | undefined, signal: AbortSignal): AsyncGenerator<UpstreamInstance> {
+    if (!coverage) {
+      yield* tracked(target, signal);
+      return;
+    }
+    const seriesList = target.level === 'STUDY' ? [...coverage.keys()] : target.seriesInstanceUid ? [target.seriesInstanceUid] : [];
+    for (const seriesInstanceUid of seriesList) {
+      const sops = coverage.get(seriesInstanceUid);
+      if (!sops || (target.level === 'IMAGE' && !sops.has(target.sopInstanceUid ?? ''))) continue;
+      const narrowed: RetrieveTarget = target.level === 'IMAGE' ? target : { level: 'SERIES', studyInstanceUid: target.studyInstanceUid, seriesInstanceUid };
+      for await (const instance of tracked(narrowed, signal)) {
+        if (instance.sopInstanceUid && sops.has(instance.sopInstanceUid)) yield instance;
+        else await instance.dispose();
+      }
+    }
+  }
+
+  async function prepare(instance: UpstreamInstance, target: RetrieveTarget, ranges: MediaRange[], signal: AbortSignal): Promise<PreparedPart | undefined> {
+    const stored = instance.transferSyntaxUid;
+    const sizeOk = instance.size === undefined || instance.size <= maxRewriteBytes;
+    const byTheBox = (ts: string) => canRewriteLocally(stored, ts) && sizeOk;
+    // The PACS may transcode, never from lossless to lossy (a clinical image must not lose information silently).
+    const byThePacs = (ts: string) => upstream.transcode !== undefined && (isLossy(stored) || !isLossy(ts));
+    const chosen = chooseInstanceTransferSyntax(ranges, stored, [byTheBox, byThePacs]);
+    if (chosen === stored) {
+      return { part: { contentType: dicomPartType(stored), contentLength: instance.size, body: instance.body() }, dispose: () => instance.dispose() };
+    }
+    try {
+      if (chosen && canRewriteLocally(stored, chosen) && sizeOk) {
+        const bytes = await collect(instance.body(), maxRewriteBytes, 'instance');
+        await instance.dispose();
+        const rewritten = rewriteLittleEndian(bytes, stored, chosen);
+        return { part: { contentType: dicomPartType(chosen), contentLength: rewritten.length, body: rewritten }, dispose: noop };
+      }
+      if (chosen && upstream.transcode) {
+        const ref = await instanceRef(instance, target);
+        const transcoded = await upstream.transcode(ref, chosen, signal);
+        return { part: { contentType: dicomPartType(chosen), body: transcoded.body() }, dispose: () => transcoded.dispose() };
+      }
+    } catch (err) {
+      if (signal.aborted) throw err;
+      log.warn('wado: instance left out, could not be converted', { sop: instance.sopInstanceUid, from: stored, to: chosen, error: err });
+    }
+    if (!chosen) log.info('wado: instance left out, no acceptable transfer syntax', { sop: instance.sopInstanceUid, stored });
+    // Unread bytes of a streamed part are skipped by the multipart reader; a file is deleted.
+    await instance.dispose();
+    return undefined;
+  }
+
+  /** Where the PACS keeps an instance: the series UID is read from the file when the request was study-level. */
+  async function instanceRef(instance: UpstreamInstance, target: RetrieveTarget): Promise<InstanceRef> {
+    const spooled = await spool(instance, tempDir);
+    try {
+      const layout = await scanPart10(spooled.path);
+      const seriesInstanceUid = target.seriesInstanceUid ?? layout.seriesInstanceUid;
+      const sopInstanceUid = instance.sopInstanceUid ?? layout.sopInstanceUid;
+      if (!seriesInstanceUid || !sopInstanceUid) throw new Part10Error('instance without Series or SOP Instance UID');
+      return { studyInstanceUid: target.studyInstanceUid, seriesInstanceUid, sopInstanceUid };
+    } finally {
+      await spooled.release();
+    }
+  }
+
+  /** WADO-RS RetrieveStudy / RetrieveSeries / RetrieveInstance. */
+  async function retrieve(target: RetrieveTarget, ctx: RequestContext): Promise<DicomwebResponse> {
+    const ranges = parseAccept(ctx.accept);
+    if (!acceptsMultipartOf(ranges, 'application/dicom')) throw new DicomwebError(406, 'only multipart/related; type="application/dicom" is served here');
+    const controller = linkedController(ctx.signal);
+    const source = covered(target, ctx.coverage, controller.signal);
+    const served: Served = { instances: 0, skipped: 0 };
+    const next = async (): Promise<PreparedPart | undefined> => {
+      for (;;) {
+        const r = await source.next();
+        if (r.done) return undefined;
+        const prepared = await prepare(r.value, target, ranges, controller.signal);
+        if (prepared) return prepared;
+        served.skipped++;
+      }
+    };
+    let first: PreparedPart | undefined;
+    try {
+      first = await next();
+    } catch (err) {
+      controller.abort();
+      await source.return(undefined);
+      throw err;
+    }
+    if (!first) {
+      await source.return(undefined);
+      if (served.skipped) throw new DicomwebError(406, 'no acceptable transfer syntax can be produced for the requested instances');
+      throw new DicomwebError(404, 'no such instances');
+    }
+    const boundary = newBoundary();
+    const firstTs = /transfer-syntax=([0-9.]+)/.exec(first.part.contentType)?.[1];
+    async function* parts(): AsyncGenerator<OutgoingPart> {
+      let current: PreparedPart | undefined = first;
+      while (current) {
+        try {
+          yield current.part;
+          served.instances++;
+        } finally {
+          await current.dispose();
+        }
+        current = await next();
+      }
+    }
+    async function* body(): AsyncGenerator<Uint8Array> {
+      let completed = false;
+      try {
+        yield* multipartBody(parts(), boundary);
+        completed = true;
+      } finally {
+        if (!completed) controller.abort(new Error('client went away'));
+        await source.return(undefined);
+      }
+    }
+    return {
+      status: 200,
+      headers: { 'content-type': multipartContentType('application/dicom', boundary, { 'transfer-syntax': firstTs }) },
+      body: body(),
+      served,
+    };
+  }
+
+  /** Re-frames a multipart answer of the PACS under our own boundary, part headers reduced to Content-Type. */
+  async function reframe(contentType: string, source: AsyncIterable<Uint8Array>, controller: AbortController, served: Served): Promise<DicomwebResponse> {
+    const upstreamBoundary = boundaryOf(contentType);
+    if (!upstreamBoundary) throw new DicomwebError(502, 'the PACS did not answer multipart/related');
+    const parts = readMultipart(source, upstreamBoundary);
+    const partType = (headers: Map<string, string>) => {
+      const value = headers.get('content-type') ?? '';
+      return parseMediaType(value) ? value : 'application/octet-stream';
+    };
+    let first: IteratorResult<IncomingPart, void>;
+    try {
+      first = await parts.next();
+    } catch (err) {
+      controller.abort();
+      throw err;
+    }
+    if (first.done) throw new DicomwebError(404, 'nothing to send');
+    const firstPart = first.value;
+    const type = parseMediaType(partType(firstPart.headers))!;
+    const boundary = newBoundary();
+    async function* outgoing(): AsyncGenerator<OutgoingPart> {
+      yield { contentType: partType(firstPart.headers), body: firstPart.body };
+      served.instances++;
+      for await (const p of parts) {
+        yield { contentType: partType(p.headers), body: p.body };
+        served.instances++;
+      }
+    }
+    async function* body(): AsyncGenerator<Uint8Array> {
+      let completed = false;
+      try {
+        yield* multipartBody(outgoing(), boundary);
+        completed = true;
+      } finally {
+        if (!completed) controller.abort(new Error('client went away'));
+        await parts.return(undefined);
+      }
+    }
+    return { status: 200, headers: { 'content-type': multipartContentType(`${type.type}/${type.subtype}`, boundary) }, body: body(), served };
+  }
+
+  /** One instance from the PACS, on disk, scanned; the caller releases it. */
+  async function fetchInstanceFile(ref: InstanceRef, signal: AbortSignal, coverage?: Coverage): Promise<{ layout: Part10Layout; release(): Promise<void> }> {
+    if (coverage && !coverage.get(ref.seriesInstanceUid)?.has(ref.sopInstanceUid)) throw new DicomwebError(404, 'no such instance');
+    const source = tracked({ level: 'IMAGE', ...ref }, signal);
+    let spooled: SpooledInstance | undefined;
+    try {
+      const r = await source.next();
+      if (r.done) throw new DicomwebError(404, 'no such instance');
+      spooled = await spool(r.value, tempDir);
+      const layout = await scanPart10(spooled.path);
+      const held = spooled;
+      return {
+        layout,
+        release: async () => {
+          await held.release();
+          // Read the retrieval to its end (it was for one instance), so it counts as completed, not abandoned.
+          for (let rest = await source.next(); !rest.done; rest = await source.next()) await rest.value.dispose();
+        },
+      };
+    } catch (err) {
+      await spooled?.release();
+      await source.return(undefined);
+      if (err instanceof Part10Error) throw new DicomwebError(502, 'the PACS sent an unreadable instance', { cause: err });
+      throw err;
+    }
+  }
+
+  function acceptHeaderValue(accept: RequestContext['accept']): string {
+    if (accept === undefined) return '*/*';
+    return typeof accept === 'string' ? accept : accept.join(', ');
+  }
+
+  /** Serves byte ranges of a held instance file as one part per item of `items`. */
+  function rangesResponse(
+    held: { layout: Part10Layout; release(): Promise<void> },
+    rep: Representation,
+    items: ByteRange[][],
+    controller: AbortController,
+    contentType: string,
+  ): DicomwebResponse {
+    const boundary = newBoundary();
+    const served: Served = { instances: 1, skipped: 0 };
+    async function* body(): AsyncGenerator<Uint8Array> {
+      let completed = false;
+      try {
+        yield* multipartBody(
+          items.map((ranges) => ({
+            contentType,
+            contentLength: ranges.reduce((n, r) => n + r.length, 0),
+            body: concatFileRanges(held.layout.path, ranges),
+          })),
+          boundary,
+        );
+        completed = true;
+      } finally {
+        if (!completed) controller.abort(new Error('client went away'));
+        await held.release();
+      }
+    }
+    return { status: 200, headers: { 'content-type': multipartContentType(rep.partType, boundary, { 'transfer-syntax': rep.transferSyntaxUid }) }, body: body(), served };
+  }
+
+  /** WADO-RS RetrieveFrames (PS3.18 §10.4.1.1.4). */
+  async function frames(ref: InstanceRef, frameNumbers: number[], ctx: RequestContext): Promise<DicomwebResponse> {
+    const controller = linkedController(ctx.signal);
+    const served: Served = { instances: 0, skipped: 0 };
+    if (ctx.coverage && !ctx.coverage.get(ref.seriesInstanceUid)?.has(ref.sopInstanceUid)) throw new DicomwebError(404, 'no such instance');
+    if (upstream.passthrough) {
+      const path = `/studies/${ref.studyInstanceUid}/series/${ref.seriesInstanceUid}/instances/${ref.sopInstanceUid}/frames/${frameNumbers.join(',')}`;
+      const answer = await upstream.passthrough(path, acceptHeaderValue(ctx.accept), controller.signal);
+      return reframe(answer.contentType, answer.body, controller, served);
+    }
+    const ranges = parseAccept(ctx.accept);
+    const held = await fetchInstanceFile(ref, controller.signal);
+    try {
+      const rep = bestMultipart(ranges, frameRepresentations(held.layout.transferSyntaxUid));
+      if (!rep) throw new DicomwebError(406, `frames stored as ${held.layout.transferSyntaxUid} cannot be sent in an acceptable media type`);
+      let all: ByteRange[][];
+      try {
+        all = await locateFrames(held.layout);
+      } catch (err) {
+        throw new DicomwebError(err instanceof Part10Error ? 422 : 500, 'frames of this instance cannot be located', { cause: err });
+      }
+      const missing = frameNumbers.find((n) => n > all.length);
+      if (missing !== undefined) throw new DicomwebError(404, `frame ${missing} does not exist (the instance has ${all.length})`);
+      return rangesResponse(held, rep, frameNumbers.map((n) => all[n - 1]!), controller, framePartContentType(rep));
+    } catch (err) {
+      await held.release();
+      throw err;
+    }
+  }
+
+  /** WADO-RS RetrieveBulkdata of a top-level attribute (the BulkDataURIs our metadata gives). */
+  async function bulk(ref: InstanceRef, tagPath: string, ctx: RequestContext): Promise<DicomwebResponse> {
+    const controller = linkedController(ctx.signal);
+    const served: Served = { instances: 0, skipped: 0 };
+    if (ctx.coverage && !ctx.coverage.get(ref.seriesInstanceUid)?.has(ref.sopInstanceUid)) throw new DicomwebError(404, 'no such instance');
+    if (upstream.passthrough) {
+      const path = `/studies/${ref.studyInstanceUid}/series/${ref.seriesInstanceUid}/instances/${ref.sopInstanceUid}/bulk/${tagPath}`;
+      const answer = await upstream.passthrough(path, acceptHeaderValue(ctx.accept), controller.signal);
+      return reframe(answer.contentType, answer.body, controller, served);
+    }
+    if (!/^[0-9A-Fa-f]{8}$/.test(tagPath)) throw new DicomwebError(404, 'bulk data is served for top-level attributes only');
+    const tag = tagPath.toUpperCase();
+    const ranges = parseAccept(ctx.accept);
+    const held = await fetchInstanceFile(ref, controller.signal);
+    try {
+      const { layout } = held;
+      if (tag === hex(PIXEL_DATA)) {
+        const rep = bestMultipart(ranges, frameRepresentations(layout.transferSyntaxUid));
+        if (!rep) throw new DicomwebError(406, 'pixel data cannot be sent in an acceptable media type');
+        const all = await locateFrames(layout).catch((err: unknown) => {
+          throw new DicomwebError(422, 'frames of this instance cannot be located', { cause: err });
+        });
+        return rangesResponse(held, rep, all, controller, framePartContentType(rep));
+      }
+      const element = layout.elements.find((e) => hex(e.tag) === tag);
+      if (!element || element.length === undefined) throw new DicomwebError(404, `no bulk data for ${tag} in this instance`);
+      // Bulk data is little endian in DICOMweb (PS3.18 §8.7.3.3.2); a big endian file's values would need swapping.
+      const rep: Representation = { partType: 'application/octet-stream', transferSyntaxUid: EXPLICIT_VR_LE, aliases: [IMPLICIT_VR_LE] };
+      if (layout.transferSyntaxUid === EXPLICIT_VR_BE) throw new DicomwebError(406, 'bulk data of a big endian instance is not served');
+      if (!bestMultipart(ranges, [rep])) throw new DicomwebError(406, 'bulk data is sent as application/octet-stream');
+      return rangesResponse(held, rep, [[{ offset: element.valueOffset, length: element.length }]], controller, 'application/octet-stream');
+    } catch (err) {
+      await held.release();
+      throw err;
+    }
+  }
+
+  return { retrieve, frames, bulk, fetchInstanceFile, tracked };
+}
+
+export type WadoService = ReturnType<typeof createWadoService>;

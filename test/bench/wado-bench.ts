@@ -1,0 +1,255 @@
+/**
+ * WADO-RS study retrieval benchmark (DESIGN.md "Numbers that matter"): a 1,300-image CT study (synthetic,
+ * 512×512, 16-bit, Explicit VR LE) in Orthanc, retrieved
+ *   - from Orthanc's own DICOMweb (the reference),
+ *   - through the box with the PACS's DICOMweb as upstream,
+ *   - through the box with DIMSE (C-GET, the PACS bridge) as upstream, next to dcmtk getscu,
+ * then 4 clients streaming the study concurrently through the box, with the box's peak RSS.
+ * Prints figures; asserts nothing. Run: npx tsx test/bench/wado-bench.ts [--instances N]
+ * The box runs in its own process (this file with --box, compiled), so its RSS is its own; the client runs here.
+ * A bare Node relay (no parsing, no checks) is measured too: on a small machine where PACS, box and client share
+ * the cores, it is the floor of any proxy, and the box's own cost is its ratio to it.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { configSchema } from '../../appliance/src/config/schema.js';
+import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
+import { createDicomwebUpstream, createDimseUpstream } from '../../appliance/src/dicomweb/index.js';
+import { createPacsBridge } from '../../appliance/src/dimse/index.js';
+import { setLogLevel } from '../../appliance/src/log/logger.js';
+import { startBox, TEST_TOKEN } from '../integration/dicomweb-box.js';
+import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
+import { freePort } from '../peers/ports.js';
+
+const AUTH = { authorization: `Bearer ${TEST_TOKEN}` };
+const ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*';
+
+const { values } = parseArgs({
+  options: {
+    box: { type: 'string' },
+    upstream: { type: 'string' },
+    'pacs-ae': { type: 'string' },
+    'pacs-port': { type: 'string' },
+    instances: { type: 'string', default: '1300' },
+  },
+});
+
+/** The box's own view of its memory (V8 heap, Buffers), in MiB. */
+function memoryOf(box: BoxProcess): Promise<string> {
+  return new Promise((resolve) => {
+    box.child.once('message', (m) => {
+      const u = m as NodeJS.MemoryUsage;
+      const mib = (n: number) => (n / 1048576).toFixed(0);
+      resolve(`heap ${mib(u.heapUsed)}/${mib(u.heapTotal)} MiB, buffers ${mib(u.arrayBuffers)} MiB`);
+    });
+    box.child.send('memory');
+  });
+}
+
+interface BoxProcess {
+  child: ChildProcess;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const BUILD = join(ROOT, 'node_modules/.cache/drimbox-wado-bench');
+
+/**
+ * The box runs as compiled JavaScript, as on the appliance (under tsx its idle RSS is ~50 MiB higher): this file
+ * and what it imports, compiled once into node_modules/.cache. Falls back to tsx if the compiler fails.
+ */
+function boxEntry(): string[] {
+  const tsconfig = join(BUILD, 'tsconfig.json');
+  mkdirSync(BUILD, { recursive: true });
+  writeFileSync(tsconfig, JSON.stringify({ extends: join(ROOT, 'tsconfig.json'), compilerOptions: { noEmit: false, outDir: join(BUILD, 'dist'), rootDir: ROOT }, files: [fileURLToPath(import.meta.url)] }));
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { encoding: 'utf8' });
+  const compiled = join(BUILD, 'dist/test/bench/wado-bench.js');
+  if (existsSync(compiled)) return [compiled];
+  console.log(`(could not compile the box, running it under tsx: ${tsc.stdout.slice(0, 300)})`);
+  return ['--import', 'tsx', fileURLToPath(import.meta.url)];
+}
+
+let entry: string[] | undefined;
+
+async function startBoxProcess(args: string[]): Promise<BoxProcess> {
+  entry ??= boxEntry();
+  const child = spawn(process.execPath, [...entry, ...args], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, TCP_NODELAY: '1' } });
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /READY (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`box process exited (${code})`)));
+  });
+  return {
+    child,
+    baseUrl,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Resident set size of a process now, and its peak (VmHWM), in MiB. */
+function rss(pid: number): { now: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+  return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+interface Run {
+  seconds: number;
+  ttfbMs: number;
+  bytes: number;
+}
+
+/** One client reading a whole response as fast as it can, keeping nothing. */
+async function retrieve(url: string, headers: Record<string, string>): Promise<Run> {
+  const start = performance.now();
+  const res = await fetch(url, { headers: { ...headers, accept: ACCEPT } });
+  if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
+  const reader = res.body!.getReader();
+  let bytes = 0;
+  let ttfb = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (!ttfb) ttfb = performance.now() - start;
+    bytes += value.byteLength;
+  }
+  return { seconds: (performance.now() - start) / 1000, ttfbMs: ttfb, bytes };
+}
+
+const mbps = (r: Run) => r.bytes / 1e6 / r.seconds;
+const line = (name: string, r: Run, ref?: Run) =>
+  `${name.padEnd(44)} ${r.seconds.toFixed(2).padStart(7)} s  ${mbps(r).toFixed(1).padStart(7)} MB/s  TTFB ${r.ttfbMs.toFixed(0).padStart(5)} ms${ref ? `  ratio ${(mbps(r) / mbps(ref)).toFixed(2)}×` : ''}`;
+
+async function best(times: number, f: () => Promise<Run>): Promise<Run> {
+  let chosen: Run | undefined;
+  for (let i = 0; i < times; i++) {
+    const r = await f();
+    if (!chosen || r.seconds < chosen.seconds) chosen = r;
+  }
+  return chosen!;
+}
+
+async function concurrent(box: BoxProcess, url: string, clients: number) {
+  const startMiB = rss(box.child.pid!).now;
+  let peak = startMiB;
+  const timer = setInterval(() => (peak = Math.max(peak, rss(box.child.pid!).now)), 10);
+  const start = performance.now();
+  const runs = await Promise.all(Array.from({ length: clients }, () => retrieve(url, AUTH)));
+  clearInterval(timer);
+  return { seconds: (performance.now() - start) / 1000, bytes: runs.reduce((n, r) => n + r.bytes, 0), peakMiB: peak, startMiB, lifetimePeakMiB: rss(box.child.pid!).peak };
+}
+
+async function main(): Promise<void> {
+  const instances = Number(values.instances);
+  const dir = mkdtempSync(join(tmpdir(), 'wado-bench-'));
+  let pacs: OrthancPeer | undefined;
+  const boxes: BoxProcess[] = [];
+  try {
+    console.log(`synthesizing ${instances} CT images 512×512…`);
+    const study = await synthesizeStudy({ modality: 'CT', instances, outDir: join(dir, 'study'), rows: 512, columns: 512, seed: 1300 });
+    const boxPort = await freePort();
+    pacs = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: boxPort } } });
+    console.log('storing in Orthanc (storescu)…');
+    const store = spawnSync('storescu', ['-aet', 'DRIMBOX', '-aec', pacs.aeTitle, '+sd', '+r', '127.0.0.1', String(pacs.dicomPort), join(dir, 'study')], { env: { ...process.env, TCP_NODELAY: '1' } });
+    if (store.status !== 0) throw new Error(`storescu failed: ${store.stderr}`);
+    const stats = await pacs.rest<{ CountInstances: number; TotalDiskSizeMB: number }>('/statistics');
+    console.log(`Orthanc holds ${stats.CountInstances} instances, ${stats.TotalDiskSizeMB} MB`);
+
+    const relay = await startBoxProcess(['--box', 'relay', '--upstream', pacs.dicomwebUrl]);
+    boxes.push(relay);
+    const viaWeb = await startBoxProcess(['--box', 'dicomweb', '--upstream', pacs.dicomwebUrl]);
+    boxes.push(viaWeb);
+    const viaDimse = await startBoxProcess(['--box', 'dimse', '--pacs-ae', pacs.aeTitle, '--pacs-port', String(pacs.dicomPort)]);
+    boxes.push(viaDimse);
+    const idleRss = { web: rss(viaWeb.child.pid!).now, dimse: rss(viaDimse.child.pid!).now };
+    const path = `/studies/${study.studyInstanceUid}`;
+
+    // Warm-up (Orthanc's caches, the boxes' JIT), then best of 3.
+    await retrieve(pacs.dicomwebUrl + path, {});
+    await retrieve(viaWeb.baseUrl + path, AUTH);
+    await retrieve(relay.baseUrl + path, {});
+    const direct = await best(3, () => retrieve(pacs!.dicomwebUrl + path, {}));
+    const bare = await best(3, () => retrieve(relay.baseUrl + path, {}));
+    const web = await best(3, () => retrieve(viaWeb.baseUrl + path, AUTH));
+    await retrieve(viaDimse.baseUrl + path, AUTH);
+    const dimse = await best(3, () => retrieve(viaDimse.baseUrl + path, AUTH));
+    const getscuOut = join(dir, 'getscu');
+    const getscu = await best(3, async () => {
+      rmSync(getscuOut, { recursive: true, force: true });
+      mkdirSync(getscuOut);
+      const start = performance.now();
+      const r = spawnSync('getscu', ['-aet', 'DRIMBOX', '-aec', pacs!.aeTitle, '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${study.studyInstanceUid}`, '-od', getscuOut, '127.0.0.1', String(pacs!.dicomPort)], { env: { ...process.env, TCP_NODELAY: '1' } });
+      if (r.status !== 0) throw new Error(`getscu failed: ${r.stderr}`);
+      return { seconds: (performance.now() - start) / 1000, ttfbMs: NaN, bytes: direct.bytes };
+    });
+
+    console.log(`\nWADO-RS study retrieval, ${instances} instances, ${(direct.bytes / 1e6).toFixed(0)} MB (best of 3, one client)`);
+    console.log(line("Orthanc's DICOMweb, direct", direct));
+    console.log(line('bare Node relay (fetch → Response), floor', bare, direct));
+    console.log(line('box, PACS DICOMweb upstream', web, direct));
+    console.log(`box via PACS DICOMweb vs the bare relay: ${(mbps(web) / mbps(bare)).toFixed(2)}×`);
+    console.log(line('box, DIMSE upstream (C-GET)', dimse, direct));
+    console.log(line('dcmtk getscu (to disk), for the DIMSE path', getscu));
+    console.log(`box via DIMSE vs getscu: ${(mbps(dimse) / mbps(getscu)).toFixed(2)}×`);
+
+    console.log(`\n4 clients streaming the study concurrently through the box (box RSS when idle after start: ${idleRss.web.toFixed(0)} / ${idleRss.dimse.toFixed(0)} MiB)`);
+    for (const [name, box] of [['PACS DICOMweb upstream', viaWeb], ['DIMSE upstream', viaDimse]] as const) {
+      const c = await concurrent(box, box.baseUrl + path, 4);
+      console.log(
+        `${name.padEnd(26)} ${c.seconds.toFixed(2)} s, ${(c.bytes / 1e6 / c.seconds).toFixed(1)} MB/s aggregate; box RSS ${c.startMiB.toFixed(0)} MiB before, peak ${c.peakMiB.toFixed(0)} MiB during (sampled every 10 ms), VmHWM ${c.lifetimePeakMiB.toFixed(0)} MiB over the process's life; after: ${await memoryOf(box)}`,
+      );
+    }
+  } finally {
+    for (const b of boxes) await b.stop();
+    await pacs?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ------------------------------------------------------------------------------------------ box process mode
+/** A bare relay (the PACS's answer passed through untouched), the floor any Node proxy costs on this machine. */
+async function serveRelay(upstream: string): Promise<void> {
+  const app = new Hono();
+  app.get('/dicom-web/*', async (c) => {
+    const res = await fetch(upstream + c.req.path.slice('/dicom-web'.length), { headers: { accept: c.req.header('accept') ?? '*/*' }, signal: c.req.raw.signal });
+    return new Response(res.body, { status: res.status, headers: { 'content-type': res.headers.get('content-type') ?? '' } });
+  });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  process.stdout.write(`READY http://127.0.0.1:${(server.address() as AddressInfo).port}/dicom-web\n`);
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+async function serveBox(): Promise<void> {
+  if (values.box === 'relay') return serveRelay(values.upstream!);
+  setLogLevel('warn');
+  const upstream = values.box === 'dicomweb'
+    ? () => createDicomwebUpstream({ baseUrl: values.upstream! })
+    : (tempDir: string) => {
+        const config = configSchema.parse({ pacs: { aeTitle: values['pacs-ae'], host: '127.0.0.1', port: Number(values['pacs-port']), retrieve: 'C-GET' } });
+        return createDimseUpstream({ bridge: createPacsBridge(config.pacs, { aeTitle: 'DRIMBOX' }, config.dimse), tempDir });
+      };
+  const box = await startBox(upstream);
+  process.on('message', () => process.send?.(process.memoryUsage()));
+  process.stdout.write(`READY ${box.baseUrl}\n`);
+  process.on('SIGTERM', () => void box.stop().then(() => process.exit(0)));
+}
+
+if (values.box) await serveBox();
+else await main();

@@ -1,0 +1,218 @@
+/**
+ * The DRIMbox demonstration: Mr Bernard has a head CT in Saint-Pierre (La Réunion); the source box publishes
+ * its manifest to the DMP; in Strasbourg his radiologist finds it, views it and imports it into the practice's
+ * PACS. Everything runs on this machine: two Orthanc PACS, the DMP and Pro Santé Connect simulators, two boxes.
+ * `--check` runs the story headless, prints the time of each step and exits non-zero if one fails.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
+import { freePort, waitFor } from '../peers/ports.js';
+import { startDmpForBox } from '../peers/dmp-for-box.js';
+import { startPscSimulator } from '../peers/psc-sim/server.js';
+import { loadConfig } from '../../appliance/src/config/load.js';
+import { startBox, type RunningBox } from '../../appliance/src/start-box.js';
+import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
+import { sendMllp, readAck } from '../../appliance/src/hl7/index.js';
+import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
+import type { CdaPatient } from '../fixtures/hl7/generate.js';
+
+const run = promisify(execFile);
+
+export const BERNARD: CdaPatient = {
+  ins: testNir('1560397412345'),
+  ipp: 'SP-004512',
+  birthName: 'BERNARD',
+  givens: ['JEAN', 'FRANÇOIS'],
+  usedName: 'BERNARD',
+  usedGiven: 'JEAN',
+  birthDate: '19560312',
+  sex: 'M',
+  birthPlace: '97416',
+};
+
+interface Step {
+  name: string;
+  ms: number;
+  ok: boolean;
+  detail?: string;
+}
+
+export interface DemoOptions {
+  check: boolean;
+  /** Slices of the head CT (512×512). */
+  slices?: number;
+  workDir?: string;
+}
+
+async function preferredPort(port: number): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePort) => {
+    const s = createServer();
+    s.once('error', () => void freePort().then(resolvePort));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolvePort(port)));
+  });
+}
+
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const steps: Step[] = [];
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const step = async <T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string): Promise<T> => {
+    const t0 = performance.now();
+    process.stderr.write(`… ${name}\n`);
+    try {
+      const v = await fn();
+      steps.push({ name, ms: performance.now() - t0, ok: true, detail: detail?.(v) });
+      process.stderr.write(`✓ ${name} (${Math.round(performance.now() - t0)} ms)${detail ? ` — ${detail(v)}` : ''}\n`);
+      return v;
+    } catch (err) {
+      steps.push({ name, ms: performance.now() - t0, ok: false, detail: (err as Error).message });
+      process.stderr.write(`✗ ${name}: ${(err as Error).message}\n`);
+      throw err;
+    }
+  };
+  const work = resolve(options.workDir ?? 'var/demo');
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const stopAll = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch {
+        // best effort: the rest must still stop
+      }
+    }
+  };
+
+  try {
+    const env = { ...process.env, TCP_NODELAY: '1' };
+    const sourcePorts = { http: await preferredPort(8080), hl7: await preferredPort(2575), dimse: await preferredPort(11112) };
+    const pacsSp = await step('PACS de Saint-Pierre (Orthanc)', () =>
+      startOrthanc({ aeTitle: 'ORTHANC_SP', modalities: { drimbox: { aeTitle: 'DRIMBOX_SP', host: '127.0.0.1', port: sourcePorts.dimse } } }),
+    );
+    cleanups.push(() => pacsSp.stop());
+    const { sim: dmp, xds } = await step('DMP (simulateur XDS.b, mTLS)', () => startDmpForBox(join(work, 'dmp')), (d) => d.sim.url);
+    cleanups.push(() => dmp.stop());
+    const psc = await step('Pro Santé Connect (simulateur OIDC)', () =>
+      startPscSimulator({
+        clients: [
+          { clientId: 'drimbox-saint-pierre', clientSecret: 'demo-secret-sp', redirectUris: [`http://127.0.0.1:${sourcePorts.http}/portal/callback`] },
+        ],
+        accessTokenTtlSeconds: 3600,
+      }),
+      (p) => p.issuer,
+    );
+    cleanups.push(() => psc.stop());
+
+    const study = await step(
+      'scanner cérébral de M. Bernard (synthétique)',
+      async () => {
+        const s = await synthesizeStudy({
+          modality: 'CT',
+          instances: options.slices ?? 64,
+          outDir: join(work, 'bernard-ct'),
+          studyDescription: 'SCANNER CEREBRAL SANS INJECTION',
+          institutionName: 'Imagerie médicale de Saint-Pierre',
+          patient: { name: 'BERNARD^JEAN', id: BERNARD.ins, issuer: 'ASIP-SANTE-INS-NIR', insOid: '1.2.250.1.213.1.4.10', birthDate: BERNARD.birthDate, sex: 'M' },
+        });
+        await run('storescu', ['-aet', 'MODALITY', '-aec', pacsSp.aeTitle, '+sd', '+r', '127.0.0.1', String(pacsSp.dicomPort), join(work, 'bernard-ct')], { env, maxBuffer: 1 << 26 });
+        return s;
+      },
+      (s) => `${s.files.length} images, étude ${s.studyInstanceUid}`,
+    );
+
+    const source: RunningBox = await step('DRIMbox source « Saint-Pierre »', () =>
+      startBox(
+        loadConfig({
+          env: {},
+          overrides: {
+            dataDir: join(work, 'saint-pierre'),
+            box: { name: 'Imagerie médicale de Saint-Pierre', aeTitle: 'DRIMBOX_SP', publicBaseUrl: `http://127.0.0.1:${sourcePorts.http}/dicom-web` },
+            pacs: { aeTitle: pacsSp.aeTitle, port: pacsSp.dicomPort },
+            dimse: { port: sourcePorts.dimse, listenHost: '127.0.0.1' },
+            http: { port: sourcePorts.http, host: '127.0.0.1' },
+            hl7: { port: sourcePorts.hl7, host: '127.0.0.1' },
+            source: { stableAfterMs: 2000, recheckMs: 500 },
+            xds: xds as never,
+            psc: { issuer: psc.issuer, clientId: 'drimbox-saint-pierre', clientSecret: 'demo-secret-sp' },
+            // On one machine there is no ANS whitelist to check boxes against: the PSC token still decides.
+            access: { requireWhitelisted: false },
+            log: { level: 'warn' },
+          },
+        }),
+      ),
+    );
+    cleanups.push(() => source.stop());
+
+    const report = oruForStudy({ studyUid: study.studyInstanceUid, patient: BERNARD, accession: 'SP26-1127', controlId: `DEMO-${Date.now()}` });
+    await step('compte rendu validé envoyé par le RIS (ORU^R01, MLLP)', async () => {
+      const ack = readAck(await sendMllp('127.0.0.1', source.hl7Port, report, { timeoutMs: 10_000 }));
+      if (ack.code !== 'AA') throw new Error(`RIS got ${ack.code}: ${ack.text}`);
+      return ack;
+    });
+    const kos = await step(
+      'KOS publié au DMP',
+      async () => {
+        await waitFor(async () => source.outbox.counts().done === 1, 60_000, 'publication to the DMP');
+        return source.archive.activeForStudy(study.studyInstanceUid)!;
+      },
+      (k) => `${k.instanceCount} instances, KOS ${k.sopInstanceUid}`,
+    );
+
+    const token = await psc.mintToken('claire.martin', { ttlSeconds: 3600, clientId: 'drimbox-saint-pierre' });
+    const dicomweb = `http://127.0.0.1:${source.httpPort}/dicom-web`;
+    if (options.check) {
+      await step(
+        'images servies en WADO-RS avec le jeton PSC',
+        async () => {
+          const res = await fetch(`${dicomweb}/studies/${study.studyInstanceUid}/series`, { headers: { authorization: `Bearer ${token}`, 'kos-sopinstanceuid': kos.sopInstanceUid } });
+          if (res.status !== 200) throw new Error(`QIDO through the source box: HTTP ${res.status}`);
+          const refused = await fetch(`${dicomweb}/studies/${study.studyInstanceUid}/series`);
+          if (refused.status !== 401) throw new Error(`a request without token got HTTP ${refused.status}`);
+          const series = (await res.json()) as unknown[];
+          return series.length;
+        },
+        (n) => `${n} série(s)`,
+      );
+    }
+
+    const viewer = `http://127.0.0.1:${source.httpPort}/viewer/?study=${study.studyInstanceUid}&kos=${kos.sopInstanceUid}&token=${encodeURIComponent(token)}`;
+    process.stdout.write(
+      JSON.stringify({
+        ready: true,
+        source: { dicomweb, studyInstanceUID: study.studyInstanceUid, kosSopInstanceUID: kos.sopInstanceUid },
+        consumer: { portal: null },
+        psc: { issuer: psc.issuer },
+        token,
+      }) + '\n',
+    );
+    process.stderr.write(
+      [
+        '',
+        'DRIMbox — démonstration prête',
+        `  Source Saint-Pierre : http://127.0.0.1:${source.httpPort}/health · DICOMweb ${dicomweb}`,
+        `  Lien visionneuse du compte rendu : ${viewer}`,
+        `  DMP (simulateur) : ${dmp.url}   ·   PSC (simulateur) : ${psc.issuer}`,
+        `  Connexion de test : claire.martin / ${psc.testPassword}`,
+        '',
+        ...steps.map((s) => `  ${s.ok ? '✓' : '✗'} ${s.name.padEnd(58)} ${String(Math.round(s.ms)).padStart(6)} ms`),
+        '',
+      ].join('\n'),
+    );
+    if (options.check) return 0;
+    process.stderr.write('Ctrl-C pour arrêter.\n');
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    return 0;
+  } catch {
+    process.stderr.write(`\nla démonstration a échoué:\n${steps.map((s) => `  ${s.ok ? '✓' : '✗'} ${s.name}${s.ok ? '' : ` — ${s.detail}`}`).join('\n')}\n`);
+    return 1;
+  } finally {
+    await stopAll();
+  }
+}
+
