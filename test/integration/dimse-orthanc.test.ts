@@ -308,12 +308,10 @@ describe('errors a technician can act on', () => {
   it('a peer that accepts the connection and never answers: timeout, from the inactivity timer', async () => {
     const silent = await fakePeer(() => {});
     try {
-      const started = Date.now();
       const bridge = createPacsBridge({ ...pacsOf(orthanc), port: silent.port }, { aeTitle: BOX }, { ...dimse, responseTimeoutMs: 400 });
       const echo = bridge.echo();
       await expect(echo).rejects.toMatchObject({ kind: 'timeout' });
       await expect(echo).rejects.toThrow(/sent nothing for \d+ s during association negotiation \(dimse.responseTimeoutMs = 400\)/);
-      expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
       await silent.close();
     }

@@ -165,11 +165,9 @@ describe('ITI-41 over mTLS', () => {
     expect(reset.kind === 'retryable' && reset.reason).toMatch(/^transport:/);
     behaviour = () => undefined;
     const quick = clientFor({ idleMs: 300 });
-    const started = Date.now();
     const silent = await quick.provideAndRegister(built, vihf);
     quick.close();
     expect(silent.kind === 'retryable' && silent.reason).toMatch(/ETIMEDOUT|no activity/);
-    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('a SOAP Sender fault (HTTP 500) is permanent', async () => {
@@ -284,9 +282,7 @@ describe('ITI-18, ITI-43, ITI-57 over mTLS', () => {
       const r = await quick.retrieve([{ repositoryUniqueId: '1', documentUniqueId: '1.2.3' }], vihf);
       expect(r.kind).toBe('success');
       if (r.kind !== 'success') return;
-      const started = Date.now();
       await expect((async () => { for await (const d of r.value.documents()) await readAll(d.body, 1 << 26, 'doc'); })()).rejects.toThrow();
-      expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       quick.close();
     }

@@ -49,10 +49,8 @@ describe('PACS DICOMweb upstream', () => {
       },
     });
     const upstream = createDicomwebUpstream({ baseUrl: 'http://pacs/dicom-web', fetch: async () => new Response(body, { headers: { 'content-type': 'application/dicom+json' } }), idleTimeoutMs: 60 });
-    const started = Date.now();
     await expect(drain(upstream.search({ level: 'STUDY', query }, new AbortController().signal))).rejects.toMatchObject({ status: 504 });
     expect(pulls).toBeGreaterThanOrEqual(4);
-    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('passes the caller abort to the PACS request', async () => {

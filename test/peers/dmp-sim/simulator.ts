@@ -49,6 +49,8 @@ export interface DmpSimulator {
   /** Issues a certificate from the simulator's CA (the box's client or signature certificate). */
   issueCertificate(options: IssueOptions): IssuedCertificate;
   setFaults(faults: Faults): void;
+  /** The fault rules still armed (a counted rule disappears once spent). */
+  faults(): ReturnType<FaultController['describe']>;
   /** The last requests and what the simulator answered. */
   requests(): LoggedRequest[];
   db: SimStore;
@@ -102,6 +104,7 @@ export async function startDmpSimulator(options: DmpSimulatorOptions): Promise<D
     caCertPem: ca.certPem, caCertPath: ca.certPath, adminUrl, repositoryUniqueId,
     issueCertificate: (o) => issueCertificate(ca, o),
     setFaults: (f) => faults.set(f),
+    faults: () => faults.describe(),
     requests: () => [...deps.log],
     db: store,
     async stop() {
