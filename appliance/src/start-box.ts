@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
+import { listen } from './http/listen.js';
 import type { Hono } from 'hono';
 import type { Config } from './config/schema.js';
 import { openDatabase, databaseFile, type Db } from './store/database.js';
@@ -181,11 +180,8 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         options.mount?.(a, parts);
       },
     });
-    const server: ServerType = await new Promise((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
-      s.once('error', reject);
-    });
-    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const listener = await listen(app, config.http);
+    stops.push(() => listener.close());
 
     processor.start();
     drainer.start();
@@ -196,7 +192,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     lateTimer.unref();
     stops.push(() => clearInterval(lateTimer));
 
-    const httpPort = (server.address() as AddressInfo).port;
+    const httpPort = listener.port;
     log.info('box started', { http: httpPort, hl7: mllp.port, dimse: scp.port, pacs: `${config.pacs.aeTitle}@${config.pacs.host}:${config.pacs.port}` });
     return {
       ...parts,

@@ -59,6 +59,15 @@ export const configSchema = z.object({
     .object({
       host: host.default('0.0.0.0'),
       port: port.default(8080),
+      /** TLS on the public listener (HTTP/2, HTTP/1.1 fallback); empty files: plain HTTP (kiosk on loopback, tests). */
+      tls: z
+        .object({
+          certFile: z.string().default(''),
+          keyFile: z.string().default(''),
+          /** CAs of the client certificates other boxes present (mutual TLS); empty: none requested. */
+          clientCaFile: z.string().default(''),
+        })
+        .prefault({}),
     })
     .prefault({}),
   hl7: z

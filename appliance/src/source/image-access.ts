@@ -1,8 +1,15 @@
 import { bearerToken, callerKey, decide, precheck, type CallerPolicy, type PublishedKos, type RateLimiter } from '../auth/access/index.js';
 import type { IntrospectionOutcome, TokenIntrospector } from '../auth/psc/index.js';
-import type { Whitelist } from '../auth/whitelist/index.js';
+import type { DistinguishedName, Whitelist } from '../auth/whitelist/index.js';
 import type { KosArchive } from '../store/kos-archive.js';
 import type { AccessDecision, DicomwebResource } from '../http/dicomweb-routes.js';
+
+/** What the connection says about the caller. */
+export interface CallerConnection {
+  remoteAddress?: string;
+  /** Subject of a client certificate the TLS handshake verified. */
+  certificateSubject?: DistinguishedName;
+}
 
 export interface ImageAccessDeps {
   archive: KosArchive;
@@ -33,9 +40,9 @@ function publishedKosOf(archive: KosArchive, studyInstanceUid: string): Publishe
  */
 export function createImageAccess(deps: ImageAccessDeps) {
   const now = deps.now ?? Date.now;
-  return async (request: Request, resource: DicomwebResource, caller: { remoteAddress?: string } = {}): Promise<AccessDecision> => {
-    const identity = { host: undefined, certificateSubject: undefined };
-    const rateLimit = deps.rateLimiter.take(callerKey({ remoteAddress: caller.remoteAddress }));
+  return async (request: Request, resource: DicomwebResource, caller: CallerConnection = {}): Promise<AccessDecision> => {
+    const identity = { certificateSubject: caller.certificateSubject };
+    const rateLimit = deps.rateLimiter.take(callerKey(caller));
     const whitelist = deps.whitelist();
     const refused = precheck({ rateLimit, caller: identity, policy: deps.policy, whitelist });
     if (refused) return refused;

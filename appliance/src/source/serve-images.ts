@@ -14,8 +14,20 @@ import { createPscClient, createTokenIntrospector, type TokenIntrospector } from
 import { createWhitelistStore, type WhitelistStore } from '../auth/whitelist/index.js';
 import { loadCertificates } from '../auth/whitelist/verify.js';
 import { createRateLimiter } from '../auth/access/index.js';
-import { createImageAccess } from './image-access.js';
+import { createImageAccess, type CallerConnection } from './image-access.js';
+import { parseDistinguishedName, type DistinguishedName } from '../auth/whitelist/index.js';
+import { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log/logger.js';
+
+/** The subject of the client certificate, when the TLS handshake verified it against http.tls.clientCaFile. */
+function verifiedClientSubject(env: unknown): DistinguishedName | undefined {
+  const socket = (env as { incoming?: { socket?: Partial<TLSSocket> } } | undefined)?.incoming?.socket;
+  if (!socket?.getPeerCertificate || !socket.authorized) return undefined;
+  const peer = socket.getPeerCertificate();
+  if (!peer?.raw) return undefined;
+  return parseDistinguishedName(new X509Certificate(peer.raw).subject);
+}
 
 export interface ImageServing {
   /** Mounts the DICOMweb routes under /dicom-web. */
@@ -82,21 +94,21 @@ export async function createImageServing(deps: { config: Config; db: Db; archive
       return undefined;
     }
   };
-  // The rate limit keys on the TCP peer, never on a header a caller could forge.
-  const peers = new WeakMap<Request, string | undefined>();
+  // Who is calling comes from the connection (TCP peer, verified TLS client certificate), never from a header.
+  const peers = new WeakMap<Request, CallerConnection>();
   const routes = createDicomwebRoutes({
     service,
     audit: new AuditLog(db),
     log,
     clientAddress,
-    authorize: (request, resource) => access(request, resource, { remoteAddress: peers.get(request) }),
+    authorize: (request, resource) => access(request, resource, peers.get(request) ?? {}),
   });
   return {
     service,
     whitelist,
     mount(app) {
       app.use('/dicom-web/*', async (c, next) => {
-        peers.set(c.req.raw, clientAddress(c));
+        peers.set(c.req.raw, { remoteAddress: clientAddress(c), certificateSubject: verifiedClientSubject(c.env) });
         await next();
       });
       app.route('/dicom-web', routes);
