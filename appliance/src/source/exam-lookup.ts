@@ -1,32 +1,16 @@
 import type { DicomJson, PacsBridge } from '../dimse/types.js';
 import { PacsError } from '../dimse/types.js';
+import type { KosInstanceRef, KosSeriesRef, KosStudy } from '../dicom/kos/index.js';
 
 // Key Object Selection Document Storage (PS3.4 Annex B): manifests and IOCM notes are never listed as exam content.
 const KOS_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.88.59';
 
-export interface ExamInstance {
-  sopClassUid: string;
-  sopInstanceUid: string;
-  instanceNumber?: number;
-}
+export type ExamInstance = KosInstanceRef;
+export type ExamSeries = KosSeriesRef;
 
-export interface ExamSeries {
-  seriesInstanceUid: string;
-  modality?: string;
-  seriesNumber?: number;
-  seriesDescription?: string;
-  instances: ExamInstance[];
-}
-
-export interface Exam {
-  studyInstanceUid: string;
-  studyDate?: string;
-  studyTime?: string;
-  studyDescription?: string;
-  studyId?: string;
-  referringPhysicianName?: string;
+/** The exam as the PACS knows it: what a KOS is built from, plus what the source side checks. */
+export interface Exam extends KosStudy {
   accessionNumber?: string;
-  series: ExamSeries[];
   instanceCount: number;
 }
 

@@ -1,5 +1,6 @@
 import type { Outbox, OutboxRow, OutboxSender, SendOutcome } from '../store/outbox.js';
 import { log as rootLog, type Logger } from '../log/logger.js';
+import { Alarm } from './alarm.js';
 
 export interface DrainerOptions {
   concurrency?: number;
@@ -14,7 +15,7 @@ export interface DrainerOptions {
  */
 export class OutboxDrainer {
   private running = false;
-  private wakeUp: (() => void) | undefined;
+  private readonly alarm = new Alarm();
   private loop: Promise<void> | undefined;
   private active = new Set<Promise<void>>();
   private readonly concurrency: number;
@@ -45,7 +46,7 @@ export class OutboxDrainer {
 
   /** New work was queued: drain now rather than at the next poll. */
   wake(): void {
-    this.wakeUp?.();
+    this.alarm.wake();
   }
 
   async stop(): Promise<void> {
@@ -80,14 +81,7 @@ export class OutboxDrainer {
       if (rows.length > 0 && rows.length === free) continue;
       const due = this.outbox.nextDueAt();
       const wait = Math.max(10, Math.min(this.idleMs, due ? due.getTime() - Date.now() : this.idleMs));
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        this.wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wakeUp = undefined;
+      await this.alarm.sleep(wait);
     }
   }
 

@@ -10,6 +10,7 @@ import { PacsError } from '../dimse/types.js';
 import type { ReportEvent } from '../report/types.js';
 import { lookupExam, type Exam } from './exam-lookup.js';
 import { log as rootLog, type Logger } from '../log/logger.js';
+import { Alarm } from './alarm.js';
 
 /** What turns a stored message into work: a report event, or a change the PACS told us about. */
 export type InboxWork =
@@ -63,7 +64,7 @@ export class ReportProcessor {
   private readonly log: Logger;
   private running = false;
   private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private readonly alarm = new Alarm();
   private busy = false;
 
   constructor(private readonly deps: ProcessorDeps) {
@@ -82,7 +83,7 @@ export class ReportProcessor {
   }
 
   wake(): void {
-    this.wakeUp?.();
+    this.alarm.wake();
   }
 
   async stop(): Promise<void> {
@@ -111,14 +112,7 @@ export class ReportProcessor {
       if (due.length > 0) continue;
       const next = this.deps.inbox.nextDueAt();
       const wait = Math.max(10, Math.min(this.deps.recheckMs, next ? next.getTime() - Date.now() : this.deps.recheckMs));
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        this.wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wakeUp = undefined;
+      await this.alarm.sleep(wait);
     }
   }
 

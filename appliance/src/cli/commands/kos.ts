@@ -1,9 +1,10 @@
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { DicomReadError } from '../../dicom/dataset/part10.js';
 import { buildKos, parseKos, studyFromFiles, KosBuildError, KosParseError, type KosStudy } from '../../dicom/kos/index.js';
 import type { ReportEvent } from '../../report/types.js';
 import { configFrom, configOptions, parseCommandArgs, UsageError, type Command } from '../args.js';
+import { InputError, loadReportFile, readBounded } from '../input-files.js';
 
 const help = `usage: drimbox kos build --study-dir DIR --report FILE --out FILE [--retrieve-base URL] [--uid-root ROOT] [-c CONFIG]
        drimbox kos dump FILE
@@ -18,7 +19,6 @@ const help = `usage: drimbox kos build --study-dir DIR --report FILE --out FILE 
 
 /** A KOS of 10,000 references is about 2 MB; anything far larger is not a manifest. */
 const MAX_KOS_BYTES = 64 * 1024 * 1024;
-const MAX_REPORT_BYTES = 32 * 1024 * 1024;
 
 export const command: Command = {
   summary: 'build a KOS from files on disk and a report, or dump any KOS as JSON',
@@ -58,7 +58,6 @@ export const command: Command = {
 };
 
 /** A file the technician named is missing or unusable; the message says which and why. */
-class InputError extends Error {}
 
 interface BuildArgs {
   config?: string | boolean;
@@ -77,7 +76,7 @@ async function build(values: BuildArgs): Promise<number> {
   const needConfig = !values['retrieve-base'] || !values['uid-root'];
   const box = needConfig ? configFrom(values).box : undefined;
 
-  const report = await loadReport(reportPath);
+  const report = await loadReportFile(reportPath);
   if (!(await stat(studyDir).catch(() => undefined))?.isDirectory()) throw new InputError(`--study-dir ${studyDir} is not a directory`);
   const found = await studyFromFiles(studyDir);
   const study = pickStudy(found.studies, report, studyDir, found.skipped.length);
@@ -127,51 +126,8 @@ function pickStudy(studies: KosStudy[], report: ReportEvent, dir: string, skippe
   return studies[0]!;
 }
 
-async function readBounded(path: string, max: number, what: string): Promise<Buffer> {
-  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw new InputError(`${what} ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-  });
-  if (!info.isFile()) throw new InputError(`${what} ${path} is not a file`);
-  if (info.size > max) throw new InputError(`${what} ${path} is ${info.size} bytes, more than the ${max} accepted`);
-  return readFile(path);
-}
 
-/** The report event from a CDA, an HL7 v2 message or its JSON form, recognised by content, not by name. */
-async function loadReport(path: string): Promise<ReportEvent> {
-  const bytes = await readBounded(path, MAX_REPORT_BYTES, 'report');
-  const head = bytes.subarray(0, 64).toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
-  try {
-    if (head.startsWith('{')) return reportFromJson(bytes.toString('utf8'));
-    if (head.startsWith('<')) {
-      const { reportFromCda } = await import('../../report/parse.js');
-      return reportFromCda(bytes);
-    }
-    if (head.startsWith('MSH') || head.startsWith('\x0bMSH')) {
-      const [{ parseHl7Message }, { reportFromHl7 }] = await Promise.all([import('../../hl7/parse.js'), import('../../report/parse.js')]);
-      return reportFromHl7(parseHl7Message(bytes));
-    }
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw new InputError(`report ${path}: ${(err as Error).message}`);
-  }
-  throw new InputError(`report ${path} is neither a CDA (XML), an HL7 v2 message (MSH...) nor a report event (JSON)`);
-}
 
-function reportFromJson(json: string): ReportEvent {
-  const value = JSON.parse(json) as Partial<ReportEvent> | null;
-  if (!value || typeof value !== 'object' || typeof value.patient !== 'object' || value.patient === null) {
-    throw new InputError('JSON report event without a "patient" object');
-  }
-  return {
-    action: 'publish',
-    trigger: 'JSON',
-    modalities: [],
-    regions: [],
-    document: {},
-    dmp: { sendToDmp: true, maskedFromProfessionals: false, invisibleToPatient: false, invisibleToLegalRepresentatives: false },
-    ...value,
-  } as ReportEvent;
-}
 
 async function dump(path: string): Promise<number> {
   const manifest = parseKos(await readBounded(path, MAX_KOS_BYTES, 'KOS'));

@@ -1,8 +1,7 @@
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileSigner, tlsCredentialFromPkcs12 } from '../../auth/signer/file-signer.js';
 import { CredentialError } from '../../auth/signer/signer.js';
-import type { ReportEvent } from '../../report/types.js';
 import { prepareProvideAndRegister } from '../../xds/client.js';
 import { DmpConnection, type PreparedRequest } from '../../xds/connection.js';
 import { contextFromConfig, endpointsFromConfig, timeoutsFromConfig, xdsConfigSchema, XdsConfigError, type XdsConfig } from '../../xds/config.js';
@@ -12,6 +11,7 @@ import { buildProvideAndRegister } from '../../xds/submission.js';
 import type { KosFacts, XdsSubmissionContext } from '../../xds/types.js';
 import { vihfSubjectFromReport } from '../../xds/vihf.js';
 import { configFrom, configOptions, parseCommandArgs, UsageError, type Command } from '../args.js';
+import { InputError, loadReportFile, readBounded } from '../input-files.js';
 
 const help = `usage: drimbox xds provide --kos FILE --report FILE --out DIR [signing] [--to URL] [--replaces ENTRYUUID]
        drimbox xds send DIR [--to URL] [tls]
@@ -32,10 +32,8 @@ const help = `usage: drimbox xds provide --kos FILE --report FILE --out DIR [sig
   --sha1         sign with RSA-SHA1 (legacy platforms) instead of RSA-SHA256`;
 
 const MAX_KOS_BYTES = 64 * 1024 * 1024;
-const MAX_REPORT_BYTES = 32 * 1024 * 1024;
 const EXIT_TEMPFAIL = 75;
 
-class InputError extends Error {}
 
 const options = {
   ...configOptions,
@@ -121,43 +119,8 @@ async function signerFrom(values: Values, cfg: XdsConfig): Promise<FileSigner> {
   return FileSigner.fromPkcs12(await readBounded(file, 1024 * 1024, 'PKCS#12 file'), pass);
 }
 
-async function readBounded(path: string, max: number, what: string): Promise<Buffer> {
-  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw new InputError(`${what} ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-  });
-  if (!info.isFile()) throw new InputError(`${what} ${path} is not a file`);
-  if (info.size > max) throw new InputError(`${what} ${path} is ${info.size} bytes, more than the ${max} accepted`);
-  return readFile(path);
-}
 
-async function loadReport(path: string): Promise<ReportEvent> {
-  const bytes = await readBounded(path, MAX_REPORT_BYTES, 'report');
-  const head = bytes.subarray(0, 64).toString('latin1').replace(/^\xEF\xBB\xBF/, '').trimStart();
-  try {
-    if (head.startsWith('{')) return reportFromJson(bytes.toString('utf8'));
-    const { reportFromBytes } = await import('../../report/parse.js');
-    return reportFromBytes(bytes);
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw new InputError(`report ${path}: ${(err as Error).message}`);
-  }
-}
 
-function reportFromJson(json: string): ReportEvent {
-  const value = JSON.parse(json) as Partial<ReportEvent> | null;
-  if (!value || typeof value !== 'object' || typeof value.patient !== 'object' || value.patient === null) {
-    throw new InputError('JSON report event without a "patient" object');
-  }
-  return {
-    action: 'publish',
-    trigger: 'JSON',
-    modalities: [],
-    regions: [],
-    document: {},
-    dmp: { sendToDmp: true, maskedFromProfessionals: false, invisibleToPatient: false, invisibleToLegalRepresentatives: false },
-    ...value,
-  } as ReportEvent;
-}
 
 async function loadKos(path: string): Promise<{ bytes: Buffer; facts: KosFacts }> {
   const bytes = await readBounded(path, MAX_KOS_BYTES, 'KOS');
@@ -183,7 +146,7 @@ async function build(values: Values, cfg: XdsConfig): Promise<Built> {
   if (!values.kos || !values.report) throw new UsageError('needs --kos FILE and --report FILE');
   const context: XdsSubmissionContext = { ...contextFromConfig(cfg), ...(values.sha1 ? { signatureAlgorithm: 'rsa-sha1' as const } : {}) };
   const repositoryUrl = values.to ?? endpointsFromConfig(cfg).repositoryUrl;
-  const [report, kos, signer] = await Promise.all([loadReport(values.report), loadKos(values.kos), signerFrom(values, cfg)]);
+  const [report, kos, signer] = await Promise.all([loadReportFile(values.report), loadKos(values.kos), signerFrom(values, cfg)]);
   const built = await buildProvideAndRegister({ report, kos, context, signer, ...(values.replaces ? { replacesEntryUUID: values.replaces } : {}) });
   const prepared = await prepareProvideAndRegister(built, vihfSubjectFromReport(report, context), context, signer, repositoryUrl);
   const signature = built.documents.find((d) => d.mimeType === 'text/xml')!.bytes;
