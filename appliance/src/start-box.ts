@@ -17,12 +17,16 @@ import { OutboxDrainer } from './source/outbox-drainer.js';
 import { createHl7Intake, interpretInboxRow } from './source/report-intake.js';
 import { checkLateImages } from './source/late-images-watch.js';
 import { createDmpSender } from './source/dmp-sender.js';
-import { DmpClient, contextFromConfig, endpointsFromConfig, timeoutsFromConfig, XdsConfigError } from './xds/index.js';
+import { DmpClient, contextFromConfig, endpointsFromConfig, timeoutsFromConfig, XdsConfigError, type XdsSubmissionContext } from './xds/index.js';
 import { FileSigner, tlsCredentialFromPkcs12 } from './auth/signer/file-signer.js';
 import { createHttpApp } from './http/app.js';
 import { createSourceRoutes } from './http/source-routes.js';
 import { createViewerRoutes } from './http/viewer-routes.js';
 import { createImageServing } from './source/serve-images.js';
+import { createConsumerService, consumerSettingsFrom, type ConsumerService } from './consumer/index.js';
+import { createConsumerRoutes } from './http/consumer-routes.js';
+import { createPscClient } from './auth/psc/index.js';
+import { AuditLog } from './store/audit.js';
 import type { HealthCheck } from './device/health.js';
 import { log as rootLog, setLogLevel } from './log/logger.js';
 
@@ -58,8 +62,8 @@ export interface RunningBox extends BoxParts {
   stop(): Promise<void>;
 }
 
-/** The DMP client of the configuration, or undefined when no DMP is configured (xds.baseUrl empty). */
-export function dmpSenderFromConfig(config: Config, archive: KosArchive): OutboxSender | undefined {
+/** The DMP connection of the configuration, or undefined when no DMP is configured (xds.baseUrl empty). */
+export function dmpFromConfig(config: Config): { client: DmpClient; context: XdsSubmissionContext; signer: FileSigner } | undefined {
   const x = config.xds;
   if (!x.baseUrl && !x.repositoryUrl) return undefined;
   const need = (file: string, key: string) => {
@@ -75,7 +79,13 @@ export function dmpSenderFromConfig(config: Config, archive: KosArchive): Outbox
     context,
     signer,
   });
-  return createDmpSender({ client, archive, dataDir: config.dataDir, context, signer });
+  return { client, context, signer };
+}
+
+/** The outbox's sender to the configured DMP, or undefined when no DMP is configured. */
+export function dmpSenderFromConfig(config: Config, archive: KosArchive): OutboxSender | undefined {
+  const dmp = dmpFromConfig(config);
+  return dmp && createDmpSender({ ...dmp, archive, dataDir: config.dataDir });
 }
 
 const notConfiguredSender: OutboxSender = {
@@ -106,6 +116,8 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
   try {
     let processor: ReportProcessor | undefined;
     let images: Awaited<ReturnType<typeof createImageServing>> | undefined;
+    let portal: { fetch: (request: Request, env: unknown) => Response | Promise<Response> } | undefined;
+    let consumer: ConsumerService | undefined;
     const scp = await startStoreScp({
       aeTitle: config.box.aeTitle,
       host: config.dimse.listenHost,
@@ -118,7 +130,12 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     stops.push(() => scp.close());
     const bridge = createPacsBridge(config.pacs, { aeTitle: config.box.aeTitle, scp }, config.dimse);
 
-    const drainer = new OutboxDrainer(outbox, options.dmpSender ?? dmpSenderFromConfig(config, archive) ?? notConfiguredSender);
+    const dmp = dmpFromConfig(config);
+    if (dmp) stops.push(() => dmp.client.close());
+    const drainer = new OutboxDrainer(
+      outbox,
+      options.dmpSender ?? (dmp ? createDmpSender({ ...dmp, archive, dataDir: config.dataDir }) : notConfiguredSender),
+    );
     processor = new ReportProcessor({
       db,
       inbox,
@@ -177,11 +194,29 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         a.route('/api/source', createSourceRoutes({ inbox, outbox, onStored: () => processor?.wake() }));
         images.mount(a);
         a.route('/viewer', createViewerRoutes());
+        // The portal needs the listener's port (its PSC redirect URI): it is created once the box listens.
+        a.all('/portal/*', (c) => (portal ? portal.fetch(c.req.raw, c.env) : c.json({ error: 'le portail n’est pas configuré sur ce boîtier (psc.*, xds.*)' }, 503)));
+        a.all('/portal', (c) => c.redirect('/portal/'));
         options.mount?.(a, parts);
       },
     });
     const listener = await listen(app, config.http);
     stops.push(() => listener.close());
+    if (dmp && config.psc.clientId && config.psc.clientSecret) {
+      consumer = await createConsumerService({
+        db,
+        settings: consumerSettingsFrom(config.consumer, { dataDir: config.dataDir, httpPort: listener.port }),
+        psc: createPscClient({ issuer: config.psc.issuer, clientId: config.psc.clientId, clientSecret: config.psc.clientSecret, clientAuthMethod: config.psc.clientAuthMethod, timeoutMs: config.psc.timeoutMs }),
+        dmp: dmp.client,
+        xdsContext: dmp.context,
+        whitelist: () => images?.whitelist?.current()?.whitelist,
+        bridge,
+        log: log.child({ component: 'consumer' }),
+      });
+      portal = createConsumerRoutes({ consumer, audit: new AuditLog(db) });
+      const stopConsumer = consumer;
+      stops.push(() => stopConsumer.stop());
+    }
 
     processor.start();
     drainer.start();
@@ -199,7 +234,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       httpPort,
       hl7Port: mllp.port,
       dimsePort: scp.port,
-      busy: () => processor!.inFlight + drainer.inFlight,
+      busy: () => processor!.inFlight + drainer.inFlight + (consumer?.busy() ?? 0),
       stop: stopAll,
     };
   } catch (err) {

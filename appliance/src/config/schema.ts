@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { xdsConfigSchema } from '../xds/config-schema.js';
+import { consumerConfigSchema } from '../consumer/config-schema.js';
 
 // DICOM AE titles: 1–16 characters of the default repertoire, no backslash, not all spaces (PS3.5 §6.2, VR AE).
 const aeTitle = z
@@ -95,6 +96,8 @@ export const configSchema = z.object({
     .prefault({}),
   /** The DMP (national record) over IHE XDS.b: endpoints, the structure's certificates, submission identities. */
   xds: xdsConfigSchema.prefault({}),
+  /** The consumer side: portal, image cache, import into the local PACS. */
+  consumer: consumerConfigSchema.prefault({}),
   /** Pro Santé Connect (OIDC): consumer login and introspection of the tokens that come with image requests. */
   psc: z
     .object({

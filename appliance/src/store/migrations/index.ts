@@ -2,6 +2,7 @@ import { m001Meta } from './001-meta.js';
 import { m002Source } from './002-source.js';
 import { m003Audit } from './003-audit.js';
 import { m004DicomwebCache } from './004-dicomweb-cache.js';
+import { m005Consumer } from './005-consumer.js';
 
 export interface Migration {
   version: number;
@@ -10,4 +11,4 @@ export interface Migration {
 }
 
 /** Applied in order at start; a version once released is never edited, only followed by a new one. */
-export const migrations: Migration[] = [m001Meta, m002Source, m003Audit, m004DicomwebCache];
+export const migrations: Migration[] = [m001Meta, m002Source, m003Audit, m004DicomwebCache, m005Consumer];

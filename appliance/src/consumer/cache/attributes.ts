@@ -1,0 +1,80 @@
+import { instanceToDicomJson } from '../../dicomweb/dicom-json.js';
+import type { Part10Layout } from '../../dicomweb/part10-scan.js';
+import type { DicomJson } from '../../dimse/types.js';
+
+/**
+ * The attributes of a cached instance that QIDO answers with, per level (PS3.18 Tables 10.6.3-3 to -5 and a few
+ * more the viewer uses), read from the file's header once when it enters the cache.
+ */
+
+const STUDY_TAGS = [
+  '00080005', // SpecificCharacterSet (declared ISO_IR 192: JSON is UTF-8)
+  '00080020', // StudyDate
+  '00080030', // StudyTime
+  '00080050', // AccessionNumber
+  '00080080', // InstitutionName
+  '00080090', // ReferringPhysicianName
+  '00081030', // StudyDescription
+  '00100010', // PatientName
+  '00100020', // PatientID
+  '00100021', // IssuerOfPatientID
+  '00100030', // PatientBirthDate
+  '00100040', // PatientSex
+  '0020000D', // StudyInstanceUID
+  '00200010', // StudyID
+];
+
+const SERIES_TAGS = [
+  '00080021', // SeriesDate
+  '00080031', // SeriesTime
+  '00080060', // Modality
+  '0008103E', // SeriesDescription
+  '00180015', // BodyPartExamined
+  '0020000D',
+  '0020000E', // SeriesInstanceUID
+  '00200011', // SeriesNumber
+  '00200060', // Laterality
+];
+
+const INSTANCE_TAGS = [
+  '00080008', // ImageType
+  '00080016', // SOPClassUID
+  '00080018', // SOPInstanceUID
+  '0020000D',
+  '0020000E',
+  '00200013', // InstanceNumber
+  '00280002', // SamplesPerPixel
+  '00280004', // PhotometricInterpretation
+  '00280008', // NumberOfFrames
+  '00280010', // Rows
+  '00280011', // Columns
+  '00280100', // BitsAllocated
+];
+
+function pick(json: DicomJson, tags: string[]): DicomJson {
+  const out: DicomJson = {};
+  for (const tag of tags) {
+    const el = json[tag];
+    if (el) out[tag] = el;
+  }
+  return out;
+}
+
+export interface IndexAttributes {
+  study: DicomJson;
+  series: DicomJson;
+  instance: DicomJson;
+  instanceNumber?: number;
+}
+
+export async function indexAttributes(layout: Part10Layout): Promise<IndexAttributes> {
+  // A bulk URI placeholder keeps large binary values (icons, overlays) out of memory: they are not indexed.
+  const json = await instanceToDicomJson(layout, { bulkDataUri: () => 'not-indexed' });
+  const n = json['00200013']?.Value?.[0];
+  return {
+    study: pick(json, STUDY_TAGS),
+    series: pick(json, SERIES_TAGS),
+    instance: pick(json, INSTANCE_TAGS),
+    ...(typeof n === 'number' && Number.isInteger(n) ? { instanceNumber: n } : {}),
+  };
+}

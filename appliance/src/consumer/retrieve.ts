@@ -1,0 +1,215 @@
+import type { KosManifest } from '../dicom/kos/index.js';
+import type { Logger } from '../log/logger.js';
+import { CacheError, type ImageCache } from './cache/image-cache.js';
+import type { Job } from './jobs.js';
+import { SourceError, type SourceClient } from './source-client.js';
+import { checkRetrieveUrl, type SourcePolicy } from './source-url.js';
+
+/**
+ * Pulls the instances a KOS references from the source DRIMbox its Retrieve URLs name, into the image cache.
+ * Resumable by construction: what is already cached is never fetched again. A series with nothing cached is asked
+ * in one WADO-RS series request (parts not referenced by the KOS are skipped unread); whatever is still missing
+ * after it — a series partly cached by an interrupted transfer, or instances the series answer lacked — is asked
+ * instance by instance, a few at a time.
+ */
+
+export interface RetrieveDeps {
+  cache: ImageCache;
+  client: SourceClient;
+  policy: SourcePolicy;
+  log: Logger;
+  /** Concurrent instance-level requests to one source. */
+  concurrency: number;
+  /** One transfer per study at a time (two users opening the same exam share the cache, not the transfer). */
+  locks: StudyLocks;
+}
+
+export interface RetrieveRequest {
+  manifest: KosManifest;
+  accessToken: string;
+}
+
+/** Serialises work on one study; waiting jobs show as `waiting`. */
+export class StudyLocks {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async acquire(studyUid: string, signal: AbortSignal): Promise<() => void> {
+    const previous = this.tails.get(studyUid) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => mine);
+    this.tails.set(studyUid, tail);
+    void tail.then(() => {
+      if (this.tails.get(studyUid) === tail) this.tails.delete(studyUid);
+    });
+    await Promise.race([previous, abortion(signal)]).catch((err: unknown) => {
+      release();
+      throw err;
+    });
+    return release;
+  }
+}
+
+function abortion(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+class Stop extends Error {
+  constructor(
+    message: string,
+    readonly resumable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+interface SeriesPlan {
+  seriesUid: string;
+  seriesUrl: URL;
+  wanted: Set<string>;
+}
+
+/** Runs a retrieve job to its end; never throws (the outcome is in the job). */
+export async function runRetrieve(job: Job, request: RetrieveRequest, deps: RetrieveDeps): Promise<void> {
+  const { manifest } = request;
+  const study = manifest.studyInstanceUid;
+  const signal = job.controller.signal;
+  let release: (() => void) | undefined;
+  let unpin: (() => void) | undefined;
+  try {
+    release = await deps.locks.acquire(study, signal);
+    unpin = deps.cache.pin(study);
+    job.update({ state: 'running' });
+    const plans = plan(job, manifest, deps.policy);
+    const cached = deps.cache.cachedSops(study);
+    let alreadyCached = 0;
+    for (const p of plans) for (const sop of p.wanted) if (cached.get(p.seriesUid)?.has(sop)) alreadyCached++;
+    job.update({ alreadyCached, done: alreadyCached });
+
+    for (const p of plans) {
+      if (signal.aborted) throw signal.reason;
+      const have = cached.get(p.seriesUid) ?? new Set<string>();
+      const missing = new Set([...p.wanted].filter((sop) => !have.has(sop)));
+      if (missing.size === 0) continue;
+      job.update({ details: { ...job.progress.details, series: p.seriesUid } });
+      if (missing.size === p.wanted.size) await seriesRequest(job, p, missing, request, deps);
+      if (missing.size > 0) await instanceRequests(job, p, missing, request, deps);
+    }
+    deps.cache.touch(study);
+    if (job.progress.failed > 0) {
+      job.finish('failed', `${job.progress.failed} instance(s) n'ont pas pu être récupérées`, true);
+    } else job.finish('done');
+  } catch (err) {
+    if (signal.aborted) job.finish('cancelled', 'récupération annulée', true);
+    else if (err instanceof Stop) job.finish('failed', err.message, err.resumable);
+    else {
+      deps.log.error('consumer: retrieve failed', { job: job.progress.id, study, error: err });
+      job.finish('failed', 'erreur interne pendant la récupération', true);
+    }
+  } finally {
+    unpin?.();
+    release?.();
+  }
+}
+
+/** Checks every series' Retrieve URL first: a series whose source is not allowed fails all its instances. */
+function plan(job: Job, manifest: KosManifest, policy: SourcePolicy): SeriesPlan[] {
+  const plans: SeriesPlan[] = [];
+  const sources = new Set<string>();
+  for (const s of manifest.series) {
+    if (s.studyInstanceUid && s.studyInstanceUid !== manifest.studyInstanceUid) {
+      for (const i of s.instances) job.fail({ sopInstanceUid: i.sopInstanceUid, reason: "série d'un autre examen que celui du KOS" });
+      continue;
+    }
+    const check = checkRetrieveUrl(s.retrieveUrl, manifest.studyInstanceUid, s.seriesInstanceUid, policy);
+    if (!check.ok) {
+      for (const i of s.instances) job.fail({ sopInstanceUid: i.sopInstanceUid, reason: check.reason });
+      continue;
+    }
+    sources.add(check.source);
+    plans.push({ seriesUid: s.seriesInstanceUid, seriesUrl: check.seriesUrl, wanted: new Set(s.instances.map((i) => i.sopInstanceUid)) });
+  }
+  job.update({ details: { ...job.progress.details, source: [...sources].join(', ') } });
+  if (plans.length === 0) throw new Stop(job.progress.failures[0]?.reason ?? 'le KOS ne référence aucune image récupérable', false);
+  return plans;
+}
+
+async function storePart(job: Job, p: SeriesPlan, sop: string, body: AsyncIterable<Uint8Array>, deps: RetrieveDeps): Promise<void> {
+  try {
+    const { bytes } = await deps.cache.store({ studyUid: job.progress.studyInstanceUid, seriesUid: p.seriesUid, sopInstanceUid: sop }, body);
+    job.update({ transferred: job.progress.transferred + 1, done: job.progress.done + 1, bytes: job.progress.bytes + bytes });
+  } catch (err) {
+    if (err instanceof CacheError && err.kind === 'refused') {
+      job.fail({ sopInstanceUid: sop, reason: err.message });
+      return;
+    }
+    if (err instanceof CacheError) throw new Stop(`cache d'images plein : ${err.message}`, false);
+    throw err;
+  }
+}
+
+function stopFor(err: unknown): Stop | undefined {
+  if (!(err instanceof SourceError)) return undefined;
+  return new Stop(err.message, err.kind !== 'forbidden');
+}
+
+async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, request: RetrieveRequest, deps: RetrieveDeps): Promise<void> {
+  try {
+    for await (const part of deps.client.retrieve({
+      url: p.seriesUrl,
+      accessToken: request.accessToken,
+      kosSopInstanceUid: request.manifest.sopInstanceUid,
+      signal: job.controller.signal,
+    })) {
+      const sop = part.sopInstanceUid;
+      // Not referenced by the KOS, or already here: skipped unread (the reader discards it).
+      if (!sop || !missing.has(sop)) continue;
+      missing.delete(sop);
+      await storePart(job, p, sop, part.body, deps);
+    }
+  } catch (err) {
+    // A series the source cannot serve whole may still be served instance by instance.
+    if (err instanceof SourceError && (err.kind === 'not-found' || err.kind === 'protocol')) {
+      deps.log.warn('consumer: series retrieval refused, trying instance by instance', { series: p.seriesUid, error: err });
+      return;
+    }
+    throw stopFor(err) ?? err;
+  }
+}
+
+async function instanceRequests(job: Job, p: SeriesPlan, missing: Set<string>, request: RetrieveRequest, deps: RetrieveDeps): Promise<void> {
+  const queue = [...missing];
+  let stop: unknown;
+  const worker = async () => {
+    while (queue.length && !stop && !job.controller.signal.aborted) {
+      const sop = queue.shift()!;
+      try {
+        let got = false;
+        for await (const part of deps.client.retrieve({
+          url: new URL(`${p.seriesUrl.href}/instances/${sop}`),
+          accessToken: request.accessToken,
+          kosSopInstanceUid: request.manifest.sopInstanceUid,
+          signal: job.controller.signal,
+        })) {
+          if (part.sopInstanceUid !== sop || got) continue;
+          got = true;
+          await storePart(job, p, sop, part.body, deps);
+        }
+        if (!got) job.fail({ sopInstanceUid: sop, reason: "la DRIMbox source n'a pas envoyé cette instance" });
+        missing.delete(sop);
+      } catch (err) {
+        if (err instanceof SourceError && err.kind === 'not-found') {
+          job.fail({ sopInstanceUid: sop, reason: 'instance absente de la DRIMbox source' });
+          missing.delete(sop);
+          continue;
+        }
+        stop ??= stopFor(err) ?? err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, queue.length)) }, worker));
+  if (stop) throw stop;
+}

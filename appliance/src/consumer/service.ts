@@ -1,0 +1,459 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  chooseSituation,
+  isAuthenticated,
+  portalUserFrom,
+  SessionManager,
+  tokenUsable,
+  type AuthenticatedSession,
+  type Session,
+} from '../auth/session/index.js';
+import type { PscClient } from '../auth/psc/index.js';
+import type { Whitelist } from '../auth/whitelist/index.js';
+import type { KosManifest } from '../dicom/kos/index.js';
+import type { DicomwebService } from '../dicomweb/index.js';
+import type { PacsBridge } from '../dimse/types.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { ConsumerCacheIndex, ConsumerMetadataCache } from '../store/consumer-cache.js';
+import { ConsumerSessionTable, type PatientRow, type StudyRow } from '../store/consumer-sessions.js';
+import { ContextCallStats, modelStatCsv, type StatsRange } from '../store/consumer-stats.js';
+import type { Db } from '../store/database.js';
+import type { XdsSubmissionContext } from '../xds/index.js';
+import { ImageCache } from './cache/image-cache.js';
+import { parseContextCall, type ContextCall } from './context-call.js';
+import { fetchKos, findImagingExams, type DmpConsumerPort } from './dmp.js';
+import { examFromEntry, sortExams, traitsFromEntries, type ExamSummary } from './exams.js';
+import { runImport } from './import.js';
+import { insMatriculeProblem, normaliseInsOid, type Ins } from './ins.js';
+import { JobRegistry, type Job, type JobProgress } from './jobs.js';
+import { coverageOf, createLocalAccess, createLocalDicomweb } from './local-dicomweb.js';
+import { traitsFromContext, traitsFromRegistry, type OpenedPatient, type PatientTraits } from './patients.js';
+import { runRetrieve, StudyLocks } from './retrieve.js';
+import { createSourceClient } from './source-client.js';
+import { consumerVihfSubject } from './vihf-subject.js';
+
+/**
+ * The consumer DRIMbox (DESIGN.md "Consumer"): login through Pro Santé Connect, the RIS's contextual call, the
+ * patient's imaging exams from the DMP, pulling a study from its source DRIMbox into the cache, the viewer's read
+ * path, and the import into the local PACS. Everything a user opened is held by their session (SQLite rows keyed by
+ * the session, jobs owned by it), never in state shared between users.
+ */
+
+export interface ConsumerSettings {
+  /** Origin browsers reach the portal at, e.g. https://db1.example.fr (the portal is under /portal). */
+  publicBaseUrl: string;
+  cacheDir: string;
+  cacheMaxBytes: number;
+  /** Temp files (coerced copies, DICOMweb spools), on the data volume. */
+  tempDir: string;
+  allowInsecureSourceHosts: boolean;
+  sessionTtlMs: number;
+  sessionIdleMs: number;
+  secureCookies: boolean;
+  contextTtlMs: number;
+  sourceConcurrency: number;
+  sourceResponseTimeoutMs: number;
+  sourceIdleTimeoutMs: number;
+  viewerUrlTemplate: string;
+  /** Associations an import uses at once (bounded by the PACS's own association limit). */
+  importAssociations: number;
+}
+
+export interface ConsumerDeps {
+  db: Db;
+  settings: ConsumerSettings;
+  psc: PscClient;
+  dmp: DmpConsumerPort;
+  /** LPS identity, default structure and roles for the VIHF (xds contextFromConfig). */
+  xdsContext: XdsSubmissionContext;
+  whitelist: () => Whitelist | undefined;
+  /** The practice's PACS (import). */
+  bridge: PacsBridge;
+  /** Fetch for source DRIMboxes (inject one with the box's client certificate for mTLS). */
+  sourceFetch?: typeof fetch;
+  log?: Logger;
+  now?: () => number;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; status: number; message: string; relogin?: boolean };
+
+const PORTAL = '/portal';
+
+function fail<T>(status: number, message: string, relogin = false): Result<T> {
+  return { ok: false, status, message, ...(relogin ? { relogin } : {}) };
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+/** Only paths inside the portal are followed after login (no open redirect). */
+export function safeReturnTo(value: string | undefined | null): string {
+  if (!value || !value.startsWith(`${PORTAL}/`) || value.startsWith('//') || /[\\\r\n]/.test(value) || value.includes('/../')) return `${PORTAL}/`;
+  return value;
+}
+
+export interface ExamList {
+  patient: OpenedPatient;
+  exams: ExamSummary[];
+}
+
+export interface StudyView {
+  study: StudyRow;
+  manifest: KosManifest;
+  patient?: OpenedPatient;
+  cachedInstances: number;
+  referencedInstances: number;
+  viewerUrl: string;
+}
+
+export async function createConsumerService(deps: ConsumerDeps) {
+  const { db, settings, psc, dmp, xdsContext } = deps;
+  const log = deps.log ?? createLogger({ component: 'consumer' });
+  const now = deps.now ?? Date.now;
+  const base = settings.publicBaseUrl.replace(/\/+$/, '');
+  const table = new ConsumerSessionTable(db);
+  const stats = new ContextCallStats(db);
+  const metadata = new ConsumerMetadataCache(db);
+  const sessions = new SessionManager(
+    table,
+    { ttlMs: settings.sessionTtlMs, idleMs: settings.sessionIdleMs, cookie: { name: 'drimbox_portail', path: PORTAL, secure: settings.secureCookies } },
+    now,
+  );
+  const cache = new ImageCache({ dir: settings.cacheDir, maxBytes: settings.cacheMaxBytes, index: new ConsumerCacheIndex(db), metadata, log });
+  await cache.open();
+  const jobs = new JobRegistry();
+  const locks = new StudyLocks();
+  const client = createSourceClient({
+    ...(deps.sourceFetch ? { fetch: deps.sourceFetch } : {}),
+    responseTimeoutMs: settings.sourceResponseTimeoutMs,
+    idleTimeoutMs: settings.sourceIdleTimeoutMs,
+  });
+  const policy = { whitelist: deps.whitelist, allowInsecureSourceHosts: settings.allowInsecureSourceHosts };
+  const dicomweb: DicomwebService = await createLocalDicomweb({
+    cache,
+    metadata,
+    publicBaseUrl: `${base}${PORTAL}/dicom-web`,
+    tempDir: join(settings.tempDir, 'dicomweb'),
+    log,
+  });
+  const authorize = createLocalAccess(sessions, table);
+  const sweeper = setInterval(() => {
+    try {
+      sessions.sweep();
+      table.deleteExpiredContexts(now());
+    } catch (err) {
+      log.warn('consumer: session sweep failed', { error: err });
+    }
+  }, 60_000);
+  sweeper.unref();
+
+  const redirectUri = `${base}${PORTAL}/callback`;
+
+  function patientOf(row: PatientRow): OpenedPatient {
+    let traits: PatientTraits;
+    try {
+      traits = JSON.parse(row.traits) as PatientTraits;
+    } catch {
+      traits = { source: 'aucune' };
+    }
+    return {
+      handle: row.handle,
+      ins: { value: row.ins, oid: row.insOid },
+      traits,
+      ...(row.localId ? { localId: row.localId } : {}),
+      ...(row.localIdIssuer ? { localIdIssuer: row.localIdIssuer } : {}),
+      ...(row.situation ? { situation: row.situation } : {}),
+      ...(row.consent !== undefined ? { consent: row.consent } : {}),
+      origin: row.origin,
+    };
+  }
+
+  function openPatient(session: Session, ins: Ins, traits: PatientTraits, call?: ContextCall): OpenedPatient {
+    const row = table.addPatient({
+      sessionId: session.id,
+      handle: randomBytes(12).toString('base64url'),
+      ins: ins.value,
+      insOid: ins.oid,
+      traits: JSON.stringify(traits),
+      ...(call ? { localId: call.localId, localIdIssuer: call.localIdIssuer, consent: call.consent } : {}),
+      ...(call?.situation ? { situation: call.situation } : {}),
+      origin: call ? 'contexte' : 'recherche',
+      openedAt: now(),
+    });
+    return patientOf(row);
+  }
+
+  function vihfFor(session: AuthenticatedSession, patient: OpenedPatient) {
+    return consumerVihfSubject(session.user, chooseSituation(session.user, patient.situation), patient.ins, xdsContext);
+  }
+
+  function applyResumeContext(session: Session): OpenedPatient | undefined {
+    if (!session.resumeContext) return undefined;
+    sessions.setResumeContext(session, undefined);
+    try {
+      const call = JSON.parse(session.resumeContext) as ContextCall;
+      return openPatient(session, call.ins, traitsFromContext(call), call);
+    } catch {
+      return undefined;
+    }
+  }
+
+  const patientUrl = (p: OpenedPatient) => `${PORTAL}/patient/${p.handle}`;
+
+  return {
+    sessions,
+    cache,
+    jobs,
+    dicomweb,
+    authorize,
+    redirectUri,
+
+    // ------------------------------------------------------------------------------------------------ login
+
+    /** Starts a PSC login for the browser's session (created if needed); returns where to send the browser. */
+    async startLogin(session: Session | undefined, returnTo: string | undefined): Promise<{ location: string; setCookie?: string }> {
+      let setCookie: string | undefined;
+      let s = session;
+      if (!s) {
+        const issued = sessions.create();
+        s = issued.session;
+        setCookie = issued.setCookie;
+      }
+      const { url, pending } = await psc.startLogin(redirectUri);
+      sessions.beginLogin(s, { ...pending, returnTo: safeReturnTo(returnTo), startedAt: now() });
+      return { location: url.toString(), ...(setCookie ? { setCookie } : {}) };
+    },
+
+    /** The PSC callback: checks the login in progress, gets tokens and userinfo, rotates the session. */
+    async finishLogin(session: Session | undefined, params: URLSearchParams): Promise<Result<{ location: string; setCookie: string }>> {
+      const pending = session?.pendingLogin;
+      if (!session || !pending) return fail(400, "aucune connexion en cours dans ce navigateur : recommencez depuis la page d'accueil du portail");
+      if (now() - pending.startedAt > 10 * 60_000) return fail(400, 'la connexion a pris trop de temps : recommencez');
+      if (params.get('error')) return fail(401, `Pro Santé Connect a refusé la connexion (${params.get('error')})`);
+      let tokens;
+      let info;
+      try {
+        tokens = await psc.finishLogin(params, pending);
+        info = await psc.userInfo(tokens.accessToken, tokens.sub);
+      } catch (err) {
+        log.warn('consumer: PSC login failed', { error: err });
+        const failure = (err as { failure?: string }).failure;
+        return failure === 'unreachable'
+          ? fail(502, 'Pro Santé Connect ne répond pas : réessayez dans un instant')
+          : fail(401, "la connexion Pro Santé Connect n'a pas abouti : recommencez");
+      }
+      const user = portalUserFrom(info);
+      const issued = sessions.completeLogin(session, user, tokens);
+      log.info('consumer: professional logged in', { subjectNameId: user.subjectNameId });
+      const opened = applyResumeContext(issued.session);
+      return { ok: true, value: { location: opened ? patientUrl(opened) : pending.returnTo, setCookie: issued.setCookie } };
+    },
+
+    /** Ends the session (its patients, studies and jobs go with it); returns PSC's end-session URL when there is one. */
+    async logout(session: Session | undefined): Promise<{ location: string; setCookie: string }> {
+      if (!session) return { location: `${PORTAL}/`, setCookie: sessions.clearCookieHeader() };
+      jobs.cancelOwner(session.id);
+      const setCookie = sessions.end(session);
+      const idToken = session.tokens?.idToken;
+      if (!idToken) return { location: `${PORTAL}/`, setCookie };
+      try {
+        const url = await psc.logoutUrl(idToken, `${base}${PORTAL}/`);
+        return { location: url.toString(), setCookie };
+      } catch (err) {
+        log.warn('consumer: PSC logout URL unavailable', { error: err });
+        return { location: `${PORTAL}/`, setCookie };
+      }
+    },
+
+    // ------------------------------------------------------------------------------------- contextual call
+
+    /** POST /portal/contexte: validates and counts the call; a valid one gets a one-time redirect URL. */
+    receiveContextCall(body: string): Result<{ location: string }> {
+      const parsed = parseContextCall(body);
+      if (!parsed.ok) {
+        stats.record('erreur', parsed.reason);
+        return fail(400, parsed.reason);
+      }
+      const token = randomBytes(24).toString('base64url');
+      table.addPendingContext(digest(token), JSON.stringify(parsed.call), now(), now() + settings.contextTtlMs);
+      stats.record('succes', undefined);
+      return { ok: true, value: { location: `${PORTAL}/contexte/${token}` } };
+    },
+
+    /** A call refused before its parameters could be read (wrong content type, too large): counted as an error. */
+    recordFailedContextCall(reason: string): void {
+      stats.record('erreur', reason);
+    },
+
+    /** GET of the redirect URL: opens the patient in the session, through a PSC login when needed. */
+    async openContext(session: Session | undefined, token: string): Promise<Result<{ location: string; setCookie?: string }>> {
+      const json = /^[A-Za-z0-9_-]{20,64}$/.test(token) ? table.takePendingContext(digest(token), now()) : undefined;
+      if (!json) return fail(410, 'ce lien a déjà servi ou a expiré : relancez l’ouverture depuis votre logiciel');
+      const call = JSON.parse(json) as ContextCall;
+      if (isAuthenticated(session)) {
+        const patient = openPatient(session, call.ins, traitsFromContext(call), call);
+        return { ok: true, value: { location: patientUrl(patient) } };
+      }
+      let s = session;
+      let setCookie: string | undefined;
+      if (!s) {
+        const issued = sessions.create();
+        s = issued.session;
+        setCookie = issued.setCookie;
+      }
+      sessions.setResumeContext(s, json);
+      const { url, pending } = await psc.startLogin(redirectUri);
+      sessions.beginLogin(s, { ...pending, returnTo: `${PORTAL}/`, startedAt: now() });
+      return { ok: true, value: { location: url.toString(), ...(setCookie ? { setCookie } : {}) } };
+    },
+
+    contextCallCounts: (range: StatsRange = {}) => stats.counts(range),
+    modelStat: (range: StatsRange = {}) => modelStatCsv(stats, range),
+
+    // ---------------------------------------------------------------------------------------------- patients
+
+    /** Search by INS: opens the patient in the session (traits will come from the DMP's metadata). */
+    openPatientByIns(session: AuthenticatedSession, value: string, system: string): Result<OpenedPatient> {
+      const ins = value.trim().toUpperCase();
+      const problem = insMatriculeProblem(ins);
+      if (problem) return fail(400, problem);
+      const oid = normaliseInsOid(system);
+      if (!oid) return fail(400, "OID d'INS inconnu");
+      const existing = table.patientByIns(session.id, ins);
+      if (existing) return { ok: true, value: patientOf(existing) };
+      return { ok: true, value: openPatient(session, { value: ins, oid }, { source: 'aucune' }) };
+    },
+
+    patients(session: AuthenticatedSession): OpenedPatient[] {
+      return table.patients(session.id).map(patientOf);
+    },
+
+    patient(session: AuthenticatedSession, handle: string): OpenedPatient | undefined {
+      const row = table.patient(session.id, handle);
+      return row ? patientOf(row) : undefined;
+    },
+
+    /** The patient's imaging exams in the DMP (ITI-18), as the professional at the screen. */
+    async listExams(session: AuthenticatedSession, handle: string): Promise<Result<ExamList>> {
+      const row = table.patient(session.id, handle);
+      if (!row) return fail(404, "ce patient n'est pas ouvert dans votre session");
+      let patient = patientOf(row);
+      if (patient.consent === false) return fail(403, "le patient n'a pas donné son accord (InformationEtConsentement) : le DMP n'est pas consulté");
+      const found = await findImagingExams(dmp, vihfFor(session, patient));
+      if (!found.ok) return fail(502, found.message);
+      if (patient.traits.source === 'aucune') {
+        const traits = traitsFromRegistry(traitsFromEntries(found.value));
+        if (traits.source !== 'aucune') {
+          table.setTraits(session.id, handle, JSON.stringify(traits));
+          patient = { ...patient, traits };
+        }
+      }
+      log.info('consumer: DMP searched', { subjectNameId: session.user.subjectNameId, exams: found.value.length });
+      return { ok: true, value: { patient, exams: sortExams(found.value.map(examFromEntry)) } };
+    },
+
+    /** ITI-43 of the exam's KOS, then the transfer from its source DRIMbox into the cache, as a job. */
+    async openExam(session: AuthenticatedSession, handle: string, documentUniqueId: string): Promise<Result<Job>> {
+      const row = table.patient(session.id, handle);
+      if (!row) return fail(404, "ce patient n'est pas ouvert dans votre session");
+      const patient = patientOf(row);
+      if (patient.consent === false) return fail(403, "le patient n'a pas donné son accord : le DMP n'est pas consulté");
+      if (!tokenUsable(session, now())) return fail(401, 'votre connexion Pro Santé Connect a expiré : reconnectez-vous', true);
+      const fetched = await fetchKos(dmp, vihfFor(session, patient), documentUniqueId);
+      if (!fetched.ok) return fail(502, fetched.message);
+      const manifest = fetched.value.manifest;
+      table.addStudy({
+        sessionId: session.id,
+        studyUid: manifest.studyInstanceUid,
+        patientHandle: handle,
+        documentUniqueId,
+        kosSopInstanceUid: manifest.sopInstanceUid,
+        manifest: JSON.stringify(manifest),
+        openedAt: now(),
+      });
+      return { ok: true, value: startRetrieve(session, manifest) };
+    },
+
+    /** Resumes a study's transfer (a new job: what is cached is not fetched again). */
+    resumeStudy(session: AuthenticatedSession, studyUid: string): Result<Job> {
+      const opened = table.study(session.id, studyUid);
+      if (!opened) return fail(404, "cet examen n'est pas ouvert dans votre session");
+      if (!tokenUsable(session, now())) return fail(401, 'votre connexion Pro Santé Connect a expiré : reconnectez-vous', true);
+      return { ok: true, value: startRetrieve(session, JSON.parse(opened.manifest) as KosManifest) };
+    },
+
+    studies(session: AuthenticatedSession): StudyRow[] {
+      return table.studies(session.id);
+    },
+
+    study(session: AuthenticatedSession, studyUid: string): StudyView | undefined {
+      const row = table.study(session.id, studyUid);
+      if (!row) return undefined;
+      const manifest = JSON.parse(row.manifest) as KosManifest;
+      const coverage = coverageOf(manifest);
+      const cached = cache.cachedSops(studyUid);
+      let referenced = 0;
+      let present = 0;
+      for (const [series, sops] of coverage) {
+        referenced += sops.size;
+        for (const sop of sops) if (cached.get(series)?.has(sop)) present++;
+      }
+      const p = table.patient(session.id, row.patientHandle);
+      return {
+        study: row,
+        manifest,
+        ...(p ? { patient: patientOf(p) } : {}),
+        cachedInstances: present,
+        referencedInstances: referenced,
+        viewerUrl: settings.viewerUrlTemplate.replace('{study}', encodeURIComponent(studyUid)),
+      };
+    },
+
+    /** C-STORE of the cached study into the local PACS, optionally under the local IPP, as a job. */
+    importStudy(session: AuthenticatedSession, studyUid: string, coercion?: { id: string; issuer?: string }): Result<Job> {
+      const opened = table.study(session.id, studyUid);
+      if (!opened) return fail(404, "cet examen n'est pas ouvert dans votre session");
+      if (coercion && !/^[\x20-\x5b\x5d-\x7e]{1,64}$/.test(coercion.id.trim())) {
+        return fail(400, "l'identifiant patient local doit faire 1 à 64 caractères ASCII imprimables, sans barre oblique inverse");
+      }
+      const manifest = JSON.parse(opened.manifest) as KosManifest;
+      const only = new Set(manifest.series.flatMap((s) => s.instances.map((i) => i.sopInstanceUid)));
+      const job = jobs.create(session.id, 'import', studyUid, only.size, { coerced: !!coercion, ...(coercion ? { localId: coercion.id.trim() } : {}) });
+      void runImport(
+        job,
+        { studyInstanceUid: studyUid, only, ...(coercion ? { coercion: { id: coercion.id.trim(), ...(coercion.issuer?.trim() ? { issuer: coercion.issuer.trim() } : {}) } } : {}) },
+        { cache, bridge: deps.bridge, tempDir: settings.tempDir, log, lanes: settings.importAssociations },
+      );
+      log.info('consumer: import started', { subjectNameId: session.user.subjectNameId, job: job.progress.id, instances: only.size, coerced: !!coercion });
+      return { ok: true, value: job };
+    },
+
+    job(session: Session, id: string): Job | undefined {
+      return jobs.get(id, session.id);
+    },
+
+    jobsOf(session: Session): JobProgress[] {
+      return jobs.list(session.id).map((j) => j.snapshot());
+    },
+
+    /** Transfers and imports in progress (the appliance holds its update lock while this is not zero). */
+    busy: () => jobs.active(),
+
+    stop() {
+      clearInterval(sweeper);
+      jobs.cancelAll();
+    },
+  };
+
+  function startRetrieve(session: AuthenticatedSession, manifest: KosManifest): Job {
+    const total = new Set(manifest.series.flatMap((s) => s.instances.map((i) => i.sopInstanceUid))).size;
+    const job = jobs.create(session.id, 'retrieve', manifest.studyInstanceUid, total);
+    void runRetrieve(job, { manifest, accessToken: session.tokens.accessToken }, { cache, client, policy, log, concurrency: settings.sourceConcurrency, locks });
+    log.info('consumer: retrieve started', { subjectNameId: session.user.subjectNameId, job: job.progress.id, instances: total });
+    return job;
+  }
+}
+
+export type ConsumerService = Awaited<ReturnType<typeof createConsumerService>>;

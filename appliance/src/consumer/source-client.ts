@@ -1,0 +1,171 @@
+import { isAbortError } from '../dicomweb/errors.js';
+import { parseMediaType } from '../dicomweb/media-type.js';
+import { boundaryOf, MultipartError, readMultipart } from '../dicomweb/multipart-reader.js';
+import { NotPart10Error, peekPart10Meta } from '../dicomweb/part10-peek.js';
+
+/**
+ * WADO-RS client of a source DRIMbox (ci-sis-imaging.md §3.2): series or instance retrieval with the user's Pro
+ * Santé Connect bearer token and the `KOS-SOPInstanceUID` of the manifest the study was found through. Parts are
+ * handed on one at a time as they arrive (never a series in memory). Timeouts are a deadline for the answer's
+ * headers and an idle limit while the body streams, never a total deadline: a large series takes what it takes.
+ */
+
+/** What the consumer accepts, best first: as stored, then the ANS validator's list (ci-sis-imaging.md §3.2). */
+export const SOURCE_ACCEPT = [
+  'multipart/related; type="application/dicom"; transfer-syntax=*',
+  ...[
+    ['1.2.840.10008.1.2.4.70', '0.9'],
+    ['1.2.840.10008.1.2.4.80', '0.8'],
+    ['1.2.840.10008.1.2.4.91', '0.6'],
+    ['1.2.840.10008.1.2.4.50', '0.5'],
+    ['1.2.840.10008.1.2.4.51', '0.5'],
+    ['1.2.840.10008.1.2.1', '0.4'],
+  ].map(([ts, q]) => `multipart/related; type="application/dicom"; transfer-syntax=${ts}; q=${q}`),
+].join(', ');
+
+export type SourceErrorKind = 'unauthorized' | 'forbidden' | 'not-found' | 'unavailable' | 'protocol' | 'interrupted' | 'cancelled';
+
+export class SourceError extends Error {
+  constructor(
+    readonly kind: SourceErrorKind,
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SourceError';
+  }
+}
+
+export interface SourceRequest {
+  /** Series URL (…/studies/{st}/series/{se}) or instance URL (…/instances/{sop}). */
+  url: URL;
+  accessToken: string;
+  kosSopInstanceUid: string;
+  signal: AbortSignal;
+}
+
+export interface SourcePart {
+  transferSyntaxUid: string;
+  sopClassUid?: string;
+  sopInstanceUid?: string;
+  /** The Part-10 bytes; read it to its end (or not at all) before asking for the next part. */
+  body: AsyncIterable<Uint8Array>;
+}
+
+export interface SourceClientOptions {
+  fetch?: typeof fetch;
+  responseTimeoutMs?: number;
+  idleTimeoutMs?: number;
+}
+
+export interface SourceClient {
+  retrieve(request: SourceRequest): AsyncGenerator<SourcePart>;
+}
+
+function statusError(status: number, host: string): SourceError {
+  if (status === 401) return new SourceError('unauthorized', `la DRIMbox source ${host} refuse le jeton Pro Santé Connect (401) : reconnectez-vous`, status);
+  if (status === 403) return new SourceError('forbidden', `la DRIMbox source ${host} refuse l'accès à cet examen (403)`, status);
+  if (status === 404 || status === 410) return new SourceError('not-found', `la DRIMbox source ${host} ne trouve pas ces images (${status})`, status);
+  if (status === 406) return new SourceError('protocol', `la DRIMbox source ${host} ne peut fournir les images dans aucun format accepté (406)`, status);
+  if (status === 429 || status >= 500) return new SourceError('unavailable', `la DRIMbox source ${host} est indisponible (HTTP ${status}), réessayez plus tard`, status);
+  return new SourceError('protocol', `la DRIMbox source ${host} a répondu HTTP ${status}`, status);
+}
+
+export function createSourceClient(options: SourceClientOptions = {}): SourceClient {
+  const fetchImpl = options.fetch ?? fetch;
+  const responseTimeoutMs = options.responseTimeoutMs ?? 30_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+
+  async function* retrieve(request: SourceRequest): AsyncGenerator<SourcePart> {
+    const host = request.url.host;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(request.signal.reason);
+    if (request.signal.aborted) onAbort();
+    else request.signal.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    let idle = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error('response timeout'));
+    }, responseTimeoutMs);
+    let res: Response;
+    try {
+      res = await fetchImpl(request.url, {
+        headers: {
+          accept: SOURCE_ACCEPT,
+          authorization: `Bearer ${request.accessToken}`,
+          'kos-sopinstanceuid': request.kosSopInstanceUid,
+        },
+        // A redirect could lead anywhere, outside the whitelist: never followed.
+        redirect: 'error',
+        signal: controller.signal,
+      });
+    } catch (err) {
+      request.signal.removeEventListener('abort', onAbort);
+      if (request.signal.aborted) throw new SourceError('cancelled', 'récupération annulée', undefined, { cause: err });
+      if (timedOut) throw new SourceError('unavailable', `la DRIMbox source ${host} n'a pas répondu à temps`, undefined, { cause: err });
+      throw new SourceError('unavailable', `la DRIMbox source ${host} est injoignable`, undefined, { cause: err });
+    } finally {
+      clearTimeout(deadline);
+    }
+    try {
+      if (res.status === 204) return;
+      if (res.status !== 200 || !res.body) {
+        await res.body?.cancel().catch(() => undefined);
+        throw statusError(res.status, host);
+      }
+      const contentType = res.headers.get('content-type') ?? '';
+      const media = parseMediaType(contentType);
+      const boundary = boundaryOf(contentType);
+      if (!media || media.type !== 'multipart' || media.subtype !== 'related' || !boundary) {
+        await res.body.cancel().catch(() => undefined);
+        throw new SourceError('protocol', `la DRIMbox source ${host} n'a pas répondu en multipart/related (${contentType || 'sans type'})`);
+      }
+      const reader = res.body.getReader();
+      async function* guarded(): AsyncGenerator<Uint8Array> {
+        try {
+          for (;;) {
+            const timer = setTimeout(() => {
+              idle = true;
+              controller.abort(new Error('idle timeout'));
+            }, idleTimeoutMs);
+            let chunk: ReadableStreamReadResult<Uint8Array>;
+            try {
+              chunk = await reader.read();
+            } finally {
+              clearTimeout(timer);
+            }
+            if (chunk.done) return;
+            yield chunk.value;
+          }
+        } finally {
+          await reader.cancel().catch(() => undefined);
+        }
+      }
+      for await (const part of readMultipart(guarded(), boundary)) {
+        const partType = part.headers.get('content-type');
+        const partMedia = partType ? parseMediaType(partType) : undefined;
+        if (partMedia && !(partMedia.type === 'application' && partMedia.subtype === 'dicom')) {
+          throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé une partie ${partType} au lieu d'une instance DICOM`);
+        }
+        const { meta, body } = await peekPart10Meta(part.body);
+        yield { transferSyntaxUid: meta.transferSyntaxUid, sopClassUid: meta.sopClassUid, sopInstanceUid: meta.sopInstanceUid, body };
+      }
+    } catch (err) {
+      if (err instanceof SourceError) throw err;
+      if (request.signal.aborted) throw new SourceError('cancelled', 'récupération annulée', undefined, { cause: err });
+      if (idle) throw new SourceError('interrupted', `la DRIMbox source ${host} a cessé d'envoyer (plus de ${Math.round(idleTimeoutMs / 1000)} s sans données)`, undefined, { cause: err });
+      if (err instanceof NotPart10Error) throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé une partie qui n'est pas un fichier DICOM`, undefined, { cause: err });
+      if (err instanceof MultipartError || isAbortError(err) || err instanceof TypeError || (err as { code?: string }).code) {
+        throw new SourceError('interrupted', `la connexion à la DRIMbox source ${host} a été coupée en cours de transfert`, undefined, { cause: err });
+      }
+      throw err;
+    } finally {
+      request.signal.removeEventListener('abort', onAbort);
+      controller.abort(new Error('done'));
+    }
+  }
+
+  return { retrieve };
+}

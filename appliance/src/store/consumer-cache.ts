@@ -1,0 +1,220 @@
+import type { Db } from './database.js';
+
+/**
+ * Index of the consumer's local image cache (consumer/cache writes the files): which instances of which study are
+ * on disk, their size, the attributes QIDO answers with, and when each study was last used (LRU eviction by study).
+ * An instance is indexed only once its file is complete, so the index never names a partial file.
+ */
+
+export interface CachedStudyRow {
+  studyUid: string;
+  bytes: number;
+  instances: number;
+  studyJson: string;
+  createdAt: number;
+  lastUsedAt: number;
+}
+
+export interface CachedSeriesRow {
+  studyUid: string;
+  seriesUid: string;
+  seriesJson: string;
+  instances: number;
+}
+
+export interface CachedInstanceRow {
+  studyUid: string;
+  seriesUid: string;
+  sopInstanceUid: string;
+  sopClassUid: string;
+  transferSyntaxUid: string;
+  bytes: number;
+  instanceNumber?: number;
+  instanceJson: string;
+  storedAt: number;
+}
+
+export interface NewCachedInstance extends CachedInstanceRow {
+  /** Study-level attributes: written when the study is first indexed. */
+  studyJson: string;
+  /** Series-level attributes: written when the series is first indexed. */
+  seriesJson: string;
+}
+
+interface RawInstance {
+  study_uid: string;
+  series_uid: string;
+  sop_instance_uid: string;
+  sop_class_uid: string;
+  transfer_syntax_uid: string;
+  bytes: number;
+  instance_number: number | null;
+  instance_json: string;
+  stored_at: number;
+}
+
+interface RawStudy {
+  study_uid: string;
+  bytes: number;
+  instances: number;
+  study_json: string;
+  created_at: number;
+  last_used_at: number;
+}
+
+function instanceFrom(r: RawInstance): CachedInstanceRow {
+  return {
+    studyUid: r.study_uid,
+    seriesUid: r.series_uid,
+    sopInstanceUid: r.sop_instance_uid,
+    sopClassUid: r.sop_class_uid,
+    transferSyntaxUid: r.transfer_syntax_uid,
+    bytes: r.bytes,
+    ...(r.instance_number === null ? {} : { instanceNumber: r.instance_number }),
+    instanceJson: r.instance_json,
+    storedAt: r.stored_at,
+  };
+}
+
+function studyFrom(r: RawStudy): CachedStudyRow {
+  return { studyUid: r.study_uid, bytes: r.bytes, instances: r.instances, studyJson: r.study_json, createdAt: r.created_at, lastUsedAt: r.last_used_at };
+}
+
+export class ConsumerCacheIndex {
+  constructor(private readonly db: Db) {}
+
+  totalBytes(): number {
+    return (this.db.prepare('SELECT coalesce(sum(bytes), 0) AS n FROM consumer_cache_studies').get() as { n: number }).n;
+  }
+
+  study(studyUid: string): CachedStudyRow | undefined {
+    const r = this.db.prepare('SELECT * FROM consumer_cache_studies WHERE study_uid = ?').get(studyUid) as RawStudy | undefined;
+    return r ? studyFrom(r) : undefined;
+  }
+
+  /** Least recently used first. */
+  studiesByAge(): CachedStudyRow[] {
+    return (this.db.prepare('SELECT * FROM consumer_cache_studies ORDER BY last_used_at, created_at').all() as RawStudy[]).map(studyFrom);
+  }
+
+  series(studyUid: string): CachedSeriesRow[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT s.study_uid, s.series_uid, s.series_json, (SELECT count(*) FROM consumer_cache_instances i WHERE i.study_uid = s.study_uid AND i.series_uid = s.series_uid) AS n
+           FROM consumer_cache_series s WHERE s.study_uid = ? ORDER BY s.series_uid`,
+        )
+        .all(studyUid) as { study_uid: string; series_uid: string; series_json: string; n: number }[]
+    ).map((r) => ({ studyUid: r.study_uid, seriesUid: r.series_uid, seriesJson: r.series_json, instances: r.n }));
+  }
+
+  /** Instances of a study (or of one of its series, or one instance), by series then instance number. */
+  instances(studyUid: string, seriesUid?: string, sopInstanceUid?: string): CachedInstanceRow[] {
+    const clauses = ['study_uid = ?'];
+    const params: string[] = [studyUid];
+    if (seriesUid) {
+      clauses.push('series_uid = ?');
+      params.push(seriesUid);
+    }
+    if (sopInstanceUid) {
+      clauses.push('sop_instance_uid = ?');
+      params.push(sopInstanceUid);
+    }
+    return (
+      this.db
+        .prepare(`SELECT * FROM consumer_cache_instances WHERE ${clauses.join(' AND ')} ORDER BY series_uid, instance_number, sop_instance_uid`)
+        .all(...params) as RawInstance[]
+    ).map(instanceFrom);
+  }
+
+  /** SOP Instance UIDs of a study on disk, per series. */
+  cachedSops(studyUid: string): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    const rows = this.db.prepare('SELECT series_uid, sop_instance_uid FROM consumer_cache_instances WHERE study_uid = ?').all(studyUid) as {
+      series_uid: string;
+      sop_instance_uid: string;
+    }[];
+    for (const r of rows) {
+      let set = out.get(r.series_uid);
+      if (!set) out.set(r.series_uid, (set = new Set()));
+      set.add(r.sop_instance_uid);
+    }
+    return out;
+  }
+
+  /** Indexes a complete file; false when the instance was already indexed (nothing changes then). */
+  addInstance(i: NewCachedInstance, now: number): boolean {
+    return this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO consumer_cache_studies (study_uid, study_json, created_at, last_used_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (study_uid) DO UPDATE SET last_used_at = excluded.last_used_at`,
+        )
+        .run(i.studyUid, i.studyJson, now, now);
+      this.db.prepare('INSERT OR IGNORE INTO consumer_cache_series (study_uid, series_uid, series_json) VALUES (?, ?, ?)').run(i.studyUid, i.seriesUid, i.seriesJson);
+      const added = this.db
+        .prepare(
+          `INSERT OR IGNORE INTO consumer_cache_instances
+             (study_uid, series_uid, sop_instance_uid, sop_class_uid, transfer_syntax_uid, bytes, instance_number, instance_json, stored_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(i.studyUid, i.seriesUid, i.sopInstanceUid, i.sopClassUid, i.transferSyntaxUid, i.bytes, i.instanceNumber ?? null, i.instanceJson, now).changes;
+      if (added) this.db.prepare('UPDATE consumer_cache_studies SET bytes = bytes + ?, instances = instances + 1 WHERE study_uid = ?').run(i.bytes, i.studyUid);
+      return added > 0;
+    })();
+  }
+
+  /** Forgets an instance whose file went missing. */
+  removeInstance(studyUid: string, sopInstanceUid: string): void {
+    this.db.transaction(() => {
+      const r = this.db.prepare('SELECT bytes FROM consumer_cache_instances WHERE study_uid = ? AND sop_instance_uid = ?').get(studyUid, sopInstanceUid) as
+        | { bytes: number }
+        | undefined;
+      if (!r) return;
+      this.db.prepare('DELETE FROM consumer_cache_instances WHERE study_uid = ? AND sop_instance_uid = ?').run(studyUid, sopInstanceUid);
+      this.db.prepare('UPDATE consumer_cache_studies SET bytes = bytes - ?, instances = instances - 1 WHERE study_uid = ?').run(r.bytes, studyUid);
+    })();
+  }
+
+  touch(studyUid: string, at: number): void {
+    this.db.prepare('UPDATE consumer_cache_studies SET last_used_at = max(last_used_at, ?) WHERE study_uid = ?').run(at, studyUid);
+  }
+
+  deleteStudy(studyUid: string): boolean {
+    return this.db.prepare('DELETE FROM consumer_cache_studies WHERE study_uid = ?').run(studyUid).changes > 0;
+  }
+
+  allStudyUids(): string[] {
+    return (this.db.prepare('SELECT study_uid FROM consumer_cache_studies').all() as { study_uid: string }[]).map((r) => r.study_uid);
+  }
+}
+
+/** Series metadata built from the cached files, kept gzipped (the dicomweb/ metadata service's cache interface). */
+export class ConsumerMetadataCache {
+  constructor(private readonly db: Db) {}
+
+  get(studyInstanceUid: string, seriesInstanceUid: string) {
+    const r = this.db
+      .prepare('SELECT instance_count, base_url, gzipped_json, built_at FROM consumer_series_metadata WHERE study_uid = ? AND series_uid = ?')
+      .get(studyInstanceUid, seriesInstanceUid) as { instance_count: number; base_url: string; gzipped_json: Buffer; built_at: string } | undefined;
+    return r
+      ? { studyInstanceUid, seriesInstanceUid, instanceCount: r.instance_count, baseUrl: r.base_url, gzippedJson: r.gzipped_json, builtAt: r.built_at }
+      : undefined;
+  }
+
+  put(entry: { studyInstanceUid: string; seriesInstanceUid: string; instanceCount: number; baseUrl: string; gzippedJson: Buffer; builtAt: string }): void {
+    // The study may have been evicted while its metadata was being built: then there is nothing to attach it to.
+    this.db
+      .prepare(
+        `INSERT INTO consumer_series_metadata (study_uid, series_uid, instance_count, base_url, gzipped_json, built_at)
+         SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM consumer_cache_studies WHERE study_uid = ?)
+         ON CONFLICT (study_uid, series_uid) DO UPDATE SET instance_count = excluded.instance_count, base_url = excluded.base_url,
+           gzipped_json = excluded.gzipped_json, built_at = excluded.built_at`,
+      )
+      .run(entry.studyInstanceUid, entry.seriesInstanceUid, entry.instanceCount, entry.baseUrl, entry.gzippedJson, entry.builtAt, entry.studyInstanceUid);
+  }
+
+  invalidateStudy(studyInstanceUid: string): number {
+    return this.db.prepare('DELETE FROM consumer_series_metadata WHERE study_uid = ?').run(studyInstanceUid).changes;
+  }
+}

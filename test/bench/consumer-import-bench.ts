@@ -1,0 +1,134 @@
+/**
+ * Consumer import, one run, figures only: a synthetic CT study (default 1,300 instances of 512×512, two series)
+ * published by "Saint-Pierre" (Orthanc + our DICOMweb routes), opened in the Strasbourg portal (contextual call,
+ * PSC login, DMP ITI-18/43), pulled into the cache, then imported into the local Orthanc by C-STORE — compared
+ * with dcmtk's storescu sending the same files to the same Orthanc.
+ *   npx tsx test/bench/consumer-import-bench.ts [instances] [rows] [import associations]
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { JobProgress } from '../../appliance/src/consumer/index.js';
+import { runDcmtk } from '../peers/dcmtk.js';
+import { loginWithPassword } from '../peers/psc-sim/login-driver.js';
+import { BERNARD, HttpBrowser, INS_TEST_OID, startConsumerBed } from '../integration/consumer-bed.js';
+
+const INSTANCES = Number(process.argv[2] ?? 1300);
+const ROWS = Number(process.argv[3] ?? 512);
+const LANES = Number(process.argv[4] ?? 2);
+
+const t = () => performance.now();
+
+/** Highest RSS seen since the last reset, sampled every 50 ms (the consumer must never hold a study in memory). */
+const rss = (() => {
+  let peak = 0;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  timer.unref();
+  return {
+    reset: () => (peak = process.memoryUsage().rss),
+    peakMb: () => Math.round(Math.max(peak, process.memoryUsage().rss) / 1048576),
+  };
+})();
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+const mbps = (bytes: number, ms: number) => (bytes / 1e6 / (ms / 1000)).toFixed(1);
+
+console.log(`setting up: ${INSTANCES} instances of ${ROWS}×${ROWS} (synthesis, upload to the source Orthanc, publication to the DMP simulator)…`);
+const setup = t();
+const bed = await startConsumerBed({ examSizes: [INSTANCES], rows: ROWS, settings: { cacheMaxBytes: 8 * 1024 * 1024 * 1024, importAssociations: LANES } });
+console.log(`set up in ${seconds(t() - setup)} s`);
+try {
+  const exam = bed.exams[0]!;
+  const totalBytes = exam.study.files.length;
+  const browser = new HttpBrowser(bed.portal);
+  const posted = await browser.post('/portal/contexte', {
+    'Patient.identifier.value': BERNARD.ins,
+    'Patient.identifier.system': INS_TEST_OID,
+    'Patient.name.family': BERNARD.birthName,
+    'Patient.name.given': BERNARD.givens.join(' '),
+    'Patient.gender': 'M',
+    'Patient.birthDate': '1979-03-12',
+    'Address.district': BERNARD.birthPlace,
+    InformationEtConsentement: 'true',
+    PatientID: 'STRAS-0042',
+    PatientIDIssuer: 'CABINET-STRAS&1.2.250.1.999.67.1&ISO',
+  });
+  const toPsc = await browser.go(posted.headers.get('location')!);
+  const { callbackUrl } = await loginWithPassword(new URL(toPsc.headers.get('location')!), { user: 'claire.martin', password: 'psc-sim-2026' });
+  const patientUrl = (await browser.go(callbackUrl)).headers.get('location')!;
+  const listed = t();
+  await (await browser.go(patientUrl)).text();
+  const listMs = t() - listed;
+
+  async function follow(id: string, onFirst?: () => void): Promise<JobProgress> {
+    let first = false;
+    for (;;) {
+      const p = await browser.json<JobProgress>(`/portal/api/jobs/${id}`);
+      if (!first && p.done > 0) {
+        first = true;
+        onFirst?.();
+      }
+      if (p.state !== 'running' && p.state !== 'waiting') return p;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  // 1. Click on the exam → KOS from the DMP → images from the source box into the cache.
+  execFileSync('sync');
+  global.gc?.();
+  const baselineMb = Math.round(process.memoryUsage().rss / 1048576);
+  rss.reset();
+  const clicked = t();
+  const opened = await browser.post(`${patientUrl}/ouvrir`, { document: exam.documentUniqueId });
+  const retrieveId = opened.headers.get('location')!.split('/').pop()!;
+  let firstMs = 0;
+  const retrieved = await follow(retrieveId, () => (firstMs = t() - clicked));
+  const retrieveMs = t() - clicked;
+  if (retrieved.state !== 'done') throw new Error(`retrieve ended ${retrieved.state}: ${retrieved.message}`);
+  const cachedBytes = retrieved.bytes;
+  const retrievePeakMb = rss.peakMb();
+
+  // 2. Import from the cache into the local PACS (as stored), then with patient-ID coercion.
+  /** Each timed phase starts with the disk's write-back done (the previous phase wrote hundreds of MB). */
+  const settle = () => execFileSync('sync');
+
+  async function importRun(form: Record<string, string>): Promise<{ ms: number; p: JobProgress }> {
+    settle();
+    const start = t();
+    const res = await browser.post(`/portal/etudes/${exam.study.studyInstanceUid}/importer`, form);
+    const p = await follow(res.headers.get('location')!.split('/').pop()!);
+    const ms = t() - start;
+    if (p.state !== 'done') throw new Error(`import ended ${p.state}: ${p.message} ${JSON.stringify(p.failures.slice(0, 3))}`);
+    return { ms, p };
+  }
+  async function clearLocalPacs(): Promise<void> {
+    for (const id of await bed.localPacs.rest<string[]>('/studies')) await bed.localPacs.rest(`/studies/${id}`, { method: 'DELETE' });
+  }
+  rss.reset();
+  const plain = await importRun({});
+  const plainPeakMb = rss.peakMb();
+  await clearLocalPacs();
+  rss.reset();
+  const coerced = await importRun({ coercion: '1', ipp: 'STRAS-0042', emetteur: 'CABINET-STRAS&1.2.250.1.999.67.1&ISO' });
+  const coercedPeakMb = rss.peakMb();
+  await clearLocalPacs();
+
+  // 3. dcmtk storescu of the same files to the same PACS.
+  settle();
+  const storeStart = t();
+  const store = await runDcmtk('storescu', ['-aet', 'DRIMBOX', '-aec', bed.localPacs.aeTitle, '+sd', '+r', '127.0.0.1', String(bed.localPacs.dicomPort), join(bed.dir, 'exam-0')], 600_000);
+  const storescuMs = t() - storeStart;
+  if (store.code !== 0) throw new Error(`storescu failed: ${store.stderr.slice(0, 500)}`);
+  const inPacs = (await bed.localPacs.rest<string[]>('/instances')).length;
+
+  console.log(`\nconsumer import bench — ${INSTANCES} instances of ${ROWS}×${ROWS}, ${(cachedBytes / 1e6).toFixed(0)} MB (${totalBytes} files), loopback, one run, import on ${LANES} association(s)`);
+  console.log(`  exam list (DMP ITI-18 through the portal page)       ${listMs.toFixed(0)} ms`);
+  console.log(`  click → first image in the cache (ITI-43 + WADO-RS)   ${firstMs.toFixed(0)} ms`);
+  console.log(`  source box → cache, whole study                       ${seconds(retrieveMs)} s   ${mbps(cachedBytes, retrieveMs)} MB/s`);
+  console.log(`  cache → local PACS, C-STORE as stored                 ${seconds(plain.ms)} s   ${mbps(cachedBytes, plain.ms)} MB/s   (${plain.p.transferred} stored)`);
+  console.log(`  cache → local PACS, with patient-ID coercion          ${seconds(coerced.ms)} s   ${mbps(cachedBytes, coerced.ms)} MB/s   (${coerced.p.transferred} stored)`);
+  console.log(`  dcmtk storescu of the same files (one association)   ${seconds(storescuMs)} s   ${mbps(cachedBytes, storescuMs)} MB/s   (${inPacs} in the PACS)`);
+  console.log(`  import / storescu throughput: as stored ${(storescuMs / plain.ms).toFixed(2)}×, coerced ${(storescuMs / coerced.ms).toFixed(2)}× (target ≥ 0.8×)`);
+  console.log(`  source → cache → PACS end to end: ${seconds(retrieveMs + plain.ms)} s`);
+  console.log(`  RSS of this process (portal + source box + simulators): ${baselineMb} MB before the click; peak ${retrievePeakMb} MB while pulling, ${plainPeakMb} MB importing, ${coercedPeakMb} MB importing with coercion`);
+} finally {
+  await bed.stop();
+}

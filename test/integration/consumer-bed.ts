@@ -1,0 +1,347 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { createPscClient, createTokenIntrospector, type PscClient } from '../../appliance/src/auth/psc/index.js';
+import { FileSigner, tlsCredentialFromPkcs12 } from '../../appliance/src/auth/signer/file-signer.js';
+import type { Config, PacsConfig } from '../../appliance/src/config/schema.js';
+import { createConsumerService, type ConsumerService, type ConsumerSettings } from '../../appliance/src/consumer/index.js';
+import { buildKos, studyFromFiles } from '../../appliance/src/dicom/kos/index.js';
+import { synthesizeStudy, type SynthResult } from '../../appliance/src/dicom/synth/index.js';
+import { createDicomwebUpstream } from '../../appliance/src/dicomweb/index.js';
+import { createPacsBridge } from '../../appliance/src/dimse/index.js';
+import { parseHl7Message } from '../../appliance/src/hl7/index.js';
+import { createHttpApp } from '../../appliance/src/http/app.js';
+import { createConsumerRoutes } from '../../appliance/src/http/consumer-routes.js';
+import type { DicomwebResource } from '../../appliance/src/http/dicomweb-routes.js';
+import { createLogger } from '../../appliance/src/log/logger.js';
+import { reportFromHl7 } from '../../appliance/src/report/parse.js';
+import { AuditLog } from '../../appliance/src/store/audit.js';
+import type { Db } from '../../appliance/src/store/database.js';
+import {
+  buildProvideAndRegister,
+  contextFromConfig,
+  DmpClient,
+  endpointsFromConfig,
+  timeoutsFromConfig,
+  vihfSubjectFromReport,
+  xdsConfigSchema,
+  type XdsSubmissionContext,
+} from '../../appliance/src/xds/index.js';
+import type { CdaPatient } from '../fixtures/hl7/generate.js';
+import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
+import { startDmpForBox } from '../peers/dmp-for-box.js';
+import type { DmpSimulator } from '../peers/dmp-sim/index.js';
+import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
+import { freePort } from '../peers/ports.js';
+import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
+import { consumerDb, consumerSettings } from '../unit/consumer-helpers.js';
+import { startBox, type TestBox } from './dicomweb-box.js';
+
+/**
+ * Two sites on one machine for the consumer tests: "Saint-Pierre" (Orthanc with its DICOMweb, our DICOMweb routes
+ * in front as the source box, checking the PSC token by introspection and the KOS-SOPInstanceUID header, behind a
+ * TCP proxy that can cut a transfer), the DMP simulator holding the published KOS, the PSC simulator, and
+ * "Strasbourg" (the consumer portal on HTTP, and its own Orthanc as local PACS).
+ */
+
+export const BERNARD: CdaPatient = {
+  ins: testNir('1790397416123'),
+  ipp: 'SP-000123',
+  birthName: 'BERNARD',
+  givens: ['JEAN', 'PIERRE'],
+  usedName: 'BERNARD',
+  usedGiven: 'JEAN',
+  birthDate: '19790312',
+  sex: 'M',
+  birthPlace: '97416',
+};
+export const INS_TEST_OID = '1.2.250.1.213.1.4.10';
+const UID_ROOT = '1.2.826.0.1.3680043.10.1558.66';
+
+export interface SourceRequestLog {
+  level: DicomwebResource['level'];
+  action: DicomwebResource['action'];
+  study?: string;
+  series?: string;
+  sop?: string;
+  subjectNameId: string;
+  kos?: string;
+}
+
+/** A TCP proxy that can cut a connection once it has carried `n` response bytes of a series request. */
+export class CuttingProxy {
+  private server!: Server;
+  private cutAfter: number | undefined;
+  /** Delay before each chunk of a response is passed on (a slow link). */
+  delayMs = 0;
+  readonly sockets = new Set<Socket>();
+  port = 0;
+  cuts = 0;
+
+  constructor(private readonly target: number) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = connect(this.target, '127.0.0.1');
+      this.sockets.add(client).add(upstream);
+      client.setNoDelay(true);
+      upstream.setNoDelay(true);
+      let cutAt: number | undefined;
+      let sent = 0;
+      // Both directions respect backpressure: the proxy never holds more than a socket buffer.
+      client.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('latin1', 0, Math.min(chunk.length, 512));
+        if (this.cutAfter !== undefined && /^GET \S*\/series\/[0-9.]+ HTTP/m.test(text)) {
+          cutAt = sent + this.cutAfter;
+          this.cutAfter = undefined;
+        }
+        if (!upstream.write(chunk)) client.pause();
+      });
+      upstream.on('drain', () => client.resume());
+      upstream.on('data', (chunk: Buffer) => {
+        if (this.delayMs) {
+          upstream.pause();
+          setTimeout(() => upstream.resume(), this.delayMs);
+        }
+        if (cutAt !== undefined && sent + chunk.length >= cutAt) {
+          client.write(chunk.subarray(0, Math.max(0, cutAt - sent)));
+          this.cuts++;
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        sent += chunk.length;
+        if (!client.write(chunk)) upstream.pause();
+      });
+      client.on('drain', () => upstream.resume());
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(upstream);
+      };
+      client.on('close', close).on('error', close);
+      upstream.on('close', close).on('error', close);
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /** The next series response is cut after `bytes` bytes. */
+  armCut(bytes: number): void {
+    this.cutAfter = bytes;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+export interface PublishedExam {
+  study: SynthResult;
+  kosSopInstanceUid: string;
+  documentUniqueId: string;
+  instances: number;
+}
+
+export interface ConsumerBed {
+  dir: string;
+  psc: PscSimulator;
+  dmp: DmpSimulator;
+  sourcePacs: OrthancPeer;
+  localPacs: OrthancPeer;
+  sourceBox: TestBox;
+  proxy: CuttingProxy;
+  sourceRequests: SourceRequestLog[];
+  exams: PublishedExam[];
+  consumer: ConsumerService;
+  portal: string;
+  db: Db;
+  stop(): Promise<void>;
+}
+
+export interface BedOptions {
+  /** Instances per published exam (two series each). */
+  examSizes: number[];
+  rows?: number;
+  settings?: Partial<ConsumerSettings>;
+}
+
+async function publish(
+  client: DmpClient,
+  context: XdsSubmissionContext,
+  signer: FileSigner,
+  study: SynthResult,
+  studyDir: string,
+  retrieveBaseUrl: string,
+  accession: string,
+): Promise<{ kosSopInstanceUid: string; documentUniqueId: string; instances: number }> {
+  const report = reportFromHl7(parseHl7Message(oruForStudy({ studyUid: study.studyInstanceUid, patient: BERNARD, accession, controlId: accession })));
+  const found = await studyFromFiles(studyDir);
+  const kos = buildKos({ report, study: found.studies[0]!, retrieveBaseUrl, uidRoot: UID_ROOT, institutionName: 'Imagerie médicale de Saint-Pierre' });
+  const built = await buildProvideAndRegister({
+    report,
+    kos: { bytes: kos.part10, facts: { sopInstanceUid: kos.sopInstanceUid, studyInstanceUid: study.studyInstanceUid, modalities: ['CT'], createdAt: new Date() } },
+    context,
+    signer,
+  });
+  const outcome = await client.provideAndRegister(built, vihfSubjectFromReport(report, context));
+  if (outcome.kind !== 'success') throw new Error(`publication to the DMP simulator failed: ${JSON.stringify(outcome)}`);
+  return { kosSopInstanceUid: kos.sopInstanceUid, documentUniqueId: kos.sopInstanceUid, instances: kos.instanceCount };
+}
+
+export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed> {
+  const dir = mkdtempSync(join(tmpdir(), 'consumer-bed-'));
+  const stops: (() => Promise<void> | void)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const portalPort = await freePort();
+    const portal = `http://127.0.0.1:${portalPort}`;
+    const consumerClient = { clientId: 'drimbox-strasbourg', clientSecret: 'secret-strasbourg', redirectUris: [`${portal}/portal/callback`], postLogoutRedirectUris: [`${portal}/portal/`] };
+    const sourceClient = { clientId: 'drimbox-saint-pierre', clientSecret: 'secret-saint-pierre', redirectUris: ['http://127.0.0.1:9/cb'] };
+    const psc = await startPscSimulator({ clients: [consumerClient, sourceClient], accessTokenTtlSeconds: 600 });
+    stops.push(() => psc.stop());
+
+    const { sim: dmp, xds } = await startDmpForBox(join(dir, 'dmp'));
+    stops.push(() => dmp.stop());
+    const xdsConfig = xdsConfigSchema.parse(xds);
+    const context = contextFromConfig(xdsConfig);
+    const signer = FileSigner.fromPkcs12(readFileSync(xdsConfig.signatureP12File), xdsConfig.signatureP12Password);
+    const dmpClient = new DmpClient({
+      endpoints: endpointsFromConfig(xdsConfig),
+      tls: { ca: readFileSync(xdsConfig.caFile), credential: tlsCredentialFromPkcs12(readFileSync(xdsConfig.tlsP12File), xdsConfig.tlsP12Password) },
+      timeouts: timeoutsFromConfig(xdsConfig),
+      context,
+      signer,
+    });
+    stops.push(() => dmpClient.close());
+
+    const [sourcePacs, localPacs] = await Promise.all([startOrthanc({ aeTitle: 'STPIERRE' }), startOrthanc({ aeTitle: 'STRASBOURG' })]);
+    stops.push(() => sourcePacs.stop(), () => localPacs.stop());
+
+    // The source box: our DICOMweb routes over Saint-Pierre's Orthanc, PSC introspection, KOS header check.
+    const sourcePsc: PscClient = createPscClient({ issuer: psc.issuer, clientId: sourceClient.clientId, clientSecret: sourceClient.clientSecret, timeoutMs: 5000 });
+    const introspector = createTokenIntrospector({ introspect: (t) => sourcePsc.introspect(t) as Promise<Record<string, unknown>>, issuer: psc.issuer });
+    const published = new Map<string, string>();
+    const sourceRequests: SourceRequestLog[] = [];
+    const sourceBox = await startBox(() => createDicomwebUpstream({ baseUrl: sourcePacs.dicomwebUrl }), {
+      authorize: async (request, resource) => {
+        const token = /^Bearer (\S+)$/.exec(request.headers.get('authorization') ?? '')?.[1];
+        if (!token) return { outcome: 'deny', status: 401, reason: 'no-token' };
+        const checked = await introspector.check(token);
+        if (checked.state !== 'active') return { outcome: 'deny', status: 401, reason: 'token-inactive' };
+        const kos = resource.studyInstanceUid ? published.get(resource.studyInstanceUid) : undefined;
+        if (!kos || resource.kosSopInstanceUid !== kos) return { outcome: 'deny', status: 403, reason: 'not-published' };
+        sourceRequests.push({
+          level: resource.level,
+          action: resource.action,
+          study: resource.studyInstanceUid,
+          series: resource.seriesInstanceUid,
+          sop: resource.sopInstanceUid,
+          subjectNameId: checked.subjectNameId,
+          kos: resource.kosSopInstanceUid,
+        });
+        return { outcome: 'allow', subjectNameId: checked.subjectNameId, kosSopInstanceUid: kos };
+      },
+    });
+    stops.push(() => sourceBox.stop());
+    const proxy = new CuttingProxy(sourceBox.port);
+    await proxy.start();
+    stops.push(() => proxy.stop());
+    const retrieveBaseUrl = `http://127.0.0.1:${proxy.port}/dicom-web`;
+
+    // Mr Bernard's exams, in Saint-Pierre's PACS and published to the DMP.
+    const exams: PublishedExam[] = [];
+    for (const [i, size] of options.examSizes.entries()) {
+      const studyDir = join(dir, `exam-${i}`);
+      const study = await synthesizeStudy({
+        modality: 'CT',
+        instances: size,
+        seriesCount: 2,
+        rows: options.rows ?? 64,
+        columns: options.rows ?? 64,
+        outDir: studyDir,
+        patient: { name: 'BERNARD^JEAN', id: BERNARD.ins, issuer: 'ASIP-SANTE-INS-NIR', insOid: INS_TEST_OID, birthDate: BERNARD.birthDate, sex: 'M' },
+        studyDescription: i === 0 ? 'Scanner cérébral' : 'Scanner cérébral de contrôle',
+        accessionNumber: `SP-ACC-${i}`,
+        seed: 100 + i,
+      });
+      for (const f of study.files) await sourcePacs.upload(readFileSync(f));
+      const p = await publish(dmpClient, context, signer, study, studyDir, retrieveBaseUrl, `SP-ACC-${i}`);
+      published.set(study.studyInstanceUid, p.kosSopInstanceUid);
+      exams.push({ study, ...p });
+    }
+
+    // Strasbourg: the consumer portal.
+    const db = consumerDb(join(dir, 'consumer.sqlite'));
+    stops.push(() => void db.close());
+    const dimse: Config['dimse'] = { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [], connectTimeoutMs: 5000, responseTimeoutMs: 20_000, maxPduLength: 262_144 };
+    const pacs: PacsConfig = { aeTitle: localPacs.aeTitle, host: '127.0.0.1', port: localPacs.dicomPort, retrieve: 'C-GET', dicomwebUrl: '', maxAssociations: 2 };
+    const consumer = await createConsumerService({
+      db,
+      settings: { ...consumerSettings(join(dir, 'strasbourg')), publicBaseUrl: portal, secureCookies: false, ...options.settings },
+      psc: createPscClient({ issuer: psc.issuer, clientId: consumerClient.clientId, clientSecret: consumerClient.clientSecret, timeoutMs: 5000 }),
+      dmp: dmpClient,
+      xdsContext: context,
+      whitelist: () => undefined,
+      bridge: createPacsBridge(pacs, { aeTitle: 'DRIMBOX' }, dimse),
+      log: createLogger({ component: 'consumer-test' }),
+    });
+    stops.push(() => consumer.stop());
+    const app = createHttpApp({ health: [], mount: (a) => a.route('/', createConsumerRoutes({ consumer, audit: new AuditLog(db) })) });
+    const server: ServerType = serve({ fetch: app.fetch, port: portalPort, hostname: '127.0.0.1' });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        }),
+    );
+    return { dir, psc, dmp, sourcePacs, localPacs, sourceBox, proxy, sourceRequests, exams, consumer, portal, db, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** A browser over real HTTP: cookie jar, redirects followed by hand so tests see each hop. */
+export class HttpBrowser {
+  private readonly jar = new Map<string, string>();
+  constructor(readonly origin: string) {}
+
+  async go(pathOrUrl: string | URL, init: RequestInit = {}): Promise<Response> {
+    const url = new URL(pathOrUrl, this.origin);
+    const headers = new Headers(init.headers);
+    if (url.origin === this.origin && this.jar.size) headers.set('cookie', [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '));
+    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+    if (url.origin === this.origin) {
+      for (const line of res.headers.getSetCookie()) {
+        const [pair] = line.split(';');
+        const eq = pair!.indexOf('=');
+        const value = pair!.slice(eq + 1);
+        if (!value || /Max-Age=0/i.test(line)) this.jar.delete(pair!.slice(0, eq));
+        else this.jar.set(pair!.slice(0, eq), value);
+      }
+    }
+    return res;
+  }
+
+  post(path: string, form: string | Record<string, string>): Promise<Response> {
+    const body = typeof form === 'string' ? form : new URLSearchParams(form).toString();
+    return this.go(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.origin } });
+  }
+
+  async json<T>(path: string): Promise<T> {
+    const res = await this.go(path, { headers: { accept: 'application/json' } });
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+}

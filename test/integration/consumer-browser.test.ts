@@ -1,0 +1,107 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BERNARD, INS_TEST_OID, startConsumerBed, type ConsumerBed } from './consumer-bed.js';
+
+/**
+ * The portal in Debian's headless Chromium, as a radiologist uses it: the RIS's page posts the contextual call, the
+ * PSC simulator's login page, the exam list, the live progress of the transfer (the page's own script), the import.
+ * The session cookie is Secure, as in production: Chromium accepts it on loopback.
+ */
+
+let bed: ConsumerBed;
+let browser: Browser;
+let ris: Server;
+let risUrl: string;
+
+beforeAll(async () => {
+  bed = await startConsumerBed({ examSizes: [30], settings: { secureCookies: true } });
+  // The RIS: a page of another origin whose form posts the contextual call to the portal.
+  const fields: Record<string, string> = {
+    'Patient.identifier.value': BERNARD.ins,
+    'Patient.identifier.system': INS_TEST_OID,
+    'Patient.name.family': BERNARD.birthName,
+    'Patient.name.given': BERNARD.givens.join(' '),
+    'Patient.gender': 'M',
+    'Patient.birthDate': '1979-03-12',
+    'Address.district': BERNARD.birthPlace,
+    InformationEtConsentement: 'true',
+    PatientID: 'STRAS-0042',
+    PatientIDIssuer: 'CABINET-STRAS&1.2.250.1.999.67.1&ISO',
+  };
+  const inputs = Object.entries(fields)
+    .map(([k, v]) => `<input type="hidden" name="${k}" value="${v}">`)
+    .join('');
+  ris = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><title>RIS</title><form id="f" method="post" action="${bed.portal}/portal/contexte">${inputs}<button id="voir">Voir les images</button></form>`);
+  });
+  await new Promise<void>((r) => ris.listen(0, '127.0.0.1', r));
+  risUrl = `http://127.0.0.1:${(ris.address() as AddressInfo).port}/`;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}, 180_000);
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((r) => (ris ? ris.close(() => r()) : r()));
+  await bed?.stop();
+});
+
+describe('consumer portal in headless Chromium', () => {
+  it('RIS button → PSC login → exam list → live transfer → import into the local PACS', async () => {
+    const page = await browser.newPage();
+    const scriptErrors: string[] = [];
+    page.on('pageerror', (e) => scriptErrors.push(e.message));
+    page.on('response', (r) => {
+      // The browser's own favicon requests are not the portal's business.
+      if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) scriptErrors.push(`${r.status()} ${r.url()}`);
+    });
+    await page.goto(risUrl);
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(bed.psc.issuer)), page.click('#voir')]);
+    await page.selectOption('#professionnel', 'claire.martin');
+    await page.fill('#motdepasse', 'psc-sim-2026');
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(`${bed.portal}/portal/patient/`)), page.click('#se-connecter')]);
+    const cookies = await page.context().cookies(`${bed.portal}/portal/`);
+    const session = cookies.find((c) => c.name === 'drimbox_portail');
+    expect(session).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/portal' });
+
+    expect(await page.textContent('#trait-nom-naissance')).toBe('BERNARD');
+    expect(await page.textContent('#trait-ins')).toBe(BERNARD.ins);
+    expect(await page.locator('tr.examen').count()).toBe(1);
+
+    bed.proxy.delayMs = 150; // a slow link, so that the transfer is seen in progress
+    await Promise.all([page.waitForURL(/\/portal\/travaux\//), page.click('.ouvrir-examen')]);
+    expect(await page.getAttribute('#travail', 'data-finished')).toBe('0');
+    expect(['En attente', 'En cours']).toContain(await page.textContent('#etat-travail'));
+    // The page's script moves the bar as the images arrive, on the same document (no reload yet).
+    const initial = await page.evaluate(() => (document.querySelector('#progression') as HTMLProgressElement).value);
+    await page.waitForFunction(
+      (from) => {
+        const bar = document.querySelector('#progression') as HTMLProgressElement | null;
+        return !!bar && bar.value > from && bar.value < 30 && document.querySelector('#travail')?.getAttribute('data-finished') === '0';
+      },
+      initial,
+      { timeout: 30_000 },
+    );
+    // The page's script follows the job and reloads the page once it is finished.
+    await page.waitForSelector('#lien-visionneuse', { timeout: 60_000 });
+    expect(await page.textContent('#etat-travail')).toBe('Terminé');
+    expect(await page.textContent('#compteurs')).toContain('30 / 30 images');
+    bed.proxy.delayMs = 0;
+
+    expect(await page.inputValue('#import-ipp')).toBe('STRAS-0042');
+    expect(await page.isChecked('#import-coercion')).toBe(true);
+    await Promise.all([page.waitForURL(/\/portal\/travaux\//), page.click('#bouton-import')]);
+    await page.waitForFunction(() => document.querySelector('#travail')?.getAttribute('data-finished') === '1', undefined, { timeout: 60_000 });
+    expect(await page.textContent('#etat-travail')).toBe('Terminé');
+    const patients = await bed.localPacs.rest<string[]>('/patients');
+    const patient = await bed.localPacs.rest<{ MainDicomTags: { PatientID: string } }>(`/patients/${patients[0]}`);
+    expect(patient.MainDicomTags.PatientID).toBe('STRAS-0042');
+    expect((await bed.localPacs.rest<string[]>('/instances')).length).toBe(30);
+    expect(scriptErrors).toEqual([]);
+    await page.close();
+  });
+});
