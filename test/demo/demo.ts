@@ -16,22 +16,13 @@ import { loadConfig } from '../../appliance/src/config/load.js';
 import { startBox, type RunningBox } from '../../appliance/src/start-box.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
 import { sendMllp, readAck } from '../../appliance/src/hl7/index.js';
-import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
-import type { CdaPatient } from '../fixtures/hl7/generate.js';
+import { oruForStudy } from '../fixtures/hl7/report-message.js';
+import { BERNARD } from '../fixtures/patients.js';
+import { HttpBrowser } from '../peers/http-browser.js';
+import { loginWithPassword } from '../peers/psc-sim/login-driver.js';
 
 const run = promisify(execFile);
 
-export const BERNARD: CdaPatient = {
-  ins: testNir('1560397412345'),
-  ipp: 'SP-004512',
-  birthName: 'BERNARD',
-  givens: ['JEAN', 'FRANÇOIS'],
-  usedName: 'BERNARD',
-  usedGiven: 'JEAN',
-  birthDate: '19560312',
-  sex: 'M',
-  birthPlace: '97416',
-};
 
 interface Step {
   name: string;
@@ -89,6 +80,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   try {
     const env = { ...process.env, TCP_NODELAY: '1' };
     const sourcePorts = { http: await preferredPort(8080), hl7: await preferredPort(2575), dimse: await preferredPort(11112) };
+    const consumerPorts = { http: await preferredPort(8081), hl7: await preferredPort(2576), dimse: await preferredPort(11113) };
+    const portalOrigin = `http://127.0.0.1:${consumerPorts.http}`;
     const pacsSp = await step('PACS de Saint-Pierre (Orthanc)', () =>
       startOrthanc({ aeTitle: 'ORTHANC_SP', modalities: { drimbox: { aeTitle: 'DRIMBOX_SP', host: '127.0.0.1', port: sourcePorts.dimse } } }),
     );
@@ -99,6 +92,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       startPscSimulator({
         clients: [
           { clientId: 'drimbox-saint-pierre', clientSecret: 'demo-secret-sp', redirectUris: [`http://127.0.0.1:${sourcePorts.http}/portal/callback`] },
+          { clientId: 'drimbox-strasbourg', clientSecret: 'demo-secret-st', redirectUris: [`${portalOrigin}/portal/callback`], postLogoutRedirectUris: [`${portalOrigin}/portal/`] },
         ],
         accessTokenTtlSeconds: 3600,
       }),
@@ -161,6 +155,33 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       (k) => `${k.instanceCount} instances, KOS ${k.sopInstanceUid}`,
     );
 
+    const pacsSt = await step('PACS de Strasbourg (Orthanc)', () =>
+      startOrthanc({ aeTitle: 'ORTHANC_ST', modalities: { drimbox: { aeTitle: 'DRIMBOX_ST', host: '127.0.0.1', port: consumerPorts.dimse } } }),
+    );
+    cleanups.push(() => pacsSt.stop());
+    const consumer: RunningBox = await step('DRIMbox consommatrice « Strasbourg »', () =>
+      startBox(
+        loadConfig({
+          env: {},
+          overrides: {
+            dataDir: join(work, 'strasbourg'),
+            box: { name: 'Cabinet de radiologie de Strasbourg', aeTitle: 'DRIMBOX_ST', publicBaseUrl: `${portalOrigin}/dicom-web` },
+            pacs: { aeTitle: pacsSt.aeTitle, port: pacsSt.dicomPort },
+            dimse: { port: consumerPorts.dimse, listenHost: '127.0.0.1' },
+            http: { port: consumerPorts.http, host: '127.0.0.1' },
+            hl7: { port: consumerPorts.hl7, host: '127.0.0.1' },
+            xds: xds as never,
+            psc: { issuer: psc.issuer, clientId: 'drimbox-strasbourg', clientSecret: 'demo-secret-st' },
+            // One machine, plain HTTP: the source box is on loopback, not a whitelisted https host.
+            consumer: { publicBaseUrl: portalOrigin, allowInsecureSourceHosts: true, secureCookies: false },
+            access: { requireWhitelisted: false },
+            log: { level: 'warn' },
+          },
+        }),
+      ),
+    );
+    cleanups.push(() => consumer.stop());
+
     const token = await psc.mintToken('claire.martin', { ttlSeconds: 3600, clientId: 'drimbox-saint-pierre' });
     const dicomweb = `http://127.0.0.1:${source.httpPort}/dicom-web`;
     if (options.check) {
@@ -176,6 +197,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         },
         (n) => `${n} série(s)`,
       );
+      await consumerStory(step, { portalOrigin, pscIssuer: psc.issuer, password: psc.testPassword, kosUid: kos.sopInstanceUid, study: study.studyInstanceUid, instances: kos.instanceCount, localPacs: pacsSt });
     }
 
     const viewer = `http://127.0.0.1:${source.httpPort}/viewer/?study=${study.studyInstanceUid}&kos=${kos.sopInstanceUid}&token=${encodeURIComponent(token)}`;
@@ -183,7 +205,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       JSON.stringify({
         ready: true,
         source: { dicomweb, studyInstanceUID: study.studyInstanceUid, kosSopInstanceUID: kos.sopInstanceUid },
-        consumer: { portal: null },
+        consumer: { portal: `${portalOrigin}/portal/` },
         psc: { issuer: psc.issuer },
         token,
       }) + '\n',
@@ -193,6 +215,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         '',
         'DRIMbox — démonstration prête',
         `  Source Saint-Pierre : http://127.0.0.1:${source.httpPort}/health · DICOMweb ${dicomweb}`,
+        `  Portail de Strasbourg : ${portalOrigin}/portal/   (appel contextuel : POST ${portalOrigin}/portal/contexte)`,
         `  Lien visionneuse du compte rendu : ${viewer}`,
         `  DMP (simulateur) : ${dmp.url}   ·   PSC (simulateur) : ${psc.issuer}`,
         `  Connexion de test : claire.martin / ${psc.testPassword}`,
@@ -216,3 +239,66 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   }
 }
 
+
+type StepFn = <T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string) => Promise<T>;
+
+/** Dr Martin in Strasbourg: contextual call from the RIS, PSC login, the exam from the DMP, the images, the import. */
+async function consumerStory(
+  step: StepFn,
+  ctx: { portalOrigin: string; pscIssuer: string; password: string; kosUid: string; study: string; instances: number; localPacs: OrthancPeer },
+): Promise<void> {
+  const browser = new HttpBrowser(ctx.portalOrigin);
+  const d = BERNARD.birthDate;
+  const patientUrl = await step('appel contextuel du RIS de Strasbourg, connexion Pro Santé Connect', async () => {
+    const posted = await browser.post('/portal/contexte', {
+      'Patient.identifier.value': BERNARD.ins,
+      'Patient.identifier.system': '1.2.250.1.213.1.4.10',
+      'Patient.name.family': BERNARD.birthName,
+      'Patient.name.given': BERNARD.givens.join(' '),
+      'Patient.gender': BERNARD.sex,
+      'Patient.birthDate': `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`,
+      'Address.district': BERNARD.birthPlace,
+      InformationEtConsentement: 'true',
+      PatientID: 'STRAS-004512',
+      PatientIDIssuer: 'CABINET-STRASBOURG&1.2.250.1.999.67.1&ISO',
+    });
+    if (posted.status !== 303) throw new Error(`contextual call: HTTP ${posted.status} ${await posted.text()}`);
+    const toPsc = await browser.go(posted.headers.get('location')!);
+    const { callbackUrl } = await loginWithPassword(new URL(toPsc.headers.get('location')!), { user: 'claire.martin', password: ctx.password });
+    const landing = await browser.go(callbackUrl);
+    if (landing.status !== 303) throw new Error(`login callback: HTTP ${landing.status}`);
+    return landing.headers.get('location')!;
+  });
+  await step('examens du patient trouvés dans le DMP (ITI-18)', async () => {
+    const page = await (await browser.go(patientUrl)).text();
+    if (!page.includes(`data-document="${ctx.kosUid}"`)) throw new Error('the published KOS is not in the exam list');
+    return page;
+  }, () => 'KOS de Saint-Pierre listé');
+  const waitJob = async (location: string) => {
+    const id = location.split('/').pop()!;
+    for (;;) {
+      const p = await browser.json<{ state: string; transferred: number; total?: number; failed: number; message?: string }>(`/portal/api/jobs/${id}`);
+      if (p.state === 'done') return p;
+      if (p.state === 'failed' || p.state === 'cancelled') throw new Error(`job ${p.state}: ${p.message ?? ''}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  await step('KOS récupéré (ITI-43), images tirées de Saint-Pierre en WADO-RS', async () => {
+    const res = await browser.post(`${patientUrl}/ouvrir`, { document: ctx.kosUid });
+    if (res.status !== 303) throw new Error(`open exam: HTTP ${res.status}`);
+    return waitJob(res.headers.get('location')!);
+  }, (p) => `${p.transferred} instances en cache`);
+  await step('visionneuse : DICOMweb du cache local', async () => {
+    const series = await browser.json<unknown[]>(`/portal/dicom-web/studies/${ctx.study}/series`);
+    if (series.length === 0) throw new Error('no series served to the viewer');
+    return series.length;
+  }, (n) => `${n} série(s) servie(s) à /viewer`);
+  await step('import dans le PACS de Strasbourg (C-STORE)', async () => {
+    const res = await browser.post(`/portal/etudes/${ctx.study}/importer`, {});
+    if (res.status !== 303) throw new Error(`import: HTTP ${res.status}`);
+    const p = await waitJob(res.headers.get('location')!);
+    const stored = (await ctx.localPacs.rest<string[]>('/instances')).length;
+    if (stored !== ctx.instances) throw new Error(`the Strasbourg PACS holds ${stored} instances, expected ${ctx.instances}`);
+    return p;
+  }, (p) => `${p.transferred} instances importées, ${p.failed} refusée(s)`);
+}

@@ -30,8 +30,7 @@ import {
   xdsConfigSchema,
   type XdsSubmissionContext,
 } from '../../appliance/src/xds/index.js';
-import type { CdaPatient } from '../fixtures/hl7/generate.js';
-import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
+import { oruForStudy } from '../fixtures/hl7/report-message.js';
 import { startDmpForBox } from '../peers/dmp-for-box.js';
 import type { DmpSimulator } from '../peers/dmp-sim/index.js';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
@@ -47,18 +46,10 @@ import { startBox, type TestBox } from './dicomweb-box.js';
  * "Strasbourg" (the consumer portal on HTTP, and its own Orthanc as local PACS).
  */
 
-export const BERNARD: CdaPatient = {
-  ins: testNir('1790397416123'),
-  ipp: 'SP-000123',
-  birthName: 'BERNARD',
-  givens: ['JEAN', 'PIERRE'],
-  usedName: 'BERNARD',
-  usedGiven: 'JEAN',
-  birthDate: '19790312',
-  sex: 'M',
-  birthPlace: '97416',
-};
 export const INS_TEST_OID = '1.2.250.1.213.1.4.10';
+export { HttpBrowser } from '../peers/http-browser.js';
+export { BERNARD } from '../fixtures/patients.js';
+import { BERNARD } from '../fixtures/patients.js';
 const UID_ROOT = '1.2.826.0.1.3680043.10.1558.66';
 
 export interface SourceRequestLog {
@@ -313,35 +304,3 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
 }
 
 /** A browser over real HTTP: cookie jar, redirects followed by hand so tests see each hop. */
-export class HttpBrowser {
-  private readonly jar = new Map<string, string>();
-  constructor(readonly origin: string) {}
-
-  async go(pathOrUrl: string | URL, init: RequestInit = {}): Promise<Response> {
-    const url = new URL(pathOrUrl, this.origin);
-    const headers = new Headers(init.headers);
-    if (url.origin === this.origin && this.jar.size) headers.set('cookie', [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    if (url.origin === this.origin) {
-      for (const line of res.headers.getSetCookie()) {
-        const [pair] = line.split(';');
-        const eq = pair!.indexOf('=');
-        const value = pair!.slice(eq + 1);
-        if (!value || /Max-Age=0/i.test(line)) this.jar.delete(pair!.slice(0, eq));
-        else this.jar.set(pair!.slice(0, eq), value);
-      }
-    }
-    return res;
-  }
-
-  post(path: string, form: string | Record<string, string>): Promise<Response> {
-    const body = typeof form === 'string' ? form : new URLSearchParams(form).toString();
-    return this.go(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.origin } });
-  }
-
-  async json<T>(path: string): Promise<T> {
-    const res = await this.go(path, { headers: { accept: 'application/json' } });
-    if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  }
-}
