@@ -15,6 +15,7 @@ import { createPacsBridge } from '../../appliance/src/dimse/index.js';
 import { parseHl7Message } from '../../appliance/src/hl7/index.js';
 import { createHttpApp } from '../../appliance/src/http/app.js';
 import { createConsumerRoutes } from '../../appliance/src/http/consumer-routes.js';
+import { createViewerRoutes } from '../../appliance/src/http/viewer-routes.js';
 import type { DicomwebResource } from '../../appliance/src/http/dicomweb-routes.js';
 import { createLogger } from '../../appliance/src/log/logger.js';
 import { reportFromHl7 } from '../../appliance/src/report/parse.js';
@@ -286,7 +287,13 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
       log: createLogger({ component: 'consumer-test' }),
     });
     stops.push(() => consumer.stop());
-    const app = createHttpApp({ health: [], mount: (a) => a.route('/', createConsumerRoutes({ consumer, audit: new AuditLog(db) })) });
+    const app = createHttpApp({
+      health: [],
+      mount: (a) => {
+        a.route('/', createConsumerRoutes({ consumer, audit: new AuditLog(db) }));
+        a.route('/viewer', createViewerRoutes()); // the bundle `npm run build:ui` made (npm test builds it first)
+      },
+    });
     const server: ServerType = serve({ fetch: app.fetch, port: portalPort, hostname: '127.0.0.1' });
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     stops.push(

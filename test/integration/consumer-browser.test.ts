@@ -2,7 +2,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { BERNARD, INS_TEST_OID, startConsumerBed, type ConsumerBed } from './consumer-bed.js';
+import { sampleImage, profile, SCREENSHOT_DIR } from '../e2e/viewer-harness.js';
+
+/** Each screen a radiologist sees, kept with the test results. */
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `portal-${name}.png`), fullPage: true });
+}
 
 /**
  * The portal in Debian's headless Chromium, as a radiologist uses it: the RIS's page posts the contextual call, the
@@ -60,9 +70,11 @@ describe('consumer portal in headless Chromium', () => {
       if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) scriptErrors.push(`${r.status()} ${r.url()}`);
     });
     await page.goto(risUrl);
+    await shot(page, '1-ris');
     await Promise.all([page.waitForURL((u) => u.href.startsWith(bed.psc.issuer)), page.click('#voir')]);
     await page.selectOption('#professionnel', 'claire.martin');
     await page.fill('#motdepasse', 'psc-sim-2026');
+    await shot(page, '2-psc-login');
     await Promise.all([page.waitForURL((u) => u.href.startsWith(`${bed.portal}/portal/patient/`)), page.click('#se-connecter')]);
     const cookies = await page.context().cookies(`${bed.portal}/portal/`);
     const session = cookies.find((c) => c.name === 'drimbox_portail');
@@ -71,6 +83,7 @@ describe('consumer portal in headless Chromium', () => {
     expect(await page.textContent('#trait-nom-naissance')).toBe('BERNARD');
     expect(await page.textContent('#trait-ins')).toBe(BERNARD.ins);
     expect(await page.locator('tr.examen').count()).toBe(1);
+    await shot(page, '3-patient-exams');
 
     bed.proxy.delayMs = 150; // a slow link, so that the transfer is seen in progress
     await Promise.all([page.waitForURL(/\/portal\/travaux\//), page.click('.ouvrir-examen')]);
@@ -91,12 +104,30 @@ describe('consumer portal in headless Chromium', () => {
     expect(await page.textContent('#etat-travail')).toBe('Terminé');
     expect(await page.textContent('#compteurs')).toContain('30 / 30 images');
     bed.proxy.delayMs = 0;
+    await shot(page, '4-transfer-done');
+
+    // The viewer, from the portal, over the box's own DICOMweb of its cache: the phantom on the canvas.
+    const jobUrl = page.url();
+    await Promise.all([page.waitForURL(/\/viewer\//), page.click('#lien-visionneuse')]);
+    await page.waitForSelector('body[data-first-image-ms]', { timeout: 30_000 });
+    await page.waitForTimeout(200);
+    await shot(page, '5-viewer');
+    expect(await page.textContent('#patient-name')).toContain('BERNARD');
+    const { values } = await sampleImage(page, [{ fx: 0.03, fy: 0.03 }, { fx: 0.97, fy: 0.97 }, { fx: 0.5, fy: 0.5, r: 3 }]);
+    const [cornerA, cornerB, centre] = values as [number, number, number];
+    expect(cornerA).toBeLessThan(10); // air
+    expect(cornerB).toBeLessThan(10);
+    expect(centre).toBeGreaterThan(40); // brain, mid-grey in the brain window
+    expect(centre).toBeLessThan(200);
+    expect((await profile(page, 'column', 0.5)).some((v) => v > 235)).toBe(true); // the skull ring, top and bottom
+    await page.goto(jobUrl);
 
     expect(await page.inputValue('#import-ipp')).toBe('STRAS-0042');
     expect(await page.isChecked('#import-coercion')).toBe(true);
     await Promise.all([page.waitForURL(/\/portal\/travaux\//), page.click('#bouton-import')]);
     await page.waitForFunction(() => document.querySelector('#travail')?.getAttribute('data-finished') === '1', undefined, { timeout: 60_000 });
     expect(await page.textContent('#etat-travail')).toBe('Terminé');
+    await shot(page, '6-import-done');
     const patients = await bed.localPacs.rest<string[]>('/patients');
     const patient = await bed.localPacs.rest<{ MainDicomTags: { PatientID: string } }>(`/patients/${patients[0]}`);
     expect(patient.MainDicomTags.PatientID).toBe('STRAS-0042');
