@@ -200,7 +200,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       await consumerStory(step, { portalOrigin, pscIssuer: psc.issuer, password: psc.testPassword, kosUid: kos.sopInstanceUid, study: study.studyInstanceUid, instances: kos.instanceCount, localPacs: pacsSt });
     }
 
-    const viewer = `http://127.0.0.1:${source.httpPort}/viewer/?study=${study.studyInstanceUid}&kos=${kos.sopInstanceUid}&token=${encodeURIComponent(token)}`;
+    // The link the report carries: PSC login on the source box, then its viewer.
+    const viewer = `http://127.0.0.1:${source.httpPort}/portal/visionneuse?study=${study.studyInstanceUid}&kos=${kos.sopInstanceUid}`;
     process.stdout.write(
       JSON.stringify({
         ready: true,

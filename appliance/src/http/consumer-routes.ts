@@ -45,6 +45,9 @@ async function readForm(c: Context): Promise<string | Response> {
   return new TextDecoder('utf-8').decode(body);
 }
 
+// DICOM UID (PS3.5 §9.1): what may go into a viewer link.
+const UID = /^[0-2](\.(0|[1-9][0-9]*))+$/;
+
 export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> {
   const { consumer, audit } = options;
   const log = options.log ?? defaultLog;
@@ -105,6 +108,25 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
     const s = c.get('session');
     if (!isAuthenticated(s)) return page(c, welcomePage());
     return page(c, homePage(userOf(s), consumer.patients(s), consumer.studies(s), consumer.jobsOf(s)));
+  });
+
+  /**
+   * The viewer link a source box puts in its reports (`/portal/visionneuse?study=…&kos=…`): the professional logs in
+   * with Pro Santé Connect, then the viewer opens the study over this box's DICOMweb with their own access token
+   * (which the DICOMweb access check introspects, and which the viewer drops from the address bar at once).
+   */
+  app.get('/portal/visionneuse', (c) => {
+    const study = c.req.query('study') ?? '';
+    const kos = c.req.query('kos');
+    const isUid = (v: string) => v.length <= 64 && UID.test(v);
+    if (!isUid(study) || (kos !== undefined && !isUid(kos))) return page(c, errorPage(FR.notFound), 400);
+    const s = c.get('session');
+    if (!isAuthenticated(s)) {
+      const back = `/portal/visionneuse?study=${study}${kos ? `&kos=${kos}` : ''}`;
+      return c.redirect(`/portal/login?suite=${encodeURIComponent(back)}`, 302);
+    }
+    const token = encodeURIComponent(s.tokens.accessToken);
+    return c.redirect(`/viewer/?study=${study}${kos ? `&kos=${kos}` : ''}&base=/dicom-web&token=${token}`, 302);
   });
 
   // ---------------------------------------------------------------------------------------------- login
