@@ -52,15 +52,11 @@ export function createImageAccess(deps: ImageAccessDeps) {
       : raw === ''
         ? { state: 'unauthenticated', reason: 'malformed-token' }
         : undefined;
+    const common = { nowMs: now(), rateLimit, caller: identity, policy: deps.policy, whitelist, token };
     if (!resource.studyInstanceUid) {
-      // Study search: the token decides; what is disclosed is narrowed to published studies.
+      // Study search: the token decides (against a stand-in study); what is disclosed is narrowed to published studies.
       const probe = decide({
-        nowMs: now(),
-        rateLimit,
-        caller: identity,
-        policy: deps.policy,
-        whitelist,
-        token,
+        ...common,
         resource: { studyInstanceUid: '' },
         publishedKos: [{ sopInstanceUid: '', studyInstanceUid: '', active: true, series: new Map() }],
       });
@@ -68,12 +64,7 @@ export function createImageAccess(deps: ImageAccessDeps) {
       return { outcome: 'allow', subjectNameId: probe.subjectNameId, mayDisclose: (uid) => deps.archive.activeForStudy(uid) !== undefined };
     }
     return decide({
-      nowMs: now(),
-      rateLimit,
-      caller: identity,
-      policy: deps.policy,
-      whitelist,
-      token,
+      ...common,
       resource: { studyInstanceUid: resource.studyInstanceUid, seriesInstanceUid: resource.seriesInstanceUid, sopInstanceUid: resource.sopInstanceUid },
       kosSopInstanceUid: resource.kosSopInstanceUid,
       publishedKos: publishedKosOf(deps.archive, resource.studyInstanceUid),
