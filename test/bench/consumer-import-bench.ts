@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { JobProgress } from '../../appliance/src/consumer/index.js';
 import { runDcmtk } from '../peers/dcmtk.js';
 import { loginWithPassword } from '../peers/psc-sim/login-driver.js';
-import { BERNARD, HttpBrowser, INS_TEST_OID, startConsumerBed } from '../integration/consumer-bed.js';
+import { HttpBrowser, startConsumerBed } from '../integration/consumer-bed.js';
+import { bernardContextCall } from '../fixtures/patients.js';
 
 const INSTANCES = Number(process.argv[2] ?? 1300);
 const ROWS = Number(process.argv[3] ?? 512);
@@ -39,18 +40,7 @@ try {
   const exam = bed.exams[0]!;
   const totalBytes = exam.study.files.length;
   const browser = new HttpBrowser(bed.portal);
-  const posted = await browser.post('/portal/contexte', {
-    'Patient.identifier.value': BERNARD.ins,
-    'Patient.identifier.system': INS_TEST_OID,
-    'Patient.name.family': BERNARD.birthName,
-    'Patient.name.given': BERNARD.givens.join(' '),
-    'Patient.gender': 'M',
-    'Patient.birthDate': '1979-03-12',
-    'Address.district': BERNARD.birthPlace,
-    InformationEtConsentement: 'true',
-    PatientID: 'STRAS-0042',
-    PatientIDIssuer: 'CABINET-STRAS&1.2.250.1.999.67.1&ISO',
-  });
+  const posted = await browser.post('/portal/contexte', bernardContextCall());
   const toPsc = await browser.go(posted.headers.get('location')!);
   const { callbackUrl } = await loginWithPassword(new URL(toPsc.headers.get('location')!), { user: 'claire.martin', password: 'psc-sim-2026' });
   const patientUrl = (await browser.go(callbackUrl)).headers.get('location')!;

@@ -20,6 +20,7 @@ import { oruForStudy } from '../fixtures/hl7/report-message.js';
 import { BERNARD } from '../fixtures/patients.js';
 import { HttpBrowser } from '../peers/http-browser.js';
 import { loginWithPassword } from '../peers/psc-sim/login-driver.js';
+import { bernardContextCall } from '../fixtures/patients.js';
 
 const run = promisify(execFile);
 
@@ -249,20 +250,8 @@ async function consumerStory(
   ctx: { portalOrigin: string; pscIssuer: string; password: string; kosUid: string; study: string; instances: number; localPacs: OrthancPeer },
 ): Promise<void> {
   const browser = new HttpBrowser(ctx.portalOrigin);
-  const d = BERNARD.birthDate;
   const patientUrl = await step('appel contextuel du RIS de Strasbourg, connexion Pro Santé Connect', async () => {
-    const posted = await browser.post('/portal/contexte', {
-      'Patient.identifier.value': BERNARD.ins,
-      'Patient.identifier.system': '1.2.250.1.213.1.4.10',
-      'Patient.name.family': BERNARD.birthName,
-      'Patient.name.given': BERNARD.givens.join(' '),
-      'Patient.gender': BERNARD.sex,
-      'Patient.birthDate': `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`,
-      'Address.district': BERNARD.birthPlace,
-      InformationEtConsentement: 'true',
-      PatientID: 'STRAS-004512',
-      PatientIDIssuer: 'CABINET-STRASBOURG&1.2.250.1.999.67.1&ISO',
-    });
+    const posted = await browser.post('/portal/contexte', bernardContextCall({ PatientID: 'STRAS-004512', PatientIDIssuer: 'CABINET-STRASBOURG&1.2.250.1.999.67.1&ISO' }));
     if (posted.status !== 303) throw new Error(`contextual call: HTTP ${posted.status} ${await posted.text()}`);
     const toPsc = await browser.go(posted.headers.get('location')!);
     const { callbackUrl } = await loginWithPassword(new URL(toPsc.headers.get('location')!), { user: 'claire.martin', password: ctx.password });

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { BERNARD, INS_TEST_OID, startConsumerBed, type ConsumerBed } from './consumer-bed.js';
+import { BERNARD, startConsumerBed, type ConsumerBed } from './consumer-bed.js';
 import { sampleImage, profile, SCREENSHOT_DIR } from '../e2e/viewer-harness.js';
+import { bernardContextCall } from '../fixtures/patients.js';
 
 /** Each screen a radiologist sees, kept with the test results. */
 async function shot(page: Page, name: string): Promise<void> {
@@ -28,18 +29,7 @@ let risUrl: string;
 beforeAll(async () => {
   bed = await startConsumerBed({ examSizes: [30], settings: { secureCookies: true } });
   // The RIS: a page of another origin whose form posts the contextual call to the portal.
-  const fields: Record<string, string> = {
-    'Patient.identifier.value': BERNARD.ins,
-    'Patient.identifier.system': INS_TEST_OID,
-    'Patient.name.family': BERNARD.birthName,
-    'Patient.name.given': BERNARD.givens.join(' '),
-    'Patient.gender': 'M',
-    'Patient.birthDate': '1979-03-12',
-    'Address.district': BERNARD.birthPlace,
-    InformationEtConsentement: 'true',
-    PatientID: 'STRAS-0042',
-    PatientIDIssuer: 'CABINET-STRAS&1.2.250.1.999.67.1&ISO',
-  };
+  const fields: Record<string, string> = bernardContextCall();
   const inputs = Object.entries(fields)
     .map(([k, v]) => `<input type="hidden" name="${k}" value="${v}">`)
     .join('');

@@ -7,7 +7,8 @@ import { readPart10 } from '../../appliance/src/dicom/dataset/part10.js';
 import { boundaryOf, readMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
 import { datasetBytes } from '../fixtures/mini-instances.js';
 import { loginWithPassword } from '../peers/psc-sim/login-driver.js';
-import { BERNARD, HttpBrowser, INS_TEST_OID, startConsumerBed, type ConsumerBed, type PublishedExam } from './consumer-bed.js';
+import { BERNARD, HttpBrowser, startConsumerBed, type ConsumerBed, type PublishedExam } from './consumer-bed.js';
+import { bernardContextCall } from '../fixtures/patients.js';
 
 /**
  * The consumer DRIMbox against real peers: the PSC simulator's login page, the strict DMP simulator, Orthanc as
@@ -22,19 +23,7 @@ let other: PublishedExam;
 const PASSWORD = 'psc-sim-2026';
 
 function contextForm(patch: Record<string, string> = {}): Record<string, string> {
-  return {
-    'Patient.identifier.value': BERNARD.ins,
-    'Patient.identifier.system': INS_TEST_OID,
-    'Patient.name.family': BERNARD.birthName,
-    'Patient.name.given': BERNARD.givens.join(' '),
-    'Patient.gender': 'M',
-    'Patient.birthDate': '1979-03-12',
-    'Address.district': BERNARD.birthPlace,
-    InformationEtConsentement: 'true',
-    PatientID: 'STRAS-0042',
-    PatientIDIssuer: 'CABINET-STRAS&1.2.250.1.999.67.1&ISO',
-    ...patch,
-  };
+  return bernardContextCall(patch);
 }
 
 /** Follows a redirect to the PSC simulator, logs in on its page, comes back to the portal's callback. */

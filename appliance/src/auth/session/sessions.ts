@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { PendingLogin, PscTokens } from '../psc/types.js';
 import { clearCookie, cookieValues, serializeCookie, type CookieSettings } from './cookie.js';
 import type { PortalUser } from './user.js';
+import type { SessionRow } from '../../store/consumer-sessions.js';
 
 /**
  * Server-side sessions of the consumer portal. The browser holds only a random 256-bit value; the box keeps a
@@ -11,18 +12,7 @@ import type { PortalUser } from './user.js';
  */
 
 /** What is persisted per session (store/consumer-sessions.ts implements the records). */
-export interface SessionRecord {
-  id: string;
-  createdAt: number;
-  lastSeenAt: number;
-  expiresAt: number;
-  pendingLogin?: string;
-  resumeContext?: string;
-  user?: string;
-  accessToken?: string;
-  idToken?: string;
-  tokenExpiresAt?: number;
-}
+export type SessionRecord = SessionRow;
 
 export interface SessionRecords {
   insert(row: SessionRecord): void;
