@@ -13,6 +13,7 @@ import { sendMllp, readAck } from '../../appliance/src/hl7/index.js';
 import { parseKos, buildRejectionNote } from '../../appliance/src/dicom/kos/index.js';
 import { checkLateImages } from '../../appliance/src/source/late-images-watch.js';
 import { STUDY_UID, helene } from '../fixtures/hl7/generate.js';
+import { oruForStudy } from '../fixtures/hl7/report-message.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/hl7/${name}`, import.meta.url));
 
@@ -158,6 +159,18 @@ describe('source flow against Orthanc', () => {
     expect(box.archive.activeForStudy(STUDY_UID)).toBeUndefined();
     await waitFor(async () => delivered.length === 5, 10_000, 'every operation delivered');
     expect(delivered.map((d) => d.op)).toEqual(['publish', 'replace', 'replace', 'replace', 'withdraw']);
+  });
+
+  it('withdraws what was published when the RIS cancels the exam (OMI^O23, ORC|CA)', async () => {
+    // Published again first (a new report for the same exam), then the order is cancelled.
+    const again = oruForStudy({ studyUid: STUDY_UID, patient: helene, accession: 'ACC24-0115', controlId: 'ORU-AGAIN-1' });
+    expect((await send(again)).code).toBe('AA');
+    const published = await outboxHas(6);
+    expect(published[5]).toMatchObject({ op: 'publish' });
+    expect((await send(fixture('omi-o23-cancel.hl7'))).code).toBe('AA');
+    const ops = await outboxHas(7);
+    expect(ops[6]).toMatchObject({ op: 'withdraw', targetUniqueId: published[5]!.uniqueId });
+    expect(box.archive.activeForStudy(STUDY_UID)).toBeUndefined();
   });
 
   it('refuses a report for a message that is not HL7, and keeps it visible', async () => {

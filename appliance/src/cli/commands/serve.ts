@@ -2,7 +2,7 @@ import { startBox } from '../../start-box.js';
 import { configFrom, configOptions, parseCommandArgs, type Command } from '../args.js';
 
 export const command: Command = {
-  summary: 'run the box: HTTP (health, API), DICOM SCP, HL7 listener, source pipeline, DMP outbox',
+  summary: 'run the box: HTTP (health, DICOMweb, portal, viewer), DICOM SCP, HL7 listener, source pipeline, DMP outbox',
   async run(argv) {
     const { values } = parseCommandArgs(argv, configOptions, false);
     if (values.help) {
