@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listen } from './http/listen.js';
@@ -125,7 +125,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       allowedCallingAeTitles: config.dimse.allowedCallingAeTitles.length ? config.dimse.allowedCallingAeTitles : [config.pacs.aeTitle],
       storageDir: join(config.dataDir, 'incoming'),
       maxPduLength: config.dimse.maxPduLength,
-      onInstance: (instance, origin) => (origin.retrieve ? undefined : onPushedInstance(instance)),
+      onInstance: (instance, origin) => (origin.retrieve ? undefined : onPushedInstance(instance, origin.callingAeTitle)),
     });
     stops.push(() => scp.close());
     const bridge = createPacsBridge(config.pacs, { aeTitle: config.box.aeTitle, scp }, config.dimse);
@@ -158,11 +158,16 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     stops.push(() => images.whitelist?.stop());
 
     /** An IOCM rejection note pushed by the PACS goes through the inbox like a report. */
-    async function onPushedInstance(instance: ReceivedInstance): Promise<void> {
-      if (instance.sopClassUid !== KOS_SOP_CLASS) return;
-      const raw = await readFile(instance.path);
-      inbox.record({ channel: 'dicom', raw, messageType: 'KOS', remote: instance.sopInstanceUid });
-      processor?.wake();
+    /** Anything else pushed to the box has no use here and is not kept. */
+    async function onPushedInstance(instance: ReceivedInstance, callingAeTitle: string): Promise<void> {
+      try {
+        if (instance.sopClassUid !== KOS_SOP_CLASS) return;
+        const raw = await readFile(instance.path);
+        inbox.record({ channel: 'dicom', raw, messageType: 'KOS', remote: callingAeTitle, sender: callingAeTitle });
+        processor?.wake();
+      } finally {
+        await rm(instance.path, { force: true });
+      }
     }
 
     const mllp: MllpServer = await startMllpServer({
