@@ -228,7 +228,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     stops.push(() => processor!.stop(), () => drainer.stop());
     const lateTimer = setInterval(() => {
       void checkLateImages({ archive, inbox, bridge, watchForMs: config.source.watchPublishedForMs }).then((found) => found.length && processor!.wake());
-    }, Math.max(60_000, config.source.recheckMs));
+    }, config.source.lateImagesCheckMs);
     lateTimer.unref();
     stops.push(() => clearInterval(lateTimer));
 

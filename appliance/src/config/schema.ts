@@ -90,8 +90,10 @@ export const configSchema = z.object({
       recheckMs: ms.default(10_000),
       /** After this long without the exam in the PACS, the report is set aside as failed (visible, retryable). */
       maxWaitForImagesMs: ms.default(24 * 60 * 60_000),
-      /** Published exams are re-checked for late images for this long after publication. */
+      /** Published exams are re-checked for late images for this long after publication... */
       watchPublishedForMs: z.number().int().min(0).default(6 * 60 * 60_000),
+      /** ...this often (one image-level C-FIND per recent exam: keep it gentle on the PACS). */
+      lateImagesCheckMs: z.number().int().min(10_000).default(5 * 60_000),
     })
     .prefault({}),
   /** The DMP (national record) over IHE XDS.b: endpoints, the structure's certificates, submission identities. */
