@@ -226,8 +226,13 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     processor.start();
     drainer.start();
     stops.push(() => processor!.stop(), () => drainer.stop());
+    let checking = false; // a slow PACS must not stack recounts
     const lateTimer = setInterval(() => {
-      void checkLateImages({ archive, inbox, bridge, watchForMs: config.source.watchPublishedForMs }).then((found) => found.length && processor!.wake());
+      if (checking) return;
+      checking = true;
+      void checkLateImages({ archive, inbox, bridge, watchForMs: config.source.watchPublishedForMs })
+        .then((found) => found.length && processor!.wake())
+        .finally(() => (checking = false));
     }, config.source.lateImagesCheckMs);
     lateTimer.unref();
     stops.push(() => clearInterval(lateTimer));
