@@ -31,6 +31,7 @@ describe('DMP simulator: standalone process', () => {
     child = spawn(process.execPath, ['--import', 'tsx', 'test/peers/dmp-sim/main.ts', '--data', dir, '--port', '0', '--admin-port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    child.stderr!.resume(); // an unread pipe could stall the simulator
     const lines = createInterface({ input: child.stdout! });
     const ready = await new Promise<Ready>((resolve, reject) => {
       lines.once('line', (line) => resolve(JSON.parse(line) as Ready));

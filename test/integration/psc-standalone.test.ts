@@ -17,11 +17,15 @@ describe('standalone PSC simulator (test/peers/psc-sim/main.ts)', () => {
       ['--import', 'tsx', 'test/peers/psc-sim/main.ts', '--port', String(port), '--client', 'box-a:secret-a:http://127.0.0.1:9999/cb'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    // stderr is drained (an unread pipe can stall the child) and kept for the failure message.
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     const firstLine = await new Promise<string>((resolve, reject) => {
       const lines = createInterface({ input: child!.stdout! });
       lines.once('line', resolve);
-      child!.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
-      setTimeout(() => reject(new Error('no ready line within 20 s')), 20_000).unref();
+      child!.once('exit', (code) => reject(new Error(`simulator exited with ${code}: ${stderr}`)));
+      // Generous: this start-up competes with the whole suite for two cores.
+      setTimeout(() => reject(new Error(`no ready line within 60 s; stderr: ${stderr}`)), 60_000).unref();
     });
     const ready = JSON.parse(firstLine) as { ready: boolean; issuer: string; port: number; users: string[]; password: string; clients: { clientId: string }[] };
     expect(ready).toMatchObject({ ready: true, port, issuer: `http://127.0.0.1:${port}/auth/realms/esante-wallet`, password: 'psc-sim-2026' });

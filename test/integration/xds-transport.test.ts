@@ -314,6 +314,7 @@ describe('drimbox xds send (CLI)', () => {
         const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.resume(); // an unread pipe could stall the child
         child.on('close', (code) => resolve({ code, stdout }));
       });
     behaviour = (_req, res) => answerMtom(res, registryResponse(SUCCESS));
