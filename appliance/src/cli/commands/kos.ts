@@ -57,8 +57,6 @@ export const command: Command = {
   },
 };
 
-/** A file the technician named is missing or unusable; the message says which and why. */
-
 interface BuildArgs {
   config?: string | boolean;
   'study-dir'?: string;

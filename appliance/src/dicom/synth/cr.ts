@@ -1,5 +1,5 @@
 import { headPhantom, renderProjection, type PixelGrid, type TissueContrast, type Vec3 } from './phantom.js';
-import { quantize, type Quantization } from './pixels.js';
+import { BITS_STORED, grayscalePixelModule, quantize, type Quantization } from './pixels.js';
 import { gaussianNoiseTable } from './random.js';
 import { formatDecimal } from './format.js';
 import type { ModalityProfile, SeriesContext, SeriesGenerator } from './profile.js';
@@ -7,7 +7,6 @@ import type { ModalityProfile, SeriesContext, SeriesGenerator } from './profile.
 /** Computed Radiography Image Storage (PS3.4 B.5). */
 export const CR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.1';
 
-const BITS_STORED = 12;
 
 // Linear attenuation, 1/mm, around 50 keV (cortical bone ≈ 0.085, soft tissue ≈ 0.023): soft tissues barely differ.
 const ATTENUATION: TissueContrast = { background: 0, skull: 0.085, brain: 0.023, ventricle: 0.0225, deepGrey: 0.0232, nodule: 0.027 };
@@ -72,14 +71,7 @@ function createCrSeries(ctx: SeriesContext): SeriesGenerator {
       Exposure: '16',
       ImagerPixelSpacing: [formatDecimal(spacing), formatDecimal(spacing)],
       Sensitivity: '200',
-      SamplesPerPixel: 1,
-      PhotometricInterpretation: 'MONOCHROME2',
-      Rows: ctx.rows,
-      Columns: ctx.columns,
-      BitsAllocated: 16,
-      BitsStored: BITS_STORED,
-      HighBit: BITS_STORED - 1,
-      PixelRepresentation: 0,
+      ...grayscalePixelModule(ctx.rows, ctx.columns),
       WindowCenter: '2000',
       WindowWidth: '3600',
     },

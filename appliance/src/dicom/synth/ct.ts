@@ -1,7 +1,7 @@
 import { headPhantom, renderSlice, type TissueContrast } from './phantom.js';
-import { quantize, type Quantization } from './pixels.js';
+import { BITS_STORED, grayscalePixelModule, type Quantization } from './pixels.js';
 import { gaussianNoiseTable } from './random.js';
-import { axialStack, sliceAttributes, stackAttributes } from './stack.js';
+import { axialSliceRenderer, axialStack, stackAttributes } from './stack.js';
 import type { ModalityProfile, SeriesContext, SeriesGenerator } from './profile.js';
 
 /** CT Image Storage (PS3.4 B.5). */
@@ -11,7 +11,6 @@ export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 const HEAD_HU: TissueContrast = { background: -1000, skull: 1000, brain: 35, ventricle: 8, deepGrey: 45, nodule: 65 };
 
 const RESCALE_INTERCEPT = -1024;
-const BITS_STORED = 12;
 
 interface Reconstruction {
   description: string;
@@ -34,7 +33,6 @@ function createCtSeries(ctx: SeriesContext): SeriesGenerator {
   const stack = axialStack({ count: ctx.instanceCount, rows: ctx.rows, columns: ctx.columns, fovMm: 250, zFromMm: -86, zToMm: 86, singleSliceThicknessMm: 5 });
   const phantom = headPhantom(HEAD_HU);
   const noise = gaussianNoiseTable(ctx.random, recon.noiseHu);
-  const values = new Float32Array(ctx.rows * ctx.columns);
   const q: Quantization = { scale: 1, offset: -RESCALE_INTERCEPT, maxStored: (1 << BITS_STORED) - 1 };
 
   return {
@@ -70,14 +68,7 @@ function createCtSeries(ctx: SeriesContext): SeriesGenerator {
       // DCM 113690 (CID 4052): CTDIvol means nothing without its phantom.
       CTDIPhantomTypeCodeSequence: [{ CodeValue: '113690', CodingSchemeDesignator: 'DCM', CodeMeaning: 'IEC Head Dosimetry Phantom' }],
       AcquisitionNumber: 1,
-      SamplesPerPixel: 1,
-      PhotometricInterpretation: 'MONOCHROME2',
-      Rows: ctx.rows,
-      Columns: ctx.columns,
-      BitsAllocated: 16,
-      BitsStored: BITS_STORED,
-      HighBit: BITS_STORED - 1,
-      PixelRepresentation: 0,
+      ...grayscalePixelModule(ctx.rows, ctx.columns),
       RescaleIntercept: String(RESCALE_INTERCEPT),
       RescaleSlope: '1',
       RescaleType: 'HU',
@@ -85,11 +76,7 @@ function createCtSeries(ctx: SeriesContext): SeriesGenerator {
       WindowWidth: recon.windows.map((w) => String(w.width)),
       WindowCenterWidthExplanation: recon.windows.map((w) => w.name),
     },
-    renderInstance(k, pixels) {
-      renderSlice(phantom, stack.grid(k), values);
-      quantize(values, ctx.rows, ctx.columns, q, noise, ctx.random, pixels);
-      return sliceAttributes(stack, k);
-    },
+    renderInstance: axialSliceRenderer(stack, (grid, values) => renderSlice(phantom, grid, values), ctx, q, noise),
   };
 }
 

@@ -1,14 +1,13 @@
 import { headPhantom, renderSlice, type TissueContrast } from './phantom.js';
-import { quantize, type Quantization } from './pixels.js';
+import { BITS_STORED, grayscalePixelModule, type Quantization } from './pixels.js';
 import { gaussianNoiseTable } from './random.js';
-import { axialStack, sliceAttributes, stackAttributes } from './stack.js';
+import { axialSliceRenderer, axialStack, stackAttributes } from './stack.js';
 import { formatDecimal } from './format.js';
 import type { ModalityProfile, SeriesContext, SeriesGenerator } from './profile.js';
 
 /** MR Image Storage (PS3.4 B.5). */
 export const MR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.4';
 
-const BITS_STORED = 12;
 const FIELD_STRENGTH_T = 1.5;
 /** Larmor frequency of 1H, MHz per tesla. */
 const PROTON_MHZ_PER_T = 42.577;
@@ -78,7 +77,6 @@ function createMrSeries(ctx: SeriesContext): SeriesGenerator {
   const stack = axialStack({ count: ctx.instanceCount, rows: ctx.rows, columns: ctx.columns, fovMm: 230, zFromMm: -75, zToMm: 75, singleSliceThicknessMm: 5 });
   const phantom = headPhantom(protocol.contrast);
   const noise = gaussianNoiseTable(ctx.random, 12);
-  const values = new Float32Array(ctx.rows * ctx.columns);
   const q: Quantization = { scale: 1, offset: 0, maxStored: (1 << BITS_STORED) - 1, magnitude: true };
 
   return {
@@ -118,22 +116,11 @@ function createMrSeries(ctx: SeriesContext): SeriesGenerator {
       SAR: '0.8',
       dBdt: '0',
       AcquisitionNumber: 1,
-      SamplesPerPixel: 1,
-      PhotometricInterpretation: 'MONOCHROME2',
-      Rows: ctx.rows,
-      Columns: ctx.columns,
-      BitsAllocated: 16,
-      BitsStored: BITS_STORED,
-      HighBit: BITS_STORED - 1,
-      PixelRepresentation: 0,
+      ...grayscalePixelModule(ctx.rows, ctx.columns),
       WindowCenter: String(protocol.window.center),
       WindowWidth: String(protocol.window.width),
     },
-    renderInstance(k, pixels) {
-      renderSlice(phantom, stack.grid(k), values);
-      quantize(values, ctx.rows, ctx.columns, q, noise, ctx.random, pixels);
-      return sliceAttributes(stack, k);
-    },
+    renderInstance: axialSliceRenderer(stack, (grid, values) => renderSlice(phantom, grid, values), ctx, q, noise),
   };
 }
 

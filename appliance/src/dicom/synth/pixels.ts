@@ -30,3 +30,20 @@ export function quantize(
     }
   }
 }
+
+/** Stored bits of every synthetic image: 12 of 16, unsigned (as CT and MR scanners commonly write). */
+export const BITS_STORED = 12;
+
+/** Image Pixel module (PS3.3 C.7.6.3) of a 16-bit-allocated, 12-bit-stored unsigned grayscale image. */
+export function grayscalePixelModule(rows: number, columns: number): Record<string, unknown> {
+  return {
+    SamplesPerPixel: 1,
+    PhotometricInterpretation: 'MONOCHROME2',
+    Rows: rows,
+    Columns: columns,
+    BitsAllocated: 16,
+    BitsStored: BITS_STORED,
+    HighBit: BITS_STORED - 1,
+    PixelRepresentation: 0,
+  };
+}

@@ -1,5 +1,7 @@
 import { formatDecimal } from './format.js';
 import type { PixelGrid, Vec3 } from './phantom.js';
+import { quantize, type Quantization } from './pixels.js';
+import type { SeededRandom } from './random.js';
 
 /**
  * Contiguous axial slices through the head, inferior to superior, centred on the isocentre.
@@ -65,5 +67,21 @@ export function sliceAttributes(stack: AxialStack, k: number): Record<string, un
   return {
     ImagePositionPatient: origin.map(formatDecimal),
     SliceLocation: formatDecimal(origin[2]),
+  };
+}
+
+/** Renders slice k of an axial stack through a phantom into stored pixels, and returns the slice's own attributes. */
+export function axialSliceRenderer(
+  stack: AxialStack,
+  render: (grid: PixelGrid, values: Float32Array) => void,
+  ctx: { rows: number; columns: number; random: SeededRandom },
+  q: Quantization,
+  noise: Int16Array,
+): (k: number, pixels: Uint16Array) => Record<string, unknown> {
+  const values = new Float32Array(ctx.rows * ctx.columns);
+  return (k, pixels) => {
+    render(stack.grid(k), values);
+    quantize(values, ctx.rows, ctx.columns, q, noise, ctx.random, pixels);
+    return sliceAttributes(stack, k);
   };
 }
