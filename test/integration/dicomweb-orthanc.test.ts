@@ -100,7 +100,7 @@ describe('WADO-RS through the box (PACS DICOMweb upstream)', () => {
   });
 
   it('streams every instance of a study (ANS Accept list) with the stored syntax', async () => {
-    const accept = readFileSync(join(import.meta.dirname, '../../../shared/fixtures/spec/wado-rs/ans-request-series.http.txt'), 'latin1').split(/\r?\n/).find((l) => l.startsWith('Accept:'))!.slice(7);
+    const accept = readFileSync(join(import.meta.dirname, '../fixtures/reference/spec/wado-rs/ans-request-series.http.txt'), 'latin1').split(/\r?\n/).find((l) => l.startsWith('Accept:'))!.slice(7);
     const res = await fetch(`${box.baseUrl}/studies/${study.studyInstanceUid}`, { headers: { ...AUTH, accept } });
     expect(res.headers.get('content-type')).toMatch(/^multipart\/related; type="application\/dicom"; transfer-syntax=1\.2\.840\.10008\.1\.2\.1; boundary=/);
     const got = await parts(res);

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHARED_DIR } from '../peers/dmp-sim/codes.js';
+import { REFERENCE_DIR } from '../peers/dmp-sim/codes.js';
 import { post, readAnswer } from '../peers/dmp-sim/testing/client.js';
 import { startTestDmp, type TestDmp } from '../peers/dmp-sim/testing/fixture.js';
 
@@ -12,8 +12,8 @@ import { startTestDmp, type TestDmp } from '../peers/dmp-sim/testing/fixture.js'
  * cannot be verified here: the simulator must refuse them, for those exact reasons.
  */
 
-const MIME_SAMPLE = join(SHARED_DIR, 'fixtures/spec/xds/bcom-iti41-provide-and-register-kos.mime.txt');
-const XDS_SAMPLE = join(SHARED_DIR, 'fixtures/ansforge/DRIM-M_DATA/echantillons-validateurs/xds/XDS.xml');
+const MIME_SAMPLE = join(REFERENCE_DIR, 'spec/xds/bcom-iti41-provide-and-register-kos.mime.txt');
+const XDS_SAMPLE = join(REFERENCE_DIR, 'ansforge/DRIM-M_DATA/echantillons-validateurs/xds/XDS.xml');
 const BOUNDARY = 'MIMEBoundary_Bound';
 
 /** The parts of the b<>com sample. Its MIME delimiters are indented in the file, so the parts are cut out and re-framed. */

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesizeStudy, type SynthResult } from '../../appliance/src/dicom/synth/index.js';
 import type { ReportEvent } from '../../appliance/src/report/types.js';
-import { sharedPath } from '../fixtures/shared.js';
+import { referencePath } from '../fixtures/reference.js';
 
 // `drimbox kos build` / `kos dump` as a technician runs them: real process, files on disk, dciodvfy on the result.
 
@@ -14,7 +14,7 @@ const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'kos-cli-'));
 const BASE = 'https://db1.example.fr/dicom-web';
 const ROOT = '1.2.826.0.1.3680043.10.1558';
-const CDA = sharedPath('fixtures/spec/cda/IMG_CR_IMG_2023.11_CDA-R2-Niveau-1.xml');
+const CDA = referencePath('spec/cda/IMG_CR_IMG_2023.11_CDA-R2-Niveau-1.xml');
 const CDA_STUDY_UID = '1.2.250.1.3.152.235.2.12.187636474'; // its documentationOf/serviceEvent/id
 let synth: SynthResult;
 
@@ -124,7 +124,7 @@ describe('drimbox kos build', () => {
   });
 
   it('builds from an HL7 ORU^R01 carrying that CDA (ANS ORU "K" header with the CDA fixture in OBX-5)', async () => {
-    const header = readFileSync(sharedPath('fixtures/spec/hl7v2/drim-m-data-ORU_R01_K.head-only.hl7'), 'utf8');
+    const header = readFileSync(referencePath('spec/hl7v2/drim-m-data-ORU_R01_K.head-only.hl7'), 'utf8');
     const oru = join(dir, 'oru.hl7');
     writeFileSync(oru, header.replace('{{BASE64_CDA_ELIDED}}', readFileSync(CDA).toString('base64')));
     const out = join(dir, 'oru-kos.dcm');
@@ -161,7 +161,7 @@ describe('drimbox kos build', () => {
 
 describe('drimbox kos dump', () => {
   it('reads another producer\'s KOS (b<>com sample)', async () => {
-    const r = await drimbox('kos', 'dump', sharedPath('fixtures/spec/kos/bcom-test-kos.dcm'));
+    const r = await drimbox('kos', 'dump', referencePath('spec/kos/bcom-test-kos.dcm'));
     expect(r.code).toBe(0);
     const m = JSON.parse(r.stdout) as { studyInstanceUid: string; series: { retrieveUrl: string }[] };
     expect(m.studyInstanceUid).toBe('2.16.840.1.113669.632.20.1211.10000231621');

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildKos, buildRejectionNote, parseKos, type KosStudy } from '../../appliance/src/dicom/kos/index.js';
 import type { ReportEvent } from '../../appliance/src/report/types.js';
-import { sharedPath } from '../fixtures/shared.js';
+import { referencePath } from '../fixtures/reference.js';
 
 // Independent checks of our KOS by DICOM toolkits that share no code with us: dicom3tools (dciodvfy) and dcmtk.
 
@@ -121,7 +121,7 @@ describe('our IMG-KOS seen by dicom3tools and dcmtk', () => {
 describe('the official ANS informative KOS (DRIM-M_DATA informatif/kin/Manifest_KOS.xml)', () => {
   it('converts with xml2dcm and parses with the sample values', async () => {
     const ansPath = join(dir, 'ans-kos.dcm');
-    const { code, out } = await tool('xml2dcm', [sharedPath('fixtures/ansforge/DRIM-M_DATA/informatif/kin/Manifest_KOS.xml'), ansPath]);
+    const { code, out } = await tool('xml2dcm', [referencePath('ansforge/DRIM-M_DATA/informatif/kin/Manifest_KOS.xml'), ansPath]);
     expect(code, out).toBe(0);
     const m = parseKos(readFileSync(ansPath));
     const study = '1.2.250.1.213.4.5.2.1.101';

@@ -11,7 +11,7 @@ import { helene, STUDY_UID } from '../fixtures/hl7/generate.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const localFile = (name: string) => fileURLToPath(new URL(`../fixtures/hl7/${name}`, import.meta.url));
-const sharedFile = (path: string) => fileURLToPath(new URL(`../../../shared/fixtures/${path}`, import.meta.url));
+const referenceFile = (path: string) => fileURLToPath(new URL(`../fixtures/reference/${path}`, import.meta.url));
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
 
 function drimbox(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -57,7 +57,7 @@ describe('drimbox hl7 send', () => {
   });
 
   it('exits 1 and says why when the box refuses the message', async () => {
-    const run = await drimbox('hl7', 'send', sharedFile('spec/hl7v2/drim-m-data-CR_C-MDM_T02.header-only.hl7'), '--to', `127.0.0.1:${server.port}`);
+    const run = await drimbox('hl7', 'send', referenceFile('spec/hl7v2/drim-m-data-CR_C-MDM_T02.header-only.hl7'), '--to', `127.0.0.1:${server.port}`);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('MSA|AE|{{idMessage}}|');
     expect(run.stdout).toContain('ERR||OBX^1^5^1^5|102^Data type error^HL70357|E');
@@ -93,14 +93,14 @@ describe('drimbox hl7 parse', () => {
   });
 
   it('prints what it could read of a refused message, and the refusal, exit 1', async () => {
-    const run = await drimbox('hl7', 'parse', sharedFile('spec/hl7v2/drim-m-data-ORU_R01_K.head-only.hl7'));
+    const run = await drimbox('hl7', 'parse', referenceFile('spec/hl7v2/drim-m-data-ORU_R01_K.head-only.hl7'));
     expect(run.code).toBe(1);
     expect(JSON.parse(run.stdout).accession).toEqual({ value: '09011600123', issuerOid: '' });
     expect(run.stderr).toContain("would answer AE: OBX^1^5^1^5: OBX-5 is not base64 (starts with '{{BASE64_CDA_ELIDED}}'): no CDA in the message");
   });
 
   it('reads a CDA file', async () => {
-    const run = await drimbox('hl7', 'parse', sharedFile('spec/cda/IMG_CR_IMG_2023.11_CDA-R2-Niveau-1.xml'));
+    const run = await drimbox('hl7', 'parse', referenceFile('spec/cda/IMG_CR_IMG_2023.11_CDA-R2-Niveau-1.xml'));
     expect(run.code).toBe(0);
     const event = JSON.parse(run.stdout);
     expect(event).toMatchObject({ action: 'replace', trigger: 'CDA', studyInstanceUid: '1.2.250.1.3.152.235.2.12.187636474' });

@@ -15,7 +15,7 @@ import { buildCda, helene, STUDY_UID } from '../fixtures/hl7/generate.js';
 import { freePort, waitFor } from '../peers/ports.js';
 
 const local = (name: string) => readFileSync(new URL(`../fixtures/hl7/${name}`, import.meta.url));
-const shared = (path: string) => readFileSync(new URL(`../../../shared/fixtures/${path}`, import.meta.url));
+const reference = (path: string) => readFileSync(new URL(`../fixtures/reference/${path}`, import.meta.url));
 const toCr = (b: Buffer) => Buffer.from(b.toString('latin1').replace(/\r\n|\n/g, '\r'), 'latin1');
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
 
@@ -114,14 +114,14 @@ describe('MLLP server with the report handler', () => {
     ['spec/hl7v2/ans-ACK_T10_MDM_RPLC.er7', 'AR', '016', 'MSH^1^9'],
     ['ansforge/DRIM-M_DATA/informatif/hl7v2/OMI_O23-ImagingOrder.hl7', 'AE', '001', 'ORC^1^1'],
   ])('NACKs %s with %s and the location at fault', async (path, code, controlId, location) => {
-    const ack = readAck(await sendMllp('127.0.0.1', server.port, toCr(shared(path))));
+    const ack = readAck(await sendMllp('127.0.0.1', server.port, toCr(reference(path))));
     expect(ack.code).toBe(code);
     expect(ack.controlId).toBe(controlId);
     expect(ack.errors[0]!.location).toBe(location);
   });
 
   it('acknowledges the homologation OMI cancellation of exam W', async () => {
-    const ack = readAck(await sendMllp('127.0.0.1', server.port, toCr(shared('ansforge/DRIM-M_DATA/referencement-drimbox/hl7v2/examen-W/CR_W_Suppression-OMI.hl7'))));
+    const ack = readAck(await sendMllp('127.0.0.1', server.port, toCr(reference('ansforge/DRIM-M_DATA/referencement-drimbox/hl7v2/examen-W/CR_W_Suppression-OMI.hl7'))));
     expect(ack).toMatchObject({ code: 'AA', controlId: '001' });
   });
 

@@ -4,8 +4,8 @@ import { extractCda, isDicomUid } from '../../appliance/src/cda/extract.js';
 import { CdaError } from '../../appliance/src/cda/xml.js';
 import { buildCda, francois, helene, STUDY_UID } from '../fixtures/hl7/generate.js';
 
-const shared = new URL('../../../shared/fixtures/', import.meta.url);
-const ansCda = readFileSync(new URL('spec/cda/IMG_CR_IMG_2023.11_CDA-R2-Niveau-1.xml', shared));
+const reference = new URL('../fixtures/reference/', import.meta.url);
+const ansCda = readFileSync(new URL('spec/cda/IMG_CR_IMG_2023.11_CDA-R2-Niveau-1.xml', reference));
 const local = (name: string) => readFileSync(new URL(`../fixtures/hl7/${name}`, import.meta.url));
 
 function cdaError(input: string | Buffer): CdaError {
@@ -81,7 +81,7 @@ describe('the ANS model imaging report (IMG_CR_IMG_2023.11, CDA R2 level 1)', ()
   });
 
   it('reads the same from both copies of the ANS sample', () => {
-    const copy = readFileSync(new URL('ansforge/DRIM-M_DRIMbox/exemples-d2ef59a/CDA/IMG_CR_IMG_2023.11_CDA-R2-Niveau-1.xml', shared));
+    const copy = readFileSync(new URL('ansforge/DRIM-M_DRIMbox/exemples-d2ef59a/CDA/IMG_CR_IMG_2023.11_CDA-R2-Niveau-1.xml', reference));
     expect(extractCda(copy)).toEqual(cda);
   });
 });

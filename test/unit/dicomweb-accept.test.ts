@@ -105,7 +105,7 @@ describe('transfer syntax choice for instances', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------
-// Every ANS WADO-RS request of the shared fixtures: its Accept headers → the syntax sent, for each stored syntax.
+// Every ANS WADO-RS request of the reference fixtures: its Accept headers → the syntax sent, for each stored syntax.
 
 const wadoRequests = ansRequestFiles()
   .map((path) => ({ path, request: parseHttpFixture(path) }))

@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The ANS WADO-RS request fixtures (read-only, ../shared/fixtures; origins in its README). */
+/** The ANS WADO-RS request fixtures (read-only, test/fixtures/reference; origins in its README). */
 
-export const SHARED = join(import.meta.dirname, '../../../shared/fixtures');
+export const SHARED = join(import.meta.dirname, '../fixtures/reference');
 
 /** Every .txt of the ANS WADO-RS sample and dry-run folders. */
 export function ansRequestFiles(): string[] {

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { buildAck, hl7Timestamp, readAck } from '../../appliance/src/hl7/ack.js';
 import { parseHl7Message } from '../../appliance/src/hl7/parse.js';
 
-const shared = new URL('../../../shared/fixtures/', import.meta.url);
-const fixture = (path: string) => readFileSync(new URL(path, shared));
+const reference = new URL('../fixtures/reference/', import.meta.url);
+const fixture = (path: string) => readFileSync(new URL(path, reference));
 const fixed = { controlId: 'ACK-1', now: new Date(2024, 0, 15, 16, 5, 0) };
 const lines = (ack: Buffer, encoding: BufferEncoding = 'utf8') => ack.toString(encoding).split('\r');
 

@@ -4,8 +4,8 @@ import { Hl7ParseError } from '../../appliance/src/hl7/errors.js';
 import { escapeHl7, unescapeHl7, defaultSeparators } from '../../appliance/src/hl7/escape.js';
 import { parseHl7Message } from '../../appliance/src/hl7/parse.js';
 
-const shared = new URL('../../../shared/fixtures/', import.meta.url);
-const fixture = (path: string) => readFileSync(new URL(path, shared));
+const reference = new URL('../fixtures/reference/', import.meta.url);
+const fixture = (path: string) => readFileSync(new URL(path, reference));
 const msg = (segments: string[], encoding: BufferEncoding = 'utf8') => Buffer.from(segments.join('\r') + '\r', encoding);
 const MSH = (msh18 = 'UNICODE UTF-8', type = 'ORU^R01^ORU_R01', version = '2.5') => `MSH|^~\\&|RIS|SITE|DRIMBOX|SITE|20240115120000||${type}|CTRL-1|P|${version}|||||FRA|${msh18}`;
 
@@ -180,7 +180,7 @@ describe('strictness: clear reasons', () => {
   });
 });
 
-describe('the shared HL7 fixtures parse', () => {
+describe('the reference HL7 fixtures parse', () => {
   it.each([
     ['spec/hl7v2/ans-MDM_T02_CR_Radio_INIT_N1.er7', 'MDM^T02', '2.6', 'UNICODE UTF-8', 'MSH EVN PID PV1 ORC OBR TXA OBX PRT PRT OBX OBX OBX OBX OBX OBX OBX OBX OBX OBX OBX'],
     ['spec/hl7v2/ans-MDM_CR_Radio_RPLC_N1_v2.0.er7', 'MDM^T10', '2.6', 'UNICODE UTF-8', 'MSH EVN PID PV1 TXA OBX PRT PRT OBX OBX OBX OBX OBX OBX OBX OBX OBX OBX OBX'],

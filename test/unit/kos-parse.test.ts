@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildRejectionNote, parseKos, KosParseError, REJECTION_TITLES, type KosStudy, type RejectionReason } from '../../appliance/src/dicom/kos/index.js';
 import { readPart10, readString, writePart10, text, IMPLICIT_VR_LITTLE_ENDIAN } from '../../appliance/src/dicom/dataset/index.js';
-import { sharedPath } from '../fixtures/shared.js';
+import { referencePath } from '../fixtures/reference.js';
 
-const SAMPLES = [sharedPath('fixtures/spec/kos/bcom-test-kos.dcm'), sharedPath('fixtures/ansforge/DRIM-M_DRIMbox/test-resources/kos.dcm')];
+const SAMPLES = [referencePath('spec/kos/bcom-test-kos.dcm'), referencePath('ansforge/DRIM-M_DRIMbox/test-resources/kos.dcm')];
 const ROOT = '1.2.826.0.1.3680043.10.1558';
 const CT = '1.2.840.10008.5.1.4.1.1.2';
 

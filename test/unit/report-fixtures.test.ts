@@ -1,11 +1,11 @@
-/** Every HL7 and CDA fixture of ../shared/fixtures, read as the source pipeline will read it. */
+/** Every HL7 and CDA fixture of test/fixtures/reference, read as the source pipeline will read it. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseHl7Message } from '../../appliance/src/hl7/parse.js';
 import { inspectHl7, reportFromCda, reportFromHl7, ReportError } from '../../appliance/src/report/parse.js';
 
-const shared = new URL('../../../shared/fixtures/', import.meta.url);
-const fixture = (path: string) => readFileSync(new URL(path, shared));
+const reference = new URL('../fixtures/reference/', import.meta.url);
+const fixture = (path: string) => readFileSync(new URL(path, reference));
 const inspect = (path: string) => inspectHl7(parseHl7Message(fixture(path)));
 const errorsOf = (i: ReturnType<typeof inspect>) => i.errors.map((e) => `${e.code} ${e.location} ${e.hl7ErrorCode}`);
 

@@ -6,15 +6,15 @@ import type { KosFacts, XdsSubmissionContext } from '../../appliance/src/xds/typ
 
 /** Shared inputs of the xds tests: a report as the RIS would send it, the box's context, the PoC KOS file. */
 
-export const SHARED = join(dirname(fileURLToPath(import.meta.url)), '../../../shared');
-export const XSD_DIR = join(SHARED, 'fixtures/spec/xsd');
-export const ANS_ITI41 = join(SHARED, 'fixtures/spec/xds/bcom-iti41-provide-and-register-kos.mime.txt');
-export const ANS_ITI41_RESPONSE = join(SHARED, 'fixtures/spec/xds/bcom-iti41-response.xml');
+export const REFERENCE = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/reference');
+export const XSD_DIR = join(REFERENCE, 'spec/xsd');
+export const ANS_ITI41 = join(REFERENCE, 'spec/xds/bcom-iti41-provide-and-register-kos.mime.txt');
+export const ANS_ITI41_RESPONSE = join(REFERENCE, 'spec/xds/bcom-iti41-response.xml');
 
-/** ../shared/fixtures/spec/kos/bcom-test-kos.dcm (MIT, ansforge/DRIM-M_DRIMbox), UIDs from its .dicom.json. */
+/** test/fixtures/reference/spec/kos/bcom-test-kos.dcm (MIT, ansforge/DRIM-M_DRIMbox), UIDs from its .dicom.json. */
 export function pocKos(): { bytes: Buffer; facts: KosFacts } {
   return {
-    bytes: readFileSync(join(SHARED, 'fixtures/spec/kos/bcom-test-kos.dcm')),
+    bytes: readFileSync(join(REFERENCE, 'spec/kos/bcom-test-kos.dcm')),
     facts: {
       sopInstanceUid: '1.2.276.0.7230010.3.1.4.1332562220.14700.1670582576.438',
       studyInstanceUid: '2.16.840.1.113669.632.20.1211.10000231621',

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
-/** The project's read-only reference material (../shared from the project root). */
-export const SHARED_DIR = process.env.DRIMBOX_SHARED_DIR ?? fileURLToPath(new URL('../../../../shared/', import.meta.url));
-export const DEFAULT_SCHEMA_DIR = join(SHARED_DIR, 'fixtures/spec/xsd');
+/** The reference material copied into the repository (test/fixtures/reference, origins in its README). */
+export const REFERENCE_DIR = fileURLToPath(new URL('../../fixtures/reference/', import.meta.url));
+export const DEFAULT_SCHEMA_DIR = join(REFERENCE_DIR, 'spec/xsd');
 
 interface CodesFile {
   xdsClassificationSchemes: Record<string, string>;
@@ -17,7 +17,7 @@ interface CodesFile {
 }
 
 // Compiled from the ANS terminology: ../shared/fixtures/spec/valuesets/drimbox-xds-kos-codes.json.
-const file = JSON.parse(readFileSync(join(SHARED_DIR, 'fixtures/spec/valuesets/drimbox-xds-kos-codes.json'), 'utf8')) as CodesFile;
+const file = JSON.parse(readFileSync(join(REFERENCE_DIR, 'spec/valuesets/drimbox-xds-kos-codes.json'), 'utf8')) as CodesFile;
 const scheme = (key: string): string => {
   const v = file.xdsClassificationSchemes[key];
   if (!v) throw new Error(`drimbox-xds-kos-codes.json has no classification scheme "${key}"`);
@@ -57,7 +57,7 @@ interface FhirValueSet {
   compose: { include: { concept?: { code: string }[] }[] };
 }
 // DICOM CID 29 acquisition modalities, the PoC's copy: ../shared/fixtures/spec/valuesets/bcom-ValueSet_AcquisitionModality.json.
-const modalityFile = JSON.parse(readFileSync(join(SHARED_DIR, 'fixtures/spec/valuesets/bcom-ValueSet_AcquisitionModality.json'), 'utf8')) as FhirValueSet;
+const modalityFile = JSON.parse(readFileSync(join(REFERENCE_DIR, 'spec/valuesets/bcom-ValueSet_AcquisitionModality.json'), 'utf8')) as FhirValueSet;
 export const MODALITY_CODES = new Set(modalityFile.compose.include.flatMap((i) => (i.concept ?? []).map((c) => c.code)));
 /** Anatomic region eventCode schemes: SNOMED CT or the JDV (ci-sis-imaging.md §2.1, [G] for the exact one). */
 export const REGION_SCHEMES = new Set(['2.16.840.1.113883.6.96', '1.2.250.1.213.1.1.5.695']);
