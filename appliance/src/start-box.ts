@@ -20,6 +20,9 @@ import { createDmpSender } from './source/dmp-sender.js';
 import { DmpClient, contextFromConfig, endpointsFromConfig, timeoutsFromConfig, XdsConfigError, type XdsSubmissionContext } from './xds/index.js';
 import { FileSigner, tlsCredentialFromPkcs12 } from './auth/signer/file-signer.js';
 import { createHttpApp } from './http/app.js';
+import { createLanApp, type LanEnv } from './http/lan-app.js';
+import { clientAddressResolver } from './http/client-address.js';
+import { RisCredential } from './auth/ris/index.js';
 import { createSourceRoutes } from './http/source-routes.js';
 import { createViewerRoutes } from './http/viewer-routes.js';
 import { createImageServing } from './source/serve-images.js';
@@ -36,8 +39,10 @@ const KOS_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.88.59';
 export interface BoxOptions {
   /** Delivers outbox operations to the DMP; without one, operations wait (retryable) until it is configured. */
   dmpSender?: OutboxSender;
-  /** More HTTP routes (DICOMweb, consumer portal...) mounted by the caller. */
+  /** More HTTP routes on the public listener, mounted by the caller. */
   mount?: (app: Hono, box: BoxParts) => void;
+  /** More route groups on the practice's side (LAN and kiosk listeners); each guards its own routes. */
+  mountLan?: (app: Hono<LanEnv>, box: BoxParts) => void;
 }
 
 /** What the running box is made of, for routes and tests. */
@@ -54,7 +59,12 @@ export interface BoxParts {
 }
 
 export interface RunningBox extends BoxParts {
+  /** The public listener: DICOMweb, viewer, portal, liveness. */
   httpPort: number;
+  /** The practice's side: RIS HTTP intake, status, setup. */
+  lanPort: number;
+  /** The touch screen's loopback listener (same routes as the LAN one). */
+  kioskPort: number;
   hl7Port: number;
   dimsePort: number;
   /** Transfers or submissions in flight: the update lock is held while this is not zero. */
@@ -196,7 +206,6 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     const app = createHttpApp({
       health,
       mount: (a) => {
-        a.route('/api/source', createSourceRoutes({ inbox, outbox, onStored: () => processor?.wake() }));
         images.mount(a);
         a.route('/viewer', createViewerRoutes());
         // The portal needs the listener's port (its PSC redirect URI): it is created once the box listens.
@@ -207,6 +216,19 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     });
     const listener = await listen(app, config.http);
     stops.push(() => listener.close());
+    const ris = new RisCredential(config.ris);
+    const lanDeps = {
+      clientAddress: clientAddressResolver(config.http.trustedProxies),
+      ris,
+      mount: (a: Hono<LanEnv>) => {
+        a.route('/api/source', createSourceRoutes({ inbox, outbox, ris, health, onStored: () => processor?.wake() }));
+        options.mountLan?.(a, parts);
+      },
+    };
+    const lanListener = await listen(createLanApp(lanDeps, 'lan'), { host: config.lan.host, port: config.lan.port, tls: { ...config.http.tls, clientCaFile: '' } });
+    stops.push(() => lanListener.close());
+    const kioskListener = await listen(createLanApp(lanDeps, 'kiosk'), { host: '127.0.0.1', port: config.kiosk.port, tls: { certFile: '', keyFile: '', clientCaFile: '' } });
+    stops.push(() => kioskListener.close());
     if (dmp && config.psc.clientId && config.psc.clientSecret) {
       consumer = await createConsumerService({
         db,
@@ -238,10 +260,12 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     stops.push(() => clearInterval(lateTimer));
 
     const httpPort = listener.port;
-    log.info('box started', { http: httpPort, hl7: mllp.port, dimse: scp.port, pacs: `${config.pacs.aeTitle}@${config.pacs.host}:${config.pacs.port}` });
+    log.info('box started', { http: httpPort, lan: lanListener.port, kiosk: kioskListener.port, hl7: mllp.port, dimse: scp.port, pacs: `${config.pacs.aeTitle}@${config.pacs.host}:${config.pacs.port}` });
     return {
       ...parts,
       httpPort,
+      lanPort: lanListener.port,
+      kioskPort: kioskListener.port,
       hl7Port: mllp.port,
       dimsePort: scp.port,
       busy: () => processor!.inFlight + drainer.inFlight + (consumer?.busy() ?? 0),

@@ -57,6 +57,8 @@ beforeAll(async () => {
         pacs: { port: orthanc.dicomPort },
         dimse: { port: dimsePort, listenHost: '127.0.0.1' },
         http: { port: httpPort, host: '127.0.0.1' },
+        lan: { port: 0, host: '127.0.0.1' },
+        kiosk: { port: 0 },
         hl7: { port: 0, host: '127.0.0.1' },
         source: { stableAfterMs: 0, recheckMs: 100 },
         xds: started.xds as never,

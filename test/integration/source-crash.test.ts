@@ -39,6 +39,8 @@ function startChild(): Promise<{ child: ChildProcess; hl7Port: number }> {
     pacs: { port: orthanc.dicomPort },
     dimse: { port: dimsePort, listenHost: '127.0.0.1' },
     http: { port: 0, host: '127.0.0.1' },
+    lan: { port: 0, host: '127.0.0.1' },
+    kiosk: { port: 0 },
     hl7: { port: 0, host: '127.0.0.1' },
     source: { stableAfterMs: 0, recheckMs: 100 },
     log: { level: 'error' },

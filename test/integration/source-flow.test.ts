@@ -15,6 +15,9 @@ import { checkLateImages } from '../../appliance/src/source/late-images-watch.js
 import { STUDY_UID, helene } from '../fixtures/hl7/generate.js';
 import { oruForStudy } from '../fixtures/hl7/report-message.js';
 
+/** The RIS's bearer token for the HTTP intake on the LAN listener (ris.httpToken). */
+const RIS_TOKEN = 'ris-token-of-the-test-practice-0123456789';
+
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/hl7/${name}`, import.meta.url));
 
 let orthanc: OrthancPeer;
@@ -61,6 +64,9 @@ beforeAll(async () => {
       pacs: { port: orthanc.dicomPort, aeTitle: orthanc.aeTitle },
       dimse: { port: dimsePort, listenHost: '127.0.0.1' },
       http: { port: 0, host: '127.0.0.1' },
+      lan: { port: 0, host: '127.0.0.1' },
+      kiosk: { port: 0 },
+      ris: { httpToken: RIS_TOKEN, allowedAddresses: ['127.0.0.1'] },
       hl7: { port: 0, host: '127.0.0.1' },
       box: { publicBaseUrl: 'https://db1.saint-pierre.test/dicom-web' },
       source: { stableAfterMs: 0, recheckMs: 200 },
@@ -180,20 +186,45 @@ describe('source flow against Orthanc', () => {
     expect(last).toMatchObject({ state: 'rejected' });
   });
 
-  it('takes the same report over HTTP, with the same guarantee', async () => {
-    const res = await fetch(`http://127.0.0.1:${box.httpPort}/api/source/reports`, { method: 'POST', body: fixture('cda-synthetic-v1.xml') });
+  it('takes the same report over HTTP on the LAN listener, from the RIS with its token, with the same guarantee', async () => {
+    const lan = `http://127.0.0.1:${box.lanPort}/api/source/reports`;
+    const auth = { authorization: `Bearer ${RIS_TOKEN}`, 'x-forwarded-for': '203.0.113.9' };
+    const res = await fetch(lan, { method: 'POST', body: fixture('cda-synthetic-v1.xml'), headers: auth });
     expect(res.status).toBe(202);
     const { inboxId } = (await res.json()) as { inboxId: number };
-    expect(box.inbox.get(inboxId)!.channel).toBe('http');
-    const bad = await fetch(`http://127.0.0.1:${box.httpPort}/api/source/reports`, { method: 'POST', body: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>' });
+    // The sender is the TCP peer: a client-supplied X-Forwarded-For is ignored (no trusted proxy configured).
+    expect(box.inbox.get(inboxId)).toMatchObject({ channel: 'http', remote: '127.0.0.1' });
+    const bad = await fetch(lan, { method: 'POST', headers: auth, body: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).not.toMatch(/root:/);
   });
 
-  it('reports real health: database and PACS reachable by C-ECHO', async () => {
+  it('keeps the report intake and the source status off the public listener, and closed to callers without the RIS token', async () => {
+    const inboxBefore = box.inbox.list({ limit: 1 })[0]!.id;
+    const pub = `http://127.0.0.1:${box.httpPort}/api/source`;
+    expect((await fetch(`${pub}/reports`, { method: 'POST', body: fixture('cda-synthetic-v1.xml') })).status).toBe(404);
+    expect((await fetch(`${pub}/status`)).status).toBe(404);
+    const lan = `http://127.0.0.1:${box.lanPort}/api/source`;
+    const noToken = await fetch(`${lan}/reports`, { method: 'POST', body: fixture('cda-synthetic-v1.xml') });
+    expect(noToken.status).toBe(401);
+    const wrongToken = await fetch(`${lan}/reports`, { method: 'POST', body: fixture('cda-synthetic-v1.xml'), headers: { authorization: `Bearer ${RIS_TOKEN.replace(/.$/, 'x')}` } });
+    expect(wrongToken.status).toBe(401);
+    expect((await fetch(`${lan}/status`)).status).toBe(401);
+    // The kiosk's loopback listener serves the same routes under the same protection.
+    expect((await fetch(`http://127.0.0.1:${box.kioskPort}/api/source/status`)).status).toBe(401);
+    // Nothing was stored by the refused calls.
+    expect(box.inbox.list({ limit: 1 })[0]!.id).toBe(inboxBefore);
+    const status = await fetch(`${lan}/status`, { headers: { authorization: `Bearer ${RIS_TOKEN}` } });
+    expect(status.status).toBe(200);
+    expect(((await status.json()) as { health: { checks: { name: string; detail: string }[] } }).health.checks.find((c) => c.name === 'pacs')!.detail).toMatch(/C-ECHO ORTHANC@127.0.0.1/);
+  });
+
+  it('reports real health: database and PACS reachable by C-ECHO; the public answer names no PACS address or AE title', async () => {
     const res = await fetch(`http://127.0.0.1:${box.httpPort}/health`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
-    expect(body.checks.find((c) => c.name === 'pacs')).toMatchObject({ ok: true, detail: expect.stringMatching(/C-ECHO ORTHANC@127.0.0.1/) });
+    const text = await res.text();
+    const body = JSON.parse(text) as { ok: boolean; checks: { name: string; ok: boolean }[] };
+    expect(body.checks.find((c) => c.name === 'pacs')).toEqual({ name: 'pacs', ok: true });
+    expect(text).not.toMatch(/ORTHANC|127\.0\.0\.1|C-ECHO/);
   });
 });

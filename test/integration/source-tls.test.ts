@@ -78,6 +78,8 @@ beforeAll(async () => {
         dataDir: join(work, 'box'),
         pacs: { port: orthanc.dicomPort },
         dimse: { port: dimsePort, listenHost: '127.0.0.1' },
+        lan: { port: 0, host: '127.0.0.1' },
+        kiosk: { port: 0 },
         http: { port: 0, host: '127.0.0.1', tls: { certFile: pki.server.certPem, keyFile: pki.server.keyPem, clientCaFile: pki.ca.certPem } },
         hl7: { port: 0, host: '127.0.0.1' },
         source: { stableAfterMs: 0, recheckMs: 100 },

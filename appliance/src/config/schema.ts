@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { xdsConfigSchema } from '../xds/config-schema.js';
 import { consumerConfigSchema } from '../consumer/config-schema.js';
+import { lanConfigSchema, kioskConfigSchema, risConfigSchema } from '../http/lan-config-schema.js';
 
 // DICOM AE titles: 1–16 characters of the default repertoire, no backslash, not all spaces (PS3.5 §6.2, VR AE).
 const aeTitle = z
@@ -69,8 +70,14 @@ export const configSchema = z.object({
           clientCaFile: z.string().default(''),
         })
         .prefault({}),
+      /** Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); empty: none. */
+      trustedProxies: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
+  /** The practice's side (RIS HTTP intake, status, setup): never on the public listener. */
+  lan: lanConfigSchema.prefault({}),
+  kiosk: kioskConfigSchema.prefault({}),
+  ris: risConfigSchema.prefault({}),
   hl7: z
     .object({
       host: host.default('0.0.0.0'),

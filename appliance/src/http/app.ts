@@ -11,9 +11,11 @@ export interface AppDeps {
 /** The box's HTTP surface. Routes stay thin: they call services and map outcomes to HTTP. */
 export function createHttpApp(deps: AppDeps): Hono {
   const app = new Hono();
+  // Public liveness only: which checks pass, never their detail (PACS address, AE title, DMP texts). The detail
+  // is on the LAN side, behind the administrator's PIN.
   app.get('/health', async (c) => {
     const report = await runHealthChecks(deps.health);
-    return c.json(report, report.ok ? 200 : 503);
+    return c.json({ ok: report.ok, checkedAt: report.checkedAt, checks: report.checks.map(({ name, ok }) => ({ name, ok })) }, report.ok ? 200 : 503);
   });
   deps.mount?.(app);
   app.notFound((c) => c.json({ error: 'not found' }, 404));

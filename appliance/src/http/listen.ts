@@ -17,7 +17,13 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-export async function listen(app: Hono, http: Config['http']): Promise<Listener> {
+export interface ListenOptions {
+  host: string;
+  port: number;
+  tls: Config['http']['tls'];
+}
+
+export async function listen(app: { fetch: Hono['fetch'] }, http: ListenOptions): Promise<Listener> {
   const { tls } = http;
   if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) {
     throw new Error('http.tls.certFile and http.tls.keyFile go together: set both, or neither for plain HTTP');

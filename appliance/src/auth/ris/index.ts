@@ -1,0 +1,2 @@
+export { AddressList, normaliseAddress } from './address.js';
+export { RisCredential, type RisDecision, type RisCredentialOptions } from './credential.js';
