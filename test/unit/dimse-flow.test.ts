@@ -74,9 +74,18 @@ describe('C-GET storage presentation contexts', () => {
     expect(dropped).toEqual([]);
     expect(contexts[0]).toEqual({ abstractSyntaxUid: '1.2.840.10008.5.1.4.1.1.2', transferSyntaxUids: ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'], scpRole: true });
     expect(contexts[2]).toEqual({ abstractSyntaxUid: '1.2.840.10008.5.1.4.1.1.2', transferSyntaxUids: ['1.2.840.10008.1.2.4.80'], scpRole: true });
-    // the KOS has no pixels: uncompressed only
-    expect(contexts.filter((c) => c.abstractSyntaxUid.endsWith('.88.59'))).toHaveLength(1);
-    expect(contexts).toHaveLength(2 + STORED_AS_IS.length);
+    // the KOS carries no pixels: its compressed contexts come after every one of the CT's
+    const kos = contexts.flatMap((c, i) => (c.abstractSyntaxUid.endsWith('.88.59') ? [i] : []));
+    expect(kos).toHaveLength(1 + STORED_AS_IS.length);
+    expect(kos[1]).toBe(2 + STORED_AS_IS.length);
+    expect(contexts).toHaveLength(2 + 2 * STORED_AS_IS.length);
+  });
+
+  it('offers the stored syntaxes to every pixel-bearing class, RT Dose and Segmentation included', () => {
+    for (const uid of ['1.2.840.10008.5.1.4.1.1.481.2', '1.2.840.10008.5.1.4.1.1.66.4']) {
+      const { contexts } = storageContexts([uid, '1.2.840.10008.5.1.4.1.1.88.59'], 127);
+      expect(contexts.slice(2, 2 + STORED_AS_IS.length).map((c) => [c.abstractSyntaxUid, c.transferSyntaxUids[0]])).toEqual(STORED_AS_IS.map((ts) => [uid, ts]));
+    }
   });
 
   it('never exceeds the budget with the common classes, and every class has an uncompressed context', () => {

@@ -56,14 +56,19 @@ export const COMMON_STORAGE_CLASSES = [
   '1.2.840.10008.5.1.4.1.1.66', // Raw Data
 ];
 
-/** SR, presentation states, encapsulated documents, RT objects without pixels: never compressed. */
-function hasPixels(sopClassUid: string): boolean {
-  return !/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.(88|11|104|66|481\.[2-9])(\.|$)/.test(sopClassUid);
+/**
+ * Classes known to carry no Pixel Data (SR, presentation states, encapsulated documents, raw data, registrations,
+ * RT plans and structure sets...): their compressed contexts are proposed last, once every other class has its
+ * own. Any class may carry pixels (RT Dose, Segmentation...), so none is left without its stored syntax while the
+ * budget lasts: a PACS that cannot transcode would otherwise fail the C-GET (PS3.4 C.4.3.1).
+ */
+function knownWithoutPixels(sopClassUid: string): boolean {
+  return /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.(88\.\d+|11\.\d+|104\.\d+|66|66\.[1235]|481\.[3-9])$/.test(sopClassUid);
 }
 
 /**
- * Presentation contexts in which the box offers to be the C-STORE SCP: every class uncompressed first,
- * then, while the budget lasts, each compressed syntax for the classes that carry pixels.
+ * Presentation contexts in which the box offers to be the C-STORE SCP: every class uncompressed first, then,
+ * while the budget lasts, each compressed syntax for every class — classes known to carry no pixels last.
  */
 export function storageContexts(sopClassUids: string[], budget: number): { contexts: ProposedContext[]; dropped: string[] } {
   const classes = [...new Set(sopClassUids)];
@@ -73,10 +78,13 @@ export function storageContexts(sopClassUids: string[], budget: number): { conte
     if (contexts.length >= budget) dropped.push(uid);
     else contexts.push({ abstractSyntaxUid: uid, transferSyntaxUids: UNCOMPRESSED, scpRole: true });
   }
-  for (const ts of STORED_AS_IS) {
-    for (const uid of classes) {
-      if (contexts.length >= budget) return { contexts, dropped };
-      if (!dropped.includes(uid) && hasPixels(uid)) contexts.push({ abstractSyntaxUid: uid, transferSyntaxUids: [ts], scpRole: true });
+  const kept = classes.filter((uid) => !dropped.includes(uid));
+  for (const group of [kept.filter((uid) => !knownWithoutPixels(uid)), kept.filter(knownWithoutPixels)]) {
+    for (const ts of STORED_AS_IS) {
+      for (const uid of group) {
+        if (contexts.length >= budget) return { contexts, dropped };
+        contexts.push({ abstractSyntaxUid: uid, transferSyntaxUids: [ts], scpRole: true });
+      }
     }
   }
   return { contexts, dropped };
