@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { makeMiniStudy, transferSyntaxOf, type MiniStudy } from '../fixtures/mini-instances.js';
-import { createPacsBridge } from '../../appliance/src/dimse/index.js';
+import { createPacsBridge, PacsError } from '../../appliance/src/dimse/index.js';
 
 // Pixel-bearing objects outside the image classes (RT Dose, Segmentation) stored compressed in the PACS: the
 // box must propose their stored syntax, or the PACS (which cannot transcode them) fails the C-GET.
@@ -46,4 +46,18 @@ it('C-GET brings RT Dose and Segmentation stored in JPEG-LS as the PACS stores t
   for (const instance of study.series[0]!.instances) {
     expect(transferSyntaxOf(readFileSync(join(outDir, `${instance.sopInstanceUid}.dcm`)))).toBe(JPEG_LS_LOSSLESS);
   }
+});
+
+it('a C-GET the PACS ends in failure: its status and failed-instance list are read, not taken for a malformed command', async () => {
+  const bridge = createPacsBridge(
+    { aeTitle: orthanc.aeTitle, host: '127.0.0.1', port: orthanc.dicomPort, retrieve: 'C-GET', dicomwebUrl: '', maxAssociations: 2 },
+    { aeTitle: 'DRIMBOX' },
+    { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [], connectTimeoutMs: 5_000, responseTimeoutMs: 10_000, maxPduLength: 262_144 },
+  );
+  // Only RT Dose is offered: the PACS cannot send the Segmentation and says so in its final response.
+  const error = await bridge.retrieve({ level: 'STUDY', studyInstanceUid: study.studyInstanceUid }, { outDir: join(dir, 'get-partial'), sopClassUids: [RT_DOSE] }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(PacsError);
+  // Orthanc 1.10 stops at the first instance it cannot send: that one is named, whatever it delivered before.
+  expect((error as PacsError).message).toMatch(/status 0xC000 \(unable to process\), 1 instance\(s\) failed, [01] delivered/);
+  expect((error as PacsError).details).toMatchObject({ status: 0xc000, partial: { failedSopInstanceUids: [study.series[0]!.instances[1]!.sopInstanceUid] } });
 });

@@ -34,6 +34,18 @@ const ELEMENTS: Record<number, { keyword: string; vr: CommandVr }> = {
   0x1031: { keyword: 'MoveOriginatorMessageID', vr: 'US' },
 };
 
+/**
+ * A command PDV's bytes cut at the end its Command Group Length (0000,0000) gives. Orthanc 1.10 sends the
+ * Failed SOP Instance UID List of a failed C-GET/C-MOVE after the command group in the same command message,
+ * with Command Data Set Type "none": those bytes are the identifier, kept for the caller (Implicit VR LE).
+ */
+export function splitCommand(bytes: Buffer): { command: Buffer; trailing?: Buffer } {
+  if (bytes.length < 12 || bytes.readUInt16LE(0) !== 0x0000 || bytes.readUInt16LE(2) !== 0x0000 || bytes.readUInt32LE(4) !== 4) return { command: bytes };
+  const end = 12 + bytes.readUInt32LE(8);
+  if (end >= bytes.length) return { command: bytes };
+  return { command: bytes.subarray(0, end), trailing: bytes.subarray(end) };
+}
+
 /** Decodes a command set to the keyword → value map dcmjs-dimse's Dataset holds; unknown elements are skipped. */
 export function decodeCommand(bytes: Buffer): Record<string, unknown> {
   const out: Record<string, unknown> = {};

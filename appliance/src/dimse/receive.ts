@@ -9,7 +9,7 @@ import {
   type PresentationContext,
 } from './library.js';
 import type { StoreDecision, StoreSink } from './sink.js';
-import { decodeCommand } from './command.js';
+import { decodeCommand, splitCommand } from './command.js';
 
 /** A dataset kept as the bytes the peer sent (C-FIND identifiers, final C-GET/C-MOVE responses): decoded by whoever needs it. */
 export class RawDataset {
@@ -112,14 +112,18 @@ export class Receiver {
   private commandComplete(context: PresentationContext): void {
     const bytes = this.commandChunks.length === 1 ? this.commandChunks[0]! : Buffer.concat(this.commandChunks);
     this.commandChunks = [];
-    const elements = decodeCommand(bytes);
+    const { command: commandBytes, trailing } = splitCommand(bytes);
+    const elements = decodeCommand(commandBytes);
     const field = elements.CommandField as number;
     const Class = commandClasses[field];
     if (!Class) throw new Error(`unsupported DIMSE command field 0x${Number(field).toString(16)}`);
     const command = Object.assign(new Class(), { commandDataset: new Dataset(elements), dataset: undefined });
     contextIds.set(command, context.getPresentationContextId());
     if (command.hasDataset()) this.command = command;
-    else this.net._performDimse(context, command);
+    else {
+      if (trailing) Object.assign(command, { dataset: new RawDataset(trailing, TransferSyntax.ImplicitVRLittleEndian) });
+      this.net._performDimse(context, command);
+    }
   }
 
   private datasetFragment(context: PresentationContext, command: Command, value: Buffer, last: boolean): void {

@@ -147,9 +147,11 @@ async function run({ ctx, association, request, context, what, options, collecto
     if (status === 0xa801 && moveDestination) throw unknownDestination(ctx, moveDestination, status, 'move destination unknown');
     const comment = final.getErrorComment();
     const kind = status >= 0xa700 && status <= 0xa7ff ? 'refused' : 'failed';
-    throw new PacsError(kind, `PACS ${label} answered ${what} with status ${statusHex(status)} (${statusText(status)})${comment ? `: ${comment}` : ''}`, {
+    const failedNote = result.failedSopInstanceUids.length ? `, ${result.failedSopInstanceUids.length} instance(s) failed, ${result.instances} delivered` : '';
+    throw new PacsError(kind, `PACS ${label} answered ${what} with status ${statusHex(status)} (${statusText(status)})${comment ? `: ${comment}` : ''}${failedNote}`, {
       pacs: label,
       status,
+      partial: result,
     });
   } finally {
     options.signal?.removeEventListener('abort', onAbort);

@@ -91,7 +91,8 @@ export class PacsError extends Error {
   constructor(
     readonly kind: PacsErrorKind,
     message: string,
-    readonly details: { pacs?: string; status?: number; cause?: unknown } = {},
+    /** `partial`: what a failed retrieve still delivered, and which instances the PACS says failed. */
+    readonly details: { pacs?: string; status?: number; cause?: unknown; partial?: RetrieveResult } = {},
   ) {
     super(message);
     this.name = 'PacsError';
