@@ -23,6 +23,7 @@ import { reportFromHl7 } from '../../appliance/src/report/parse.js';
 import { parseHl7Message } from '../../appliance/src/hl7/index.js';
 import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
 import { helene } from '../fixtures/hl7/generate.js';
+import { printGoal } from './goal.js';
 
 const N = Number(process.argv[2] ?? 200);
 const work = mkdtempSync(join(tmpdir(), 'drimbox-drain-bench-'));
@@ -85,6 +86,7 @@ const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const c = outbox.counts();
 console.log(`outbox → DMP simulator, concurrency ${concurrency}: ${N} signed ITI-41 in ${seconds.toFixed(2)} s = ${(N / seconds).toFixed(1)} submissions/s (done ${c.done}, dead ${c.dead}, waiting ${c['waiting-retry']})`);
 console.log(`box CPU: ${cpuSeconds.toFixed(2)} s for ${N} submissions = ${(N / cpuSeconds).toFixed(0)} submissions per CPU-second (the simulator, in its own process, is the slower side)`);
+printGoal('outbox-per-cpu-s', N / cpuSeconds, 100, '/CPU-s');
 console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
 sim.kill('SIGTERM');
 await new Promise((r) => sim.once('exit', r));

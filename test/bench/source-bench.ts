@@ -17,6 +17,7 @@ import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
 import { sendMllp } from '../../appliance/src/hl7/index.js';
 import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
 import { helene } from '../fixtures/hl7/generate.js';
+import { printGoal } from './goal.js';
 
 const run = promisify(execFile);
 const INSTANCES = Number(process.argv[2] ?? 2000);
@@ -68,6 +69,7 @@ async function intake(connections: number, perConnection: number): Promise<numbe
 const one = await intake(1, 200);
 const four = await intake(4, 100);
 console.log(`HL7 intake (ORU with base64 CDA, stored before ACK, a new connection per message): ${one.toFixed(0)} msg/s on 1 client, ${four.toFixed(0)} msg/s on 4 clients`);
+printGoal('hl7-msgs-per-s', Math.max(one, four), 500, ' msg/s');
 console.log(`peak RSS of the process (box + bench) ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
 await box.stop();
 await orthanc.stop();

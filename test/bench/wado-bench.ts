@@ -27,6 +27,7 @@ import { setLogLevel } from '../../appliance/src/log/logger.js';
 import { startBox, TEST_TOKEN } from '../integration/dicomweb-box.js';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { freePort } from '../peers/ports.js';
+import { printGoal } from './goal.js';
 
 const AUTH = { authorization: `Bearer ${TEST_TOKEN}` };
 const ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*';
@@ -207,6 +208,8 @@ async function main(): Promise<void> {
     console.log(line('box, DIMSE upstream (C-GET)', dimse, direct));
     console.log(line('dcmtk getscu (to disk), for the DIMSE path', getscu));
     console.log(`box via DIMSE vs getscu: ${(mbps(dimse) / mbps(getscu)).toFixed(2)}×`);
+    printGoal('dimse-vs-getscu', mbps(dimse) / mbps(getscu), 0.8, '×');
+    let peakRss = 0;
 
     console.log(`\n4 clients streaming the study concurrently through the box (box RSS when idle after start: ${idleRss.web.toFixed(0)} / ${idleRss.dimse.toFixed(0)} MiB)`);
     for (const [name, box] of [['PACS DICOMweb upstream', viaWeb], ['DIMSE upstream', viaDimse]] as const) {
@@ -214,7 +217,9 @@ async function main(): Promise<void> {
       console.log(
         `${name.padEnd(26)} ${c.seconds.toFixed(2)} s, ${(c.bytes / 1e6 / c.seconds).toFixed(1)} MB/s aggregate; box RSS ${c.startMiB.toFixed(0)} MiB before, peak ${c.peakMiB.toFixed(0)} MiB during (sampled every 10 ms), VmHWM ${c.lifetimePeakMiB.toFixed(0)} MiB over the process's life; after: ${await memoryOf(box)}`,
       );
+      peakRss = Math.max(peakRss, c.peakMiB);
     }
+    printGoal('rss-4-clients', peakRss * 1.048576, 150, ' MB', false);
   } finally {
     for (const b of boxes) await b.stop();
     await pacs?.stop();
