@@ -87,8 +87,6 @@ export interface DcmjsElement {
   _rawValue?: unknown;
 }
 interface DcmjsData {
-  DicomMessage: { _read(stream: unknown, syntax: string, options?: { ignoreErrors?: boolean }): Record<string, DcmjsElement> };
-  ReadBufferStream: new (buffer: ArrayBuffer) => unknown;
   DicomMetaDictionary: { nameMap: Record<string, { tag: string; vr: string; name: string }> };
 }
 export const dcmjsData = (createRequire(import.meta.url)('dcmjs') as { data: DcmjsData }).data;

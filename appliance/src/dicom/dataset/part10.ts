@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { checkPart10Structure, DicomStructureError } from './structure.js';
 import { readFile, type DcmDataset, type ReadFileOptions } from './dcmjs.js';
 import { encodeDataset } from './encode.js';
 import { readString, text } from './elements.js';
@@ -70,6 +71,12 @@ export function readPart10(bytes: Buffer | Uint8Array, options: Pick<ReadFileOpt
         ? `not a DICOM Part-10 file: ${bytes.length} bytes, shorter than the 128-byte preamble and "DICM" marker`
         : 'not a DICOM Part-10 file: no "DICM" marker after the 128-byte preamble',
     );
+  }
+  try {
+    checkPart10Structure(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), options.untilTag ? parseInt(options.untilTag, 16) : undefined);
+  } catch (err) {
+    if (err instanceof DicomStructureError) throw new DicomReadError(`malformed DICOM Part-10 file: ${err.message}`, { cause: err });
+    throw err;
   }
   const buffer = toArrayBuffer(bytes);
   let dict;

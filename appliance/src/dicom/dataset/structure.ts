@@ -1,0 +1,85 @@
+/**
+ * A bounded walk over a Part-10 file's elements before dcmjs reads it: every defined length must fit in the bytes
+ * that follow. dcmjs trusts lengths and, given a 40-byte input announcing a 2 GB value, spends seconds to minutes
+ * building it (found by fuzzing, test/bench/fuzz-bench.ts). Walks linearly (no recursion): sequence and item
+ * contents are walked as elements, other values are skipped by their length. PS3.5 §7.1 (element encoding),
+ * §7.5 (items and delimiters).
+ */
+
+const IMPLICIT_VR_LE = '1.2.840.10008.1.2';
+const EXPLICIT_VR_BE = '1.2.840.10008.1.2.2';
+const DEFLATED = '1.2.840.10008.1.2.1.99';
+const UNDEFINED = 0xffffffff;
+/** VRs with a 2-byte reserved field and a 4-byte length in explicit VR (PS3.5 Table 7.1-1). */
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
+
+export class DicomStructureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DicomStructureError';
+  }
+}
+
+const hex4 = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+
+/** Checks the elements of `bytes` from `offset`; stops at `untilTag` (group << 16 | element) when given. */
+function walk(bytes: Buffer, offset: number, end: number, explicit: boolean, bigEndian: boolean, untilTag?: number): void {
+  const u16 = (at: number) => (bigEndian ? bytes.readUInt16BE(at) : bytes.readUInt16LE(at));
+  const u32 = (at: number) => (bigEndian ? bytes.readUInt32BE(at) : bytes.readUInt32LE(at));
+  let pos = offset;
+  while (pos < end) {
+    if (end - pos < 8) throw new DicomStructureError(`truncated element header at byte ${pos}`);
+    // Item and delimitation tags are always little endian groups FFFE... in LE files; in BE files too they read as FFFE.
+    const group = u16(pos);
+    const element = u16(pos + 2);
+    const tag = ((group << 16) | element) >>> 0;
+    if (untilTag !== undefined && tag >= untilTag && group !== 0xfffe) return;
+    let length: number;
+    let header: number;
+    let container = false;
+    if (group === 0xfffe) {
+      length = u32(pos + 4);
+      header = 8;
+      container = element === 0xe000; // an item: its content is elements
+    } else if (explicit) {
+      const vr = bytes.toString('latin1', pos + 4, pos + 6);
+      if (LONG_VRS.has(vr)) {
+        if (end - pos < 12) throw new DicomStructureError(`truncated element header at byte ${pos}`);
+        length = u32(pos + 8);
+        header = 12;
+      } else {
+        length = u16(pos + 6);
+        header = 8;
+      }
+      container = vr === 'SQ';
+    } else {
+      length = u32(pos + 4);
+      header = 8;
+      // Implicit VR: a value that starts with an item tag is a sequence.
+      container = length >= 8 && pos + 12 <= end && u16(pos + 8) === 0xfffe && u16(pos + 10) === 0xe000;
+    }
+    pos += header;
+    if (length === UNDEFINED || container) continue;
+    if (length > end - pos) {
+      throw new DicomStructureError(`element (${hex4(group)},${hex4(element)}) at byte ${pos - header} announces ${length} bytes, only ${end - pos} follow`);
+    }
+    pos += length;
+  }
+}
+
+/**
+ * Refuses a Part-10 file (preamble, "DICM", meta group, dataset) whose element lengths do not fit its bytes.
+ * Deflated datasets are not walked (their bytes are compressed); everything else is.
+ */
+export function checkPart10Structure(bytes: Buffer, untilTag?: number): void {
+  if (bytes.length < 144) throw new DicomStructureError('no file meta information group');
+  const metaLength = bytes.readUInt32LE(140);
+  const metaEnd = 144 + metaLength;
+  if (metaEnd > bytes.length) throw new DicomStructureError(`file meta group announces ${metaLength} bytes, only ${bytes.length - 144} follow`);
+  walk(bytes, 144, metaEnd, true, false);
+  const meta = bytes.toString('latin1', 144, metaEnd);
+  const tsAt = meta.indexOf('\x02\x00\x10\x00UI');
+  const transferSyntaxUid = tsAt >= 0 ? meta.substr(tsAt + 8, bytes.readUInt16LE(144 + tsAt + 6)).replace(/[\0 ]+$/, '') : '';
+  if (transferSyntaxUid === DEFLATED) return;
+  walk(bytes, metaEnd, bytes.length, transferSyntaxUid !== IMPLICIT_VR_LE, transferSyntaxUid === EXPLICIT_VR_BE, untilTag);
+}

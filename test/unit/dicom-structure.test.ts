@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { readPart10, DicomReadError } from '../../appliance/src/dicom/dataset/part10.js';
+import { toDicomJson } from '../../appliance/src/dimse/dicom-json.js';
+import { RawDataset } from '../../appliance/src/dimse/receive.js';
+import { referencePath } from '../fixtures/reference.js';
+
+const KOS = readFileSync(referencePath('spec/kos/bcom-test-kos.dcm'));
+const IMPLICIT_VR_LE = '1.2.840.10008.1.2';
+
+// Found by the parser fuzzing (test/fuzz): a C-FIND identifier of 79 bytes whose second element announces
+// 2.36 GB. dcmjs, trusting the length, blocked the event loop for minutes on it.
+const HUGE_LENGTH_IDENTIFIER = Buffer.from(
+  '080005000a00000049534f5f495220313030080012 5c691a6752a58c0008000000323032323132303908001300060000003131343235360800160 01e000000312e322e3834302e31303030382e352e'.replace(/ /g, ''),
+  'hex',
+);
+
+describe('element lengths are checked before a dataset is decoded', () => {
+  it('refuses at once an identifier whose element announces more bytes than follow', () => {
+    const read = () => toDicomJson(new RawDataset(HUGE_LENGTH_IDENTIFIER, IMPLICIT_VR_LE));
+    expect(read).toThrow(DicomReadError);
+    expect(read).toThrow(/announces \d+ bytes, only \d+ follow/);
+  });
+
+  it('refuses a truncated Part-10 file, naming the element', () => {
+    expect(() => readPart10(KOS.subarray(0, KOS.length - 7))).toThrow(/malformed DICOM Part-10 file: (truncated element header|element \([0-9A-F]{4},[0-9A-F]{4}\) at byte \d+ announces)/);
+  });
+
+  it('still reads a valid file and a valid identifier', () => {
+    expect(readPart10(KOS).transferSyntaxUid).toMatch(/^1\.2\.840\.10008\.1\.2/);
+    const identifier = Buffer.from('080052000600000053545544592020000d000a000000312e322e332e342e3500', 'hex'); // QueryRetrieveLevel, StudyInstanceUID
+    expect(toDicomJson(new RawDataset(identifier, IMPLICIT_VR_LE))).toEqual({
+      '00080052': { vr: 'CS', Value: ['STUDY'] },
+      '0020000D': { vr: 'UI', Value: ['1.2.3.4.5'] },
+    });
+  });
+});
