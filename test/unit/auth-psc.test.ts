@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTokenIntrospector, interpret, parsePscUserInfo } from '../../appliance/src/auth/psc/index.js';
+import { PscError } from '../../appliance/src/auth/psc/client.js';
 import { ExpiringCache } from '../../appliance/src/auth/psc/expiring-cache.js';
 
 const ISSUER = 'https://auth.bas.psc.esante.gouv.fr/auth/realms/esante-wallet';
@@ -36,7 +37,7 @@ describe('interpret (PSC introspection answer)', () => {
 });
 
 describe('token introspector', () => {
-  it('coalesces concurrent checks, caches until exp, and never caches a PSC failure', async () => {
+  it('coalesces concurrent checks, caches within the positive bound, and never caches a PSC outage', async () => {
     let now = NOW;
     let calls = 0;
     let fail = false;
@@ -73,6 +74,53 @@ describe('token introspector', () => {
     now += 1001;
     await check.check('bad');
     expect(calls).toBe(2);
+  });
+});
+
+describe('revocation is seen within a bound', () => {
+  const longLived = { ...good, exp: NOW / 1000 + 3600 };
+
+  it('asks PSC again once the positive bound is past, though the token has not expired: a revoked token is refused', async () => {
+    let now = NOW;
+    let revoked = false;
+    let calls = 0;
+    const check = createTokenIntrospector({
+      issuer: ISSUER,
+      nowMs: () => now,
+      positiveTtlMs: 10_000,
+      introspect: async () => (calls++, revoked ? { active: false } : longLived),
+    });
+    expect((await check.check('tok')).state).toBe('active');
+    revoked = true;
+    now += 9_999;
+    expect((await check.check('tok')).state).toBe('active'); // within the bound: the cached answer
+    now += 2;
+    expect(await check.check('tok')).toEqual({ state: 'unauthenticated', reason: 'inactive' });
+    expect(calls).toBe(2);
+  });
+
+  it('takes an OAuth error answer of the introspection endpoint as a refusal, remembered briefly; an outage stays an outage', async () => {
+    let now = NOW;
+    let calls = 0;
+    let answer: 'oauth-error' | 'outage' = 'oauth-error';
+    const check = createTokenIntrospector({
+      issuer: ISSUER,
+      nowMs: () => now,
+      negativeTtlMs: 5_000,
+      introspect: async () => {
+        calls++;
+        if (answer === 'oauth-error') throw new PscError('Pro Santé Connect token introspection failed: invalid_token', 'refused');
+        throw new PscError('Pro Santé Connect token introspection failed: fetch failed', 'unreachable');
+      },
+    });
+    expect(await check.check('tok')).toEqual({ state: 'unauthenticated', reason: 'refused-by-psc' });
+    expect(await check.check('tok')).toEqual({ state: 'unauthenticated', reason: 'refused-by-psc' });
+    expect(calls).toBe(1);
+    now += 5_001;
+    answer = 'outage';
+    expect(await check.check('tok')).toMatchObject({ state: 'unavailable' });
+    expect(await check.check('tok')).toMatchObject({ state: 'unavailable' });
+    expect(calls).toBe(3);
   });
 });
 

@@ -116,6 +116,8 @@ export const configSchema = z.object({
       clientAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
       timeoutMs: ms.default(5_000),
       introspectionCacheEntries: z.number().int().min(1).default(10_000),
+      /** How long a positive token introspection is believed: a token revoked at PSC stops working within this bound. */
+      introspectionCacheSeconds: z.number().int().min(0).max(300).default(60),
     })
     .prefault({}),
   /** The ANS-signed list of DRIMboxes allowed to call this one (ci-sis-imaging.md §3.1). */

@@ -64,6 +64,7 @@ export async function createImageServing(deps: { config: Config; db: Db; archive
         })(),
         issuer: config.psc.issuer,
         maxEntries: config.psc.introspectionCacheEntries,
+        positiveTtlMs: config.psc.introspectionCacheSeconds * 1000,
         log,
       })
     : { check: async () => ({ state: 'unavailable', reason: 'Pro Santé Connect is not configured on this box (psc.clientId, psc.clientSecret)' }) };

@@ -10,16 +10,21 @@ export interface IntrospectorOptions {
   introspect: IntrospectFn;
   /** The configured PSC issuer: an answer naming another issuer is refused. */
   issuer: string;
-  /** Cached tokens (default 10,000). Active answers are kept until the token's exp. */
+  /** Cached tokens (default 10,000). */
   maxEntries?: number;
-  /** How long a "not active" answer is remembered, so a flood of bad tokens does not reach PSC (default 60 s). */
+  /**
+   * How long an "active" answer is believed without asking PSC again (default 60 s, never past the token's exp):
+   * a token revoked at PSC stops opening images within this bound.
+   */
+  positiveTtlMs?: number;
+  /** How long a "not active" answer or an OAuth error is remembered, so a flood of bad tokens does not reach PSC (default 60 s). */
   negativeTtlMs?: number;
   nowMs?: () => number;
   log?: Logger;
 }
 
 export interface TokenIntrospector {
-  /** Checks a bearer token: PSC introspection, answered from the cache until the token expires. */
+  /** Checks a bearer token: PSC introspection, answered from a cache whose entries live at most positiveTtlMs. */
   check(token: string): Promise<IntrospectionOutcome>;
 }
 
@@ -31,6 +36,7 @@ export function createTokenIntrospector(options: IntrospectorOptions): TokenIntr
   const nowMs = options.nowMs ?? Date.now;
   const cache = new ExpiringCache<IntrospectionOutcome>(options.maxEntries ?? 10_000, nowMs);
   const negativeTtlMs = options.negativeTtlMs ?? 60_000;
+  const positiveTtlMs = options.positiveTtlMs ?? 60_000;
   const inFlight = new Map<string, Promise<IntrospectionOutcome>>();
 
   async function ask(token: string, key: string): Promise<IntrospectionOutcome> {
@@ -38,11 +44,18 @@ export function createTokenIntrospector(options: IntrospectorOptions): TokenIntr
     try {
       answer = await options.introspect(token);
     } catch (err) {
+      // An OAuth error answer (4xx with an error code) is PSC's word: a refusal, not an outage.
+      if ((err as { failure?: unknown }).failure === 'refused') {
+        options.log?.warn('PSC refused the token introspection', { issuer: options.issuer, error: err });
+        const refused: IntrospectionOutcome = { state: 'unauthenticated', reason: 'refused-by-psc' };
+        cache.set(key, refused, nowMs() + negativeTtlMs);
+        return refused;
+      }
       options.log?.warn('PSC token introspection failed', { issuer: options.issuer, error: err });
       return { state: 'unavailable', reason: 'Pro Santé Connect unreachable or failing' };
     }
     const outcome = interpret(answer, options.issuer, nowMs());
-    if (outcome.state === 'active') cache.set(key, outcome, outcome.exp * 1000);
+    if (outcome.state === 'active') cache.set(key, outcome, Math.min(outcome.exp * 1000, nowMs() + positiveTtlMs));
     else if (outcome.state === 'unauthenticated') cache.set(key, outcome, nowMs() + negativeTtlMs);
     return outcome;
   }

@@ -62,4 +62,6 @@ export type UnauthenticatedReason =
   | 'expired'
   | 'wrong-issuer'
   | 'not-an-access-token'
-  | 'malformed-response';
+  | 'malformed-response'
+  /** PSC answered the introspection with an OAuth error. */
+  | 'refused-by-psc';
