@@ -11,6 +11,7 @@ import { Outbox, type OutboxSender } from './store/outbox.js';
 import { createPacsBridge, startStoreScp, type StoreScp } from './dimse/index.js';
 import type { PacsBridge, ReceivedInstance } from './dimse/types.js';
 import { startMllpServer, type MllpServer } from './hl7/index.js';
+import type { MllpStats } from './hl7/mllp-server.js';
 import { buildKos } from './dicom/kos/index.js';
 import { ReportProcessor } from './source/report-processor.js';
 import { OutboxDrainer } from './source/outbox-drainer.js';
@@ -22,7 +23,8 @@ import { FileSigner, tlsCredentialFromPkcs12 } from './auth/signer/file-signer.j
 import { createHttpApp } from './http/app.js';
 import { createLanApp, type LanEnv } from './http/lan-app.js';
 import { clientAddressResolver } from './http/client-address.js';
-import { RisCredential } from './auth/ris/index.js';
+import { AddressList, RisCredential } from './auth/ris/index.js';
+import { addressesOf, localAddressFacing } from './dimse/peer-addresses.js';
 import { createSourceRoutes } from './http/source-routes.js';
 import { createViewerRoutes } from './http/viewer-routes.js';
 import { createImageServing } from './source/serve-images.js';
@@ -31,6 +33,7 @@ import { createConsumerRoutes } from './http/consumer-routes.js';
 import { createPscClient } from './auth/psc/index.js';
 import { AuditLog } from './store/audit.js';
 import type { HealthCheck } from './device/health.js';
+import { DiskGuard } from './device/disk-guard.js';
 import { log as rootLog, setLogLevel } from './log/logger.js';
 
 // Key Object Selection Document Storage (PS3.4 Annex B): how IOCM rejection notes arrive.
@@ -104,6 +107,25 @@ const notConfiguredSender: OutboxSender = {
   },
 };
 
+/** The MLLP listener in words; throws (unhealthy) when its connections are nearly all taken: the RIS may be locked out. */
+export function mllpHealth(port: number, stats: MllpStats): string {
+  const detail = `MLLP listening on ${port}, ${stats.connectionsOpen} of ${stats.maxConnections} connection(s), ${stats.connectionsRefused} refused since start`;
+  if (stats.connectionsOpen >= Math.ceil(stats.maxConnections * 0.9)) throw new Error(`${detail}: saturated, the RIS may not get a connection`);
+  return detail;
+}
+
+/** A report not even looked at after this long means the processor is stuck or starved. */
+const MAX_UNPROCESSED_AGE_MS = 5 * 60_000;
+
+/** The report backlog in words; throws (unhealthy) when a report is held for a person or left unprocessed too long. */
+export function inboxHealth(backlog: ReturnType<ReportInbox['backlog']>, nowMs: number): string {
+  const ageMs = backlog.oldestReceivedAt ? nowMs - Date.parse(backlog.oldestReceivedAt) : 0;
+  const detail = `${backlog.received} to process${backlog.oldestReceivedAt ? ` (oldest ${Math.round(ageMs / 1000)} s)` : ''}, ${backlog.waiting} waiting for their images, ${backlog.held} held`;
+  if (backlog.held > 0) throw new Error(`${detail}: ${backlog.held} report(s) held because the PACS study's patient is not the report's — see "drimbox queue inbox --state held"`);
+  if (ageMs > MAX_UNPROCESSED_AGE_MS) throw new Error(`${detail}: reports wait unprocessed for more than ${MAX_UNPROCESSED_AGE_MS / 60_000} min`);
+  return detail;
+}
+
 /** Starts every service of the box on one configuration: SCP, PACS bridge, HL7 listener, source pipeline, HTTP. */
 export async function startBox(config: Config, options: BoxOptions = {}): Promise<RunningBox> {
   setLogLevel(config.log.level);
@@ -113,6 +135,8 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
   const archive = new KosArchive(db);
   const outbox = new Outbox(db);
   const stops: (() => Promise<unknown> | unknown)[] = [() => db.close()];
+  const disk = new DiskGuard(config.dataDir, config.storage.minFreeMegabytes * 1_048_576);
+  const admission = () => disk.refusal();
   const stopAll = async () => {
     for (const stop of stops.reverse()) {
       try {
@@ -130,9 +154,15 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     let consumer: ConsumerService | undefined;
     const scp = await startStoreScp({
       aeTitle: config.box.aeTitle,
-      host: config.dimse.listenHost,
+      host: config.dimse.listenHost === 'pacs-facing' ? await localAddressFacing(config.pacs.host) : config.dimse.listenHost,
       port: config.dimse.port,
       allowedCallingAeTitles: config.dimse.allowedCallingAeTitles.length ? config.dimse.allowedCallingAeTitles : [config.pacs.aeTitle],
+      // A calling AE title is not authentication: only the PACS's own addresses may connect.
+      allowedAddresses: new AddressList(
+        config.dimse.allowedPeerAddresses.length ? config.dimse.allowedPeerAddresses : await addressesOf(config.pacs.host),
+        'dimse.allowedPeerAddresses',
+      ),
+      maxAssociations: config.dimse.maxInboundAssociations,
       storageDir: join(config.dataDir, 'incoming'),
       maxPduLength: config.dimse.maxPduLength,
       onInstance: (instance, origin) => (origin.retrieve ? undefined : onPushedInstance(instance, origin.callingAeTitle)),
@@ -185,8 +215,11 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       port: config.hl7.port,
       maxFrameBytes: config.hl7.maxFrameBytes,
       maxConnections: config.hl7.maxConnections,
+      maxConnectionsPerAddress: config.hl7.maxConnectionsPerAddress,
       idleTimeoutMs: config.hl7.idleTimeoutMs,
-      handler: createHl7Intake({ inbox, onStored: () => processor?.wake() }),
+      frameTimeoutMs: config.hl7.frameTimeoutMs,
+      allowedAddresses: new AddressList(config.ris.allowedAddresses, 'ris.allowedAddresses'),
+      handler: createHl7Intake({ inbox, admission, onStored: () => processor?.wake() }),
     });
     stops.push(() => mllp.close(2_000));
 
@@ -201,7 +234,17 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         },
       },
       { name: 'dicom-scp', run: async () => `${scp.aeTitle} listening on ${scp.port}` },
-      { name: 'hl7', run: async () => `MLLP listening on ${mllp.port}, ${mllp.stats().connectionsOpen} connection(s)` },
+      { name: 'report-inbox', run: async () => inboxHealth(inbox.backlog(), Date.now()) },
+      {
+        name: 'disk',
+        run: async () => {
+          const refusal = await disk.refusal();
+          if (refusal) throw new Error(refusal);
+          const s = await disk.check();
+          return `${Math.floor(s.freeBytes / 1_048_576)} MB free of ${Math.floor(s.totalBytes / 1_048_576)} MB`;
+        },
+      },
+      { name: 'hl7', run: async () => mllpHealth(mllp.port, mllp.stats()) },
     ];
     const app = createHttpApp({
       health,
@@ -221,7 +264,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       clientAddress: clientAddressResolver(config.http.trustedProxies),
       ris,
       mount: (a: Hono<LanEnv>) => {
-        a.route('/api/source', createSourceRoutes({ inbox, outbox, ris, health, onStored: () => processor?.wake() }));
+        a.route('/api/source', createSourceRoutes({ inbox, outbox, ris, health, admission, onStored: () => processor?.wake() }));
         options.mountLan?.(a, parts);
       },
     };
@@ -258,6 +301,14 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     }, config.source.lateImagesCheckMs);
     lateTimer.unref();
     stops.push(() => clearInterval(lateTimer));
+    const purgeRejected = () => {
+      const n = inbox.purgeRejected(new Date(Date.now() - config.storage.rejectedRetentionDays * 86_400_000));
+      if (n) log.info('refused messages aged out', { count: n, olderThanDays: config.storage.rejectedRetentionDays });
+    };
+    purgeRejected();
+    const purgeTimer = setInterval(purgeRejected, 6 * 3_600_000);
+    purgeTimer.unref();
+    stops.push(() => clearInterval(purgeTimer));
 
     const httpPort = listener.port;
     log.info('box started', { http: httpPort, lan: lanListener.port, kiosk: kioskListener.port, hl7: mllp.port, dimse: scp.port, pacs: `${config.pacs.aeTitle}@${config.pacs.host}:${config.pacs.port}` });

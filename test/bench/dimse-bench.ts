@@ -36,7 +36,7 @@ async function child(job: Job): Promise<Measure> {
   const bridge = createPacsBridge(
     { aeTitle: 'ORTHANC', host: '127.0.0.1', port: job.port, retrieve: 'C-GET', dicomwebUrl: '', maxAssociations: 4 },
     { aeTitle: 'DRIMBOX' },
-    { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [], connectTimeoutMs: 10_000, responseTimeoutMs: 60_000, maxPduLength: 262_144 },
+    { connectTimeoutMs: 10_000, responseTimeoutMs: 60_000, maxPduLength: 262_144 },
   );
   await bridge.echo();
   const cpu = process.cpuUsage();

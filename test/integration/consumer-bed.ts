@@ -274,7 +274,9 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
     // Strasbourg: the consumer portal.
     const db = consumerDb(join(dir, 'consumer.sqlite'));
     stops.push(() => void db.close());
-    const dimse: Config['dimse'] = { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [], connectTimeoutMs: 5000, responseTimeoutMs: 20_000, maxPduLength: 262_144 };
+    const dimse: Config['dimse'] = { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [],
+  allowedPeerAddresses: [],
+  maxInboundAssociations: 16, connectTimeoutMs: 5000, responseTimeoutMs: 20_000, maxPduLength: 262_144 };
     const pacs: PacsConfig = { aeTitle: localPacs.aeTitle, host: '127.0.0.1', port: localPacs.dicomPort, retrieve: 'C-GET', dicomwebUrl: '', maxAssociations: 2 };
     const consumer = await createConsumerService({
       db,

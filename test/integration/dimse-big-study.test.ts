@@ -16,7 +16,9 @@ import type { Config, PacsConfig } from '../../appliance/src/config/schema.js';
 
 const INSTANCES = 1300;
 const dir = mkdtempSync(join(tmpdir(), 'dimse-big-'));
-const dimse: Config['dimse'] = { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [], connectTimeoutMs: 5_000, responseTimeoutMs: 30_000, maxPduLength: 262_144 };
+const dimse: Config['dimse'] = { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [],
+  allowedPeerAddresses: [],
+  maxInboundAssociations: 16, connectTimeoutMs: 5_000, responseTimeoutMs: 30_000, maxPduLength: 262_144 };
 let orthanc: OrthancPeer;
 let scp: StoreScp;
 let studyInstanceUid: string;

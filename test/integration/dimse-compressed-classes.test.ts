@@ -38,7 +38,7 @@ it('C-GET brings RT Dose and Segmentation stored in JPEG-LS as the PACS stores t
   const bridge = createPacsBridge(
     { aeTitle: orthanc.aeTitle, host: '127.0.0.1', port: orthanc.dicomPort, retrieve: 'C-GET', dicomwebUrl: '', maxAssociations: 2 },
     { aeTitle: 'DRIMBOX' },
-    { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [], connectTimeoutMs: 5_000, responseTimeoutMs: 10_000, maxPduLength: 262_144 },
+    { connectTimeoutMs: 5_000, responseTimeoutMs: 10_000, maxPduLength: 262_144 },
   );
   const outDir = join(dir, 'get');
   const result = await bridge.retrieve({ level: 'STUDY', studyInstanceUid: study.studyInstanceUid }, { outDir, sopClassUids: [RT_DOSE, SEGMENTATION] });
@@ -52,7 +52,7 @@ it('a C-GET the PACS ends in failure: its status and failed-instance list are re
   const bridge = createPacsBridge(
     { aeTitle: orthanc.aeTitle, host: '127.0.0.1', port: orthanc.dicomPort, retrieve: 'C-GET', dicomwebUrl: '', maxAssociations: 2 },
     { aeTitle: 'DRIMBOX' },
-    { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [], connectTimeoutMs: 5_000, responseTimeoutMs: 10_000, maxPduLength: 262_144 },
+    { connectTimeoutMs: 5_000, responseTimeoutMs: 10_000, maxPduLength: 262_144 },
   );
   // Only RT Dose is offered: the PACS cannot send the Segmentation and says so in its final response.
   const error = await bridge.retrieve({ level: 'STUDY', studyInstanceUid: study.studyInstanceUid }, { outDir: join(dir, 'get-partial'), sopClassUids: [RT_DOSE] }).catch((e: unknown) => e);

@@ -12,7 +12,9 @@ import type { Config } from '../../appliance/src/config/schema.js';
 // DCMTK, which shares no code with the box, as the peer: its SCUs against the box's SCP, its storescp under the box's SCU.
 
 const dir = mkdtempSync(join(tmpdir(), 'dimse-dcmtk-'));
-const dimse: Config['dimse'] = { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [], connectTimeoutMs: 5_000, responseTimeoutMs: 10_000, maxPduLength: 262_144 };
+const dimse: Config['dimse'] = { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [],
+  allowedPeerAddresses: [],
+  maxInboundAssociations: 16, connectTimeoutMs: 5_000, responseTimeoutMs: 10_000, maxPduLength: 262_144 };
 let scp: StoreScp;
 let study: MiniStudy;
 const received: { instance: ReceivedInstance; from: string }[] = [];

@@ -18,6 +18,8 @@ const dimse: Config['dimse'] = {
   port: 0,
   listenHost: '127.0.0.1',
   allowedCallingAeTitles: [],
+  allowedPeerAddresses: [],
+  maxInboundAssociations: 16,
   connectTimeoutMs: 5_000,
   responseTimeoutMs: 10_000,
   maxPduLength: 262_144,

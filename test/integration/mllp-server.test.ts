@@ -88,7 +88,8 @@ const msgWithId = (id: string) => Buffer.from(local('oru-r01-v2.5-publish.hl7').
 describe('MLLP server with the report handler', () => {
   let server: MllpServer;
   beforeAll(async () => {
-    server = await startMllpServer({ host: '127.0.0.1', port: await freePort(), handler: reportHandler, logger: silent });
+    // Every peer of these tests is on 127.0.0.1: lift the per-address cap (tested on its own below).
+    server = await startMllpServer({ host: '127.0.0.1', port: await freePort(), handler: reportHandler, maxConnectionsPerAddress: 256, logger: silent });
   });
   afterAll(() => server.close());
 
@@ -311,6 +312,58 @@ describe('MLLP server connection limit', () => {
       await waitFor(async () => server.stats().connectionsOpen === 1, 2_000, 'connection closed');
       expect(readAck(await sendMllp('127.0.0.1', server.port, msgWithId('L-3'))).code).toBe('AA');
       b.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('MLLP server against a host that hoards connections', () => {
+  /** An idle connection from a given loopback address (Linux routes all of 127/8 to lo). */
+  const idleFrom = (port: number, localAddress: string) =>
+    new Promise<Socket>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, localAddress }, () => resolve(socket));
+      socket.once('error', reject);
+    });
+  const closed = (socket: Socket) => new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+
+  it('caps the connections of one address: idle connections from a stranger never lock the RIS out, and health can tell', async () => {
+    const server = await startMllpServer({ host: '127.0.0.1', port: await freePort(), handler: reportHandler, maxConnections: 6, maxConnectionsPerAddress: 3, logger: silent });
+    try {
+      const hoarded = await Promise.all([1, 2, 3, 4, 5].map(() => idleFrom(server.port, '127.0.0.2')));
+      await Promise.all(hoarded.slice(3).map(closed)); // the 4th and 5th are closed at once
+      expect(hoarded.slice(0, 3).every((s) => !s.destroyed)).toBe(true);
+      expect(server.stats()).toMatchObject({ connectionsOpen: 3, connectionsRefused: 2 });
+      // The RIS, from its own address, still gets its ACK.
+      expect(readAck(await sendMllp('127.0.0.1', server.port, msgWithId('HOARD-1'))).code).toBe('AA');
+      hoarded.forEach((s) => s.destroy());
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('closes an idle connection after the idle timeout, and a half-sent frame after the frame timeout', async () => {
+    const server = await startMllpServer({ host: '127.0.0.1', port: await freePort(), handler: reportHandler, idleTimeoutMs: 300, frameTimeoutMs: 300, logger: silent });
+    try {
+      const idle = await idleFrom(server.port, '127.0.0.1');
+      await closed(idle);
+      const partial = await Peer.open(server.port);
+      partial.write(Buffer.concat([Buffer.of(0x0b), msgWithId('HALF-1').subarray(0, 40)]));
+      await waitFor(async () => server.stats().truncatedFrames === 1, 5_000, 'the half-sent frame to be dropped');
+      partial.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('takes connections only from allowed addresses when an allow-list is set', async () => {
+    const { AddressList } = await import('../../appliance/src/auth/ris/index.js');
+    const server = await startMllpServer({ host: '127.0.0.1', port: await freePort(), handler: reportHandler, allowedAddresses: new AddressList(['127.0.0.1'], 'ris.allowedAddresses'), logger: silent });
+    try {
+      const stranger = await idleFrom(server.port, '127.0.0.3');
+      await closed(stranger);
+      expect(server.stats().connectionsRefused).toBe(1);
+      expect(readAck(await sendMllp('127.0.0.1', server.port, msgWithId('ALLOWED-1'))).code).toBe('AA');
     } finally {
       await server.close();
     }

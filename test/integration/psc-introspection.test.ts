@@ -94,9 +94,26 @@ describe('token introspection at the PSC simulator, from the source box', () => 
     expect((await check.check(token)).state).toBe('unavailable');
   });
 
-  it('says "unavailable" when the box is not a registered client of PSC', async () => {
+  it('sees a token revoked at PSC once the positive answer is past its bound (60 s by default), though the token has not expired', async () => {
+    let now = Date.now();
+    const check = createTokenIntrospector({ introspect: (t) => psc.introspect(t), issuer: sim.issuer, nowMs: () => now });
+    const token = await sim.mintToken('claire.martin', { clientId: CONSUMER_BOX.clientId });
+    expect((await check.check(token)).state).toBe('active');
+    // The consumer box that holds the token revokes it (RFC 7009), as at logout.
+    const revoked = await fetch(`${sim.issuer}/protocol/openid-connect/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${CONSUMER_BOX.clientId}:${CONSUMER_BOX.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+    });
+    expect(revoked.status).toBe(200);
+    expect((await check.check(token)).state).toBe('active'); // within the bound: the cached answer
+    now += 60_001;
+    expect(await check.check(token)).toMatchObject({ state: 'unauthenticated', reason: 'inactive' });
+  });
+
+  it('takes PSC\'s OAuth error answer (the box is not a registered client) as a refusal, not an outage', async () => {
     const stranger = createPscClient({ issuer: sim.issuer, clientId: SOURCE_BOX.clientId, clientSecret: 'wrong-secret', timeoutMs: 3000 });
     const check = createTokenIntrospector({ introspect: (t) => stranger.introspect(t), issuer: sim.issuer });
-    expect((await check.check(await sim.mintToken('claire.martin'))).state).toBe('unavailable');
+    expect(await check.check(await sim.mintToken('claire.martin'))).toEqual({ state: 'unauthenticated', reason: 'refused-by-psc' });
   });
 });

@@ -15,6 +15,8 @@ import { checkLateImages } from '../../appliance/src/source/late-images-watch.js
 import { STUDY_UID, helene } from '../fixtures/hl7/generate.js';
 import { oruForStudy } from '../fixtures/hl7/report-message.js';
 
+const run = promisify(execFile);
+
 /** The RIS's bearer token for the HTTP intake on the LAN listener (ris.httpToken). */
 const RIS_TOKEN = 'ris-token-of-the-test-practice-0123456789';
 
@@ -138,7 +140,7 @@ describe('source flow against Orthanc', () => {
     expect(box.archive.activeForStudy(STUDY_UID)!.documentId).toMatch(/CR-2024-0001-2/);
   });
 
-  it('drops the instances an IOCM rejection note names, the note arriving by C-STORE from the PACS', async () => {
+  it('drops the instances an IOCM rejection note names, the note arriving by C-STORE from the PACS, once the PACS confirms they are gone', async () => {
     const rejected = study.series[0]!.instances[0]!;
     const note = buildRejectionNote({
       study: { studyInstanceUid: STUDY_UID, series: [{ seriesInstanceUid: study.series[0]!.seriesInstanceUid, instances: [{ sopClassUid: rejected.sopClassUid, sopInstanceUid: rejected.sopInstanceUid }] }] },
@@ -149,7 +151,16 @@ describe('source flow against Orthanc', () => {
     writeFileSync(noteFile, note.part10);
     // The PACS (calling AE ORTHANC, allowed by default) pushes the note to the box's SCP.
     // Not execFileSync: the box's SCP answers from this very process.
-    await promisify(execFile)('storescu', ['-aet', 'ORTHANC', '-aec', 'DRIMBOX', '127.0.0.1', String(box.dimsePort), noteFile], { env: { ...process.env, TCP_NODELAY: '1' } });
+    const push = () => promisify(execFile)('storescu', ['-aet', 'ORTHANC', '-aec', 'DRIMBOX', '127.0.0.1', String(box.dimsePort), noteFile], { env: { ...process.env, TCP_NODELAY: '1' } });
+    // A note whose instances the PACS still holds changes nothing: a calling AE title proves nothing.
+    await push();
+    await waitFor(async () => box.inbox.list({ limit: 1 })[0]!.state === 'done', 20_000, 'the first note to be looked at');
+    expect(box.inbox.list({ limit: 1 })[0]!.error).toMatch(/ignored: the PACS still holds 1 of the 1 instance/);
+    expect(box.outbox.list()).toHaveLength(3);
+    // The PACS really rejects the instance (it is gone from its C-FIND answers), then pushes the note.
+    const [orthancId] = await orthanc.rest<{ ID: string }[]>('/tools/lookup', { method: 'POST', body: rejected.sopInstanceUid });
+    await orthanc.rest(`/instances/${orthancId!.ID}`, { method: 'DELETE' });
+    await push();
     const ops = await outboxHas(4);
     expect(ops[3]).toMatchObject({ op: 'replace', targetUniqueId: ops[2]!.uniqueId });
     const { manifest } = kosOf(ops[3]!.uniqueId);
@@ -197,6 +208,27 @@ describe('source flow against Orthanc', () => {
     const bad = await fetch(lan, { method: 'POST', headers: auth, body: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).not.toMatch(/root:/);
+  });
+
+  it('holds a report whose study in the PACS is another patient\'s, says so in health, and publishes it only once a person releases it', async () => {
+    const other = await synthesizeStudy({ modality: 'CR', instances: 2, rows: 32, columns: 32, outDir: join(work, 'other-patient'), patient: { name: 'MARTIN^PAUL', id: 'IPP-OTHER-77' } });
+    for (const f of other.files) await orthanc.upload(readFileSync(f));
+    const before = box.outbox.list().length;
+    const ack = await send(oruForStudy({ studyUid: other.studyInstanceUid, patient: helene, accession: 'ACC-WRONG-STUDY', controlId: 'WRONG-STUDY-1' }));
+    expect(ack.code).toBe('AA');
+    await waitFor(async () => box.inbox.list({ state: 'held', limit: 5 }).length === 1, 20_000, 'the report to be held');
+    const [held] = box.inbox.list({ state: 'held', limit: 1 });
+    expect(held!.error).toMatch(/PatientID IPP-OTHER-77.*MARTIN\^PAUL/);
+    expect(box.outbox.list()).toHaveLength(before);
+    const status = await fetch(`http://127.0.0.1:${box.lanPort}/api/source/status`, { headers: { authorization: `Bearer ${RIS_TOKEN}` } });
+    const checks = ((await status.json()) as { health: { checks: { name: string; ok: boolean; detail: string }[] } }).health.checks;
+    expect(checks.find((c) => c.name === 'report-inbox')).toMatchObject({ ok: false, detail: expect.stringMatching(/1 report\(s\) held/) });
+    // The technician checks with the radiologist, then releases it from the command line.
+    const cli = await run('node', ['bin/drimbox.js', 'queue', 'release', String(held!.id), '--by', 'Dr Béranger'], { env: { ...process.env, DRIMBOX_DATA_DIR: box.config.dataDir } });
+    expect(cli.stdout).toMatch(/1 held report\(s\) released/);
+    box.processor.wake();
+    await outboxHas(before + 1);
+    expect(box.inbox.get(held!.id)).toMatchObject({ state: 'done', releasedBy: 'Dr Béranger' });
   });
 
   it('keeps the report intake and the source status off the public listener, and closed to callers without the RIS token', async () => {

@@ -39,7 +39,8 @@ function get(path: string, opts: { cert?: TestPki['authClient']; token?: string 
         path,
         ca: readFileSync(pki.ca.certPem),
         ...(opts.cert ? { cert: readFileSync(opts.cert.certPem), key: readFileSync(opts.cert.keyPem) } : {}),
-        headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+        // The manifest the study was found through: without it the box serves nothing (docs/SECURITY.md, finding 6).
+        headers: { 'kos-sopinstanceuid': box.archive.activeForStudy(study)!.sopInstanceUid, ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
         agent: false,
       },
       (res) => {
@@ -132,7 +133,7 @@ describe('the public listener: HTTPS, HTTP/2, mutual TLS between boxes', () => {
     });
     try {
       const status = await new Promise<number>((resolve, reject) => {
-        const req = session.request({ ':path': `/dicom-web/studies/${study}/series`, authorization: `Bearer ${token}` });
+        const req = session.request({ ':path': `/dicom-web/studies/${study}/series`, authorization: `Bearer ${token}`, 'kos-sopinstanceuid': box.archive.activeForStudy(study)!.sopInstanceUid });
         req.on('response', (h) => resolve(Number(h[':status'])));
         req.on('error', reject);
         req.resume();

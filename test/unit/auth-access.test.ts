@@ -76,7 +76,10 @@ const denials: Case[] = [
   ['KOS header of another study', 403, 'kos-mismatch', { kosSopInstanceUid: OTHER_KOS }],
   ['KOS header of the replaced KOS', 403, 'kos-mismatch', { kosSopInstanceUid: OLD_KOS }],
   ['KOS header unknown', 403, 'kos-mismatch', { kosSopInstanceUid: '1.2.3' }],
-  ['series only the withdrawn KOS referenced', 403, 'series-not-covered', { resource: { studyInstanceUid: STUDY, seriesInstanceUid: SERIES_SCOUT }, kosSopInstanceUid: undefined }],
+  ['series only the withdrawn KOS referenced', 403, 'series-not-covered', { resource: { studyInstanceUid: STUDY, seriesInstanceUid: SERIES_SCOUT } }],
+  // A caller must show the manifest it found the study through: no KOS-SOPInstanceUID, nothing served.
+  ['study level without the KOS-SOPInstanceUID header', 403, 'kos-required', { resource: { studyInstanceUid: STUDY }, kosSopInstanceUid: undefined }],
+  ['instance without the KOS-SOPInstanceUID header', 403, 'kos-required', { resource: { studyInstanceUid: STUDY, seriesInstanceUid: SERIES_CT, sopInstanceUid: SOP_1 }, kosSopInstanceUid: undefined }],
   ['instance not in the KOS', 403, 'instance-not-covered', { resource: { studyInstanceUid: STUDY, seriesInstanceUid: SERIES_CT, sopInstanceUid: '1.2.3.99' } }],
   ['caller certificate not whitelisted', 403, 'caller-not-whitelisted', { caller: { certificateSubject: strangerCert } }],
   ['no client certificate under mutual TLS', 403, 'client-certificate-required', { caller: {} }],
@@ -114,7 +117,6 @@ describe('decide: allowed requests', () => {
   const allowed: [string, Partial<AccessRequest>, string | undefined][] = [
     ['series with the KOS header, whitelisted certificate', {}, 'db1.345.mesimagesmedicales.fr'],
     ['instance of a referenced series', { resource: { studyInstanceUid: STUDY, seriesInstanceUid: SERIES_CT, sopInstanceUid: SOP_2 } }, 'db1.345.mesimagesmedicales.fr'],
-    ['study level without the header', { resource: { studyInstanceUid: STUDY }, kosSopInstanceUid: undefined }, 'db1.345.mesimagesmedicales.fr'],
     ['whitelisted host without mutual TLS', { caller: { host: 'db2.867.mesimagesmedicales.fr:443' }, policy: { requireClientCertificate: false, requireWhitelisted: true } }, 'db2.867.mesimagesmedicales.fr'],
     ['local viewer when whitelisting is not required', { caller: {}, policy: { requireClientCertificate: false, requireWhitelisted: false }, whitelist: undefined }, undefined],
   ];
@@ -127,14 +129,6 @@ describe('decide: allowed requests', () => {
     // Only what the active KOS references may be served, never the withdrawn KOS's scout series.
     expect([...decision.coverage.keys()]).toEqual([SERIES_CT]);
     expect([...decision.coverage.get(SERIES_CT)!]).toEqual([SOP_1, SOP_2]);
-  });
-
-  it('covers the union of the active KOS of a study when no header narrows it', () => {
-    const second: PublishedKos = { sopInstanceUid: '1.9', studyInstanceUid: STUDY, active: true, series: new Map([[SERIES_SCOUT, new Set(['5.5'])]]) };
-    const decision = decide({ ...base, resource: { studyInstanceUid: STUDY }, kosSopInstanceUid: undefined, publishedKos: [...published, second] });
-    expect(decision.outcome).toBe('allow');
-    if (decision.outcome !== 'allow') return;
-    expect(new Set(decision.coverage.keys())).toEqual(new Set([SERIES_CT, SERIES_SCOUT]));
   });
 
   it('precheck refuses callers before any introspection, and passes good ones', () => {

@@ -145,6 +145,16 @@ describe('sessions over HTTP', () => {
     expect(back.headers.get('location')).toBe('/portal/');
   });
 
+  it('answers a logged-in professional whose return path carries CR/LF with the portal, not a 500', async () => {
+    const b = newBrowser();
+    await login(b, 'claire.martin');
+    for (const suite of ['/portal/\r\nSet-Cookie: x=1', '/portal/\u0000', '/portal/\\evil']) {
+      const res = await b.go(`/portal/login?suite=${encodeURIComponent(suite)}`);
+      expect(res.status, JSON.stringify(suite)).toBe(302);
+      expect(res.headers.get('location')).toBe('/portal/');
+    }
+  });
+
   it('refuses a form posted from another site', async () => {
     const b = newBrowser();
     await login(b, 'claire.martin');

@@ -34,8 +34,17 @@ describe('Retrieve URLs of a KOS: where the consumer may pull from', () => {
   it('takes a whitelisted DRIMbox over HTTPS, at series or study level', () => {
     const series = checkRetrieveUrl(`https://db1.974.mesimagesmedicales.fr/dicom-web/studies/${ST}/series/${SE}`, ST, SE, strict);
     expect(series).toEqual({ ok: true, seriesUrl: new URL(`https://db1.974.mesimagesmedicales.fr/dicom-web/studies/${ST}/series/${SE}`), source: 'db1.974.mesimagesmedicales.fr' });
-    const study = checkRetrieveUrl(`https://DB1.974.mesimagesmedicales.fr:8443/wado/studies/${ST}/`, ST, SE, strict);
-    expect(study.ok && study.seriesUrl.href).toBe(`https://db1.974.mesimagesmedicales.fr:8443/wado/studies/${ST}/series/${SE}`);
+    const study = checkRetrieveUrl(`https://DB1.974.mesimagesmedicales.fr/dicom-web/studies/${ST}/`, ST, SE, strict);
+    expect(study.ok && study.seriesUrl.href).toBe(`https://db1.974.mesimagesmedicales.fr/dicom-web/studies/${ST}/series/${SE}`);
+    // Another port or prefix only when the practice configured it (consumer.sourcePorts, consumer.sourcePathPrefix).
+    const configured: SourcePolicy = { ...strict, sourcePorts: [443, 8443], sourcePathPrefix: '/wado' };
+    const elsewhere = checkRetrieveUrl(`https://DB1.974.mesimagesmedicales.fr:8443/wado/studies/${ST}/`, ST, SE, configured);
+    expect(elsewhere.ok && elsewhere.seriesUrl.href).toBe(`https://db1.974.mesimagesmedicales.fr:8443/wado/studies/${ST}/series/${SE}`);
+  });
+
+  it('sends the professional\'s token to a whitelisted host on 443 under /dicom-web only', () => {
+    expect(checkRetrieveUrl(`https://db1.974.mesimagesmedicales.fr:8443/dicom-web/studies/${ST}/series/${SE}`, ST, SE, strict)).toMatchObject({ ok: false, reason: expect.stringMatching(/port 443 \(port 8443 refusé\)/) });
+    expect(checkRetrieveUrl(`https://db1.974.mesimagesmedicales.fr/admin/studies/${ST}/series/${SE}`, ST, SE, strict)).toMatchObject({ ok: false, reason: expect.stringMatching(/sous \/dicom-web\//) });
   });
 
   it.each([

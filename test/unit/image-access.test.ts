@@ -24,7 +24,7 @@ function access(policy = { requireClientCertificate: false, requireWhitelisted: 
   });
 }
 
-const req = (token?: string) => new Request('http://box/dicom-web', { headers: token ? { authorization: `Bearer ${token}` } : {} });
+const req = (token?: string, query = '') => new Request(`http://box/dicom-web/studies${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 const res = (r: Partial<DicomwebResource>): DicomwebResource => ({ action: 'retrieve', level: 'study', ...r });
 
 beforeEach(() => {
@@ -35,8 +35,10 @@ beforeEach(() => {
 
 describe('the source box’s image access', () => {
   it('serves what an active KOS of this box references, to a valid PSC token', async () => {
-    const d = await access()(req('good'), res({ studyInstanceUid: STUDY, seriesInstanceUid: SERIES, sopInstanceUid: SOP, level: 'instance' }));
+    const d = await access()(req('good'), res({ studyInstanceUid: STUDY, seriesInstanceUid: SERIES, sopInstanceUid: SOP, level: 'instance', kosSopInstanceUid: '9.9.1' }));
     expect(d).toMatchObject({ outcome: 'allow', subjectNameId: '810000000001', kosSopInstanceUid: '9.9.1' });
+    // Without the manifest's UID, nothing: a PSC token alone does not open every published exam.
+    expect(await access()(req('good'), res({ studyInstanceUid: STUDY, seriesInstanceUid: SERIES, sopInstanceUid: SOP, level: 'instance' }))).toMatchObject({ outcome: 'deny', status: 403, reason: 'kos-required' });
   });
 
   it('refuses without a token (401), with an inactive one (401), and outside the KOS (403)', async () => {
@@ -52,9 +54,12 @@ describe('the source box’s image access', () => {
     expect(await access()(req('good'), res({ studyInstanceUid: STUDY }))).toMatchObject({ outcome: 'deny', status: 403 });
   });
 
-  it('lets a study search disclose published studies only, and only with a token', async () => {
-    expect(await access()(req(), res({ action: 'search' }))).toMatchObject({ outcome: 'deny', status: 401 });
-    const d = await access()(req('good'), res({ action: 'search' }));
+  it('lets a study search disclose the one published study it names, only with a token, and never lists all', async () => {
+    const named = `?StudyInstanceUID=${STUDY}`;
+    expect(await access()(req(undefined, named), res({ action: 'search' }))).toMatchObject({ outcome: 'deny', status: 401 });
+    expect(await access()(req('good'), res({ action: 'search' }))).toMatchObject({ outcome: 'deny', status: 403, reason: 'search-needs-study' });
+    expect(await access()(req('good', '?PatientName=*'), res({ action: 'search' }))).toMatchObject({ outcome: 'deny', reason: 'search-needs-study' });
+    const d = await access()(req('good', named), res({ action: 'search' }));
     expect(d.outcome).toBe('allow');
     if (d.outcome !== 'allow') return;
     expect(d.mayDisclose?.(STUDY)).toBe(true);

@@ -17,6 +17,8 @@ const CT = '1.2.840.10008.5.1.4.1.1.2';
 /** A PACS holding one study whose instances the test can add to, answering C-FIND like Orthanc does. */
 class FakePacs implements PacsBridge {
   instances: { series: string; sop: string; cls: string }[] = [];
+  /** The study's patient as the PACS knows it (the report's INS, unless a test says otherwise). */
+  patient = { id: '279035121518989', name: 'DUPONT^HELENE', birthDate: '19790312' };
   down = false;
   finds: FindQuery[] = [];
   async echo() {}
@@ -25,7 +27,13 @@ class FakePacs implements PacsBridge {
     if (this.down) throw new PacsError('unreachable', 'PACS 127.0.0.1:4242 unreachable');
     if (q.keys.StudyInstanceUID !== STUDY || this.instances.length === 0) return;
     if (q.level === 'STUDY') {
-      yield { '0020000D': { vr: 'UI', Value: [STUDY] }, '00080020': { vr: 'DA', Value: ['20261127'] } };
+      yield {
+        '0020000D': { vr: 'UI', Value: [STUDY] },
+        '00080020': { vr: 'DA', Value: ['20261127'] },
+        '00100020': { vr: 'LO', Value: [this.patient.id] },
+        '00100010': { vr: 'PN', Value: [{ Alphabetic: this.patient.name }] },
+        '00100030': { vr: 'DA', Value: [this.patient.birthDate] },
+      };
       return;
     }
     for (const i of this.instances) {
@@ -241,6 +249,90 @@ describe('report processor', () => {
     const kos = archive.list()[0]!;
     const dataDir = (p as unknown as { deps: { dataDir: string } }).deps.dataDir;
     expect(readFileSync(join(dataDir, kos.file), 'utf8')).toBe(`KOS ${kos.sopInstanceUid} 3`);
+  });
+});
+
+describe('patient safety: the PACS study must be the report patient\'s', () => {
+  it('holds a report whose study belongs to another patient, publishes nothing, and says why', async () => {
+    pacs.patient = { id: 'IPP-OTHER-0042', name: 'MARTIN^PAUL', birthDate: '19500101' };
+    receive({ kind: 'report', report: report() });
+    expect(await processor().processDue()).toEqual([{ id: 1, outcome: 'held' }]);
+    expect(outbox.list()).toEqual([]);
+    expect(archive.list()).toEqual([]);
+    expect(inbox.get(1)).toMatchObject({ state: 'held', error: expect.stringMatching(/PatientID IPP-OTHER-0042.*MARTIN\^PAUL.*INS 279035121518989/) });
+    expect(inbox.backlog()).toMatchObject({ held: 1 });
+    // Held is never retried by itself.
+    clock = new Date(clock.getTime() + 86_400_000);
+    expect(await processor().processDue()).toEqual([]);
+  });
+
+  it('publishes a held report once a person releases it; a refused one never', async () => {
+    pacs.patient = { id: 'IPP-OTHER-0042', name: 'MARTIN^PAUL', birthDate: '19500101' };
+    receive({ kind: 'report', report: report() });
+    receive({ kind: 'report', report: report({ document: { id: 'doc-2' } }) }, 'c2');
+    await processor().processDue();
+    expect(inbox.refuse(2, 'Dr Martin')).toBe(true);
+    expect(inbox.get(2)).toMatchObject({ state: 'rejected', error: expect.stringMatching(/^refused by Dr Martin/) });
+    expect(inbox.release(1, 'Dr Martin')).toBe(true);
+    expect(inbox.release(1, 'Dr Martin')).toBe(false); // no longer held
+    expect(await processor().processDue()).toEqual([{ id: 1, outcome: 'done' }]);
+    expect(outbox.list()).toHaveLength(1);
+    expect(inbox.get(1)!.releasedBy).toBe('Dr Martin');
+  });
+
+  it('matches by IPP, by INS, and without a PACS identifier by birth name and date', async () => {
+    const { checkPatient } = await import('../../appliance/src/source/patient-check.js');
+    const patient = { ipp: { value: 'IPP1', issuerOid: '1.2.250.1.71.4.2.1' }, ins: { value: '279035121518989', issuerOid: '1.2.250.1.213.1.4.10' }, birthName: 'Dupont', birthDate: '19790312' };
+    expect(checkPatient({ id: 'IPP1' }, patient)).toEqual({ ok: true, by: 'IPP' });
+    expect(checkPatient({ id: '279035121518989' }, patient)).toEqual({ ok: true, by: 'INS' });
+    expect(checkPatient({ id: 'IPP1', issuer: '1.2.250.1.71.4.2.9' }, patient)).toMatchObject({ ok: false, reason: expect.stringMatching(/issued by/) });
+    expect(checkPatient({ name: 'DUPONT^Hélène', birthDate: '19790312' }, patient)).toEqual({ ok: true, by: 'name and birth date' });
+    expect(checkPatient({ name: 'DUPONT^Hélène', birthDate: '19790313' }, patient)).toMatchObject({ ok: false, reason: expect.stringMatching(/birth dates differ/) });
+    expect(checkPatient({}, { birthName: 'Dupont' })).toMatchObject({ ok: false, reason: expect.stringMatching(/cannot be compared/) });
+  });
+});
+
+describe('fair scheduling: rechecks never starve new reports', () => {
+  it('takes a new report before 150 older ones still waiting for an absent study, and backs the rechecks off', async () => {
+    const absent = report({ studyInstanceUid: '1.2.250.1.999.404' });
+    for (let i = 0; i < 150; i++) receive({ kind: 'report', report: { ...absent, document: { id: `absent-${i}` } } }, `a${i}`);
+    const p = processor();
+    await p.processDue();
+    const firstWait = inbox.get(1)!;
+    expect(firstWait.state).toBe('waiting');
+    clock = new Date(clock.getTime() + 60_000); // every recheck is due again
+    const fresh = receive({ kind: 'report', report: report() }, 'fresh');
+    expect(inbox.due(8)[0]!.id).toBe(fresh.row.id);
+    await p.process(inbox.due(8)[0]!);
+    expect(inbox.get(fresh.row.id)!.state).toBe('done');
+    // The second look at an absent study comes later than the first did.
+    await p.process(inbox.get(1)!);
+    const second = inbox.get(1)!;
+    expect(Date.parse(second.nextAttemptAt!) - clock.getTime()).toBeGreaterThan(Date.parse(firstWait.nextAttemptAt!) - Date.parse(firstWait.updatedAt));
+    expect(inbox.backlog()).toMatchObject({ waiting: 150, received: 0 });
+  });
+});
+
+describe('report inbox: refused messages take bounded room', () => {
+  it('keeps only a prefix of a refused message (its digest still names the whole), and ages refused rows out', async () => {
+    const { REJECTED_PREFIX_BYTES } = await import('../../appliance/src/store/report-inbox.js');
+    const big = Buffer.alloc(20 * 1_048_576, 0x41);
+    const { row } = inbox.record({ channel: 'hl7', raw: big, sender: 'RIS', controlId: 'BIG-1' });
+    inbox.markRejected(row.id, 'not HL7');
+    const kept = inbox.get(row.id)!;
+    expect(kept.raw.length).toBe(REJECTED_PREFIX_BYTES);
+    expect((db.prepare('SELECT digest FROM report_inbox WHERE id = ?').get(row.id) as { digest: string }).digest).toMatch(/^[0-9a-f]{64}$/);
+    // A conflicting reuse of a control id is stored refused at once: a prefix too.
+    const conflict = inbox.record({ channel: 'hl7', raw: Buffer.concat([big, Buffer.from('x')]), sender: 'RIS', controlId: 'C-1' });
+    inbox.record({ channel: 'hl7', raw: Buffer.from('first'), sender: 'RIS', controlId: 'C-2' });
+    const reuse = inbox.record({ channel: 'hl7', raw: big, sender: 'RIS', controlId: 'C-2' });
+    expect(reuse.kind).toBe('conflict');
+    expect(inbox.get(reuse.row.id)!.raw.length).toBe(REJECTED_PREFIX_BYTES);
+    expect(conflict.kind).toBe('new');
+    clock = new Date(clock.getTime() + 31 * 86_400_000);
+    expect(inbox.purgeRejected(new Date(clock.getTime() - 30 * 86_400_000))).toBe(2);
+    expect(inbox.get(row.id)).toBeUndefined();
+    expect(inbox.get(conflict.row.id)).toBeDefined(); // accepted messages are never purged
   });
 });
 

@@ -65,6 +65,11 @@ describe('viewer link parameters', () => {
   it('drops the token from the address, and only it', () => {
     expect(withoutToken(`https://box/viewer/?study=${STUDY}&token=secret&base=/dicom-web`)).toBe(`https://box/viewer/?study=${STUDY}&base=%2Fdicom-web`);
     expect(withoutToken(`https://box/viewer/?study=${STUDY}`)).toBe(`https://box/viewer/?study=${STUDY}`);
+    expect(withoutToken(`https://box/viewer/?study=${STUDY}&base=/dicom-web#token=secret`)).toBe(`https://box/viewer/?study=${STUDY}&base=/dicom-web`);
+  });
+
+  it('reads the token from the fragment, where the report link puts it (never sent to a server)', () => {
+    expect(parseViewerRequest(`?study=${STUDY}&kos=1.2.3`, '#token=abc.def-_~')).toMatchObject({ ok: true, token: 'abc.def-_~', kosSopInstanceUid: '1.2.3' });
   });
 });
 

@@ -1,7 +1,7 @@
 import { withoutToken } from './params.js';
 
 /**
- * The bearer token for DICOMweb calls. It comes once in the link (`?token=`), is kept for the tab's lifetime in
+ * The bearer token for DICOMweb calls. It comes once in the link's fragment (`#token=`), is kept for the tab's lifetime in
  * sessionStorage (never localStorage: it must not outlive the tab) and is wiped from the address bar at once.
  * Without a token the calls rely on the same-origin session cookie (consumer portal).
  */
@@ -19,7 +19,7 @@ export function adoptToken(fromLink: string | undefined): string | undefined {
       // storage disabled: the token still works for this page
     }
   }
-  if (location.search.includes('token=')) history.replaceState(history.state, '', withoutToken(location.href));
+  if (location.search.includes('token=') || location.hash.includes('token=')) history.replaceState(history.state, '', withoutToken(location.href));
   if (fromLink !== undefined && B64TOKEN.test(fromLink)) return fromLink;
   try {
     const stored = sessionStorage.getItem(STORAGE_KEY);

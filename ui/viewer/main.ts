@@ -28,7 +28,7 @@ function errorText(err: unknown): string {
 async function start(): Promise<void> {
   fillLabels();
   setStatus('loading', STRINGS.loading);
-  const request = parseViewerRequest(location.search);
+  const request = parseViewerRequest(location.search, location.hash);
   if (!request.ok) {
     setStatus('error', STRINGS.errors[request.reason]);
     return;

@@ -38,8 +38,13 @@ export function safeDicomwebBase(raw: string | null): string | undefined {
   return trimmed;
 }
 
-export function parseViewerRequest(search: string): ViewerRequest {
+/**
+ * Reads the page's address. The bearer token comes in the fragment (`#token=…`: never sent to a server, never in an
+ * access log); `?token=` is still read from older links and wiped at once like the fragment.
+ */
+export function parseViewerRequest(search: string, hash = ''): ViewerRequest {
   const params = new URLSearchParams(search);
+  const fragment = new URLSearchParams(hash.replace(/^#/, ''));
   const study = params.get('study')?.trim();
   if (!study) return { ok: false, reason: 'missingStudy' };
   if (!isUid(study)) return { ok: false, reason: 'badStudy' };
@@ -49,7 +54,7 @@ export function parseViewerRequest(search: string): ViewerRequest {
   if (dicomwebBase === undefined) return { ok: false, reason: 'badBase' };
   const kos = params.get('kos')?.trim();
   if (kos && !isUid(kos)) return { ok: false, reason: 'badStudy' };
-  const token = params.get('token')?.trim() || undefined;
+  const token = fragment.get('token')?.trim() || params.get('token')?.trim() || undefined;
   return {
     ok: true,
     studyInstanceUid: study,
@@ -60,10 +65,15 @@ export function parseViewerRequest(search: string): ViewerRequest {
   };
 }
 
-/** The same URL without its `token` parameter, so the bearer token leaves the address bar and the history. */
+/** The same URL without its token (query or fragment), so the bearer token leaves the address bar and the history. */
 export function withoutToken(href: string): string {
   const url = new URL(href);
-  if (!url.searchParams.has('token')) return href;
-  url.searchParams.delete('token');
+  const fragment = new URLSearchParams(url.hash.replace(/^#/, ''));
+  if (!url.searchParams.has('token') && !fragment.has('token')) return href;
+  if (url.searchParams.has('token')) url.searchParams.delete('token');
+  if (fragment.has('token')) {
+    fragment.delete('token');
+    url.hash = fragment.toString();
+  }
   return url.toString();
 }

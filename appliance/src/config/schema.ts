@@ -48,9 +48,14 @@ export const configSchema = z.object({
     .object({
       /** Port of the box's C-STORE/C-ECHO SCP (C-MOVE destination). */
       port: port.default(11112),
-      listenHost: host.default('0.0.0.0'),
+      /** An address, or "pacs-facing": the local address the box uses to reach pacs.host (found at start). */
+      listenHost: host.default('pacs-facing'),
       /** Calling AE titles allowed to associate with the box's SCP (empty: the configured PACS only). */
       allowedCallingAeTitles: z.array(aeTitle).default([]),
+      /** Peer addresses or CIDR blocks allowed to connect to the SCP (empty: the addresses of pacs.host). */
+      allowedPeerAddresses: z.array(z.string().min(1)).default([]),
+      /** Concurrent inbound associations on the SCP. */
+      maxInboundAssociations: z.number().int().min(1).max(256).default(16),
       connectTimeoutMs: ms.default(10_000),
       /** Inactivity timeout of an association; each pending response resets it. */
       responseTimeoutMs: ms.default(30_000),
@@ -85,8 +90,15 @@ export const configSchema = z.object({
       /** Largest MLLP frame accepted (a CDA with an embedded PDF); bigger ones are refused AE, never buffered. */
       maxFrameBytes: z.number().int().min(65_536).max(268_435_456).default(33_554_432),
       maxConnections: z.number().int().min(1).max(4096).default(256),
-      /** A RIS usually keeps one connection open: 0 never closes idle ones. */
-      idleTimeoutMs: z.number().int().min(0).default(0),
+      /** Connections from one address: one host cannot take them all. */
+      maxConnectionsPerAddress: z.number().int().min(1).max(4096).default(8),
+      /**
+       * Idle connections are closed after this long (a RIS reconnects when it has a message; 0 never closes them —
+       * then idle connections can lock the RIS out).
+       */
+      idleTimeoutMs: z.number().int().min(0).default(300_000),
+      /** A frame started and not finished within this long is dropped (a half-sent message holds nothing for ever). */
+      frameTimeoutMs: z.number().int().min(1000).default(60_000),
     })
     .prefault({}),
   source: z
@@ -139,6 +151,14 @@ export const configSchema = z.object({
       rateLimit: z
         .object({ burst: z.number().int().min(1).default(1000), perSecond: z.number().positive().default(200) })
         .prefault({}),
+    })
+    .prefault({}),
+  /** The data volume: below this much free space the box takes no new report (answered "resend later"). */
+  storage: z
+    .object({
+      minFreeMegabytes: z.number().int().min(0).default(512),
+      /** Refused and resent messages are deleted after this many days (the log keeps their trace). */
+      rejectedRetentionDays: z.number().int().min(1).default(30),
     })
     .prefault({}),
   /** Where the box keeps its state (SQLite file, received DICOM files, caches). /data on balenaOS. */

@@ -13,6 +13,10 @@ export const consumerConfigSchema = z.object({
   cacheMaxBytes: z.number().int().min(64 * 1024 * 1024).default(20 * 1024 * 1024 * 1024),
   /** Tests and the one-machine demo only: pull from loopback hosts without the whitelist, over plain HTTP too. */
   allowInsecureSourceHosts: z.boolean().default(false),
+  /** Ports a whitelisted source DRIMbox may be reached on: the professional's token is sent nowhere else. */
+  sourcePorts: z.array(z.number().int().min(1).max(65535)).min(1).default([443]),
+  /** Path under which source DRIMboxes serve WADO-RS (Retrieve URLs elsewhere are refused). */
+  sourcePathPrefix: z.string().regex(/^\/[A-Za-z0-9._~\-/]*$/).default('/dicom-web'),
   /** Absolute lifetime of a portal session. */
   sessionTtlMinutes: z.number().int().min(5).max(24 * 60).default(12 * 60),
   /** A portal session unused this long ends. */

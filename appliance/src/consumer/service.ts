@@ -48,6 +48,8 @@ export interface ConsumerSettings {
   /** Temp files (coerced copies, DICOMweb spools), on the data volume. */
   tempDir: string;
   allowInsecureSourceHosts: boolean;
+  sourcePorts?: readonly number[];
+  sourcePathPrefix?: string;
   sessionTtlMs: number;
   sessionIdleMs: number;
   secureCookies: boolean;
@@ -90,7 +92,8 @@ function digest(value: string): string {
 
 /** Only paths inside the portal are followed after login (no open redirect). */
 export function safeReturnTo(value: string | undefined | null): string {
-  if (!value || !value.startsWith(`${PORTAL}/`) || value.startsWith('//') || /[\\\r\n]/.test(value) || value.includes('/../')) return `${PORTAL}/`;
+  // Printable ASCII only: a CR, LF or NUL in a Location header is refused by Node (it once answered 500).
+  if (!value || !value.startsWith(`${PORTAL}/`) || value.startsWith('//') || /[^\x21-\x7e]|\\/.test(value) || value.includes('/../')) return `${PORTAL}/`;
   return value;
 }
 
@@ -130,7 +133,7 @@ export async function createConsumerService(deps: ConsumerDeps) {
     responseTimeoutMs: settings.sourceResponseTimeoutMs,
     idleTimeoutMs: settings.sourceIdleTimeoutMs,
   });
-  const policy = { whitelist: deps.whitelist, allowInsecureSourceHosts: settings.allowInsecureSourceHosts };
+  const policy = { whitelist: deps.whitelist, allowInsecureSourceHosts: settings.allowInsecureSourceHosts, sourcePorts: settings.sourcePorts, sourcePathPrefix: settings.sourcePathPrefix };
   const dicomweb: DicomwebService = await createLocalDicomweb({
     cache,
     metadata,

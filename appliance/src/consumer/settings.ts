@@ -10,6 +10,8 @@ export function consumerSettingsFrom(cfg: ConsumerConfig, box: { dataDir: string
     cacheMaxBytes: cfg.cacheMaxBytes,
     tempDir: join(box.dataDir, 'tmp', 'consumer'),
     allowInsecureSourceHosts: cfg.allowInsecureSourceHosts,
+    sourcePorts: cfg.sourcePorts,
+    sourcePathPrefix: cfg.sourcePathPrefix,
     sessionTtlMs: cfg.sessionTtlMinutes * 60_000,
     sessionIdleMs: cfg.sessionIdleMinutes * 60_000,
     secureCookies: cfg.secureCookies,

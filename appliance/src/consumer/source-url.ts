@@ -11,6 +11,10 @@ export interface SourcePolicy {
   whitelist(): Whitelist | undefined;
   /** Tests and the one-machine demo: loopback hosts are allowed without the whitelist, over plain HTTP too. */
   allowInsecureSourceHosts: boolean;
+  /** Ports a whitelisted source DRIMbox may be reached on (default 443): the user's token goes nowhere else. */
+  sourcePorts?: readonly number[];
+  /** Path under which a source DRIMbox serves WADO-RS (default /dicom-web). */
+  sourcePathPrefix?: string;
 }
 
 export type SourceCheck = { ok: true; seriesUrl: URL; source: string } | { ok: false; reason: string };
@@ -47,6 +51,14 @@ export function checkRetrieveUrl(raw: string | undefined, studyUid: string, seri
       return { ok: false, reason: `la DRIMbox source ${url.hostname} ne figure pas dans la liste blanche DRIM-M` };
     }
     source = domain.db;
+    const port = Number(url.port || 443);
+    if (!(policy.sourcePorts ?? [443]).includes(port)) {
+      return { ok: false, reason: `la DRIMbox source ${url.hostname} doit être jointe sur le port ${(policy.sourcePorts ?? [443]).join(' ou ')} (port ${port} refusé)` };
+    }
+  }
+  const prefix = (policy.sourcePathPrefix ?? '/dicom-web').replace(/\/+$/, '');
+  if (!url.pathname.startsWith(`${prefix}/studies/`)) {
+    return { ok: false, reason: `l'URL de récupération du KOS doit être sous ${prefix}/ de la DRIMbox source` };
   }
   // The URL must name this study and series (series-level, as DRIM-M KOS do), or this study (study-level).
   const path = url.pathname.replace(/\/+$/, '');

@@ -90,14 +90,18 @@ async function extendedOffsets(layout: Part10Layout): Promise<{ offsets: number[
   return { offsets: await read64({ valueOffset: table.valueOffset, length: table.length }), lengths: await read64({ valueOffset: lengths.valueOffset, length: lengths.length }) };
 }
 
-/** Parses a frame list ("1,3,5") per PS3.18 §10.4.1.1.4; undefined when malformed. */
+/**
+ * Parses a frame list ("1,3,5") per PS3.18 §10.4.1.1.4; undefined when malformed. Repeats are dropped (order kept):
+ * every frame is sent once, so an answer is never larger than the instance (4,000 copies of frame 1 once streamed
+ * 2 GB), and a frame past the instance's count is refused by the caller.
+ */
 export function parseFrameList(text: string, maxFrames = 10_000): number[] | undefined {
   const parts = text.split(',');
   if (parts.length === 0 || parts.length > maxFrames) return undefined;
-  const frames: number[] = [];
+  const frames = new Set<number>();
   for (const p of parts) {
     if (!/^[1-9][0-9]{0,8}$/.test(p.trim())) return undefined;
-    frames.push(Number(p.trim()));
+    frames.add(Number(p.trim()));
   }
-  return frames;
+  return [...frames];
 }

@@ -105,6 +105,8 @@ export function parseQidoQuery(params: URLSearchParams, options: { maxLimit?: nu
     if (query.matches.some((m) => m.attribute.tag === a.tag)) throw bad(`${a.keyword} is given twice`);
     // A UID list is comma-separated in QIDO (PS3.18 §8.3.4.1) and backslash-separated in C-FIND (PS3.4 C.2.2.2.2).
     if (a.vr === 'UI' && value.includes('\\')) throw bad(`${a.keyword}: a UID list is comma-separated`);
+    // UIDs are matched by list only: wild cards do not apply to UI (PS3.4 C.2.2.2.4); the PACS would refuse them.
+    if (a.vr === 'UI' && value !== '' && !value.split(',').every((u) => /^[0-9.]{1,64}$/.test(u.trim()))) throw bad(`${a.keyword}: give UIDs (comma-separated), wild cards do not apply to UIDs`);
     query.matches.push({ attribute: a, value });
   }
   return query;

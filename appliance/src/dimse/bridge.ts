@@ -17,7 +17,10 @@ export interface BoxIdentity {
 }
 
 /** The box's view of one PACS over DIMSE (dcmjs-dimse), with the association limit of pacs.maxAssociations. */
-export function createPacsBridge(pacs: PacsConfig, box: BoxIdentity, dimse: Config['dimse']): PacsBridge {
+/** The association settings the bridge uses (the SCP's own settings do not concern it). */
+export type BridgeDimseSettings = Pick<Config['dimse'], 'connectTimeoutMs' | 'responseTimeoutMs' | 'maxPduLength'>;
+
+export function createPacsBridge(pacs: PacsConfig, box: BoxIdentity, dimse: BridgeDimseSettings): PacsBridge {
   configureLibrary(dimse.maxPduLength);
   const peer = { aeTitle: pacs.aeTitle, host: pacs.host, port: pacs.port };
   const ctx: BridgeContext = {

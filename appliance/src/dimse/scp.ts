@@ -35,6 +35,13 @@ export interface StoreScpOptions {
   port: number;
   /** Calling AE titles allowed to associate; any other is rejected with "calling AE title not recognised". */
   allowedCallingAeTitles: string[];
+  /**
+   * Peer addresses allowed to connect at all (an AE title is not authentication): others are closed before a byte
+   * is read. Undefined: any address (tests of the SCP alone).
+   */
+  allowedAddresses?: { has(address: string): boolean };
+  /** Concurrent inbound associations; more are closed at once (default 16). */
+  maxAssociations?: number;
   /** Where instances that no retrieve waits for are written (`<SOP Instance UID>.dcm`). */
   storageDir: string;
   /** Every instance received, once on disk; a rejection makes the C-STORE answer "refused: out of resources" (the PACS may retry). */
@@ -82,7 +89,19 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
     allowed: new Set(options.allowedCallingAeTitles.map((ae) => ae.trim())),
     connections: new Set(),
   };
+  const maxAssociations = options.maxAssociations ?? 16;
   const server: Server = createServer((socket) => {
+    const peer = socket.remoteAddress ?? '';
+    if (options.allowedAddresses && !options.allowedAddresses.has(peer)) {
+      log.warn('DICOM SCP: connection refused, address not declared', { peer });
+      socket.destroy();
+      return;
+    }
+    if (shared.connections.size >= maxAssociations) {
+      log.warn('DICOM SCP: connection refused, too many associations', { peer, maxAssociations });
+      socket.destroy();
+      return;
+    }
     socket.setNoDelay(true);
     shared.connections.add(socket);
     socket.on('close', () => shared.connections.delete(socket));

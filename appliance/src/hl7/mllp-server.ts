@@ -32,6 +32,10 @@ export interface MllpServerOptions {
   idleTimeoutMs?: number;
   /** Connections beyond this are refused at accept (default 256). */
   maxConnections?: number;
+  /** Connections from one address beyond this are closed at once (default 8): one host cannot lock the RIS out. */
+  maxConnectionsPerAddress?: number;
+  /** Addresses allowed to connect (the RIS); undefined: any. Others are closed before a byte is read. */
+  allowedAddresses?: { has(address: string): boolean; readonly empty: boolean };
   logger?: Logger;
 }
 
@@ -49,6 +53,10 @@ export interface MllpStats {
   oversizeFrames: number;
   handlerFailures: number;
   socketErrors: number;
+  /** Connections closed at accept: address not allowed, or too many from one address. */
+  connectionsRefused: number;
+  /** The configured caps, for health. */
+  maxConnections: number;
 }
 
 export interface MllpServer {
@@ -79,10 +87,28 @@ export async function startMllpServer(options: MllpServerOptions): Promise<MllpS
     oversizeFrames: 0,
     handlerFailures: 0,
     socketErrors: 0,
+    connectionsRefused: 0,
+    maxConnections: options.maxConnections ?? 256,
   };
   const connections = new Map<Socket, { idle: () => Promise<void> }>();
+  const perAddress = new Map<string, number>();
+  const maxPerAddress = options.maxConnectionsPerAddress ?? 8;
 
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    const address = socket.remoteAddress ?? '?';
+    if (options.allowedAddresses && !options.allowedAddresses.empty && !options.allowedAddresses.has(address)) {
+      stats.connectionsRefused++;
+      logger.warn('connection refused: address not in ris.allowedAddresses', { peer: address });
+      socket.destroy();
+      return;
+    }
+    if ((perAddress.get(address) ?? 0) >= maxPerAddress) {
+      stats.connectionsRefused++;
+      logger.warn('connection refused: too many connections from one address', { peer: address, maxConnectionsPerAddress: maxPerAddress });
+      socket.destroy();
+      return;
+    }
+    perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
     const meta: MllpMeta = { remoteAddress: socket.remoteAddress ?? '?', remotePort: socket.remotePort ?? 0, connectionId: ++stats.connectionsTotal };
     stats.connectionsOpen++;
     const connLog = logger.child({ peer: `${meta.remoteAddress}:${meta.remotePort}`, connection: meta.connectionId });
@@ -172,6 +198,9 @@ export async function startMllpServer(options: MllpServerOptions): Promise<MllpS
     });
     socket.on('close', () => {
       if (frameTimer) clearTimeout(frameTimer);
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
       stats.connectionsOpen--;
       connections.delete(socket);
       connLog.debug('connection closed');
@@ -179,7 +208,7 @@ export async function startMllpServer(options: MllpServerOptions): Promise<MllpS
     connections.set(socket, { idle: () => chain });
   });
 
-  server.maxConnections = options.maxConnections ?? 256;
+  server.maxConnections = stats.maxConnections;
   server.on('drop', (data) => logger.warn('connection refused: too many open connections', { peer: data?.remoteAddress, maxConnections: server.maxConnections }));
   server.on('error', (err) => logger.error('listener error', { err }));
 

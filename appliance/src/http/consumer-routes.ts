@@ -1,7 +1,7 @@
 import { Hono, type Context, type Next } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { chooseSituation, displayName, isAuthenticated, type AuthenticatedSession, type Session } from '../auth/session/index.js';
-import type { ConsumerService, Result } from '../consumer/index.js';
+import { safeReturnTo, type ConsumerService, type Result } from '../consumer/index.js';
 import { log as defaultLog, type Logger } from '../log/logger.js';
 import { errorPage, fill, FR, homePage, jobPage, loadPortalAssets, logoutPage, patientPage, studyPage, welcomePage, type LayoutUser } from '../../../ui/portal/index.js';
 import { createDicomwebRoutes, type AuditSink } from './dicomweb-routes.js';
@@ -125,8 +125,9 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
       const back = `/portal/visionneuse?study=${study}${kos ? `&kos=${kos}` : ''}`;
       return c.redirect(`/portal/login?suite=${encodeURIComponent(back)}`, 302);
     }
+    // The token goes in the fragment: browsers never send it to a server, so no access log or Referer holds it.
     const token = encodeURIComponent(s.tokens.accessToken);
-    return c.redirect(`/viewer/?study=${study}${kos ? `&kos=${kos}` : ''}&base=/dicom-web&token=${token}`, 302);
+    return c.redirect(`/viewer/?study=${study}${kos ? `&kos=${kos}` : ''}&base=/dicom-web#token=${token}`, 302);
   });
 
   // ---------------------------------------------------------------------------------------------- login
@@ -134,7 +135,8 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
   app.get('/portal/login', async (c) => {
     const s = c.get('session');
     const suite = c.req.query('suite');
-    if (isAuthenticated(s)) return c.redirect(suite?.startsWith('/portal/') ? suite : '/portal/', 302);
+    // The same check as after a login: a local portal path, nothing else (a CR/LF here once made a 500).
+    if (isAuthenticated(s)) return c.redirect(safeReturnTo(suite), 302);
     try {
       const { location, setCookie } = await consumer.startLogin(s, suite);
       if (setCookie) c.header('set-cookie', setCookie);

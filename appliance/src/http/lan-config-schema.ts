@@ -21,6 +21,6 @@ export const risConfigSchema = z.object({
    * characters. Empty: HTTP report intake is closed (MLLP only).
    */
   httpToken: z.union([z.literal(''), z.string().min(32, 'ris.httpToken: at least 32 characters')]).default(''),
-  /** Addresses or CIDR blocks allowed to post reports and read the source status (empty: any on the LAN). */
+  /** Addresses or CIDR blocks the RIS connects from, over MLLP and HTTP (empty: any on the LAN). */
   allowedAddresses: z.array(z.string().min(1)).default([]),
 });

@@ -26,6 +26,8 @@ export function createSourceRoutes(deps: SourceRoutesDeps): Hono<LanEnv> {
   const app = new Hono<LanEnv>();
   app.use('*', requireRis(deps.ris));
   app.post('/reports', async (c) => {
+    const refusal = await deps.admission?.();
+    if (refusal) return c.json({ error: refusal }, 503, { 'retry-after': '300' });
     const declared = Number(c.req.header('content-length') ?? '0');
     if (declared > MAX_REPORT_BYTES) return c.json({ error: `report larger than ${MAX_REPORT_BYTES} bytes` }, 413);
     const body = Buffer.from(await c.req.arrayBuffer());

@@ -1,6 +1,7 @@
 import type { DicomJson, PacsBridge } from '../dimse/types.js';
 import { PacsError } from '../dimse/types.js';
 import type { KosInstanceRef, KosSeriesRef, KosStudy } from '../dicom/kos/index.js';
+import type { PacsPatient } from './patient-check.js';
 
 // Key Object Selection Document Storage (PS3.4 Annex B): manifests and IOCM notes are never listed as exam content.
 const KOS_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.88.59';
@@ -12,9 +13,15 @@ export type ExamSeries = KosSeriesRef;
 export interface Exam extends KosStudy {
   accessionNumber?: string;
   instanceCount: number;
+  /** The study's patient as the PACS knows it (checked against the report's before publishing). */
+  patient: PacsPatient;
 }
 
 const TAG = {
+  PatientName: '00100010',
+  PatientID: '00100020',
+  IssuerOfPatientID: '00100021',
+  PatientBirthDate: '00100030',
   StudyDate: '00080020',
   StudyTime: '00080030',
   AccessionNumber: '00080050',
@@ -69,7 +76,19 @@ export async function lookupExam(bridge: PacsBridge, studyInstanceUid: string, s
     for await (const ds of bridge.find(
       {
         level: 'STUDY',
-        keys: { StudyInstanceUID: studyInstanceUid, StudyDate: '', StudyTime: '', StudyDescription: '', StudyID: '', ReferringPhysicianName: '', AccessionNumber: '' },
+        keys: {
+          StudyInstanceUID: studyInstanceUid,
+          StudyDate: '',
+          StudyTime: '',
+          StudyDescription: '',
+          StudyID: '',
+          ReferringPhysicianName: '',
+          AccessionNumber: '',
+          PatientID: '',
+          IssuerOfPatientID: '',
+          PatientName: '',
+          PatientBirthDate: '',
+        },
       },
       signal,
     )) {
@@ -93,6 +112,7 @@ export async function lookupExam(bridge: PacsBridge, studyInstanceUid: string, s
     accessionNumber: str(study, TAG.AccessionNumber),
     series: list,
     instanceCount: list.reduce((n, s) => n + s.instances.length, 0),
+    patient: { id: str(study, TAG.PatientID), issuer: str(study, TAG.IssuerOfPatientID), name: str(study, TAG.PatientName), birthDate: str(study, TAG.PatientBirthDate) },
   };
 }
 

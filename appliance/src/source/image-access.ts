@@ -54,14 +54,20 @@ export function createImageAccess(deps: ImageAccessDeps) {
         : undefined;
     const common = { nowMs: now(), rateLimit, caller: identity, policy: deps.policy, whitelist, token };
     if (!resource.studyInstanceUid) {
-      // Study search: the token decides (against a stand-in study); what is disclosed is narrowed to published studies.
+      // Study search: only for one named study (never "list all"); the token decides (against a stand-in study),
+      // and only a study this box published is disclosed.
+      const named = new URL(request.url).searchParams.getAll('StudyInstanceUID');
+      if (named.length !== 1 || !/^[0-9.]{1,64}$/.test(named[0]!)) {
+        return { outcome: 'deny', status: 403, reason: 'search-needs-study', message: 'a study search must name one StudyInstanceUID: this box never lists the studies it published' };
+      }
       const probe = decide({
         ...common,
         resource: { studyInstanceUid: '' },
+        kosSopInstanceUid: '',
         publishedKos: [{ sopInstanceUid: '', studyInstanceUid: '', active: true, series: new Map() }],
       });
       if (probe.outcome === 'deny') return probe;
-      return { outcome: 'allow', subjectNameId: probe.subjectNameId, mayDisclose: (uid) => deps.archive.activeForStudy(uid) !== undefined };
+      return { outcome: 'allow', subjectNameId: probe.subjectNameId, mayDisclose: (uid) => uid === named[0] && deps.archive.activeForStudy(uid) !== undefined };
     }
     return decide({
       ...common,

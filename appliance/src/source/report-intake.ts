@@ -20,7 +20,7 @@ export function interpretInboxRow(row: Pick<InboxRow, 'channel' | 'raw'>): Inbox
       const kos = asRejection(() => parseKos(row.raw));
       if (!kos.rejection) throw new RejectedMessage('a KOS that is not an IOCM rejection note: nothing to do');
       const excludeSopInstanceUids = kos.series.flatMap((s) => s.instances.map((i) => i.sopInstanceUid));
-      return { kind: 'rebuild', studyInstanceUid: kos.studyInstanceUid, excludeSopInstanceUids, reason: `IOCM ${kos.documentTitle?.code ?? 'rejection'}` };
+      return { kind: 'rebuild', studyInstanceUid: kos.studyInstanceUid, excludeSopInstanceUids, reason: `IOCM ${kos.documentTitle?.code ?? 'rejection'}`, confirmWithPacs: true };
     }
     case 'pacs': {
       const { studyInstanceUid } = JSON.parse(row.raw.toString('utf8')) as { studyInstanceUid: string };
@@ -45,6 +45,8 @@ export interface IntakeDeps {
   inbox: ReportInbox;
   /** Wakes the processor once a message is stored. */
   onStored?: () => void;
+  /** Why no new work can be taken now (the data disk is almost full), or undefined: asked before anything is stored. */
+  admission?: () => Promise<string | undefined>;
   log?: Logger;
 }
 
@@ -56,6 +58,11 @@ export interface IntakeDeps {
 export function createHl7Intake(deps: IntakeDeps) {
   const log = deps.log ?? rootLog.child({ component: 'hl7' });
   return async (raw: Buffer, meta: { remoteAddress?: string }): Promise<Buffer> => {
+    const refusal = await deps.admission?.();
+    if (refusal) {
+      log.error('HL7 message refused: no room to keep it', { remote: meta.remoteAddress, reason: refusal });
+      return buildAck(raw, 'AR', { text: refusal, hl7ErrorCode: hl7ErrorCodes.applicationInternalError });
+    }
     let msg: Hl7Message;
     try {
       msg = parseHl7Message(raw);

@@ -9,14 +9,19 @@ import type { PacsBridge } from '../dimse/types.js';
 import { PacsError } from '../dimse/types.js';
 import type { ReportEvent } from '../report/types.js';
 import { lookupExam, type Exam } from './exam-lookup.js';
+import { checkPatient } from './patient-check.js';
 import { log as rootLog, type Logger } from '../log/logger.js';
 import { Alarm } from './alarm.js';
 
 /** What turns a stored message into work: a report event, or a change the PACS told us about. */
 export type InboxWork =
   | { kind: 'report'; report: ReportEvent }
-  /** Rebuild the manifest of a published exam (late images, IOCM rejection), excluding rejected instances. */
-  | { kind: 'rebuild'; studyInstanceUid: string; excludeSopInstanceUids: string[]; reason: string };
+  /**
+   * Rebuild the manifest of a published exam (late images, IOCM rejection), excluding rejected instances. With
+   * `confirmWithPacs`, the exclusion holds only if the PACS no longer has those instances: whoever pushed the note
+   * proved nothing by its AE title.
+   */
+  | { kind: 'rebuild'; studyInstanceUid: string; excludeSopInstanceUids: string[]; reason: string; confirmWithPacs?: boolean };
 
 /** Thrown by an interpreter when a message can never be processed (bad content): the row is rejected. */
 export class RejectedMessage extends Error {
@@ -52,7 +57,10 @@ export interface ProcessorDeps {
   log?: Logger;
 }
 
-export type ProcessOutcome = 'done' | 'waiting' | 'rejected' | 'failed';
+/** The longest pause between two looks for an exam the PACS does not have (yet). */
+const MAX_RECHECK_MS = 10 * 60_000;
+
+export type ProcessOutcome = 'done' | 'waiting' | 'held' | 'rejected' | 'failed';
 
 /**
  * Turns stored report messages into archived KOS and queued DMP operations. Re-runnable from the stored
@@ -135,13 +143,19 @@ export class ReportProcessor {
         this.deps.inbox.markRejected(row.id, err.message);
         return 'rejected';
       }
-      if (err instanceof PacsError && err.kind !== 'refused') return this.waitOrFail(row, `PACS: ${err.message}`);
+      if (err instanceof PacsError && err.kind !== 'refused') return this.waitOrFail(row, `PACS: ${err.message}`, undefined, this.backoff(row));
       this.deps.inbox.markFailed(row.id, (err as Error).message);
       this.log.error('report processing failed', { inbox: row.id, error: err });
       return 'failed';
     } finally {
       this.busy = false;
     }
+  }
+
+  /** Rechecks of an exam that is not there back off: recheckMs, doubled at each look, 10 minutes at most. */
+  private backoff(row: InboxRow): number {
+    const cap = Math.max(this.deps.recheckMs, MAX_RECHECK_MS);
+    return Math.min(cap, this.deps.recheckMs * 2 ** Math.min(row.attempts, 20));
   }
 
   private waitOrFail(row: InboxRow, reason: string, observedInstances?: number, delayMs = this.deps.recheckMs): ProcessOutcome {
@@ -178,7 +192,25 @@ export class ReportProcessor {
     if (!row.studyInstanceUid) this.deps.inbox.setStudy(row.id, studyUid);
 
     const exam = await lookupExam(this.deps.bridge, studyUid);
-    if (!exam || exam.instanceCount === 0) return this.waitOrFail(row, `study ${studyUid} not (yet) in the PACS`);
+    if (!exam || exam.instanceCount === 0) return this.waitOrFail(row, `study ${studyUid} not (yet) in the PACS`, undefined, this.backoff(row));
+    if (work.kind === 'report' && !row.releasedBy) {
+      const match = checkPatient(exam.patient, report.patient);
+      if (!match.ok) {
+        this.deps.inbox.markHeld(row.id, `held for a person: ${match.reason}`);
+        this.log.error('report held: the PACS study is not the report patient\'s', { inbox: row.id, study: studyUid, reason: match.reason });
+        return 'held';
+      }
+    }
+    if (work.kind === 'rebuild' && work.confirmWithPacs) {
+      const rejected = new Set(work.excludeSopInstanceUids);
+      const stillThere = exam.series.reduce((n, s) => n + s.instances.filter((i) => rejected.has(i.sopInstanceUid)).length, 0);
+      if (stillThere > 0) {
+        const note = `${work.reason} ignored: the PACS still holds ${stillThere} of the ${rejected.size} instance(s) it rejects (a note the PACS did not apply, or not the PACS's)`;
+        this.deps.inbox.markDone(row.id, note);
+        this.log.warn('IOCM rejection note not confirmed by the PACS: publication unchanged', { inbox: row.id, study: studyUid, from: row.sender, stillThere });
+        return 'done';
+      }
+    }
     const examNow = withoutRejected(exam, exclude);
     if (this.deps.stableAfterMs > 0 && work.kind === 'report') {
       const stableSince = row.observedInstances === exam.instanceCount ? Date.parse(row.updatedAt) : undefined;

@@ -4,11 +4,15 @@ import type { Db } from './database.js';
 /**
  * Every report-carrying message exactly as received, written before it is acknowledged: what the box
  * has ACKed it can always process again after a crash. States: received → (waiting →)* done | rejected | failed;
- * a resend of an accepted message is kept as 'duplicate'.
+ * held (the PACS study's patient is not the report's) until a person releases or refuses it; a resend of an
+ * accepted message is kept as 'duplicate'.
  */
 
+/** How much of a refused message is kept: enough to read its header and see what was wrong. */
+export const REJECTED_PREFIX_BYTES = 64 * 1024;
+
 export type InboxChannel = 'hl7' | 'http' | 'dicom' | 'pacs';
-export type InboxState = 'received' | 'waiting' | 'done' | 'rejected' | 'duplicate' | 'failed';
+export type InboxState = 'received' | 'waiting' | 'held' | 'done' | 'rejected' | 'duplicate' | 'failed';
 
 export interface InboxRow {
   id: number;
@@ -27,6 +31,8 @@ export interface InboxRow {
   observedInstances: number | null;
   studyInstanceUid: string | null;
   updatedAt: string;
+  /** Who released this report after it was held: its patient check is not run again. */
+  releasedBy: string | null;
 }
 
 export interface RecordInput {
@@ -64,6 +70,7 @@ interface Raw {
   observed_instances: number | null;
   study_instance_uid: string | null;
   updated_at: string;
+  released_by: string | null;
 }
 
 const fromRaw = (r: Raw): InboxRow => ({
@@ -83,6 +90,7 @@ const fromRaw = (r: Raw): InboxRow => ({
   observedInstances: r.observed_instances,
   studyInstanceUid: r.study_instance_uid,
   updatedAt: r.updated_at,
+  releasedBy: r.released_by,
 });
 
 export class ReportInbox {
@@ -117,7 +125,7 @@ export class ReportInbox {
           `INSERT INTO report_inbox (received_at, channel, remote, sender, control_id, message_type, raw, digest, state, error, next_attempt_at, study_instance_uid, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(ts, input.channel, input.remote ?? null, input.sender ?? null, input.controlId ?? null, input.messageType ?? null, input.raw, digest, state, error, kind === 'new' ? ts : null, input.studyInstanceUid ?? null, ts);
+        .run(ts, input.channel, input.remote ?? null, input.sender ?? null, input.controlId ?? null, input.messageType ?? null, kind === 'new' ? input.raw : input.raw.subarray(0, REJECTED_PREFIX_BYTES), digest, state, error, kind === 'new' ? ts : null, input.studyInstanceUid ?? null, ts);
       const row = this.get(Number(lastInsertRowid))!;
       return kind === 'new' ? { kind, row } : { kind, row, original: fromRaw(original!) };
     })();
@@ -135,13 +143,28 @@ export class ReportInbox {
     return (rows as Raw[]).map(fromRaw);
   }
 
-  /** Messages to (re)process now, in arrival order. */
+  /**
+   * Messages to (re)process now. New messages first, in arrival order; then rechecks, the longest overdue first:
+   * reports waiting for their images never starve new ones.
+   */
   due(limit = 16): InboxRow[] {
     return (
       this.db
-        .prepare(`SELECT * FROM report_inbox WHERE state IN ('received', 'waiting') AND next_attempt_at <= ? ORDER BY id LIMIT ?`)
+        .prepare(
+          `SELECT * FROM report_inbox WHERE state IN ('received', 'waiting') AND next_attempt_at <= ?
+           ORDER BY CASE state WHEN 'received' THEN 0 ELSE 1 END, next_attempt_at, id LIMIT ?`,
+        )
         .all(this.now().toISOString(), limit) as Raw[]
     ).map(fromRaw);
+  }
+
+  /** What the processor has not finished: for health. */
+  backlog(): { received: number; waiting: number; held: number; oldestReceivedAt?: string } {
+    const counts = this.db
+      .prepare(`SELECT state, COUNT(*) AS n, MIN(received_at) AS oldest FROM report_inbox WHERE state IN ('received', 'waiting', 'held') GROUP BY state`)
+      .all() as { state: InboxState; n: number; oldest: string }[];
+    const of = (state: InboxState) => counts.find((c) => c.state === state);
+    return { received: of('received')?.n ?? 0, waiting: of('waiting')?.n ?? 0, held: of('held')?.n ?? 0, oldestReceivedAt: of('received')?.oldest };
   }
 
   nextDueAt(): Date | undefined {
@@ -165,9 +188,20 @@ export class ReportInbox {
     this.db.prepare(`UPDATE report_inbox SET state = 'done', error = ?, next_attempt_at = NULL, updated_at = ?, attempts = attempts + 1 WHERE id = ?`).run(note ?? null, ts, id);
   }
 
+  /**
+   * Refused for good: only the first REJECTED_PREFIX_BYTES are kept (the digest column still names the whole), so
+   * a flood of large bad messages cannot fill the disk.
+   */
   markRejected(id: number, reason: string): void {
     const ts = this.now().toISOString();
-    this.db.prepare(`UPDATE report_inbox SET state = 'rejected', error = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?`).run(reason, ts, id);
+    this.db
+      .prepare(`UPDATE report_inbox SET state = 'rejected', error = ?, raw = substr(raw, 1, ?), next_attempt_at = NULL, updated_at = ? WHERE id = ?`)
+      .run(reason, REJECTED_PREFIX_BYTES, ts, id);
+  }
+
+  /** Deletes refused and resent messages older than `before` (they were answered; the log keeps their trace). */
+  purgeRejected(before: Date): number {
+    return this.db.prepare(`DELETE FROM report_inbox WHERE state IN ('rejected', 'duplicate') AND updated_at < ?`).run(before.toISOString()).changes;
   }
 
   markFailed(id: number, reason: string): void {
@@ -184,6 +218,32 @@ export class ReportInbox {
          observed_instances = COALESCE(?, observed_instances), updated_at = ?, attempts = attempts + 1 WHERE id = ?`,
       )
       .run(reason, nextAt.toISOString(), ts, observedInstances ?? null, ts, id);
+  }
+
+  /** Set aside until a person decides (the PACS study's patient is not the report's): never retried by itself. */
+  markHeld(id: number, reason: string): void {
+    const ts = this.now().toISOString();
+    this.db.prepare(`UPDATE report_inbox SET state = 'held', error = ?, next_attempt_at = NULL, updated_at = ?, attempts = attempts + 1 WHERE id = ?`).run(reason, ts, id);
+  }
+
+  /** A person checked a held report and lets it through: processed again, without the patient check. */
+  release(id: number, by: string): boolean {
+    const ts = this.now().toISOString();
+    return (
+      this.db
+        .prepare(`UPDATE report_inbox SET state = 'received', released_by = ?, next_attempt_at = ?, first_waiting_at = NULL, observed_instances = NULL, updated_at = ? WHERE id = ? AND state = 'held'`)
+        .run(by, ts, ts, id).changes === 1
+    );
+  }
+
+  /** A person refuses a held report: it is never published. */
+  refuse(id: number, by: string): boolean {
+    const ts = this.now().toISOString();
+    return (
+      this.db
+        .prepare(`UPDATE report_inbox SET state = 'rejected', error = 'refused by ' || ? || ' after the patient check: ' || COALESCE(error, ''), updated_at = ? WHERE id = ? AND state = 'held'`)
+        .run(by, ts, id).changes === 1
+    );
   }
 
   /** Technician action: process failed or rejected messages again. */

@@ -100,10 +100,12 @@ function checkResource(
   const study = resource.studyInstanceUid;
   let kos = request.publishedKos.filter((k) => k.active && k.studyInstanceUid === study);
   if (kos.length === 0) return deny(403, 'study-not-published', `study ${study} is not covered by a KOS this box published`);
-  if (kosSopInstanceUid !== undefined) {
-    kos = kos.filter((k) => k.sopInstanceUid === kosSopInstanceUid);
-    if (kos.length === 0) return deny(403, 'kos-mismatch', `KOS-SOPInstanceUID ${kosSopInstanceUid} is not a published KOS of study ${study}`);
+  // Whoever asks must show the manifest it found the study through, as the DMP gave it (ci-sis-imaging.md §3.2).
+  if (kosSopInstanceUid === undefined) {
+    return deny(403, 'kos-required', 'KOS-SOPInstanceUID missing: send the SOP Instance UID of the manifest the study was found through (header, or the kos parameter of the viewer link)');
   }
+  kos = kos.filter((k) => k.sopInstanceUid === kosSopInstanceUid);
+  if (kos.length === 0) return deny(403, 'kos-mismatch', `KOS-SOPInstanceUID ${kosSopInstanceUid} is not a published KOS of study ${study}`);
   const series = resource.seriesInstanceUid;
   if (series !== undefined) {
     kos = kos.filter((k) => k.series.has(series));

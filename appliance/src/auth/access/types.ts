@@ -62,6 +62,10 @@ export type DenyReason =
   | 'psc-unavailable'
   | 'study-not-published'
   | 'kos-mismatch'
+  /** No KOS-SOPInstanceUID: the caller did not show the manifest it found the study through. */
+  | 'kos-required'
+  /** A study search without a StudyInstanceUID: the box never lists what it published. */
+  | 'search-needs-study'
   | 'series-not-covered'
   | 'instance-not-covered';
 

@@ -1,3 +1,4 @@
+import { localAddressFacing } from '../../dimse/peer-addresses.js';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Config } from '../../config/schema.js';
@@ -169,7 +170,7 @@ async function retrieve(config: Config, values: Values, action: 'get' | 'move', 
     const allowed = config.dimse.allowedCallingAeTitles.length ? config.dimse.allowedCallingAeTitles : [config.pacs.aeTitle];
     scp = await startStoreScp({
       aeTitle: config.box.aeTitle,
-      host: config.dimse.listenHost,
+      host: config.dimse.listenHost === 'pacs-facing' ? await localAddressFacing(config.pacs.host) : config.dimse.listenHost,
       port: config.dimse.port,
       allowedCallingAeTitles: allowed,
       storageDir: outDir,

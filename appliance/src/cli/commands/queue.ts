@@ -4,7 +4,9 @@ import { ReportInbox } from '../../store/report-inbox.js';
 import { configFrom, configOptions, parseCommandArgs, UsageError, type Command } from '../args.js';
 
 const help = `usage: drimbox queue list [--state pending|sending|done|waiting-retry|dead] [--json]
-       drimbox queue inbox [--state received|waiting|done|rejected|duplicate|failed] [--json]
+       drimbox queue inbox [--state received|waiting|held|done|rejected|duplicate|failed] [--json]
+       drimbox queue release ID --by NAME         publish a held report: its study's patient was checked by a person
+       drimbox queue refuse ID --by NAME          never publish a held report
        drimbox queue retry ID... | --all-dead      make DMP operations due now
        drimbox queue retry-inbox ID...             process stored report messages again
        drimbox queue purge --older-than DAYS [--include-dead]`;
@@ -21,6 +23,7 @@ export const command: Command = {
       'all-dead': { type: 'boolean' },
       'older-than': { type: 'string' },
       'include-dead': { type: 'boolean' },
+      by: { type: 'string' },
     });
     const [action, ...ids] = positionals;
     if (values.help || !action) {
@@ -62,6 +65,14 @@ export const command: Command = {
           const n = parseIds(ids).filter((id) => inbox.retry(id)).length;
           process.stdout.write(`${n} message(s) will be processed again\n`);
           return 0;
+        }
+        case 'release':
+        case 'refuse': {
+          const by = values.by?.trim();
+          if (!by) throw new UsageError(`${action} needs --by NAME: who checked the patient (kept with the report)`);
+          const done = parseIds(ids).filter((id) => (action === 'release' ? inbox.release(id, by) : inbox.refuse(id, by)));
+          process.stdout.write(`${done.length} held report(s) ${action === 'release' ? 'released: they will be published' : 'refused: they will not be published'}\n`);
+          return done.length === ids.length ? 0 : 1;
         }
         case 'purge': {
           const days = Number(values['older-than']);

@@ -1,0 +1,63 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startStoreScp, type StoreScp } from '../../appliance/src/dimse/index.js';
+import { AddressList } from '../../appliance/src/auth/ris/index.js';
+import { makeMiniStudy } from '../fixtures/mini-instances.js';
+
+// The box's SCP accepts connections only from declared peer addresses, and only so many at once:
+// a calling AE title is not authentication (docs/SECURITY.md, finding 4).
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'scp-peers-'));
+let scp: StoreScp | undefined;
+afterEach(async () => {
+  await scp?.close();
+  scp = undefined;
+});
+
+async function start(allowed: string[], maxAssociations = 16, name = 'in') {
+  scp = await startStoreScp({
+    aeTitle: 'DRIMBOX',
+    host: '127.0.0.1',
+    port: 0,
+    allowedCallingAeTitles: ['ORTHANC'],
+    allowedAddresses: new AddressList(allowed, 'dimse.allowedPeerAddresses'),
+    maxAssociations,
+    storageDir: join(dir, name),
+  });
+  return scp;
+}
+
+describe('who may connect to the box\'s DICOM SCP', () => {
+  it('stores from a declared address; closes a stranger\'s connection before any exchange, whatever AE title it claims', async () => {
+    const study = await makeMiniStudy({ outDir: join(dir, 'study'), instances: 1, seriesCount: 1, patientName: 'X^Y', rows: 16, columns: 16 });
+    const open = await start(['127.0.0.1'], 16, 'open');
+    await run('storescu', ['-aet', 'ORTHANC', '-aec', 'DRIMBOX', '127.0.0.1', String(open.port), study.files[0]!]);
+    expect(readdirSync(join(dir, 'open'))).toHaveLength(1);
+    await open.close();
+    const closed = await start(['192.0.2.10'], 16, 'closed');
+    const refused = await run('storescu', ['-aet', 'ORTHANC', '-aec', 'DRIMBOX', '127.0.0.1', String(closed.port), study.files[0]!]).catch((e: { code: number; stderr: string }) => e);
+    expect((refused as { code: number }).code).not.toBe(0);
+    expect(readdirSync(join(dir, 'closed'))).toHaveLength(0);
+  });
+
+  it('caps concurrent associations: one more connection is closed at once', async () => {
+    const s = await start(['127.0.0.1'], 1, 'cap');
+    const first = connect(s.port, '127.0.0.1');
+    await new Promise((r) => first.once('connect', r));
+    const second = connect(s.port, '127.0.0.1');
+    const closedAt = await new Promise<string>((r) => {
+      second.once('close', () => r('closed'));
+      setTimeout(() => r('still open'), 5_000).unref();
+    });
+    expect(closedAt).toBe('closed');
+    expect(first.destroyed).toBe(false);
+    first.destroy();
+  });
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
