@@ -257,7 +257,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         options.mount?.(a, parts);
       },
     });
-    const listener = await listen(app, config.http);
+    const listener = await listen(app, { ...config.http, crlFile: config.whitelist.crlFile });
     stops.push(() => listener.close());
     const ris = new RisCredential(config.ris);
     const lanDeps = {

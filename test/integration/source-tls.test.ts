@@ -1,14 +1,16 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as http2Connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { freePort, waitFor } from '../peers/ports.js';
 import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
 import { makeTestPki, type TestPki } from '../fixtures/pki/make-test-pki.js';
+import { crlRevoking, issueCertificate } from '../fixtures/pki/openssl-ca.js';
 import { signWhitelist, fixturePath, ANS_UNSIGNED_SAMPLE } from '../fixtures/psc/whitelist/sign-whitelist.js';
 import { loadConfig } from '../../appliance/src/config/load.js';
 import { startBox, type RunningBox } from '../../appliance/src/start-box.js';
@@ -26,11 +28,12 @@ let listServer: Server;
 let box: RunningBox;
 let study: string;
 let token: string;
+let revokedClient: { certPem: string; keyPem: string };
 
 /** openssl -subj form (/C=FR/O=…/CN=…) → the whitelist's DN form (CN=…,OU=…,C=FR). */
 const whitelistDn = (subj: string) => subj.split('/').filter(Boolean).reverse().join(',');
 
-function get(path: string, opts: { cert?: TestPki['authClient']; token?: string }): Promise<{ status: number; body: string }> {
+function get(path: string, opts: { cert?: { certPem: string; keyPem: string }; token?: string }): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       {
@@ -72,6 +75,11 @@ beforeAll(async () => {
   psc = await startPscSimulator({ clients: [{ clientId: 'box', clientSecret: 'box-secret', redirectUris: ['https://127.0.0.1/portal/callback'] }] });
   token = await psc.mintToken('claire.martin', { clientId: 'box' });
 
+  // A second certificate of the same box, revoked by its CA: the CRL, not the whitelist, must refuse it.
+  revokedClient = issueCertificate(pki.ca, pki.authClient.subject, 'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE');
+  const crlFile = join(work, 'crls.pem');
+  writeFileSync(crlFile, crlRevoking(pki.ca, [revokedClient.certPem]) + crlRevoking({ certPem: fixturePath('test-ca.pem'), keyPem: fixturePath('test-ca.key') }, []));
+
   box = await startBox(
     loadConfig({
       env: {},
@@ -85,7 +93,7 @@ beforeAll(async () => {
         hl7: { port: 0, host: '127.0.0.1' },
         source: { stableAfterMs: 0, recheckMs: 100 },
         psc: { issuer: psc.issuer, clientId: 'box', clientSecret: 'box-secret' },
-        whitelist: { url: `http://127.0.0.1:${(listServer.address() as { port: number }).port}/liste.xml`, trustAnchorsFile: fixturePath('test-ca.pem') },
+        whitelist: { url: `http://127.0.0.1:${(listServer.address() as { port: number }).port}/liste.xml`, trustAnchorsFile: fixturePath('test-ca.pem'), crlFile },
         access: { requireClientCertificate: true, requireWhitelisted: true },
         log: { level: 'error' },
       },
@@ -119,6 +127,16 @@ describe('the public listener: HTTPS, HTTP/2, mutual TLS between boxes', () => {
 
   it('refuses a certificate from another CA (the handshake does not verify it)', async () => {
     expect((await get(`/dicom-web/studies/${study}/series`, { cert: pki.untrusted, token })).status).toBe(403);
+  });
+
+  it('refuses a client certificate its CA revoked, though its subject is whitelisted (whitelist.crlFile)', async () => {
+    // Same subject as the whitelisted certificate, a valid chain: only its revocation can refuse it.
+    expect(execFileSync('openssl', ['verify', '-CAfile', pki.ca.certPem, revokedClient.certPem], { encoding: 'utf8' })).toMatch(/: OK/);
+    const noCertificate = () => new AuditLog(box.db).list({ limit: 500 }).filter((row) => /client-certificate-required/.test(JSON.stringify(row))).length;
+    const before = noCertificate();
+    const r = await get(`/dicom-web/studies/${study}/series`, { cert: revokedClient, token });
+    expect(r.status).toBe(403);
+    expect(noCertificate()).toBe(before + 1); // the box saw no verified certificate: the handshake refused the revoked one
   });
 
   it('still wants the professional’s token from a whitelisted box', async () => {

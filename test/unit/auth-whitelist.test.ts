@@ -12,6 +12,10 @@ import {
   verifyWhitelist,
 } from '../../appliance/src/auth/whitelist/index.js';
 import { ANS_UNSIGNED_SAMPLE, readFixture, signWhitelist } from '../fixtures/psc/whitelist/sign-whitelist.js';
+import { crlRevoking, issueCertificate } from '../fixtures/pki/openssl-ca.js';
+
+const fixturePath = (name: string) => new URL(`../fixtures/psc/whitelist/${name}`, import.meta.url).pathname;
+const testCaFiles = { certPem: fixturePath('test-ca.pem'), keyPem: fixturePath('test-ca.key') };
 
 const unsigned = readFileSync(ANS_UNSIGNED_SAMPLE, 'utf8');
 // Real ANS list, signed by ANS (ansforge/DRIM-M_DATA "Liste blanche signée"), kept byte for byte.
@@ -31,7 +35,7 @@ beforeAll(async () => {
   rogueCopy = await signWhitelist(unsigned, { keyPem: readFixture('rogue-signer.key'), certPem: readFixture('rogue-signer.pem') }, SIGNED_AT);
 });
 
-function refusal(xml: string, trust = { anchors: testCa, now: NOW }): string {
+function refusal(xml: string, trust: Parameters<typeof verifyWhitelist>[1] = { anchors: testCa, now: NOW }): string {
   try {
     verifyWhitelist(xml, trust);
   } catch (err) {
@@ -136,8 +140,8 @@ describe('verifyWhitelist', () => {
     expect(refusal(ansSigned.replace('Filter="subtract">/descendant::ds:Signature', 'Filter="subtract">/descendant::ds:Signature|//*'), trust)).toMatch(
       /must be exactly subtract/,
     );
-    expect(refusal(ansSigned, { anchors: testCa, now: NOW })).toMatch(/does not chain to a trust anchor/);
-    expect(refusal(ansSigned, { anchors: igcTestRoot, now: new Date('2030-01-01T00:00:00Z') })).toMatch(/is not valid at/);
+    expect(refusal(ansSigned, { anchors: testCa, now: NOW })).toMatch(/certificate chain: openssl verify: certificate at depth \d: (self-signed certificate|unable to get local issuer certificate)/);
+    expect(refusal(ansSigned, { anchors: igcTestRoot, now: new Date('2030-01-01T00:00:00Z') })).toMatch(/certificate chain: openssl verify: certificate at depth \d: certificate has expired/);
   });
 
   it('verifies a copy of the ANS sample signed XAdES-B with the test key', () => {
@@ -164,6 +168,26 @@ describe('verifyWhitelist', () => {
     );
   });
 
+  it('pins the full subject: the right CN under another structure\'s OU is refused', async () => {
+    const impostor = issueCertificate(testCaFiles, '/C=FR/O=CLINIQUE QUELCONQUE/OU=499999999900017/CN=Liste Blanche DRIM-M', 'keyUsage=critical,digitalSignature,nonRepudiation\nbasicConstraints=CA:FALSE');
+    const signed = await signWhitelist(unsigned, { keyPem: readFileSync(impostor.keyPem, 'utf8'), certPem: readFileSync(impostor.certPem, 'utf8') }, SIGNED_AT);
+    expect(refusal(signed)).toMatch(/expected CN=Liste Blanche DRIM-M,OU=318751275100020 \(OU=318751275100020 differs\)/);
+  });
+
+  it('leaves path validation to OpenSSL: a signer certificate not made for signing is refused (key usage)', async () => {
+    // Accepted by the step-by-step checks this replaced: they never looked at key usage.
+    const notASigner = issueCertificate(testCaFiles, '/C=FR/O=DRIMBOX TEST/OU=318751275100020/CN=Liste Blanche DRIM-M', 'keyUsage=critical,keyEncipherment\nbasicConstraints=CA:FALSE');
+    const signed = await signWhitelist(unsigned, { keyPem: readFileSync(notASigner.keyPem, 'utf8'), certPem: readFileSync(notASigner.certPem, 'utf8') }, SIGNED_AT);
+    expect(refusal(signed)).toMatch(/openssl verify: certificate at depth 0: unsuitable certificate purpose/);
+  });
+
+  it('checks revocation when CRLs are configured: a revoked signer is refused', () => {
+    const crl = crlRevoking(testCaFiles, [fixturePath('test-signer.pem')]);
+    expect(refusal(signedCopy, { anchors: testCa, now: NOW, crlPem: crl })).toMatch(/certificate revoked/);
+    const clean = crlRevoking(testCaFiles, []);
+    expect(verifyWhitelist(signedCopy, { anchors: testCa, now: NOW, crlPem: clean }).signer.subject).toContain('CN=Liste Blanche DRIM-M');
+  });
+
   it('refuses wrapping: a second signature, or one moved out of the root', () => {
     const sig = /<ds:Signature[\s\S]*<\/ds:Signature>/.exec(signedCopy)![0];
     expect(refusal(signedCopy.replace('<ListeDomaines>', `<ListeDomaines>${sig}`))).toMatch(/2 signatures found/);
@@ -172,10 +196,10 @@ describe('verifyWhitelist', () => {
   });
 
   it('refuses a signer that does not chain to the anchors, an expired chain, or another signer name', () => {
-    expect(refusal(rogueCopy)).toMatch(/does not chain to a trust anchor/);
-    expect(refusal(signedCopy, { anchors: igcTestRoot, now: NOW })).toMatch(/does not chain/);
-    expect(refusal(signedCopy, { anchors: testCa, now: new Date('2050-01-01T00:00:00Z') })).toMatch(/is not valid at/);
-    expect(() => verifyWhitelist(signedCopy, { anchors: testCa, now: NOW, signerCommonName: 'Autre signataire' })).toThrow(/expected "Autre signataire"/);
+    expect(refusal(rogueCopy)).toMatch(/certificate chain: openssl verify: certificate at depth \d: (self-signed certificate|unable to get local issuer certificate)/);
+    expect(refusal(signedCopy, { anchors: igcTestRoot, now: NOW })).toMatch(/certificate chain: openssl verify: certificate at depth \d: unable to get local issuer certificate/);
+    expect(refusal(signedCopy, { anchors: testCa, now: new Date('2050-01-01T00:00:00Z') })).toMatch(/certificate chain: openssl verify: certificate at depth \d: certificate has expired/);
+    expect(() => verifyWhitelist(signedCopy, { anchors: testCa, now: NOW, signerSubject: 'CN=Autre signataire,OU=318751275100020' })).toThrow(/expected CN=Autre signataire/);
     expect(refusal(signedCopy, { anchors: [], now: NOW })).toMatch(/no trust anchor/);
   });
 });

@@ -88,15 +88,35 @@ describe('contextual call over HTTP', () => {
     expect((await b.go(location)).status).toBe(410);
   });
 
-  it('a logged-in browser opens the patient directly, no second login', async () => {
+  it('a logged-in browser confirms the patient on the portal\'s own page before anything is searched, no second login', async () => {
     const b = newBrowser();
     await login(b, 'claire.martin');
     const logins = psc.logins;
+    const calls = dmp.subjects.length;
     const posted = await b.post('/portal/contexte', contextBody({ 'Patient.identifier.value': '162018885045327' }));
     const opened = await b.go(posted.headers.get('location')!);
     expect(opened.status).toBe(303);
-    expect(opened.headers.get('location')).toMatch(/^\/portal\/patient\//);
+    expect(opened.headers.get('location')).toBe('/portal/contexte-confirmation');
+    const confirm = await (await b.go('/portal/contexte-confirmation')).text();
+    expect(confirm).toContain('id="contexte-ins">162018885045327');
+    expect(confirm).toContain('id="confirmer-contexte"');
+    expect(dmp.subjects.length).toBe(calls); // nothing searched yet
+    // A cross-site post of the confirmation is refused: only the professional, on the portal, confirms.
+    expect((await b.post('/portal/contexte-confirmation', 'decision=ouvrir', { origin: 'https://evil.example' })).status).toBe(403);
+    const confirmed = await b.post('/portal/contexte-confirmation', 'decision=ouvrir');
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.get('location')).toMatch(/^\/portal\/patient\//);
     expect(psc.logins).toBe(logins);
+  });
+
+  it('a call the professional declines opens nothing', async () => {
+    const b = newBrowser();
+    await login(b, 'claire.martin');
+    const posted = await b.post('/portal/contexte', contextBody({ 'Patient.identifier.value': '162018885045327' }));
+    await b.go(posted.headers.get('location')!);
+    const declined = await b.post('/portal/contexte-confirmation', 'decision=annuler');
+    expect(declined.headers.get('location')).toBe('/portal/');
+    expect((await b.go('/portal/contexte-confirmation')).headers.get('location')).toBe('/portal/');
   });
 
   it('answers 400 with the reason, 415 for another body type, and counts every call for ModelStat', async () => {
@@ -193,7 +213,8 @@ describe('sessions over HTTP', () => {
     await login(b, 'claire.martin');
     const calls = dmp.subjects.length;
     const posted = await b.post('/portal/contexte', contextBody({ InformationEtConsentement: 'false', 'Patient.identifier.value': '162018885045327' }));
-    const opened = await b.go(posted.headers.get('location')!);
+    await b.go(posted.headers.get('location')!);
+    const opened = await b.post('/portal/contexte-confirmation', 'decision=ouvrir');
     const html = await (await b.go(opened.headers.get('location')!)).text();
     expect(html).toContain('InformationEtConsentement');
     expect(dmp.subjects.length).toBe(calls);

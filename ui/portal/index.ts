@@ -1,5 +1,5 @@
 /** The consumer portal's server-rendered pages (French), its words and its static files. */
 export { FR, type Strings } from './strings.js';
 export { esc, fill, layout, type LayoutUser } from './html.js';
-export { errorPage, homePage, importForm, identityBlock, jobPage, logoutPage, patientPage, studyPage, welcomePage } from './pages.js';
+export { contextConfirmPage, errorPage, homePage, importForm, identityBlock, jobPage, logoutPage, patientPage, studyPage, welcomePage } from './pages.js';
 export { loadPortalAssets, type PortalAsset } from './assets.js';

@@ -1,4 +1,5 @@
 import type { ExamSummary, JobProgress, OpenedPatient, StudyView } from '../../appliance/src/consumer/index.js';
+import type { ContextCall } from '../../appliance/src/consumer/context-call.js';
 import { INS_OIDS, insLabel } from '../../appliance/src/consumer/ins.js';
 import type { StudyRow } from '../../appliance/src/store/consumer-sessions.js';
 import { esc, fill, frenchDate, frenchDateTime, layout, megabytes, type LayoutUser } from './html.js';
@@ -19,6 +20,24 @@ export function logoutPage(user: LayoutUser): string {
     FR.logoutTitle,
     `<p>${esc(FR.logoutConfirm)}</p>
 <form method="post" action="/portal/logout"><button type="submit" class="principal" id="confirmer-deconnexion">${esc(FR.logoutButton)}</button></form>`,
+    user,
+  );
+}
+
+/** A contextual call that arrived onto a logged-in session: nothing is searched until the professional confirms. */
+export function contextConfirmPage(user: LayoutUser, call: ContextCall): string {
+  return layout(
+    FR.contextConfirmTitle,
+    `<p>${esc(FR.contextConfirmText)}</p>
+<dl id="contexte-patient">
+${trait(FR.birthName, call.birthName.toUpperCase(), 'contexte-nom')}
+${trait(FR.birthGivenNames, call.birthGivenNames, 'contexte-prenoms')}
+${trait(FR.birthDate, frenchDate(call.birthDate), 'contexte-date-naissance')}
+${trait(FR.ins, call.ins.value, 'contexte-ins')}
+${trait(FR.contextConsent, call.consent ? FR.yes : FR.no, 'contexte-consentement')}
+</dl>
+<form method="post" action="/portal/contexte-confirmation" class="en-ligne"><input type="hidden" name="decision" value="ouvrir"><button type="submit" class="principal" id="confirmer-contexte">${esc(FR.contextConfirmButton)}</button></form>
+<form method="post" action="/portal/contexte-confirmation" class="en-ligne"><input type="hidden" name="decision" value="annuler"><button type="submit" id="annuler-contexte">${esc(FR.contextCancelButton)}</button></form>`,
     user,
   );
 }

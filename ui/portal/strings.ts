@@ -18,6 +18,15 @@ export const FR = {
   loggedInAs: 'Connecté :',
   loginFailedTitle: 'Connexion impossible',
 
+  // Contextual call onto an open session
+  contextConfirmTitle: 'Ouvrir ce patient ?',
+  contextConfirmText: 'Un logiciel demande d’ouvrir le dossier d’imagerie de ce patient dans votre session. Vérifiez l’identité et le consentement avant de rechercher ses examens dans le DMP.',
+  contextConsent: 'Patient informé et consentant (selon le logiciel appelant)',
+  contextConfirmButton: 'Ouvrir et rechercher dans le DMP',
+  contextCancelButton: 'Annuler',
+  yes: 'oui',
+  no: 'non',
+
   // Home
   homeTitle: 'Accueil',
   searchTitle: 'Rechercher un patient par son INS',

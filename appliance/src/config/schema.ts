@@ -139,7 +139,13 @@ export const configSchema = z.object({
       url: z.string().default(''),
       /** PEM bundle of the IGC-Santé certificates the list's signature must chain to. */
       trustAnchorsFile: z.string().default(''),
-      signerCommonName: z.string().default('Liste Blanche DRIM-M'),
+      /** Attributes the list's signer must carry (RFC 4514): the CN and ANS's identifier, as ci-sis-imaging.md §3.1 names them. */
+      signerSubject: z.string().default('CN=Liste Blanche DRIM-M,OU=318751275100020'),
+      /**
+       * PEM file of the CRLs of the IGC-Santé CAs (kept current by the fleet or the setup screen): when set, every
+       * certificate of the list's chain and every client certificate of another box is checked against it.
+       */
+      crlFile: z.string().default(''),
       refreshIntervalHours: z.number().min(1).max(168).default(24),
     })
     .prefault({}),

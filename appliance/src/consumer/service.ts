@@ -294,10 +294,11 @@ export async function createConsumerService(deps: ConsumerDeps) {
     async openContext(session: Session | undefined, token: string): Promise<Result<{ location: string; setCookie?: string }>> {
       const json = /^[A-Za-z0-9_-]{20,64}$/.test(token) ? table.takePendingContext(digest(token), now()) : undefined;
       if (!json) return fail(410, 'ce lien a déjà servi ou a expiré : relancez l’ouverture depuis votre logiciel');
-      const call = JSON.parse(json) as ContextCall;
       if (isAuthenticated(session)) {
-        const patient = openPatient(session, call.ins, traitsFromContext(call), call);
-        return { ok: true, value: { location: patientUrl(patient) } };
+        // A call can be posted by any site onto a logged-in professional's session: nothing is searched, and no
+        // consent is taken, until the professional confirms on the portal's own page.
+        sessions.setResumeContext(session, json);
+        return { ok: true, value: { location: `${PORTAL}/contexte-confirmation` } };
       }
       let s = session;
       let setCookie: string | undefined;
@@ -310,6 +311,26 @@ export async function createConsumerService(deps: ConsumerDeps) {
       const { url, pending } = await psc.startLogin(redirectUri);
       sessions.beginLogin(s, { ...pending, returnTo: `${PORTAL}/`, startedAt: now() });
       return { ok: true, value: { location: url.toString(), ...(setCookie ? { setCookie } : {}) } };
+    },
+
+    /** The call waiting for the logged-in professional's confirmation, if any. */
+    pendingContext(session: AuthenticatedSession): ContextCall | undefined {
+      if (!session.resumeContext) return undefined;
+      try {
+        return JSON.parse(session.resumeContext) as ContextCall;
+      } catch {
+        return undefined;
+      }
+    },
+
+    /** The professional confirms (opens the patient) or declines (forgets the call). */
+    confirmContext(session: AuthenticatedSession, confirmed: boolean): { location: string } {
+      if (!confirmed) {
+        sessions.setResumeContext(session, undefined);
+        return { location: `${PORTAL}/` };
+      }
+      const opened = applyResumeContext(session);
+      return { location: opened ? patientUrl(opened) : `${PORTAL}/` };
     },
 
     contextCallCounts: (range: StatsRange = {}) => stats.counts(range),

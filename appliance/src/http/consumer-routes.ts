@@ -3,7 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import { chooseSituation, displayName, isAuthenticated, type AuthenticatedSession, type Session } from '../auth/session/index.js';
 import { safeReturnTo, type ConsumerService, type Result } from '../consumer/index.js';
 import { log as defaultLog, type Logger } from '../log/logger.js';
-import { errorPage, fill, FR, homePage, jobPage, loadPortalAssets, logoutPage, patientPage, studyPage, welcomePage, type LayoutUser } from '../../../ui/portal/index.js';
+import { contextConfirmPage, errorPage, fill, FR, homePage, jobPage, loadPortalAssets, logoutPage, patientPage, studyPage, welcomePage, type LayoutUser } from '../../../ui/portal/index.js';
 import { createDicomwebRoutes, type AuditSink } from './dicomweb-routes.js';
 
 /**
@@ -188,6 +188,19 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
       log.warn('portal: PSC unavailable for a contextual call', { error: err });
       return page(c, errorPage(FR.pscUnavailable, undefined, FR.loginFailedTitle), 502);
     }
+  });
+
+  app.get('/portal/contexte-confirmation', loggedIn, (c) => {
+    const call = consumer.pendingContext(session(c));
+    if (!call) return c.redirect('/portal/', 302);
+    return page(c, contextConfirmPage(userOf(session(c)), call));
+  });
+
+  app.post('/portal/contexte-confirmation', sameOrigin, loggedIn, async (c) => {
+    const body = await readForm(c);
+    if (body instanceof Response) return body;
+    const decision = new URLSearchParams(body).get('decision');
+    return c.redirect(consumer.confirmContext(session(c), decision === 'ouvrir').location, 303);
   });
 
   app.get('/portal/api/statistiques/modelstat.csv', loggedIn, (c) => {

@@ -21,6 +21,14 @@ export interface ListenOptions {
   host: string;
   port: number;
   tls: Config['http']['tls'];
+  /** PEM CRLs: a client certificate they list is not verified (the access policy then sees no certificate). */
+  crlFile?: string;
+}
+
+function readCrls(file: string): string[] {
+  const crls = readFileSync(file, 'utf8').match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g) ?? [];
+  if (crls.length === 0) throw new Error(`${file}: no PEM CRL found (whitelist.crlFile)`);
+  return crls;
 }
 
 export async function listen(app: { fetch: Hono['fetch'] }, http: ListenOptions): Promise<Listener> {
@@ -37,6 +45,7 @@ export async function listen(app: { fetch: Hono['fetch'] }, http: ListenOptions)
           allowHTTP1: true,
           minVersion: 'TLSv1.2' as const,
           ...(tls.clientCaFile ? { ca: readFileSync(tls.clientCaFile), requestCert: true, rejectUnauthorized: false } : {}),
+          ...(tls.clientCaFile && http.crlFile ? { crl: readCrls(http.crlFile) } : {}),
         },
       }
     : {};

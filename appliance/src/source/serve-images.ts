@@ -74,7 +74,7 @@ export async function createImageServing(deps: { config: Config; db: Db; archive
     whitelist = createWhitelistStore({
       url: config.whitelist.url,
       cacheFile: join(config.dataDir, 'whitelist', 'ListeBlancheDRIM-M.xml'),
-      trust: { anchors: loadCertificates(readFileSync(config.whitelist.trustAnchorsFile, 'utf8')), signerCommonName: config.whitelist.signerCommonName },
+      trust: { anchors: loadCertificates(readFileSync(config.whitelist.trustAnchorsFile, 'utf8')), signerSubject: config.whitelist.signerSubject, ...(config.whitelist.crlFile ? { crlPem: readFileSync(config.whitelist.crlFile, 'utf8') } : {}) },
       refreshIntervalMs: config.whitelist.refreshIntervalHours * 3_600_000,
       log,
     });

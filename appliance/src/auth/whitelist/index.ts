@@ -3,7 +3,7 @@ export { findDomainByCertificate, findDomainByHost } from './lookup.js';
 export { WHITELIST_NS, WHITELIST_VERSION, parseWhitelist, type Whitelist, type WhitelistDomain } from './parse.js';
 export { createWhitelistStore, type WhitelistStatus, type WhitelistStore, type WhitelistStoreOptions } from './store.js';
 export {
-  WHITELIST_SIGNER_CN,
+  WHITELIST_SIGNER_SUBJECT,
   WhitelistRejected,
   loadCertificates,
   verifyWhitelist,

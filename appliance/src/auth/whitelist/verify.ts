@@ -1,13 +1,14 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
-import { commonName, parseDistinguishedName } from './dn.js';
+import { formatDistinguishedName, parseDistinguishedName, sameDistinguishedName } from './dn.js';
+import { ChainRejected, verifyChain } from '../pki/openssl-verify.js';
 import { WHITELIST_NS, parseWhitelist, type Whitelist } from './parse.js';
 import { childElements, parseUntrustedXml, textOf } from './xml.js';
 
 // The ANS list is signed XAdES-BASELINE-B, enveloped: rsa-sha256, exc-c14n, an XPath Filter 2.0 "subtract
 // /descendant::ds:Signature" transform on the document reference, a SignedProperties reference, signer
-// "CN=Liste Blanche DRIM-M" chained to IGC-Santé (ci-sis-imaging.md §3.1).
+// "CN=Liste Blanche DRIM-M, OU=318751275100020" (ANS) chained to IGC-Santé, validity and CRL (ci-sis-imaging.md §3.1).
 const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
 const XADES = 'http://uri.etsi.org/01903/v1.3.2#';
 const FILTER2 = 'http://www.w3.org/2002/06/xmldsig-filter2';
@@ -23,15 +24,21 @@ const DIGESTS: Record<string, string> = {
 };
 const SUBTRACTED_XPATH = '/descendant::ds:Signature';
 const SIGNING_TIME_SKEW_MS = 5 * 60_000;
-const MAX_CHAIN = 6;
 
-export const WHITELIST_SIGNER_CN = 'Liste Blanche DRIM-M';
+/**
+ * The signer's subject as the specification names it: the CN and ANS's structure identifier (OU). The CN alone is
+ * not enough: IGC-Santé's organisations CA issues certificates to every health structure, any of which could ask
+ * for that CN.
+ */
+export const WHITELIST_SIGNER_SUBJECT = 'CN=Liste Blanche DRIM-M,OU=318751275100020';
 
 export interface WhitelistTrust {
   /** Certificates the chain must end at (IGC-Santé root or intermediate). */
   anchors: readonly X509Certificate[];
-  /** Common name the signer certificate must carry; default "Liste Blanche DRIM-M". */
-  signerCommonName?: string;
+  /** Attributes the signer's subject must carry, RFC 4514 form; default WHITELIST_SIGNER_SUBJECT. */
+  signerSubject?: string;
+  /** PEM CRLs of the chain's CAs: when given, revocation is checked for every certificate of the chain. */
+  crlPem?: string;
   /** Time at which certificates must be valid; default now. */
   now?: Date;
 }
@@ -109,10 +116,19 @@ function verify(xml: string, trust: WhitelistTrust): VerifiedWhitelist {
     (el) => new X509Certificate(Buffer.from(textOf(el).replace(/\s+/g, ''), 'base64')),
   );
   const signer = signingCertificate(properties, certificates);
-  const chain = buildChain(signer, certificates, trust.anchors, now);
-  const expectedCn = trust.signerCommonName ?? WHITELIST_SIGNER_CN;
-  const signerCn = commonName(parseDistinguishedName(signer.subject));
-  if (signerCn !== expectedCn) throw new WhitelistRejected(`signer is "${signerCn ?? '?'}", expected "${expectedCn}"`);
+  const expected = parseDistinguishedName(trust.signerSubject ?? WHITELIST_SIGNER_SUBJECT);
+  const actual = parseDistinguishedName(signer.subject);
+  const missing = expected.filter((want) => !actual.some((have) => sameDistinguishedName([have], [want])));
+  if (missing.length) {
+    throw new WhitelistRejected(`signer is "${formatDistinguishedName(actual)}", expected ${formatDistinguishedName(expected)} (${formatDistinguishedName(missing)} differs)`);
+  }
+  let chain: string[];
+  try {
+    chain = verifyChain({ leaf: signer, untrusted: certificates.filter((c) => c !== signer), anchors: trust.anchors, purpose: 'smimesign', at: now, crlPem: trust.crlPem });
+  } catch (err) {
+    if (err instanceof ChainRejected) throw new WhitelistRejected(`the signer's certificate chain: ${err.message}`, { cause: err });
+    throw err;
+  }
 
   const checker = new SignedXml({ publicCert: signer.toString(), getCertFromKeyInfo: () => null });
   checker.CanonicalizationAlgorithms[FILTER2] = SubtractSignatures;
@@ -148,7 +164,7 @@ function verify(xml: string, trust: WhitelistTrust): VerifiedWhitelist {
       validTo: new Date(signer.validTo),
       fingerprint256: signer.fingerprint256,
     },
-    chain: chain.map((c) => c.subject),
+    chain,
   };
 }
 
@@ -237,40 +253,6 @@ function readSigningTime(properties: Element): Date {
   const date = new Date(text);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(date.getTime())) throw new WhitelistRejected(`SigningTime "${text}" is not a date`);
   return date;
-}
-
-function buildChain(
-  signer: X509Certificate,
-  pool: readonly X509Certificate[],
-  anchors: readonly X509Certificate[],
-  now: Date,
-): X509Certificate[] {
-  if (anchors.length === 0) throw new WhitelistRejected('no trust anchor configured');
-  const chain = [signer];
-  let current = signer;
-  for (let depth = 0; depth < MAX_CHAIN; depth++) {
-    assertValidAt(current, now);
-    if (anchors.some((a) => a.fingerprint256 === current.fingerprint256)) return chain;
-    const issuedBy = (c: X509Certificate) => current.checkIssued(c) && current.verify(c.publicKey);
-    const anchor = anchors.find(issuedBy);
-    if (anchor) {
-      assertValidAt(anchor, now);
-      return [...chain, anchor];
-    }
-    const next = pool.find((c) => c !== current && c.fingerprint256 !== current.fingerprint256 && c.ca && issuedBy(c));
-    if (!next) throw new WhitelistRejected(`certificate "${oneLine(current.subject)}" does not chain to a trust anchor`);
-    chain.push(next);
-    current = next;
-  }
-  throw new WhitelistRejected('certificate chain too long');
-}
-
-function assertValidAt(cert: X509Certificate, now: Date): void {
-  const from = new Date(cert.validFrom);
-  const to = new Date(cert.validTo);
-  if (now < from || now > to) {
-    throw new WhitelistRejected(`certificate "${oneLine(cert.subject)}" is not valid at ${now.toISOString()} (valid ${from.toISOString()} to ${to.toISOString()})`);
-  }
 }
 
 function oneLine(subject: string): string {
