@@ -1,33 +1,30 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { freePort } from '../peers/ports.js';
+import { startDmpForBox } from '../peers/dmp-for-box.js';
+import type { DmpSimulator } from '../peers/dmp-sim/simulator.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
 import { sendMllp, readAck } from '../../appliance/src/hl7/index.js';
 import { openDatabase, databaseFile } from '../../appliance/src/store/database.js';
 import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
 import { helene } from '../fixtures/hl7/generate.js';
 
-const EXAMS = 8;
-const CRASHES = 24;
-
-/** What the DMP stand-in received: a publish/replace uniqueId accepted twice would be a double publication. */
-interface Received {
-  op: string;
-  uniqueId: string;
-  targetUniqueId: string | null;
-}
+// The box in its own process, killed with SIGKILL at random moments while reports arrive and submissions go to the
+// real DMP simulator (which commits, then answers late: the window where a kill leaves a submission at the DMP but
+// not marked done at the box). Every round brings new reports (fresh control ids) and resends the ones whose ACK
+// was lost. At the end: every ACKed report processed once, exactly one KOS per study at the DMP, and the
+// "already at the DMP" path exercised.
+const CRASHES = 16;
+const PER_ROUND = 2;
+const MAX_EXTRA_ROUNDS = 24;
 
 let orthanc: OrthancPeer;
-let recorder: Server;
-let recorderUrl: string;
-const accepted = new Map<string, Received>();
-const refusedAsDuplicate: string[] = [];
+let dmp: { sim: DmpSimulator; xds: Record<string, unknown> };
 let work: string;
 let dataDir: string;
 let dimsePort: number;
@@ -43,10 +40,11 @@ function startChild(): Promise<{ child: ChildProcess; hl7Port: number }> {
     kiosk: { port: 0 },
     hl7: { port: 0, host: '127.0.0.1' },
     source: { stableAfterMs: 0, recheckMs: 100 },
+    xds: dmp.xds,
     log: { level: 'error' },
   };
   const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash/box-child.ts')], {
-    env: { ...process.env, CRASH_BOX_CONFIG: JSON.stringify(config), CRASH_RECORDER_URL: recorderUrl },
+    env: { ...process.env, CRASH_BOX_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -58,74 +56,69 @@ function startChild(): Promise<{ child: ChildProcess; hl7Port: number }> {
 
 const killed = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 
+async function addStudy(i: number): Promise<void> {
+  const ins = testNir(`1850775112${String(100 + i)}`);
+  const study = await synthesizeStudy({ modality: 'CR', instances: 2, rows: 32, columns: 32, outDir: join(work, `study-${i}`), patient: { name: `PATIENT^${i}`, id: ins } });
+  for (const f of study.files) await orthanc.upload(readFileSync(f));
+  const controlId = `CRASH-${i}`;
+  studies.push({ studyUid: study.studyInstanceUid, controlId, message: oruForStudy({ studyUid: study.studyInstanceUid, patient: { ...helene, ins }, accession: `ACC-${i}`, controlId }) });
+}
+
+/** Submissions the DMP committed while the (now dead) box had not recorded them as done: the window a kill can hit. */
+function inTheWindow(): number {
+  const db = openDatabase(databaseFile(dataDir));
+  try {
+    const open = db.prepare(`SELECT unique_id AS uid FROM outbox WHERE state != 'done' AND op != 'withdraw'`).all() as { uid: string }[];
+    return open.filter((o) => dmp.sim.db.entryByUniqueId(o.uid) !== undefined).length;
+  } finally {
+    db.close();
+  }
+}
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'drimbox-crash-'));
   dataDir = join(work, 'data');
   dimsePort = await freePort();
-  orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } });
-  for (let i = 0; i < EXAMS; i++) {
-    const ins = testNir(`18507751122${String(10 + i)}`);
-    const study = await synthesizeStudy({ modality: 'CR', instances: 2, rows: 32, columns: 32, outDir: join(work, `study-${i}`), patient: { name: `PATIENT^${i}`, id: ins } });
-    for (const f of study.files) await orthanc.upload(readFileSync(f));
-    const controlId = `CRASH-${i}`;
-    studies.push({ studyUid: study.studyInstanceUid, controlId, message: oruForStudy({ studyUid: study.studyInstanceUid, patient: { ...helene, ins }, accession: `ACC-${i}`, controlId }) });
-  }
-  recorder = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      const r = JSON.parse(body) as Received;
-      // Random latency widens the window in which a kill lands between "sent" and "recorded as done".
-      setTimeout(() => {
-        const key = `${r.op === 'withdraw' ? 'withdraw' : 'document'}:${r.uniqueId}`;
-        if (accepted.has(key)) {
-          refusedAsDuplicate.push(key);
-          res.writeHead(409).end();
-        } else {
-          accepted.set(key, r);
-          res.writeHead(200).end();
-        }
-      }, Math.random() * 40);
-    });
-  });
-  await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', () => resolve()));
-  const addr = recorder.address() as { port: number };
-  recorderUrl = `http://127.0.0.1:${addr.port}/submit`;
-});
+  [orthanc, dmp] = await Promise.all([
+    startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } }),
+    startDmpForBox(join(work, 'dmp')),
+  ]);
+  // The DMP commits each submission, then takes its time to answer.
+  dmp.sim.setFaults({ rules: [{ kind: 'latency', endpoint: 'repository', phase: 'after', delayMs: 250, probability: 1 }] });
+  for (let i = 0; i < (CRASHES + MAX_EXTRA_ROUNDS) * PER_ROUND; i++) await addStudy(i);
+}, 300_000);
 
 afterAll(async () => {
-  recorder?.close();
-  await orthanc?.stop();
+  await Promise.all([orthanc?.stop(), dmp?.sim.stop()]);
   rmSync(work, { recursive: true, force: true });
 });
 
-describe('crash safety of intake and drain', () => {
-  it(`loses no acknowledged report and publishes nothing twice across ${CRASHES} SIGKILLs`, async () => {
+describe('crash safety of intake and drain, against the DMP simulator', () => {
+  it(`loses no acknowledged report and publishes nothing twice across ${CRASHES} or more SIGKILLs`, async () => {
     const acked = new Set<string>();
-    let next = 0;
-    for (let round = 0; round < CRASHES; round++) {
+    const sent: typeof studies = [];
+    let windowHits = 0;
+    let round = 0;
+    for (; round < CRASHES || (windowHits === 0 && round < CRASHES + MAX_EXTRA_ROUNDS); round++) {
       const { child, hl7Port } = await startChild();
-      const sends: Promise<void>[] = [];
-      // Send a couple of reports (and resend ones whose ACK was lost) while the box may be killed at any moment.
-      for (let k = 0; k < 2; k++) {
-        const s = studies[next++ % EXAMS]!;
-        sends.push(
-          sendMllp('127.0.0.1', hl7Port, s.message, { timeoutMs: 5_000 })
-            .then((ack) => {
-              if (readAck(ack).code === 'AA') acked.add(s.controlId);
-            })
-            .catch(() => undefined),
-        );
-      }
-      await new Promise((r) => setTimeout(r, Math.random() * 400));
+      // New reports (fresh control ids), and resends of earlier ones whose ACK never came.
+      const batch = [...studies.slice(round * PER_ROUND, (round + 1) * PER_ROUND), ...sent.filter((s) => !acked.has(s.controlId)).slice(0, 2)];
+      for (const s of batch) if (!sent.includes(s)) sent.push(s);
+      const sends = batch.map((s) =>
+        sendMllp('127.0.0.1', hl7Port, s.message, { timeoutMs: 5_000 })
+          .then((ack) => void (readAck(ack).code === 'AA' && acked.add(s.controlId)))
+          .catch(() => undefined),
+      );
+      await new Promise((r) => setTimeout(r, 150 + Math.random() * 600));
       child.kill('SIGKILL');
       await killed(child);
       await Promise.all(sends);
+      if (inTheWindow() > 0) windowHits++;
     }
-    // Last start: everything the box ever ACKed must now be processed and delivered.
+    // Last start: everything sent must now be ACKed, processed and delivered.
     const { child, hl7Port } = await startChild();
-    for (const s of studies) if (!acked.has(s.controlId)) {
-      const ack = readAck(await sendMllp('127.0.0.1', hl7Port, s.message, { timeoutMs: 5_000 }));
+    for (const s of sent) if (!acked.has(s.controlId)) {
+      const ack = readAck(await sendMllp('127.0.0.1', hl7Port, s.message, { timeoutMs: 10_000 }));
       if (ack.code === 'AA') acked.add(s.controlId);
     }
     const db = openDatabase(databaseFile(dataDir));
@@ -134,25 +127,27 @@ describe('crash safety of intake and drain', () => {
       const undelivered = db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE state != 'done'`).get() as { n: number };
       return open.n === 0 && undelivered.n === 0;
     };
-    for (let i = 0; i < 300 && !settled(); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && !settled(); i++) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGTERM');
     await killed(child);
     expect(settled()).toBe(true);
 
-    expect(acked.size).toBe(EXAMS);
+    expect(acked.size).toBe(sent.length);
     const inbox = db.prepare(`SELECT control_id, state FROM report_inbox WHERE channel = 'hl7'`).all() as { control_id: string; state: string }[];
     for (const id of acked) expect(inbox.filter((r) => r.control_id === id && r.state === 'done')).toHaveLength(1);
-    expect(inbox.filter((r) => r.state === 'failed' || r.state === 'rejected')).toEqual([]);
+    expect(inbox.filter((r) => r.state === 'failed' || r.state === 'rejected' || r.state === 'held')).toEqual([]);
 
-    // One active manifest per exam, each delivered exactly once as a new document.
+    // At the DMP: exactly one KOS per study sent, each the box's active manifest.
+    const kosAtDmp = dmp.sim.db.allEntries().filter((e) => e.kind === 'kos');
     const active = db.prepare(`SELECT sop_instance_uid AS uid, study_instance_uid AS study FROM kos_archive WHERE status = 'active'`).all() as { uid: string; study: string }[];
-    expect(active.map((a) => a.study).sort()).toEqual(studies.map((s) => s.studyUid).sort());
-    const queued = db.prepare(`SELECT op, unique_id AS uid FROM outbox`).all() as { op: string; uid: string }[];
-    const documents = [...accepted.keys()].filter((k) => k.startsWith('document:')).map((k) => k.slice('document:'.length));
-    expect(documents.sort()).toEqual(queued.filter((q) => q.op !== 'withdraw').map((q) => q.uid).sort());
-    for (const a of active) expect(documents).toContain(a.uid);
+    expect(active.map((a) => a.study).sort()).toEqual(sent.map((s) => s.studyUid).sort());
+    for (const s of sent) expect(kosAtDmp.filter((e) => e.reference_ids.includes(s.studyUid))).toHaveLength(1);
+    expect(kosAtDmp.map((e) => e.unique_id).sort()).toEqual(active.map((a) => a.uid).sort());
+    // The duplicate path was exercised: a submission the DMP had committed before a kill was found there again.
+    const alreadyThere = db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE state = 'done' AND last_error LIKE 'already at the DMP%'`).get() as { n: number };
     db.close();
-    // Resends after a crash did happen and met the DMP's refusal of a known uniqueId, not a second publication.
-    process.stdout.write(`crash test: ${acked.size} reports, ${documents.length} documents, ${refusedAsDuplicate.length} resends refused as duplicates\n`);
-  }, 600_000);
+    expect(windowHits).toBeGreaterThan(0);
+    expect(alreadyThere.n).toBeGreaterThan(0);
+    process.stdout.write(`crash test: ${round} kills, ${acked.size} reports, ${kosAtDmp.length} KOS at the DMP, ${windowHits} kill(s) in the send→done window, ${alreadyThere.n} found already at the DMP\n`);
+  }, 900_000);
 });
