@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian machine: installs what it needs, then runs the DRIMbox demonstration
-# (`drimbox demo`; pass --check to run the whole story headless and exit).
+# (test/demo/main.ts; pass --check to run the whole story headless and exit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -11,4 +11,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npm run build:ui >/dev/null
-exec node bin/drimbox.js demo "$@"
+exec npx tsx test/demo/main.ts "$@"

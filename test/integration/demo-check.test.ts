@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDemo } from '../demo/demo.js';
 
-/** The README's main command keeps working: `drimbox demo --check` runs the two-site story and exits 0. */
+/** The README's main command keeps working: `npm run demo -- --check` runs the two-site story and exits 0. */
 describe('the demonstration', () => {
   it('runs the whole story headless: publish, contextual call and login, DMP search, retrieve, viewer path, import', async () => {
     const work = mkdtempSync(join(tmpdir(), 'drimbox-demo-'));

@@ -13,7 +13,6 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   queue: () => import('./commands/queue.js'),
   xds: () => import('./commands/xds.js'),
   audit: () => import('./commands/audit.js'),
-  demo: () => import('./commands/demo.js'),
 };
 
 async function usage(): Promise<string> {

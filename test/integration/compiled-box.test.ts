@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
+import { freePort, waitFor } from '../peers/ports.js';
+
+// The production build (`npm run build`: dist/ with the viewer and the portal's assets) runs the box without tsx and
+// without the test tree, from another working directory.
+const ROOT = join(import.meta.dirname, '../..');
+let orthanc: OrthancPeer;
+let box: ChildProcess | undefined;
+let work: string;
+let http: number;
+
+function* files(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) yield* files(path);
+    else yield path;
+  }
+}
+
+beforeAll(async () => {
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync('node', ['scripts/copy-build-assets.mjs'], { cwd: ROOT, stdio: 'ignore' });
+  work = mkdtempSync(join(tmpdir(), 'drimbox-compiled-'));
+  orthanc = await startOrthanc({});
+  http = await freePort();
+  const env = {
+    ...process.env,
+    DRIMBOX_RUN_COMPILED: '1',
+    DRIMBOX_DATA_DIR: join(work, 'data'),
+    DRIMBOX_HTTP_HOST: '127.0.0.1',
+    DRIMBOX_HTTP_PORT: String(http),
+    DRIMBOX_LAN_HOST: '127.0.0.1',
+    DRIMBOX_LAN_PORT: '0',
+    DRIMBOX_KIOSK_PORT: '0',
+    DRIMBOX_HL7_HOST: '127.0.0.1',
+    DRIMBOX_HL7_PORT: '0',
+    DRIMBOX_DIMSE_PORT: '0',
+    DRIMBOX_PACS_PORT: String(orthanc.dicomPort),
+    DRIMBOX_PACS_AE_TITLE: orthanc.aeTitle,
+    DRIMBOX_LOG_LEVEL: 'error',
+  };
+  box = spawn(process.execPath, [join(ROOT, 'bin/drimbox.js'), 'serve'], { cwd: work, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${http}/health`)).status === 200, 60_000, 'the compiled box to answer /health');
+}, 180_000);
+
+afterAll(async () => {
+  if (box && box.exitCode === null) {
+    box.kill('SIGTERM');
+    await new Promise((r) => box!.once('exit', r));
+  }
+  await orthanc?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('the compiled box (npm run build)', () => {
+  it('answers /health with the PACS reachable, and serves the viewer from dist/', async () => {
+    const health = (await (await fetch(`http://127.0.0.1:${http}/health`)).json()) as { ok: boolean; checks: { name: string; ok: boolean }[] };
+    expect(health.checks.find((c) => c.name === 'pacs')).toEqual({ name: 'pacs', ok: true });
+    const viewer = await fetch(`http://127.0.0.1:${http}/viewer/`);
+    expect(viewer.status).toBe(200);
+    expect(await viewer.text()).toMatch(/<script[^>]+viewer-[A-Z0-9]+\.js/);
+  });
+
+  it('holds no test code and no demo, and lists no demo command', () => {
+    const compiled = [...files(join(ROOT, 'dist'))].filter((f) => f.endsWith('.js') && !f.includes('/ui/viewer/dist/'));
+    expect(compiled.filter((f) => f.includes('/test/'))).toEqual([]);
+    expect(compiled.filter((f) => /from ['"][./]*test\//.test(readFileSync(f, 'utf8')))).toEqual([]);
+    expect(statSync(join(ROOT, 'dist/ui/portal/assets/portail.css')).size).toBeGreaterThan(0);
+    const help = execFileSync(process.execPath, [join(ROOT, 'bin/drimbox.js'), '--help'], { env: { ...process.env, DRIMBOX_RUN_COMPILED: '1' }, encoding: 'utf8' });
+    expect(help).toMatch(/serve/);
+    expect(help).not.toMatch(/\bdemo\b/);
+  });
+});
