@@ -15,7 +15,18 @@ const HUGE_LENGTH_IDENTIFIER = Buffer.from(
   'hex',
 );
 
+// Also found by fuzzing (100,000 inputs): command-group elements inside an identifier made dcmjs desynchronise and
+// build a string past V8's limit after seconds of work (10 s on this 300-byte input).
+const COMMAND_GROUP_IN_DATASET = Buffer.from(
+  '080005000000000000000000000000000000000000000000000000000a00000049534f5f495220313030080012000800000032303232313230390800130006000000313134323536080016001e000000312e322e3834302e31303030382e352e312e342e312e312e38382e3539000800180038000000312e322e3237362e302e373233303031302e332e312e342e313333323536323232302e31343730302e313637303538323537362e34333800080020000800000032303036303533310800210008000000323032323132303908002300080000003230323231323039080030000e0000003135303432332e3534363030302008003100080000003230323231323039080033000600000031313432353608006000020000004b4f08007000080000005349454d454e5320',
+  'hex',
+);
+
 describe('element lengths are checked before a dataset is decoded', () => {
+  it('refuses at once elements that have no place in a dataset (command group, group lengths that are not UL)', () => {
+    expect(() => toDicomJson(new RawDataset(COMMAND_GROUP_IN_DATASET, IMPLICIT_VR_LE))).toThrow(/element \(0000,0000\) at byte \d+ is not allowed in a dataset/);
+  });
+
   it('refuses at once an identifier whose element announces more bytes than follow', () => {
     const read = () => toDicomJson(new RawDataset(HUGE_LENGTH_IDENTIFIER, IMPLICIT_VR_LE));
     expect(read).toThrow(DicomReadError);

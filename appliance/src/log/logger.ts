@@ -1,3 +1,5 @@
+import { serializeEvent } from './serialize.js';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -15,12 +17,11 @@ export function setLogLevel(level: Level): void {
   threshold = level;
 }
 
-/** One JSON line per event on stderr (stdout stays for command output); never log secrets here. */
+/** One JSON line per event on stderr (stdout stays for command output); secrets are redacted by field name. */
 export function createLogger(base: Record<string, unknown> = {}): Logger {
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < order[threshold]) return;
-    const line = { t: new Date().toISOString(), level, msg, ...base, ...fields };
-    process.stderr.write(JSON.stringify(line, errorReplacer) + '\n');
+    process.stderr.write(serializeEvent(level, msg, { ...base, ...fields }) + '\n');
   };
   return {
     debug: (m, f) => emit('debug', m, f),
@@ -29,10 +30,6 @@ export function createLogger(base: Record<string, unknown> = {}): Logger {
     error: (m, f) => emit('error', m, f),
     child: (fields) => createLogger({ ...base, ...fields }),
   };
-}
-
-function errorReplacer(_key: string, value: unknown): unknown {
-  return value instanceof Error ? { name: value.name, message: value.message } : value;
 }
 
 export const log = createLogger();

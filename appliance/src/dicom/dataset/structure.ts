@@ -22,8 +22,15 @@ export class DicomStructureError extends Error {
 
 const hex4 = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
 
+/**
+ * Groups that never appear in a dataset: the command group (0000) and the file meta group (0002) have places of their
+ * own, and 0001, 0003, 0005, 0007 and FFFF shall not be used (PS3.5 §7.1). dcmjs mis-reads them and fuzzing found
+ * inputs where it then built a string past V8's limit after seconds of work.
+ */
+const FORBIDDEN_IN_DATASET = new Set([0x0000, 0x0001, 0x0002, 0x0003, 0x0005, 0x0007, 0xffff]);
+
 /** Checks the elements of `bytes` from `offset`; stops at `untilTag` (group << 16 | element) when given. */
-function walk(bytes: Buffer, offset: number, end: number, explicit: boolean, bigEndian: boolean, untilTag?: number): void {
+function walk(bytes: Buffer, offset: number, end: number, explicit: boolean, bigEndian: boolean, untilTag?: number, dataset = true): void {
   const u16 = (at: number) => (bigEndian ? bytes.readUInt16BE(at) : bytes.readUInt16LE(at));
   const u32 = (at: number) => (bigEndian ? bytes.readUInt32BE(at) : bytes.readUInt32LE(at));
   let pos = offset;
@@ -34,6 +41,7 @@ function walk(bytes: Buffer, offset: number, end: number, explicit: boolean, big
     const element = u16(pos + 2);
     const tag = ((group << 16) | element) >>> 0;
     if (untilTag !== undefined && tag >= untilTag && group !== 0xfffe) return;
+    if (dataset && FORBIDDEN_IN_DATASET.has(group)) throw new DicomStructureError(`element (${hex4(group)},${hex4(element)}) at byte ${pos} is not allowed in a dataset`);
     let length: number;
     let header: number;
     let container = false;
@@ -58,6 +66,8 @@ function walk(bytes: Buffer, offset: number, end: number, explicit: boolean, big
       // Implicit VR: a value that starts with an item tag is a sequence.
       container = length >= 8 && pos + 12 <= end && u16(pos + 8) === 0xfffe && u16(pos + 10) === 0xe000;
     }
+    // A group length (gggg,0000) is UL: exactly 4 bytes (PS3.5 §7.2).
+    if (element === 0x0000 && group !== 0xfffe && length !== 4) throw new DicomStructureError(`group length (${hex4(group)},0000) at byte ${pos} has ${length} bytes, not 4`);
     pos += header;
     if (length === UNDEFINED || container) continue;
     if (length > end - pos) {
@@ -76,7 +86,7 @@ export function checkPart10Structure(bytes: Buffer, untilTag?: number): void {
   const metaLength = bytes.readUInt32LE(140);
   const metaEnd = 144 + metaLength;
   if (metaEnd > bytes.length) throw new DicomStructureError(`file meta group announces ${metaLength} bytes, only ${bytes.length - 144} follow`);
-  walk(bytes, 144, metaEnd, true, false);
+  walk(bytes, 144, metaEnd, true, false, undefined, false);
   const meta = bytes.toString('latin1', 144, metaEnd);
   const tsAt = meta.indexOf('\x02\x00\x10\x00UI');
   const transferSyntaxUid = tsAt >= 0 ? meta.substr(tsAt + 8, bytes.readUInt16LE(144 + tsAt + 6)).replace(/[\0 ]+$/, '') : '';
