@@ -1,7 +1,8 @@
 /**
  * Fuzzing of every parser of untrusted input (test/fuzz/targets.ts): N mutated or random inputs each (default
  * 100,000), deterministic for a seed. Prints, per parser: inputs, refusals, crashes, slowest input, mean time,
- * and the process's RSS growth; writes each crashing input to test-results/fuzz/ (a regression test starts there).
+ * and the process's RSS growth; writes each crashing input, and any input slower than 1 s, to test-results/fuzz/
+ * (a regression test starts there).
  * usage: npx tsx test/bench/fuzz-bench.ts [inputs] [seed] [target-name-substring]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,9 @@ for (const target of TARGETS.filter((t) => !only || t.name.includes(only))) {
   console.warn = console.info = console.error = silence;
   const stats = await fuzz(target, count, seed);
   [console.warn, console.info, console.error] = [warn, info, logError];
-  stats.crashes.forEach((c, i) => writeFileSync(`test-results/fuzz/${target.name.replace(/\W+/g, '-')}-${i}.bin`, c.input));
+  const file = target.name.replace(/\W+/g, '-');
+  stats.crashes.forEach((c, i) => writeFileSync(`test-results/fuzz/${file}-${i}.bin`, c.input));
+  if (stats.slowest && stats.maxMs > 1000) writeFileSync(`test-results/fuzz/${file}-slowest.bin`, stats.slowest);
   crashes += stats.crashes.length;
   worstMs = Math.max(worstMs, stats.maxMs);
   console.log(

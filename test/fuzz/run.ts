@@ -22,6 +22,8 @@ export interface FuzzStats {
   refused: number;
   crashes: Finding[];
   maxMs: number;
+  /** The input that took longest (a hang candidate: keep it as a regression test). */
+  slowest?: Buffer;
   totalMs: number;
 }
 
@@ -40,7 +42,10 @@ export async function fuzz(target: FuzzTarget, count: number, seed: number): Pro
         else stats.refused++;
       }
       const ms = performance.now() - start;
-      stats.maxMs = Math.max(stats.maxMs, ms);
+      if (ms > stats.maxMs) {
+        stats.maxMs = ms;
+        stats.slowest = input;
+      }
       stats.totalMs += ms;
       stats.inputs++;
     }
