@@ -115,10 +115,10 @@ describe('MSH-18 character sets', () => {
     expect(err.text).toMatch(/not valid UTF-8/);
   });
 
-  it('refuses UTF-8 bytes declared as 8859/1 (they would become Ã© in a name)', () => {
-    const err = parseError(msg([MSH('8859/1'), `PID|||X||${name}`], 'utf8'));
-    expect(err.location).toBe('MSH^1^18');
-    expect(err.text).toMatch(/bytes are UTF-8/);
+  it('reads UTF-8 bytes declared as 8859/1 as UTF-8 (never Ã© in a name), with a warning: a label never drops a report', () => {
+    const m = parseHl7Message(msg([MSH('8859/1'), `PID|||X||${name}`], 'utf8'));
+    expect(m.segment('PID')!.get(5)).toBe('LEFÈVRE-NOËL');
+    expect(m.warnings.find((w) => w.startsWith('charset mislabelled'))).toMatch(/MSH-18 declares '8859\/1' but the bytes are UTF-8/);
   });
 
   it('infers the charset when MSH-18 is empty, and says so', () => {
@@ -140,8 +140,11 @@ describe('MSH-18 character sets', () => {
     expect(err.hl7ErrorCode).toBe('103');
   });
 
-  it('refuses 8-bit bytes in a message declared ASCII', () => {
-    expect(parseError(msg([MSH('ASCII'), `PID|||X||${name}`])).text).toMatch(/declares ASCII/);
+  it('refuses 8-bit bytes that are not UTF-8 in a message declared ASCII; reads UTF-8 ones as UTF-8, with a warning', () => {
+    expect(parseError(msg([MSH('ASCII'), `PID|||X||${name}`], 'latin1')).text).toMatch(/declares ASCII/);
+    const m = parseHl7Message(msg([MSH('ASCII'), `PID|||X||${name}`], 'utf8'));
+    expect(m.segment('PID')!.get(5)).toBe('LEFÈVRE-NOËL');
+    expect(m.warnings.some((w) => w.startsWith('charset mislabelled'))).toBe(true);
   });
 
   it('skips a UTF-8 byte-order mark', () => {

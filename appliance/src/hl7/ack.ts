@@ -1,5 +1,5 @@
 import { encodeText, type Hl7Encoding } from './charset.js';
-import { hl7ErrorTexts, type AckCode, type AckError } from './errors.js';
+import { hl7ErrorCodes, hl7ErrorTexts, type AckCode, type AckError } from './errors.js';
 import { defaultSeparators, escapeHl7, type Hl7Separators } from './escape.js';
 import type { Hl7Message } from './message.js';
 import { parseHl7Message } from './parse.js';
@@ -65,6 +65,11 @@ export function buildAck(input: Hl7Message | Buffer, code: AckCode, error?: AckE
   if (error?.text && (major < 2 || (major === 2 && minor < 7))) msa.push(esc(truncate(error.text, 80)));
   segments.push(msa.join(f));
 
+  if (error && code === 'AA' && error.severity === 'W' && !older) {
+    // v2.5 ERR-4 severity W: the message is accepted, with something the sender should fix (e.g. its MSH-18).
+    const codeCwe = [error.hl7ErrorCode ?? hl7ErrorCodes.messageAccepted, esc(hl7ErrorTexts[error.hl7ErrorCode ?? '0'] ?? ''), 'HL70357'].join(seps.component);
+    segments.push(['ERR', '', (error.location ?? '').split('^').map(esc).join(seps.component), codeCwe, 'W', '', '', '', esc(truncate(error.text, 250))].join(f));
+  }
   if (error && code !== 'AA') {
     const errorCode = error.hl7ErrorCode ?? '207';
     const errorText = hl7ErrorTexts[errorCode] ?? '';

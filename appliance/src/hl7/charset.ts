@@ -52,6 +52,9 @@ const latin1Decoder = {
   decode: (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1').replace(/[\u0080-\u009f]/g, (c) => String.fromCharCode(cp1252[c.charCodeAt(0) - 0x80]!)),
 };
 
+/** The start of the warning a mislabelled charset leaves on a message (the intake answers it in the ACK). */
+export const MISLABELLED = 'charset mislabelled';
+
 export function charsetFromMsh18(declared: string, bytes: Buffer, warnings: string[]): Hl7Charset {
   const label = declared.trim();
   if (label === '') {
@@ -61,11 +64,17 @@ export function charsetFromMsh18(declared: string, bytes: Buffer, warnings: stri
   }
   const upper = label.toUpperCase();
   const standard = standardLabels[upper];
-  if (standard) return { declared: label, encoding: standard, inferred: false };
   const tolerated = toleratedLabels[upper];
-  if (tolerated) {
-    warnings.push(`MSH-18 '${label}' is not an HL7 table 0211 value; read as ${tolerated}`);
-    return { declared: label, encoding: tolerated, inferred: false };
+  if (tolerated) warnings.push(`MSH-18 '${label}' is not an HL7 table 0211 value; read as ${tolerated}`);
+  const encoding = standard ?? tolerated;
+  if (encoding) {
+    // A single-byte label on bytes that are valid multi-byte UTF-8 is a mislabel (é would read Ã©): the text is read
+    // as UTF-8 and the report accepted — refusing it would drop a validated report for a label — with a warning.
+    if (encoding !== 'utf-8' && hasHighBytes(bytes) && isValidUtf8(bytes)) {
+      warnings.push(`${MISLABELLED}: MSH-18 declares '${label}' but the bytes are UTF-8; read as UTF-8 (fix MSH-18 to 'UNICODE UTF-8')`);
+      return { declared: label, encoding: 'utf-8', inferred: true };
+    }
+    return { declared: label, encoding, inferred: false };
   }
   throw new Hl7ParseError(
     `character set '${label}' is not supported (the box reads UNICODE UTF-8, 8859/1, 8859/15 and ASCII)`,
@@ -88,14 +97,6 @@ export function decodeMessage(bytes: Buffer, charset: Hl7Charset): string {
       }
     case 'latin1':
     case 'latin9':
-      // Valid multi-byte UTF-8 under an 8859 label is almost certainly mislabelled: é would become Ã©
-      // in a patient's name, which identity vigilance cannot accept.
-      if (hasHighBytes(bytes) && isValidUtf8(bytes)) {
-        throw new Hl7ParseError(
-          `the message declares ${charset.declared || '8859/1'} but its bytes are UTF-8 (fix MSH-18 to 'UNICODE UTF-8')`,
-          'MSH^1^18',
-        );
-      }
       return (charset.encoding === 'latin1' ? latin1Decoder : latin9Decoder).decode(bytes);
     case 'ascii':
       if (hasHighBytes(bytes)) {

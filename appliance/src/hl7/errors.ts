@@ -6,6 +6,8 @@ export type AckCode = 'AA' | 'AE' | 'AR';
  * AR = the message was refused as a whole (header, structure, or the box could not take it: resend later).
  */
 export const hl7ErrorCodes = {
+  /** Table 0357 "Message accepted": with severity W, a warning on an accepted message. */
+  messageAccepted: '0',
   segmentSequence: '100',
   requiredFieldMissing: '101',
   dataTypeError: '102',
@@ -20,6 +22,7 @@ export const hl7ErrorCodes = {
 } as const;
 
 export const hl7ErrorTexts: Record<string, string> = {
+  '0': 'Message accepted',
   '100': 'Segment sequence error',
   '101': 'Required field missing',
   '102': 'Data type error',
@@ -38,6 +41,8 @@ export interface AckError {
   text: string;
   location?: string;
   hl7ErrorCode?: string;
+  /** ERR-4 (HL7 table 0516): E for a refusal; W for a warning on an accepted message (AA). */
+  severity?: 'E' | 'W';
 }
 
 /**

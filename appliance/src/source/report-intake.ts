@@ -1,5 +1,6 @@
 import { buildAck, parseHl7Message, Hl7Error, type Hl7Message } from '../hl7/index.js';
 import { hl7ErrorCodes } from '../hl7/errors.js';
+import { MISLABELLED } from '../hl7/charset.js';
 import { reportFromCda, reportFromHl7, looksLikeXml } from '../report/parse.js';
 import type { ReportEvent } from '../report/types.js';
 import { parseKos } from '../dicom/kos/index.js';
@@ -102,6 +103,11 @@ export function createHl7Intake(deps: IntakeDeps) {
     }
     deps.onStored?.();
     log.info('HL7 report accepted', { inbox: row.id, controlId: msg.controlId, type: row.messageType });
+    const mislabel = msg.warnings.find((w) => w.startsWith(MISLABELLED));
+    if (mislabel) {
+      log.warn('HL7 report accepted with a mislabelled charset', { inbox: row.id, controlId: msg.controlId, warning: mislabel });
+      return buildAck(msg, 'AA', { text: mislabel, location: 'MSH^1^18', hl7ErrorCode: hl7ErrorCodes.messageAccepted, severity: 'W' });
+    }
     return buildAck(msg, 'AA');
   };
 }
