@@ -34,8 +34,15 @@ function walk(bytes: Buffer, offset: number, end: number, explicit: boolean, big
   const u16 = (at: number) => (bigEndian ? bytes.readUInt16BE(at) : bytes.readUInt16LE(at));
   const u32 = (at: number) => (bigEndian ? bytes.readUInt32BE(at) : bytes.readUInt32LE(at));
   let pos = offset;
+  // Ends of the defined-length sequences and items we are inside: their elements must end exactly there, as dcmjs
+  // reads each one as a stream of its own (a mismatch sent it astray for a minute, found by fuzzing).
+  const ends: number[] = [];
   while (pos < end) {
-    if (end - pos < 8) throw new DicomStructureError(`truncated element header at byte ${pos}`);
+    while (ends.length && pos === ends[ends.length - 1]) ends.pop();
+    const limit = ends.length ? ends[ends.length - 1]! : end;
+    if (pos > limit) throw new DicomStructureError(`an element crosses the end of its sequence or item at byte ${limit}`);
+    if (pos === end) break;
+    if (limit - pos < 8) throw new DicomStructureError(`truncated element header at byte ${pos}`);
     // Item and delimitation tags are always little endian groups FFFE... in LE files; in BE files too they read as FFFE.
     const group = u16(pos);
     const element = u16(pos + 2);
@@ -52,7 +59,7 @@ function walk(bytes: Buffer, offset: number, end: number, explicit: boolean, big
     } else if (explicit) {
       const vr = bytes.toString('latin1', pos + 4, pos + 6);
       if (LONG_VRS.has(vr)) {
-        if (end - pos < 12) throw new DicomStructureError(`truncated element header at byte ${pos}`);
+        if (limit - pos < 12) throw new DicomStructureError(`truncated element header at byte ${pos}`);
         length = u32(pos + 8);
         header = 12;
       } else {
@@ -64,17 +71,23 @@ function walk(bytes: Buffer, offset: number, end: number, explicit: boolean, big
       length = u32(pos + 4);
       header = 8;
       // Implicit VR: a value that starts with an item tag is a sequence.
-      container = length >= 8 && pos + 12 <= end && u16(pos + 8) === 0xfffe && u16(pos + 10) === 0xe000;
+      container = length >= 8 && pos + 12 <= limit && u16(pos + 8) === 0xfffe && u16(pos + 10) === 0xe000;
     }
     // A group length (gggg,0000) is UL: exactly 4 bytes (PS3.5 §7.2).
     if (element === 0x0000 && group !== 0xfffe && length !== 4) throw new DicomStructureError(`group length (${hex4(group)},0000) at byte ${pos} has ${length} bytes, not 4`);
     pos += header;
-    if (length === UNDEFINED || container) continue;
-    if (length > end - pos) {
-      throw new DicomStructureError(`element (${hex4(group)},${hex4(element)}) at byte ${pos - header} announces ${length} bytes, only ${end - pos} follow`);
+    if (length === UNDEFINED) continue;
+    if (length > limit - pos) {
+      throw new DicomStructureError(`element (${hex4(group)},${hex4(element)}) at byte ${pos - header} announces ${length} bytes, only ${limit - pos} follow`);
+    }
+    if (container) {
+      if (length > 0) ends.push(pos + length);
+      continue;
     }
     pos += length;
   }
+  while (ends.length && pos === ends[ends.length - 1]) ends.pop();
+  if (ends.length && untilTag === undefined) throw new DicomStructureError(`the data ends inside a sequence or item (at byte ${pos}, expected ${ends[ends.length - 1]})`);
 }
 
 /**
