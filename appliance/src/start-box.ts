@@ -236,6 +236,16 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       { name: 'dicom-scp', run: async () => `${scp.aeTitle} listening on ${scp.port}` },
       { name: 'report-inbox', run: async () => inboxHealth(inbox.backlog(), Date.now()) },
       {
+        // A dead DMP operation is a publication the DMP refused for good: a person must look (drimbox queue list).
+        name: 'dmp-outbox',
+        run: async () => {
+          const c = outbox.counts();
+          const detail = `${c.pending + c['waiting-retry'] + c.sending} to send, ${c.done} done, ${c.dead} dead`;
+          if (c.dead > 0) throw new Error(`${detail}: ${c.dead} DMP operation(s) refused for good — see "drimbox queue list --state dead"`);
+          return detail;
+        },
+      },
+      {
         name: 'disk',
         run: async () => {
           const refusal = await disk.refusal();

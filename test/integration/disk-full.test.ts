@@ -76,3 +76,16 @@ describe.skipIf(!mounted)('a data disk that fills up', () => {
     expect(count()).toBeGreaterThan(stored);
   });
 });
+
+describe.skipIf(!mounted)('a DMP operation refused for good', () => {
+  it('turns health red, naming the command that shows it', async () => {
+    const before = (await (await fetch(`http://127.0.0.1:${box.httpPort}/health`)).json()) as { checks: { name: string; ok: boolean }[] };
+    expect(before.checks.find((c) => c.name === 'dmp-outbox')).toEqual({ name: 'dmp-outbox', ok: true });
+    const row = box.outbox.enqueue({ op: 'publish', examKey: '1.2.3', uniqueId: '1.2.3.4', payload: {} });
+    box.outbox.complete(row, { kind: 'permanent', code: 'XDSRegistryMetadataError', text: 'refused by the test' });
+    const after = (await (await fetch(`http://127.0.0.1:${box.httpPort}/health`)).json()) as { checks: { name: string; ok: boolean }[] };
+    expect(after.checks.find((c) => c.name === 'dmp-outbox')).toEqual({ name: 'dmp-outbox', ok: false });
+    const detail = (await (await fetch(`http://127.0.0.1:${box.lanPort}/api/source/status`, { headers: { authorization: `Bearer ${RIS_TOKEN}` } })).json()) as { health: { checks: { name: string; detail: string }[] } };
+    expect(detail.health.checks.find((c) => c.name === 'dmp-outbox')!.detail).toMatch(/1 DMP operation\(s\) refused for good — see "drimbox queue list --state dead"/);
+  });
+});

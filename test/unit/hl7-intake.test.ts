@@ -33,3 +33,24 @@ describe('the HL7 intake and mislabelled character sets', () => {
     expect(ack.text).toMatch(/not valid UTF-8/);
   });
 });
+
+describe('what the DMP would refuse is refused before the ACK', () => {
+  const withPid5 = (family: string) => oru.replace(/^(PID\|[^|]*\|[^|]*\|[^|]*\|[^|]*\|)([^^|]*)/m, `$1${family}`);
+  it.each([
+    ['a 100,000-character family name', withPid5('X'.repeat(100_000)), 'PID^1^5', /patient's name has \d+ characters/],
+    ['an escaped control character in the name', withPid5('DUPONT\\X0D\\'), 'PID^1^5', /control character/],
+  ])('%s: AE with the field, nothing to process', async (_what, text, location, reason) => {
+    const inbox = new ReportInbox(openDatabase(':memory:'));
+    const ack = readAck(await createHl7Intake({ inbox })(Buffer.from(text, 'utf8'), {}));
+    expect(ack.code).toBe('AE');
+    expect(ack.errors[0]).toMatchObject({ location, text: expect.stringMatching(reason) });
+    expect(inbox.list({ state: 'received' })).toEqual([]);
+  });
+
+  it('a 10,000-digit accession number', async () => {
+    const { checkReportLimits } = await import('../../appliance/src/report/limits.js');
+    const report = reportFromHl7(parseHl7Message(Buffer.from(oru, 'utf8')));
+    expect(checkReportLimits(report)).toBeUndefined();
+    expect(checkReportLimits({ ...report, accession: { value: '9'.repeat(10_000), issuerOid: '1.2.3' } })).toMatchObject({ location: 'OBR^1^18', text: expect.stringMatching(/accession number has 10000 characters/) });
+  });
+});

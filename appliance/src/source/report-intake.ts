@@ -3,6 +3,7 @@ import { hl7ErrorCodes } from '../hl7/errors.js';
 import { MISLABELLED } from '../hl7/charset.js';
 import { reportFromCda, reportFromHl7, looksLikeXml } from '../report/parse.js';
 import type { ReportEvent } from '../report/types.js';
+import { checkReportLimits } from '../report/limits.js';
 import { parseKos } from '../dicom/kos/index.js';
 import type { ReportInbox, InboxRow } from '../store/report-inbox.js';
 import { RejectedMessage, type InboxWork } from './report-processor.js';
@@ -95,6 +96,8 @@ export function createHl7Intake(deps: IntakeDeps) {
       if (report.action !== 'withdraw' && !report.studyInstanceUid) {
         throw new Hl7Error('AE', 'the report names no Study Instance UID (CDA documentationOf/serviceEvent/id)', 'OBX^1^5', hl7ErrorCodes.requiredFieldMissing);
       }
+      const problem = checkReportLimits(report);
+      if (problem) throw new Hl7Error('AE', `${problem.text}: the DMP would refuse it`, problem.location, hl7ErrorCodes.dataTypeError);
       if (report.studyInstanceUid) deps.inbox.setStudy(row.id, report.studyInstanceUid);
     } catch (err) {
       deps.inbox.markRejected(row.id, (err as Error).message);
@@ -138,6 +141,8 @@ export function acceptHttpReport(deps: IntakeDeps, body: Buffer, remote?: string
       if (work.report.action !== 'withdraw' && !work.report.studyInstanceUid) {
         throw new RejectedMessage('the report names no Study Instance UID (CDA documentationOf/serviceEvent/id)');
       }
+      const problem = checkReportLimits(work.report);
+      if (problem) throw new RejectedMessage(`${problem.location}: ${problem.text}: the DMP would refuse it`);
       if (work.report.studyInstanceUid) deps.inbox.setStudy(recorded.row.id, work.report.studyInstanceUid);
     }
   } catch (err) {
