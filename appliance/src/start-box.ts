@@ -28,6 +28,7 @@ import { addressesOf, localAddressFacing } from './dimse/peer-addresses.js';
 import { createSourceRoutes } from './http/source-routes.js';
 import { createViewerRoutes } from './http/viewer-routes.js';
 import { createImageServing } from './source/serve-images.js';
+import { mountSourceDicomweb } from './http/source-dicomweb.js';
 import { createConsumerService, consumerSettingsFrom, type ConsumerService } from './consumer/index.js';
 import { createConsumerRoutes } from './http/consumer-routes.js';
 import { createPscClient } from './auth/psc/index.js';
@@ -259,7 +260,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     const app = createHttpApp({
       health,
       mount: (a) => {
-        images.mount(a);
+        mountSourceDicomweb(a, images, { audit: new AuditLog(db), log });
         a.route('/viewer', createViewerRoutes());
         // The portal needs the listener's port (its PSC redirect URI): it is created once the box listens.
         a.all('/portal/*', (c) => (portal ? portal.fetch(c.req.raw, c.env) : c.json({ error: 'le portail n’est pas configuré sur ce boîtier (psc.*, xds.*)' }, 503)));

@@ -1,7 +1,6 @@
-import type { ExamSummary, JobProgress, OpenedPatient, StudyView } from '../../appliance/src/consumer/index.js';
+import type { ExamSummary, JobProgress, OpenedPatient, OpenedStudy, StudyView } from '../../appliance/src/consumer/index.js';
 import type { ContextCall } from '../../appliance/src/consumer/context-call.js';
 import { INS_OIDS, insLabel } from '../../appliance/src/consumer/ins.js';
-import type { StudyRow } from '../../appliance/src/store/consumer-sessions.js';
 import { esc, fill, frenchDate, frenchDateTime, layout, megabytes, type LayoutUser } from './html.js';
 import { FR } from './strings.js';
 
@@ -71,7 +70,7 @@ function jobLine(j: JobProgress): string {
   return `<li><a href="/portal/travaux/${esc(j.id)}">${esc(kind)}</a> — ${esc(FR.jobStates[j.state] ?? j.state)} — ${esc(fill(FR.jobProgress, { done: j.done, total: j.total }))}</li>`;
 }
 
-export function homePage(user: LayoutUser, patients: OpenedPatient[], studies: StudyRow[], jobs: JobProgress[]): string {
+export function homePage(user: LayoutUser, patients: OpenedPatient[], studies: OpenedStudy[], jobs: JobProgress[]): string {
   const patientList = patients.length
     ? `<ul id="patients-ouverts">${patients.map((p) => `<li><a href="/portal/patient/${esc(p.handle)}">${esc(patientName(p))}</a> — ${esc(FR.ins)} ${esc(p.ins.value)}</li>`).join('')}</ul>`
     : `<p>${esc(FR.noOpenedPatients)}</p>`;

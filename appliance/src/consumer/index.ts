@@ -1,5 +1,5 @@
 /** The consumer DRIMbox: portal login, contextual call, DMP search and retrieve, image cache, viewer read path, import. */
-export { createConsumerService, safeReturnTo, type ConsumerDeps, type ConsumerService, type ConsumerSettings, type ExamList, type Result, type StudyView } from './service.js';
+export { createConsumerService, safeReturnTo, type ConsumerDeps, type ConsumerService, type ConsumerSettings, type ExamList, type OpenedStudy, type Result, type StudyView } from './service.js';
 export { consumerConfigSchema, type ConsumerConfig } from './config-schema.js';
 export { consumerSettingsFrom } from './settings.js';
 export { CONTEXT_PARAMETERS, parseContextCall, type ContextCall, type ContextCallResult, type Sex } from './context-call.js';

@@ -17,6 +17,9 @@ import type { PacsBridge } from '../dimse/types.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { ConsumerCacheIndex, ConsumerMetadataCache } from '../store/consumer-cache.js';
 import { ConsumerSessionTable, type PatientRow, type StudyRow } from '../store/consumer-sessions.js';
+
+/** A study a professional opened in the session, as the portal shows it. */
+export type OpenedStudy = StudyRow;
 import { ContextCallStats, modelStatCsv, type StatsRange } from '../store/consumer-stats.js';
 import type { Db } from '../store/database.js';
 import type { XdsSubmissionContext } from '../xds/index.js';
@@ -408,7 +411,7 @@ export async function createConsumerService(deps: ConsumerDeps) {
       return { ok: true, value: startRetrieve(session, JSON.parse(opened.manifest) as KosManifest) };
     },
 
-    studies(session: AuthenticatedSession): StudyRow[] {
+    studies(session: AuthenticatedSession): OpenedStudy[] {
       return table.studies(session.id);
     },
 

@@ -2,7 +2,7 @@ import { bearerToken, callerKey, decide, precheck, type CallerPolicy, type Publi
 import type { IntrospectionOutcome, TokenIntrospector } from '../auth/psc/index.js';
 import type { DistinguishedName, Whitelist } from '../auth/whitelist/index.js';
 import type { KosArchive } from '../store/kos-archive.js';
-import type { AccessDecision, DicomwebResource } from '../http/dicomweb-routes.js';
+import type { AccessDecision, DicomwebResource } from '../dicomweb/access.js';
 
 /** What the connection says about the caller. */
 export interface CallerConnection {

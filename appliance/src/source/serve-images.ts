@@ -1,39 +1,24 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getConnInfo } from '@hono/node-server/conninfo';
-import type { Hono } from 'hono';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../store/database.js';
 import type { KosArchive } from '../store/kos-archive.js';
 import type { PacsBridge } from '../dimse/types.js';
-import { AuditLog } from '../store/audit.js';
 import { DicomwebMetadataCache } from '../store/dicomweb-cache.js';
 import { createDicomwebService, createDicomwebUpstream, createDimseUpstream, type DicomwebService } from '../dicomweb/index.js';
-import { createDicomwebRoutes } from '../http/dicomweb-routes.js';
 import { createPscClient, createTokenIntrospector, type TokenIntrospector } from '../auth/psc/index.js';
 import { createWhitelistStore, type WhitelistStore } from '../auth/whitelist/index.js';
 import { loadCertificates } from '../auth/whitelist/verify.js';
 import { createRateLimiter } from '../auth/access/index.js';
 import { createImageAccess, type CallerConnection } from './image-access.js';
-import { parseDistinguishedName, type DistinguishedName } from '../auth/whitelist/index.js';
-import { X509Certificate } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
+import type { AccessDecision, DicomwebResource } from '../dicomweb/access.js';
 import type { Logger } from '../log/logger.js';
 
-/** The subject of the client certificate, when the TLS handshake verified it against http.tls.clientCaFile. */
-function verifiedClientSubject(env: unknown): DistinguishedName | undefined {
-  const socket = (env as { incoming?: { socket?: Partial<TLSSocket> } } | undefined)?.incoming?.socket;
-  if (!socket?.getPeerCertificate || !socket.authorized) return undefined;
-  const peer = socket.getPeerCertificate();
-  if (!peer?.raw) return undefined;
-  return parseDistinguishedName(new X509Certificate(peer.raw).subject);
-}
-
 export interface ImageServing {
-  /** Mounts the DICOMweb routes under /dicom-web. */
-  mount(app: Hono): void;
   service: DicomwebService;
   whitelist?: WhitelistStore;
+  /** The access decision for one request, given who the connection says is calling. */
+  authorize(request: Request, resource: DicomwebResource, caller: CallerConnection): Promise<AccessDecision>;
 }
 
 /**
@@ -88,31 +73,5 @@ export async function createImageServing(deps: { config: Config; db: Db; archive
     rateLimiter: createRateLimiter({ capacity: config.access.rateLimit.burst, refillPerSecond: config.access.rateLimit.perSecond }),
     policy: { requireClientCertificate: config.access.requireClientCertificate, requireWhitelisted: config.access.requireWhitelisted },
   });
-  const clientAddress = (c: Parameters<typeof getConnInfo>[0]) => {
-    try {
-      return getConnInfo(c).remote.address;
-    } catch {
-      return undefined;
-    }
-  };
-  // Who is calling comes from the connection (TCP peer, verified TLS client certificate), never from a header.
-  const peers = new WeakMap<Request, CallerConnection>();
-  const routes = createDicomwebRoutes({
-    service,
-    audit: new AuditLog(db),
-    log,
-    clientAddress,
-    authorize: (request, resource) => access(request, resource, peers.get(request) ?? {}),
-  });
-  return {
-    service,
-    whitelist,
-    mount(app) {
-      app.use('/dicom-web/*', async (c, next) => {
-        peers.set(c.req.raw, { remoteAddress: clientAddress(c), certificateSubject: verifiedClientSubject(c.env) });
-        await next();
-      });
-      app.route('/dicom-web', routes);
-    },
-  };
+  return { service, whitelist, authorize: access };
 }
