@@ -11,7 +11,6 @@ import { Outbox, type OutboxSender } from './store/outbox.js';
 import { createPacsBridge, startStoreScp, type StoreScp } from './dimse/index.js';
 import type { PacsBridge, ReceivedInstance } from './dimse/types.js';
 import { startMllpServer, type MllpServer } from './hl7/index.js';
-import type { MllpStats } from './hl7/mllp-server.js';
 import { buildKos } from './dicom/kos/index.js';
 import { ReportProcessor } from './source/report-processor.js';
 import { OutboxDrainer } from './source/outbox-drainer.js';
@@ -33,8 +32,8 @@ import { createConsumerService, consumerSettingsFrom, type ConsumerService } fro
 import { createConsumerRoutes } from './http/consumer-routes.js';
 import { createPscClient } from './auth/psc/index.js';
 import { AuditLog } from './store/audit.js';
-import type { HealthCheck } from './device/health.js';
 import { DiskGuard } from './device/disk-guard.js';
+import { boxHealthChecks } from './device/box-health.js';
 import { log as rootLog, setLogLevel } from './log/logger.js';
 
 // Key Object Selection Document Storage (PS3.4 Annex B): how IOCM rejection notes arrive.
@@ -107,25 +106,6 @@ const notConfiguredSender: OutboxSender = {
     return { kind: 'retryable', reason: 'no DMP connection configured on this box (xds.* settings)' };
   },
 };
-
-/** The MLLP listener in words; throws (unhealthy) when its connections are nearly all taken: the RIS may be locked out. */
-export function mllpHealth(port: number, stats: MllpStats): string {
-  const detail = `MLLP listening on ${port}, ${stats.connectionsOpen} of ${stats.maxConnections} connection(s), ${stats.connectionsRefused} refused since start`;
-  if (stats.connectionsOpen >= Math.ceil(stats.maxConnections * 0.9)) throw new Error(`${detail}: saturated, the RIS may not get a connection`);
-  return detail;
-}
-
-/** A report not even looked at after this long means the processor is stuck or starved. */
-const MAX_UNPROCESSED_AGE_MS = 5 * 60_000;
-
-/** The report backlog in words; throws (unhealthy) when a report is held for a person or left unprocessed too long. */
-export function inboxHealth(backlog: ReturnType<ReportInbox['backlog']>, nowMs: number): string {
-  const ageMs = backlog.oldestReceivedAt ? nowMs - Date.parse(backlog.oldestReceivedAt) : 0;
-  const detail = `${backlog.received} to process${backlog.oldestReceivedAt ? ` (oldest ${Math.round(ageMs / 1000)} s)` : ''}, ${backlog.waiting} waiting for their images, ${backlog.held} held`;
-  if (backlog.held > 0) throw new Error(`${detail}: ${backlog.held} report(s) held because the PACS study's patient is not the report's — see "drimbox queue inbox --state held"`);
-  if (ageMs > MAX_UNPROCESSED_AGE_MS) throw new Error(`${detail}: reports wait unprocessed for more than ${MAX_UNPROCESSED_AGE_MS / 60_000} min`);
-  return detail;
-}
 
 /** Starts every service of the box on one configuration: SCP, PACS bridge, HL7 listener, source pipeline, HTTP. */
 export async function startBox(config: Config, options: BoxOptions = {}): Promise<RunningBox> {
@@ -225,38 +205,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     stops.push(() => mllp.close(2_000));
 
     const parts: BoxParts = { config, db, inbox, archive, outbox, bridge, scp, processor, drainer };
-    const health: HealthCheck[] = [
-      { name: 'database', run: async () => `schema v${db.pragma('user_version', { simple: true })}, ${outbox.counts().dead} dead DMP operation(s)` },
-      {
-        name: 'pacs',
-        run: async () => {
-          await bridge.echo();
-          return `C-ECHO ${config.pacs.aeTitle}@${config.pacs.host}:${config.pacs.port} OK`;
-        },
-      },
-      { name: 'dicom-scp', run: async () => `${scp.aeTitle} listening on ${scp.port}` },
-      { name: 'report-inbox', run: async () => inboxHealth(inbox.backlog(), Date.now()) },
-      {
-        // A dead DMP operation is a publication the DMP refused for good: a person must look (drimbox queue list).
-        name: 'dmp-outbox',
-        run: async () => {
-          const c = outbox.counts();
-          const detail = `${c.pending + c['waiting-retry'] + c.sending} to send, ${c.done} done, ${c.dead} dead`;
-          if (c.dead > 0) throw new Error(`${detail}: ${c.dead} DMP operation(s) refused for good — see "drimbox queue list --state dead"`);
-          return detail;
-        },
-      },
-      {
-        name: 'disk',
-        run: async () => {
-          const refusal = await disk.refusal();
-          if (refusal) throw new Error(refusal);
-          const s = await disk.check();
-          return `${Math.floor(s.freeBytes / 1_048_576)} MB free of ${Math.floor(s.totalBytes / 1_048_576)} MB`;
-        },
-      },
-      { name: 'hl7', run: async () => mllpHealth(mllp.port, mllp.stats()) },
-    ];
+    const health = boxHealthChecks({ config, db, inbox, outbox, bridge, scp, mllp, disk });
     const app = createHttpApp({
       health,
       mount: (a) => {
