@@ -144,6 +144,8 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         'dimse.allowedPeerAddresses',
       ),
       maxAssociations: config.dimse.maxInboundAssociations,
+      // Outside its own retrieves, the box keeps only IOCM rejection notes; anything else is refused, not dropped.
+      acceptUnsolicited: (sopClassUid) => sopClassUid === KOS_SOP_CLASS,
       storageDir: join(config.dataDir, 'incoming'),
       maxPduLength: config.dimse.maxPduLength,
       onInstance: (instance, origin) => (origin.retrieve ? undefined : onPushedInstance(instance, origin.callingAeTitle)),
@@ -179,7 +181,6 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     stops.push(() => images.whitelist?.stop());
 
     /** An IOCM rejection note pushed by the PACS goes through the inbox like a report. */
-    /** Anything else pushed to the box has no use here and is not kept. */
     async function onPushedInstance(instance: ReceivedInstance, callingAeTitle: string): Promise<void> {
       try {
         if (instance.sopClassUid !== KOS_SOP_CLASS) return;

@@ -19,8 +19,9 @@ afterEach(async () => {
   scp = undefined;
 });
 
-async function start(allowed: string[], maxAssociations = 16, name = 'in') {
+async function start(allowed: string[], maxAssociations = 16, name = 'in', acceptUnsolicited?: (sopClassUid: string) => boolean) {
   scp = await startStoreScp({
+    acceptUnsolicited,
     aeTitle: 'DRIMBOX',
     host: '127.0.0.1',
     port: 0,
@@ -43,6 +44,14 @@ describe('who may connect to the box\'s DICOM SCP', () => {
     const refused = await run('storescu', ['-aet', 'ORTHANC', '-aec', 'DRIMBOX', '127.0.0.1', String(closed.port), study.files[0]!]).catch((e: { code: number; stderr: string }) => e);
     expect((refused as { code: number }).code).not.toBe(0);
     expect(readdirSync(join(dir, 'closed'))).toHaveLength(0);
+  });
+
+  it('refuses an unsolicited C-STORE of what it would not keep, instead of answering Success and dropping it', async () => {
+    const study = await makeMiniStudy({ outDir: join(dir, 'unsolicited'), instances: 1, seriesCount: 1, patientName: 'X^Y', rows: 16, columns: 16 });
+    const kosOnly = await start(['127.0.0.1'], 16, 'kos-only', (cls) => cls === '1.2.840.10008.5.1.4.1.1.88.59');
+    const r = await run('storescu', ['-v', '-aet', 'ORTHANC', '-aec', 'DRIMBOX', '127.0.0.1', String(kosOnly.port), study.files[0]!]).catch((e: { stdout: string; stderr: string }) => e);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/Store Response \(.*0x0?124\)/i);
+    expect(readdirSync(join(dir, 'kos-only'))).toHaveLength(0);
   });
 
   it('caps concurrent associations: one more connection is closed at once', async () => {

@@ -42,6 +42,11 @@ export interface StoreScpOptions {
   allowedAddresses?: { has(address: string): boolean };
   /** Concurrent inbound associations; more are closed at once (default 16). */
   maxAssociations?: number;
+  /**
+   * Which instances the box keeps when no retrieve of its own asked for them (default: all). The box refuses the
+   * others rather than answer Success and keep nothing: a sender may delete its copy after a Success.
+   */
+  acceptUnsolicited?: (sopClassUid: string) => boolean;
   /** Where instances that no retrieve waits for are written (`<SOP Instance UID>.dcm`). */
   storageDir: string;
   /** Every instance received, once on disk; a rejection makes the C-STORE answer "refused: out of resources" (the PACS may retry). */
@@ -266,7 +271,13 @@ class BoxScp extends Scp {
   }
 
   private sinkFor(meta: FileMeta, request: CStoreRequest, move: MoveExpectation | undefined): StoreSink {
-    if (!move) return new FileSink(meta, this.shared.options.storageDir);
+    if (!move) {
+      if (this.shared.options.acceptUnsolicited && !this.shared.options.acceptUnsolicited(meta.sopClassUid)) {
+        // 0124H Refused: Not authorized (PS3.7 Annex C): nothing is kept, so nothing may be acknowledged.
+        return new DiscardSink({ status: 0x0124, comment: 'not kept: the box stores only what it retrieves, and IOCM notes' });
+      }
+      return new FileSink(meta, this.shared.options.storageDir);
+    }
     this.routes.set(request, move);
     const sink = new FileSink(meta, move.outDir);
     return {
