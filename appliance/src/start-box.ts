@@ -133,16 +133,20 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     let images: Awaited<ReturnType<typeof createImageServing>> | undefined;
     let portal: { fetch: (request: Request, env: unknown) => Response | Promise<Response> } | undefined;
     let consumer: ConsumerService | undefined;
+    // The PACS's addresses decide where the SCP listens and who may connect; a PACS host that does not resolve at
+    // start must not keep the box down: it then listens on every interface and accepts nobody until restarted.
+    const pacsAddresses = config.dimse.allowedPeerAddresses.length ? config.dimse.allowedPeerAddresses : await addressesOf(config.pacs.host).catch((err: unknown) => {
+      log.error('DICOM SCP: the PACS host does not resolve, no peer may connect until it does (restart the box)', { error: err });
+      return [] as string[];
+    });
+    const scpHost = config.dimse.listenHost !== 'pacs-facing' ? config.dimse.listenHost : await localAddressFacing(config.pacs.host).catch(() => '0.0.0.0');
     const scp = await startStoreScp({
       aeTitle: config.box.aeTitle,
-      host: config.dimse.listenHost === 'pacs-facing' ? await localAddressFacing(config.pacs.host) : config.dimse.listenHost,
+      host: scpHost,
       port: config.dimse.port,
       allowedCallingAeTitles: config.dimse.allowedCallingAeTitles.length ? config.dimse.allowedCallingAeTitles : [config.pacs.aeTitle],
       // A calling AE title is not authentication: only the PACS's own addresses may connect.
-      allowedAddresses: new AddressList(
-        config.dimse.allowedPeerAddresses.length ? config.dimse.allowedPeerAddresses : await addressesOf(config.pacs.host),
-        'dimse.allowedPeerAddresses',
-      ),
+      allowedAddresses: new AddressList(pacsAddresses, 'dimse.allowedPeerAddresses'),
       maxAssociations: config.dimse.maxInboundAssociations,
       // Outside its own retrieves, the box keeps only IOCM rejection notes; anything else is refused, not dropped.
       acceptUnsolicited: (sopClassUid) => sopClassUid === KOS_SOP_CLASS,

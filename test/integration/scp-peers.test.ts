@@ -70,3 +70,32 @@ describe('who may connect to the box\'s DICOM SCP', () => {
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('a PACS host that does not resolve at start', () => {
+  it('does not keep the box down: it starts, and its SCP lets nobody in', async () => {
+    const { loadConfig } = await import('../../appliance/src/config/load.js');
+    const { startBox } = await import('../../appliance/src/start-box.js');
+    const box = await startBox(
+      loadConfig({
+        env: {},
+        overrides: {
+          dataDir: join(dir, 'unresolved'),
+          pacs: { host: 'pacs.invalid' }, // RFC 6761: never resolves
+          dimse: { port: 0 },
+          http: { port: 0, host: '127.0.0.1' },
+          lan: { port: 0, host: '127.0.0.1' },
+          kiosk: { port: 0 },
+          hl7: { port: 0, host: '127.0.0.1' },
+          log: { level: 'error' },
+        },
+      }),
+    );
+    try {
+      const study = await makeMiniStudy({ outDir: join(dir, 'unresolved-study'), instances: 1, seriesCount: 1, patientName: 'X^Y', rows: 16, columns: 16 });
+      const refused = await run('storescu', ['-aet', 'ORTHANC', '-aec', 'DRIMBOX', '127.0.0.1', String(box.dimsePort), study.files[0]!]).catch((e: { code: number }) => e);
+      expect((refused as { code?: number }).code).not.toBe(0);
+    } finally {
+      await box.stop();
+    }
+  });
+});
