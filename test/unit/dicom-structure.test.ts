@@ -37,6 +37,25 @@ describe('element lengths are checked before a dataset is decoded', () => {
     expect(() => readPart10(KOS.subarray(0, KOS.length - 7))).toThrow(/malformed DICOM Part-10 file: (truncated element header|element \([0-9A-F]{4},[0-9A-F]{4}\) at byte \d+ announces)/);
   });
 
+  it('walks encapsulated pixel data as fragments, and a header read that stops at Pixel Data', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { checkPart10Structure } = await import('../../appliance/src/dicom/dataset/structure.js');
+    const { makeMiniStudy } = await import('../fixtures/mini-instances.js');
+    const dir = mkdtempSync(join(tmpdir(), 'structure-'));
+    const study = await makeMiniStudy({ outDir: dir, instances: 1, seriesCount: 1, patientName: 'X^Y', rows: 64, columns: 64 });
+    const jls = join(dir, 'jls.dcm');
+    execFileSync('dcmcjpls', [study.files[0]!, jls]);
+    const bytes = readFileSync(jls);
+    expect(() => checkPart10Structure(bytes)).not.toThrow();
+    expect(readPart10(bytes).transferSyntaxUid).toBe('1.2.840.10008.1.2.4.80');
+    // A header read (a prefix of the file, up to Pixel Data) is checked up to there only.
+    const pixelAt = bytes.indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+    expect(() => checkPart10Structure(bytes.subarray(0, pixelAt + 40), 0x7fe00010)).not.toThrow();
+  });
+
   it('still reads a valid file and a valid identifier', () => {
     expect(readPart10(KOS).transferSyntaxUid).toMatch(/^1\.2\.840\.10008\.1\.2/);
     const identifier = Buffer.from('080052000600000053545544592020000d000a000000312e322e332e342e3500', 'hex'); // QueryRetrieveLevel, StudyInstanceUID

@@ -29,34 +29,59 @@ const hex4 = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
  */
 const FORBIDDEN_IN_DATASET = new Set([0x0000, 0x0001, 0x0002, 0x0003, 0x0005, 0x0007, 0xffff]);
 
+/** Where the walk is: inside a sequence, an item, or encapsulated pixel data, with its end when its length is defined. */
+interface Frame {
+  kind: 'sq' | 'item' | 'encapsulated';
+  end?: number;
+}
+
 /** Checks the elements of `bytes` from `offset`; stops at `untilTag` (group << 16 | element) when given. */
 function walk(bytes: Buffer, offset: number, end: number, explicit: boolean, bigEndian: boolean, untilTag?: number, dataset = true): void {
   const u16 = (at: number) => (bigEndian ? bytes.readUInt16BE(at) : bytes.readUInt16LE(at));
   const u32 = (at: number) => (bigEndian ? bytes.readUInt32BE(at) : bytes.readUInt32LE(at));
+  // Elements of a defined-length sequence or item must end exactly at its end: dcmjs reads each as a stream of its
+  // own (a mismatch sent it astray for a minute, found by fuzzing). Items of encapsulated pixel data are fragments.
+  const frames: Frame[] = [];
+  const limitOf = () => {
+    for (let i = frames.length - 1; i >= 0; i--) if (frames[i]!.end !== undefined) return Math.min(frames[i]!.end!, end);
+    return end;
+  };
   let pos = offset;
-  // Ends of the defined-length sequences and items we are inside: their elements must end exactly there, as dcmjs
-  // reads each one as a stream of its own (a mismatch sent it astray for a minute, found by fuzzing).
-  const ends: number[] = [];
-  while (pos < end) {
-    while (ends.length && pos === ends[ends.length - 1]) ends.pop();
-    const limit = ends.length ? ends[ends.length - 1]! : end;
+  for (;;) {
+    while (frames.length && frames[frames.length - 1]!.end === pos) frames.pop();
+    const limit = limitOf();
     if (pos > limit) throw new DicomStructureError(`an element crosses the end of its sequence or item at byte ${limit}`);
-    if (pos === end) break;
+    if (pos >= end) break;
     if (limit - pos < 8) throw new DicomStructureError(`truncated element header at byte ${pos}`);
-    // Item and delimitation tags are always little endian groups FFFE... in LE files; in BE files too they read as FFFE.
     const group = u16(pos);
     const element = u16(pos + 2);
     const tag = ((group << 16) | element) >>> 0;
-    if (untilTag !== undefined && tag >= untilTag && group !== 0xfffe) return;
+    if (untilTag !== undefined && tag >= untilTag && group !== 0xfffe && frames.length === 0) return;
+    if (group === 0xfffe) {
+      const length = u32(pos + 4);
+      pos += 8;
+      const top = frames[frames.length - 1];
+      if (element === 0xe0dd || element === 0xe00d) {
+        // Sequence / item delimitation: closes the innermost undefined-length sequence / item.
+        if (top && top.end === undefined && (element === 0xe0dd) === (top.kind !== 'item')) frames.pop();
+        continue;
+      }
+      if (element !== 0xe000) throw new DicomStructureError(`unknown item tag (FFFE,${hex4(element)}) at byte ${pos - 8}`);
+      if (length === UNDEFINED) {
+        if (top?.kind === 'encapsulated') throw new DicomStructureError(`a fragment of undefined length at byte ${pos - 8}`);
+        frames.push({ kind: 'item' });
+        continue;
+      }
+      if (length > limit - pos) throw new DicomStructureError(`item at byte ${pos - 8} announces ${length} bytes, only ${limit - pos} follow`);
+      if (top?.kind === 'encapsulated') pos += length; // a fragment: bytes, not elements
+      else if (length > 0) frames.push({ kind: 'item', end: pos + length });
+      continue;
+    }
     if (dataset && FORBIDDEN_IN_DATASET.has(group)) throw new DicomStructureError(`element (${hex4(group)},${hex4(element)}) at byte ${pos} is not allowed in a dataset`);
     let length: number;
     let header: number;
-    let container = false;
-    if (group === 0xfffe) {
-      length = u32(pos + 4);
-      header = 8;
-      container = element === 0xe000; // an item: its content is elements
-    } else if (explicit) {
+    let sequence: boolean;
+    if (explicit) {
       const vr = bytes.toString('latin1', pos + 4, pos + 6);
       if (LONG_VRS.has(vr)) {
         if (limit - pos < 12) throw new DicomStructureError(`truncated element header at byte ${pos}`);
@@ -66,28 +91,31 @@ function walk(bytes: Buffer, offset: number, end: number, explicit: boolean, big
         length = u16(pos + 6);
         header = 8;
       }
-      container = vr === 'SQ';
+      sequence = vr === 'SQ';
     } else {
       length = u32(pos + 4);
       header = 8;
-      // Implicit VR: a value that starts with an item tag is a sequence.
-      container = length >= 8 && pos + 12 <= limit && u16(pos + 8) === 0xfffe && u16(pos + 10) === 0xe000;
+      // Implicit VR: an undefined length is a sequence (nothing is encapsulated in Implicit VR LE); a defined-length
+      // value that starts with an item tag is a sequence too.
+      sequence = length === UNDEFINED || (length >= 8 && pos + 12 <= limit && u16(pos + 8) === 0xfffe && u16(pos + 10) === 0xe000);
     }
     // A group length (gggg,0000) is UL: exactly 4 bytes (PS3.5 §7.2).
-    if (element === 0x0000 && group !== 0xfffe && length !== 4) throw new DicomStructureError(`group length (${hex4(group)},0000) at byte ${pos} has ${length} bytes, not 4`);
+    if (element === 0x0000 && length !== 4) throw new DicomStructureError(`group length (${hex4(group)},0000) at byte ${pos} has ${length} bytes, not 4`);
     pos += header;
-    if (length === UNDEFINED) continue;
+    if (length === UNDEFINED) {
+      frames.push({ kind: sequence ? 'sq' : 'encapsulated' });
+      continue;
+    }
     if (length > limit - pos) {
       throw new DicomStructureError(`element (${hex4(group)},${hex4(element)}) at byte ${pos - header} announces ${length} bytes, only ${limit - pos} follow`);
     }
-    if (container) {
-      if (length > 0) ends.push(pos + length);
+    if (sequence) {
+      if (length > 0) frames.push({ kind: 'sq', end: pos + length });
       continue;
     }
     pos += length;
   }
-  while (ends.length && pos === ends[ends.length - 1]) ends.pop();
-  if (ends.length && untilTag === undefined) throw new DicomStructureError(`the data ends inside a sequence or item (at byte ${pos}, expected ${ends[ends.length - 1]})`);
+  if (untilTag === undefined && frames.some((f) => f.end !== undefined)) throw new DicomStructureError(`the data ends inside a sequence or item (at byte ${pos})`);
 }
 
 /**
