@@ -22,7 +22,8 @@ import { FileSigner, tlsCredentialFromPkcs12 } from './auth/signer/file-signer.j
 import { createHttpApp } from './http/app.js';
 import { createLanApp, type LanEnv } from './http/lan-app.js';
 import { clientAddressResolver } from './http/client-address.js';
-import { AddressList, RisCredential } from './auth/ris/index.js';
+import { RisCredential } from './auth/ris/index.js';
+import { AddressList } from './auth/address-list.js';
 import { addressesOf, localAddressFacing } from './dimse/peer-addresses.js';
 import { createSourceRoutes } from './http/source-routes.js';
 import { createViewerRoutes } from './http/viewer-routes.js';

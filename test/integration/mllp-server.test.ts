@@ -356,7 +356,7 @@ describe('MLLP server against a host that hoards connections', () => {
   });
 
   it('takes connections only from allowed addresses when an allow-list is set', async () => {
-    const { AddressList } = await import('../../appliance/src/auth/ris/index.js');
+    const { AddressList } = await import('../../appliance/src/auth/address-list.js');
     const server = await startMllpServer({ host: '127.0.0.1', port: await freePort(), handler: reportHandler, allowedAddresses: new AddressList(['127.0.0.1'], 'ris.allowedAddresses'), logger: silent });
     try {
       const stranger = await idleFrom(server.port, '127.0.0.3');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startStoreScp, type StoreScp } from '../../appliance/src/dimse/index.js';
-import { AddressList } from '../../appliance/src/auth/ris/index.js';
+import { AddressList } from '../../appliance/src/auth/address-list.js';
 import { makeMiniStudy } from '../fixtures/mini-instances.js';
 
 // The box's SCP accepts connections only from declared peer addresses, and only so many at once:

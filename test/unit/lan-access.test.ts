@@ -1,6 +1,7 @@
 import { describe, expect, it, afterEach } from 'vitest';
 import { Hono } from 'hono';
-import { AddressList, RisCredential } from '../../appliance/src/auth/ris/index.js';
+import { AddressList } from '../../appliance/src/auth/address-list.js';
+import { RisCredential } from '../../appliance/src/auth/ris/index.js';
 import { clientAddressResolver } from '../../appliance/src/http/client-address.js';
 import { createLanApp, type LanEnv } from '../../appliance/src/http/lan-app.js';
 import { listen, type Listener } from '../../appliance/src/http/listen.js';

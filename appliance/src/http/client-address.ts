@@ -1,6 +1,6 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
-import { AddressList, normaliseAddress } from '../auth/ris/index.js';
+import { AddressList, normaliseAddress } from '../auth/address-list.js';
 
 /**
  * The caller's address: the TCP peer. `X-Forwarded-For` is believed only when the peer is a configured

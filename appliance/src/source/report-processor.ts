@@ -197,7 +197,8 @@ export class ReportProcessor {
       const match = checkPatient(exam.patient, report.patient);
       if (!match.ok) {
         this.deps.inbox.markHeld(row.id, `held for a person: ${match.reason}`);
-        this.log.error('report held: the PACS study is not the report patient\'s', { inbox: row.id, study: studyUid, reason: match.reason });
+        // The reason names both patients: it stays in the inbox (LAN side), never in the log.
+        this.log.error('report held: the PACS study is not the report patient\'s', { inbox: row.id, study: studyUid });
         return 'held';
       }
     }

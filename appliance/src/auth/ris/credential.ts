@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { AddressList } from './address.js';
+import { AddressList } from '../address-list.js';
 
 export type RisDecision = { ok: true } | { ok: false; status: 401 | 403; reason: string };
 

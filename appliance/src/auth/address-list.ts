@@ -1,3 +1,4 @@
+/** Allow-lists of peer addresses (RIS, PACS, trusted proxies): an address is where a peer is, never who it is. */
 import { BlockList, isIP } from 'node:net';
 
 /** `::ffff:192.0.2.1` (an IPv4 client on a dual-stack socket) is `192.0.2.1`. */
