@@ -28,13 +28,13 @@ export function contextConfirmPage(user: LayoutUser, call: ContextCall): string 
   return layout(
     FR.contextConfirmTitle,
     `<p>${esc(FR.contextConfirmText)}</p>
-<dl id="contexte-patient">
+<section class="identite"><dl id="contexte-patient">
 ${trait(FR.birthName, call.birthName.toUpperCase(), 'contexte-nom')}
 ${trait(FR.birthGivenNames, call.birthGivenNames, 'contexte-prenoms')}
 ${trait(FR.birthDate, frenchDate(call.birthDate), 'contexte-date-naissance')}
 ${trait(FR.ins, call.ins.value, 'contexte-ins')}
 ${trait(FR.contextConsent, call.consent ? FR.yes : FR.no, 'contexte-consentement')}
-</dl>
+</dl></section>
 <form method="post" action="/portal/contexte-confirmation" class="en-ligne"><input type="hidden" name="decision" value="ouvrir"><button type="submit" class="principal" id="confirmer-contexte">${esc(FR.contextConfirmButton)}</button></form>
 <form method="post" action="/portal/contexte-confirmation" class="en-ligne"><input type="hidden" name="decision" value="annuler"><button type="submit" id="annuler-contexte">${esc(FR.contextCancelButton)}</button></form>`,
     user,
