@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the box's tests and demo need: a real PACS (Orthanc + DICOMweb), dcmtk and dicom3tools
 # as DICOM peers and oracle, SoftHSM2/OpenSC for the CPS card, xmllint/xmlsec1 as independent XML checkers,
-# Chromium for the UI tests. Installs only what is missing.
+# Chromium for the UI tests, buildah/podman/mmdebstrap/runc to build and run the box's image. Installs only what is missing.
 set -euo pipefail
-pkgs=(orthanc orthanc-dicomweb dcmtk dicom3tools softhsm2 opensc libxml2-utils xmlsec1 chromium chromium-driver python3-hl7 curl)
+pkgs=(orthanc orthanc-dicomweb dcmtk dicom3tools softhsm2 opensc libxml2-utils xmlsec1 chromium chromium-driver python3-hl7 curl openssl
+      buildah podman mmdebstrap runc)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -34,6 +34,7 @@ import { createConsumerRoutes } from './http/consumer-routes.js';
 import { createPscClient } from './auth/psc/index.js';
 import { AuditLog } from './store/audit.js';
 import { DiskGuard } from './device/disk-guard.js';
+import { listenerCertificate, type BoxCertificate } from './device/box-certificate.js';
 import { boxHealthChecks } from './device/box-health.js';
 import { log as rootLog, setLogLevel } from './log/logger.js';
 
@@ -69,6 +70,8 @@ export interface RunningBox extends BoxParts {
   lanPort: number;
   /** The touch screen's loopback listener (same routes as the LAN one). */
   kioskPort: number;
+  /** The certificate of the public and LAN listeners; undefined when TLS is off (http.tls.enabled). */
+  certificate?: BoxCertificate;
   hl7Port: number;
   dimsePort: number;
   /** Transfers or submissions in flight: the update lock is held while this is not zero. */
@@ -223,7 +226,9 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         options.mount?.(a, parts);
       },
     });
-    const listener = await listen(app, { ...config.http, crlFile: config.whitelist.crlFile });
+    const certificate = listenerCertificate(config.http.tls, config.dataDir);
+    const tls = { certFile: certificate?.certFile ?? '', keyFile: certificate?.keyFile ?? '' };
+    const listener = await listen(app, { host: config.http.host, port: config.http.port, tls: { ...tls, clientCaFile: config.http.tls.clientCaFile }, crlFile: config.whitelist.crlFile });
     stops.push(() => listener.close());
     const ris = new RisCredential(config.ris);
     const lanDeps = {
@@ -234,7 +239,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         options.mountLan?.(a, parts);
       },
     };
-    const lanListener = await listen(createLanApp(lanDeps, 'lan'), { host: config.lan.host, port: config.lan.port, tls: { ...config.http.tls, clientCaFile: '' } });
+    const lanListener = await listen(createLanApp(lanDeps, 'lan'), { host: config.lan.host, port: config.lan.port, tls: { ...tls, clientCaFile: '' } });
     stops.push(() => lanListener.close());
     const kioskListener = await listen(createLanApp(lanDeps, 'kiosk'), { host: '127.0.0.1', port: config.kiosk.port, tls: { certFile: '', keyFile: '', clientCaFile: '' } });
     stops.push(() => kioskListener.close());
@@ -277,11 +282,12 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     stops.push(() => clearInterval(purgeTimer));
 
     const httpPort = listener.port;
-    log.info('box started', { http: httpPort, lan: lanListener.port, kiosk: kioskListener.port, hl7: mllp.port, dimse: scp.port, pacs: `${config.pacs.aeTitle}@${config.pacs.host}:${config.pacs.port}` });
+    log.info('box started', { tls: certificate ? `${certificate.selfSigned ? 'self-signed' : 'installed'} certificate ${certificate.fingerprint256}` : 'off', http: httpPort, lan: lanListener.port, kiosk: kioskListener.port, hl7: mllp.port, dimse: scp.port, pacs: `${config.pacs.aeTitle}@${config.pacs.host}:${config.pacs.port}` });
     return {
       ...parts,
       httpPort,
       lanPort: lanListener.port,
+      certificate,
       kioskPort: kioskListener.port,
       hl7Port: mllp.port,
       dimsePort: scp.port,

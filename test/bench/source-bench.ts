@@ -40,7 +40,7 @@ const config = loadConfig({
   env: {},
   overrides: {
     dataDir: join(work, 'box'), pacs: { port: orthanc.dicomPort }, dimse: { port: dimsePort, listenHost: '127.0.0.1' },
-    http: { port: 0, host: '127.0.0.1' }, lan: { port: 0, host: '127.0.0.1' }, kiosk: { port: 0 }, hl7: { port: 0, host: '127.0.0.1' }, source: { stableAfterMs: 0, recheckMs: 100 }, log: { level: 'error' },
+    http: { port: 0, host: '127.0.0.1', tls: { enabled: false } }, lan: { port: 0, host: '127.0.0.1' }, kiosk: { port: 0 }, hl7: { port: 0, host: '127.0.0.1' }, source: { stableAfterMs: 0, recheckMs: 100 }, log: { level: 'error' },
   },
 });
 const box = await startBox(config, { dmpSender: { send: async () => ({ kind: 'success' }) } });

@@ -14,6 +14,7 @@ import { startDmpForBox } from '../peers/dmp-for-box.js';
 import { startPscSimulator } from '../peers/psc-sim/server.js';
 import { loadConfig } from '../../appliance/src/config/load.js';
 import { startBox, type RunningBox } from '../../appliance/src/start-box.js';
+import { startSourceInContainer, startSourceInProcess } from './demo-source.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
 import { sendMllp, readAck } from '../../appliance/src/hl7/index.js';
 import { oruForStudy } from '../fixtures/hl7/report-message.js';
@@ -37,6 +38,8 @@ export interface DemoOptions {
   /** Slices of the head CT (512×512). */
   slices?: number;
   workDir?: string;
+  /** Run the source box from this container image (scripts/build-image.sh) instead of in this process. */
+  sourceImage?: string;
 }
 
 async function preferredPort(port: number): Promise<number> {
@@ -118,44 +121,37 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       (s) => `${s.files.length} images, étude ${s.studyInstanceUid}`,
     );
 
-    const source: RunningBox = await step('DRIMbox source « Saint-Pierre »', () =>
-      startBox(
-        loadConfig({
-          env: {},
-          overrides: {
-            dataDir: join(work, 'saint-pierre'),
-            box: { name: 'Imagerie médicale de Saint-Pierre', aeTitle: 'DRIMBOX_SP', publicBaseUrl: `http://127.0.0.1:${sourcePorts.http}/dicom-web` },
-            pacs: { aeTitle: pacsSp.aeTitle, port: pacsSp.dicomPort },
-            dimse: { port: sourcePorts.dimse, listenHost: '127.0.0.1' },
-            http: { port: sourcePorts.http, host: '127.0.0.1' },
-            lan: { port: 0, host: '127.0.0.1' },
-            kiosk: { port: 0 },
-            hl7: { port: sourcePorts.hl7, host: '127.0.0.1' },
-            source: { stableAfterMs: 2000, recheckMs: 500 },
-            xds: xds as never,
-            psc: { issuer: psc.issuer, clientId: 'drimbox-saint-pierre', clientSecret: 'demo-secret-sp' },
-            // On one machine there is no ANS whitelist to check boxes against: the PSC token still decides.
-            access: { requireWhitelisted: false },
-            log: { level: 'warn' },
-          },
-        }),
-      ),
+    const sourceConfig = {
+      box: { name: 'Imagerie médicale de Saint-Pierre', aeTitle: 'DRIMBOX_SP', publicBaseUrl: `http://127.0.0.1:${sourcePorts.http}/dicom-web` },
+      pacs: { aeTitle: pacsSp.aeTitle, port: pacsSp.dicomPort },
+      dimse: { port: sourcePorts.dimse, listenHost: '127.0.0.1' },
+      http: { port: sourcePorts.http, host: '127.0.0.1', tls: { enabled: false } },
+      lan: { port: 0, host: '127.0.0.1' },
+      kiosk: { port: 0 },
+      hl7: { port: sourcePorts.hl7, host: '127.0.0.1' },
+      source: { stableAfterMs: 2000, recheckMs: 500 },
+      xds,
+      psc: { issuer: psc.issuer, clientId: 'drimbox-saint-pierre', clientSecret: 'demo-secret-sp' },
+      // On one machine there is no ANS whitelist to check boxes against: the PSC token still decides.
+      access: { requireWhitelisted: false },
+      log: { level: 'warn' },
+    };
+    const source = await step(
+      options.sourceImage ? `DRIMbox source « Saint-Pierre » (image ${options.sourceImage})` : 'DRIMbox source « Saint-Pierre »',
+      () => (options.sourceImage ? startSourceInContainer(options.sourceImage, join(work, 'saint-pierre'), sourceConfig, dmp) : startSourceInProcess(join(work, 'saint-pierre'), sourceConfig)),
     );
     cleanups.push(() => source.stop());
 
     const report = oruForStudy({ studyUid: study.studyInstanceUid, patient: BERNARD, accession: 'SP26-1127', controlId: `DEMO-${Date.now()}` });
     await step('compte rendu validé envoyé par le RIS (ORU^R01, MLLP)', async () => {
-      const ack = readAck(await sendMllp('127.0.0.1', source.hl7Port, report, { timeoutMs: 10_000 }));
+      const ack = readAck(await sendMllp('127.0.0.1', sourcePorts.hl7, report, { timeoutMs: 10_000 }));
       if (ack.code !== 'AA') throw new Error(`RIS got ${ack.code}: ${ack.text}`);
       return ack;
     });
     const kos = await step(
       'KOS publié au DMP',
-      async () => {
-        await waitFor(async () => source.outbox.counts().done === 1, 60_000, 'publication to the DMP');
-        return source.archive.activeForStudy(study.studyInstanceUid)!;
-      },
-      (k) => `${k.instanceCount} instances, KOS ${k.sopInstanceUid}`,
+      () => source.published(study.studyInstanceUid),
+      (k) => `KOS ${k.sopInstanceUid}`,
     );
 
     const pacsSt = await step('PACS de Strasbourg (Orthanc)', () =>
@@ -171,7 +167,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
             box: { name: 'Cabinet de radiologie de Strasbourg', aeTitle: 'DRIMBOX_ST', publicBaseUrl: `${portalOrigin}/dicom-web` },
             pacs: { aeTitle: pacsSt.aeTitle, port: pacsSt.dicomPort },
             dimse: { port: consumerPorts.dimse, listenHost: '127.0.0.1' },
-            http: { port: consumerPorts.http, host: '127.0.0.1' },
+            http: { port: consumerPorts.http, host: '127.0.0.1', tls: { enabled: false } },
             lan: { port: 0, host: '127.0.0.1' },
             kiosk: { port: 0 },
             hl7: { port: consumerPorts.hl7, host: '127.0.0.1' },
@@ -188,7 +184,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     cleanups.push(() => consumer.stop());
 
     const token = await psc.mintToken('claire.martin', { ttlSeconds: 3600, clientId: 'drimbox-saint-pierre' });
-    const dicomweb = `http://127.0.0.1:${source.httpPort}/dicom-web`;
+    const dicomweb = `http://127.0.0.1:${sourcePorts.http}/dicom-web`;
     if (options.check) {
       await step(
         'images servies en WADO-RS avec le jeton PSC',
@@ -202,11 +198,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         },
         (n) => `${n} série(s)`,
       );
-      await consumerStory(step, { portalOrigin, pscIssuer: psc.issuer, password: psc.testPassword, kosUid: kos.sopInstanceUid, study: study.studyInstanceUid, instances: kos.instanceCount, localPacs: pacsSt });
+      await consumerStory(step, { portalOrigin, pscIssuer: psc.issuer, password: psc.testPassword, kosUid: kos.sopInstanceUid, study: study.studyInstanceUid, instances: study.files.length, localPacs: pacsSt });
     }
 
     // The link the report carries: PSC login on the source box, then its viewer.
-    const viewer = `http://127.0.0.1:${source.httpPort}/portal/visionneuse?study=${study.studyInstanceUid}&kos=${kos.sopInstanceUid}`;
+    const viewer = `http://127.0.0.1:${sourcePorts.http}/portal/visionneuse?study=${study.studyInstanceUid}&kos=${kos.sopInstanceUid}`;
     process.stdout.write(
       JSON.stringify({
         ready: true,
@@ -220,7 +216,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       [
         '',
         'DRIMbox — démonstration prête',
-        `  Source Saint-Pierre : http://127.0.0.1:${source.httpPort}/health · DICOMweb ${dicomweb}`,
+        `  Source Saint-Pierre : http://127.0.0.1:${sourcePorts.http}/health · DICOMweb ${dicomweb}`,
         `  Portail de Strasbourg : ${portalOrigin}/portal/   (appel contextuel : POST ${portalOrigin}/portal/contexte)`,
         `  Lien visionneuse du compte rendu : ${viewer}`,
         `  DMP (simulateur) : ${dmp.url}   ·   PSC (simulateur) : ${psc.issuer}`,

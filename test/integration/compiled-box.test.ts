@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'node:https';
+import { request as plainRequest } from 'node:http';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { freePort, waitFor } from '../peers/ports.js';
 
@@ -13,6 +15,19 @@ let orthanc: OrthancPeer;
 let box: ChildProcess | undefined;
 let work: string;
 let http: number;
+
+const certFile = () => join(work, 'data/tls/self-signed.crt');
+
+/** GET over HTTPS, trusting only the box's own self-signed certificate (and checking it names 127.0.0.1). */
+function httpsGet(path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: http, path, ca: readFileSync(certFile()) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject).end();
+  });
+}
 
 function* files(dir: string): Generator<string> {
   for (const name of readdirSync(dir)) {
@@ -45,7 +60,7 @@ beforeAll(async () => {
     DRIMBOX_LOG_LEVEL: 'error',
   };
   box = spawn(process.execPath, [join(ROOT, 'bin/drimbox.js'), 'serve'], { cwd: work, env, stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${http}/health`)).status === 200, 60_000, 'the compiled box to answer /health');
+  await waitFor(async () => existsSync(certFile()) && (await httpsGet('/health').catch(() => ({ status: 0 }))).status === 200, 60_000, 'the compiled box to answer /health over HTTPS');
 }, 180_000);
 
 afterAll(async () => {
@@ -58,12 +73,24 @@ afterAll(async () => {
 });
 
 describe('the compiled box (npm run build)', () => {
-  it('answers /health with the PACS reachable, and serves the viewer from dist/', async () => {
-    const health = (await (await fetch(`http://127.0.0.1:${http}/health`)).json()) as { ok: boolean; checks: { name: string; ok: boolean }[] };
+  it('answers /health over HTTPS with its own certificate and the PACS reachable, and serves the viewer from dist/', async () => {
+    const health = JSON.parse((await httpsGet('/health')).body) as { ok: boolean; checks: { name: string; ok: boolean }[] };
     expect(health.checks.find((c) => c.name === 'pacs')).toEqual({ name: 'pacs', ok: true });
-    const viewer = await fetch(`http://127.0.0.1:${http}/viewer/`);
+    const viewer = await httpsGet('/viewer/');
     expect(viewer.status).toBe(200);
-    expect(await viewer.text()).toMatch(/<script[^>]+viewer-[A-Z0-9]+\.js/);
+    expect(viewer.body).toMatch(/<script[^>]+viewer-[A-Z0-9]+\.js/);
+  });
+
+  it('sends plain HTTP on its TLS port to HTTPS', async () => {
+    const res = await new Promise<{ status: number; location?: string }>((resolve, reject) =>
+      plainRequest({ host: '127.0.0.1', port: http, path: '/viewer/?a=1', headers: { host: `drimbox.local:${http}` } }, (r) => {
+        r.resume();
+        resolve({ status: r.statusCode!, location: r.headers.location });
+      })
+        .on('error', reject)
+        .end(),
+    );
+    expect(res).toEqual({ status: 308, location: `https://drimbox.local:${http}/viewer/?a=1` });
   });
 
   it('holds no test code and no demo, and lists no demo command', () => {

@@ -36,7 +36,7 @@ beforeAll(async () => {
       overrides: {
         dataDir: join(mountPoint, 'data'),
         dimse: { port: 0, listenHost: '127.0.0.1' },
-        http: { port: 0, host: '127.0.0.1' },
+        http: { port: 0, host: '127.0.0.1', tls: { enabled: false } },
         lan: { port: 0, host: '127.0.0.1' },
         kiosk: { port: 0 },
         hl7: { port: 0, host: '127.0.0.1' },

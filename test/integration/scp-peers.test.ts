@@ -82,7 +82,7 @@ describe('a PACS host that does not resolve at start', () => {
           dataDir: join(dir, 'unresolved'),
           pacs: { host: 'pacs.invalid' }, // RFC 6761: never resolves
           dimse: { port: 0 },
-          http: { port: 0, host: '127.0.0.1' },
+          http: { port: 0, host: '127.0.0.1', tls: { enabled: false } },
           lan: { port: 0, host: '127.0.0.1' },
           kiosk: { port: 0 },
           hl7: { port: 0, host: '127.0.0.1' },

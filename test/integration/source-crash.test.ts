@@ -35,7 +35,7 @@ function startChild(): Promise<{ child: ChildProcess; hl7Port: number }> {
     dataDir,
     pacs: { port: orthanc.dicomPort },
     dimse: { port: dimsePort, listenHost: '127.0.0.1' },
-    http: { port: 0, host: '127.0.0.1' },
+    http: { port: 0, host: '127.0.0.1', tls: { enabled: false } },
     lan: { port: 0, host: '127.0.0.1' },
     kiosk: { port: 0 },
     hl7: { port: 0, host: '127.0.0.1' },

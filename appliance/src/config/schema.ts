@@ -66,9 +66,15 @@ export const configSchema = z.object({
     .object({
       host: host.default('0.0.0.0'),
       port: port.default(8080),
-      /** TLS on the public listener (HTTP/2, HTTP/1.1 fallback); empty files: plain HTTP (kiosk on loopback, tests). */
+      /**
+       * TLS on the public and LAN listeners (HTTP/2, HTTP/1.1 fallback; plain HTTP on the same port is redirected to
+       * HTTPS). Without certificate files the box makes a self-signed one at first start (`<dataDir>/tls/`).
+       */
       tls: z
         .object({
+          /** false: plain HTTP everywhere — only behind a TLS-terminating proxy, or on loopback in tests. */
+          enabled: z.boolean().default(true),
+          /** The practice's certificate (PEM, with its chain) and key; empty: the self-signed one. */
           certFile: z.string().default(''),
           keyFile: z.string().default(''),
           /** CAs of the client certificates other boxes present (mutual TLS); empty: none requested. */

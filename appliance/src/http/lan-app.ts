@@ -28,6 +28,8 @@ export function createLanApp(deps: LanAppDeps, origin: LanOrigin): Hono<LanEnv> 
     c.set('clientAddress', origin === 'kiosk' ? '127.0.0.1' : deps.clientAddress(c));
     await next();
   });
+  // Liveness for the container's health check: the process answers; nothing about the box's state.
+  app.get('/health', (c) => c.json({ alive: true }));
   deps.mount?.(app);
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   app.onError((err, c) => {

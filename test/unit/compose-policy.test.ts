@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+
+// The balena compose file: the subset balena's supervisor accepts, and the hardening the box relies on
+// (../shared/reference/appliance-and-fleet.md §5.1, copied facts: supported keys, forbidden ones, dangerous labels).
+const ROOT = join(import.meta.dirname, '../..');
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+  version: string;
+  volumes: Record<string, unknown>;
+  services: Record<string, Record<string, unknown>>;
+};
+
+const SUPPORTED = new Set([
+  'build', 'image', 'restart', 'user', 'read_only', 'tmpfs', 'cap_add', 'cap_drop', 'security_opt', 'devices', 'group_add',
+  'sysctls', 'ulimits', 'pids_limit', 'mem_limit', 'healthcheck', 'stop_grace_period', 'stop_signal', 'networks',
+  'network_mode', 'depends_on', 'ports', 'expose', 'volumes', 'labels', 'environment', 'privileged', 'command', 'entrypoint',
+  'working_dir', 'hostname', 'dns', 'extra_hosts',
+]);
+const DANGEROUS_LABELS = ['balena-socket', 'dbus', 'sysfs', 'procfs', 'kernel-modules', 'firmware', 'extra-firmware', 'balena-api'].map((l) => `io.balena.features.${l}`);
+
+describe('docker-compose.yml (balena)', () => {
+  it('is compose 2.4 with named volumes only and no key balena refuses', () => {
+    expect(compose.version).toBe('2.4');
+    for (const [name, service] of Object.entries(compose.services)) {
+      expect(Object.keys(service).filter((k) => !SUPPORTED.has(k)), name).toEqual([]);
+      for (const volume of (service.volumes as string[] | undefined) ?? []) {
+        expect(Object.keys(compose.volumes), `${name}: ${volume}`).toContain(volume.split(':')[0]);
+      }
+      for (const tmpfs of (service.tmpfs as string[] | undefined) ?? []) expect(tmpfs, `${name}: tmpfs options are refused`).not.toMatch(/:/);
+    }
+  });
+
+  it('runs the box unprivileged, read-only, with no capability, writing only /data and /tmp', () => {
+    const box = compose.services.appliance!;
+    expect(box.user).toBe('1000:1000');
+    expect(box.read_only).toBe(true);
+    expect(box.privileged).toBeUndefined();
+    expect(box.cap_drop).toEqual(['ALL']);
+    expect(box.cap_add).toBeUndefined();
+    expect(box.security_opt).toContain('no-new-privileges:true');
+    expect(box.tmpfs).toEqual(['/tmp']);
+    expect(box.volumes).toEqual(['drimbox-data:/data']);
+    expect(Object.keys(box.labels as object).filter((l) => DANGEROUS_LABELS.includes(l))).toEqual([]);
+  });
+
+  it('gives in-flight work the grace period the box waits for, and checks liveness on the kiosk listener', () => {
+    const box = compose.services.appliance!;
+    expect(box.stop_signal).toBe('SIGTERM');
+    expect(box.stop_grace_period).toBe('60s');
+    expect((box.healthcheck as { test: string[] }).test).toEqual(['CMD', 'node', 'bin/healthcheck.js']);
+    expect(readFileSync(join(ROOT, 'os-image/appliance/Dockerfile'), 'utf8')).toMatch(/^HEALTHCHECK .*CMD \["node", "bin\/healthcheck\.js"\]$/m);
+  });
+
+  it('publishes the box ports, and keeps the kiosk browser apart: no volume, no port, loopback only', () => {
+    expect(compose.services.appliance!.ports).toEqual(['8080:8080', '8443:8443', '11112:11112', '2575:2575']);
+    const kiosk = compose.services.kiosk!;
+    expect(kiosk.volumes).toBeUndefined();
+    expect(kiosk.ports).toBeUndefined();
+    expect(kiosk.network_mode).toBe('service:appliance');
+    expect((kiosk.environment as Record<string, string>).KIOSK_URL).toMatch(/^http:\/\/127\.0\.0\.1:8088\//);
+  });
+});
