@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// From a checkout: runs the TypeScript sources through tsx. On the box (no tsx, production dependencies only) or
-// with DRIMBOX_RUN_COMPILED=1: runs the compiled dist/ (`npm run build`).
+// From a checkout: runs the TypeScript sources through tsx. On the box (no tsx) or with DRIMBOX_RUN_COMPILED=1: runs
+// the bundle `npm run build` made (dist/box/main.js).
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const compiled = join(root, 'dist/appliance/src/cli/main.js');
+const compiled = join(root, 'dist/box/main.js');
 let tsx;
 if (process.env.DRIMBOX_RUN_COMPILED !== '1') {
   try {

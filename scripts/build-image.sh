@@ -36,7 +36,15 @@ has_image() { buildah inspect --type image "$1" >/dev/null 2>&1; }
 if ! has_image "$DEBIAN_BASE"; then
   echo "stand-in $DEBIAN_BASE (mmdebstrap, Debian packages)" >&2
   rm -f "$WORK/rootfs.tar"
-  mmdebstrap --quiet --variant=minbase --include=ca-certificates bookworm "$WORK/rootfs.tar"
+  # What makes Debian's official images "slim": no manuals, documentation or translations (dpkg path excludes).
+  # Merged /usr set up by mmdebstrap's own hook, as Debian's official images have it (the usrmerge package would
+  # pull in perl: 50 MB the official image does not carry).
+  mmdebstrap --quiet --variant=minbase --include=ca-certificates --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-include=/usr/share/locale/locale.alias' --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/groff/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
+    bookworm "$WORK/rootfs.tar"
   c=$(buildah from scratch)
   buildah add --quiet "$c" "$WORK/rootfs.tar" / >/dev/null
   buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd bash "$c"

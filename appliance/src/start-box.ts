@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -80,7 +81,7 @@ export interface RunningBox extends BoxParts {
 }
 
 /** The DMP connection of the configuration, or undefined when no DMP is configured (xds.baseUrl empty). */
-export function dmpFromConfig(config: Config): { client: DmpClient; context: XdsSubmissionContext; signer: FileSigner } | undefined {
+export function dmpFromConfig(config: Config): { client: DmpClient; context: XdsSubmissionContext; signer: FileSigner; certificateNotAfter: Date } | undefined {
   const x = config.xds;
   if (!x.baseUrl && !x.repositoryUrl) return undefined;
   const need = (file: string, key: string) => {
@@ -89,14 +90,15 @@ export function dmpFromConfig(config: Config): { client: DmpClient; context: Xds
   };
   const signer = FileSigner.fromPkcs12(need(x.signatureP12File || x.tlsP12File, 'xds.signatureP12File'), x.signatureP12Password || x.tlsP12Password);
   const context = contextFromConfig(x);
+  const credential = tlsCredentialFromPkcs12(need(x.tlsP12File, 'xds.tlsP12File'), x.tlsP12Password);
   const client = new DmpClient({
     endpoints: endpointsFromConfig(x),
-    tls: { ca: need(x.caFile, 'xds.caFile'), credential: tlsCredentialFromPkcs12(need(x.tlsP12File, 'xds.tlsP12File'), x.tlsP12Password) },
+    tls: { ca: need(x.caFile, 'xds.caFile'), credential },
     timeouts: timeoutsFromConfig(x),
     context,
     signer,
   });
-  return { client, context, signer };
+  return { client, context, signer, certificateNotAfter: new Date(new X509Certificate(credential.cert).validTo) };
 }
 
 /** The outbox's sender to the configured DMP, or undefined when no DMP is configured. */

@@ -8,8 +8,8 @@ import { request as plainRequest } from 'node:http';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { freePort, waitFor } from '../peers/ports.js';
 
-// The production build (`npm run build`: dist/ with the viewer and the portal's assets) runs the box without tsx and
-// without the test tree, from another working directory.
+// The production build (`npm run build`: the bundle dist/box/ beside the viewer's and the portal's assets) runs the box
+// without tsx and without the test tree, from another working directory.
 const ROOT = join(import.meta.dirname, '../..');
 let orthanc: OrthancPeer;
 let box: ChildProcess | undefined;
@@ -40,6 +40,7 @@ function* files(dir: string): Generator<string> {
 beforeAll(async () => {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   execFileSync('node', ['scripts/copy-build-assets.mjs'], { cwd: ROOT, stdio: 'ignore' });
+  execFileSync('node', ['scripts/bundle-box.mjs'], { cwd: ROOT, stdio: 'ignore' });
   work = mkdtempSync(join(tmpdir(), 'drimbox-compiled-'));
   orthanc = await startOrthanc({});
   http = await freePort();

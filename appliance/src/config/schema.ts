@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { xdsConfigSchema } from '../xds/config-schema.js';
 import { consumerConfigSchema } from '../consumer/config-schema.js';
 import { lanConfigSchema, kioskConfigSchema, risConfigSchema } from '../http/lan-config-schema.js';
+import { deviceConfigSchema } from '../device/config-schema.js';
 
 // DICOM AE titles: 1–16 characters of the default repertoire, no backslash, not all spaces (PS3.5 §6.2, VR AE).
 const aeTitle = z
@@ -173,6 +174,7 @@ export const configSchema = z.object({
       rejectedRetentionDays: z.number().int().min(1).default(30),
     })
     .prefault({}),
+  device: deviceConfigSchema.prefault({}),
   /** Where the box keeps its state (SQLite file, received DICOM files, caches). /data on balenaOS. */
   dataDir: z.string().min(1).default('./var/data'),
   log: z

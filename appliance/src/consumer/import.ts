@@ -5,7 +5,7 @@ import type { Logger } from '../log/logger.js';
 import type { ImageCache } from './cache/image-cache.js';
 import type { CachedInstanceRow } from '../store/consumer-cache.js';
 import { CoercionError, coerceFile, type LocalPatientId } from './coerce.js';
-import type { Job } from './jobs.js';
+import { waitAdmitted, type Job } from './jobs.js';
 
 /**
  * Imports a cached study into the practice's PACS: C-STORE through the PACS bridge (each file proposed in its own
@@ -15,6 +15,8 @@ import type { Job } from './jobs.js';
  */
 
 export interface ImportDeps {
+  /** Whether new long work may start (false while the box lets an update through). */
+  admits?: () => boolean;
   cache: ImageCache;
   bridge: PacsBridge;
   /** Associations used at once (each sends its share of the study); within the PACS's association limit. */
@@ -96,6 +98,7 @@ export async function runImport(job: Job, request: ImportRequest, deps: ImportDe
       job.finish('failed', "l'examen n'est pas (ou plus) dans le cache local : récupérez-le à nouveau");
       return;
     }
+    await waitAdmitted(job, deps.admits);
     job.update({ state: 'running', total: rows.length });
     if (request.coercion) await mkdir(workDir, { recursive: true });
     const byPath = new Map<string, { sop: string; bytes: number; temp: boolean }>();

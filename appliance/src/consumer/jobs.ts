@@ -171,9 +171,9 @@ export class JobRegistry {
     return [...this.jobs.values()].filter((j) => j.owner === owner).reverse();
   }
 
-  /** Running jobs (the update lock is held while this is not zero). */
+  /** Jobs transferring now (the update lock is held while this is not zero); waiting ones hold nothing. */
   active(): number {
-    return [...this.jobs.values()].filter((j) => !j.finished).length;
+    return [...this.jobs.values()].filter((j) => !j.finished && j.progress.state === 'running').length;
   }
 
   /** Stops every job of an owner (logout). */
@@ -193,4 +193,18 @@ export class JobRegistry {
     const mine = this.list(owner).filter((j) => j.finished);
     for (const job of mine.slice(this.maxJobsPerOwner - 1)) this.jobs.delete(job.progress.id);
   }
+}
+
+const ADMISSION_POLL_MS = 1000;
+
+/** Waits until the box admits new long work (it lets an update through first), or the job is cancelled. */
+export async function waitAdmitted(job: Job, admits: (() => boolean) | undefined): Promise<void> {
+  if (!admits || admits()) return;
+  job.update({ message: 'mise à jour du boîtier en cours : le transfert commencera juste après' });
+  const signal = job.controller.signal;
+  while (!admits()) {
+    if (signal.aborted) throw signal.reason;
+    await new Promise((r) => setTimeout(r, ADMISSION_POLL_MS));
+  }
+  job.update({ message: undefined });
 }

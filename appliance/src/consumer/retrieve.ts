@@ -1,7 +1,7 @@
 import type { KosManifest } from '../dicom/kos/index.js';
 import type { Logger } from '../log/logger.js';
 import { CacheError, type ImageCache } from './cache/image-cache.js';
-import type { Job } from './jobs.js';
+import { waitAdmitted, type Job } from './jobs.js';
 import { SourceError, type SourceClient } from './source-client.js';
 import { checkRetrieveUrl, type SourcePolicy } from './source-url.js';
 
@@ -14,6 +14,8 @@ import { checkRetrieveUrl, type SourcePolicy } from './source-url.js';
  */
 
 export interface RetrieveDeps {
+  /** Whether new long work may start (false while the box lets an update through). */
+  admits?: () => boolean;
   cache: ImageCache;
   client: SourceClient;
   policy: SourcePolicy;
@@ -82,6 +84,7 @@ export async function runRetrieve(job: Job, request: RetrieveRequest, deps: Retr
   try {
     release = await deps.locks.acquire(study, signal);
     unpin = deps.cache.pin(study);
+    await waitAdmitted(job, deps.admits);
     job.update({ state: 'running' });
     const plans = plan(job, manifest, deps.policy);
     const cached = deps.cache.cachedSops(study);

@@ -79,6 +79,8 @@ export interface ConsumerDeps {
   sourceFetch?: typeof fetch;
   log?: Logger;
   now?: () => number;
+  /** Whether new long work may start (false while the box lets an update through). */
+  admits?: () => boolean;
 }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; status: number; message: string; relogin?: boolean };
@@ -451,7 +453,7 @@ export async function createConsumerService(deps: ConsumerDeps) {
       void runImport(
         job,
         { studyInstanceUid: studyUid, only, ...(coercion ? { coercion: { id: coercion.id.trim(), ...(coercion.issuer?.trim() ? { issuer: coercion.issuer.trim() } : {}) } } : {}) },
-        { cache, bridge: deps.bridge, tempDir: settings.tempDir, log, lanes: settings.importAssociations },
+        { cache, bridge: deps.bridge, tempDir: settings.tempDir, log, lanes: settings.importAssociations, admits: deps.admits },
       );
       log.info('consumer: import started', { subjectNameId: session.user.subjectNameId, job: job.progress.id, instances: only.size, coerced: !!coercion });
       return { ok: true, value: job };
@@ -477,7 +479,7 @@ export async function createConsumerService(deps: ConsumerDeps) {
   function startRetrieve(session: AuthenticatedSession, manifest: KosManifest): Job {
     const total = new Set(manifest.series.flatMap((s) => s.instances.map((i) => i.sopInstanceUid))).size;
     const job = jobs.create(session.id, 'retrieve', manifest.studyInstanceUid, total);
-    void runRetrieve(job, { manifest, accessToken: session.tokens.accessToken }, { cache, client, policy, log, concurrency: settings.sourceConcurrency, locks });
+    void runRetrieve(job, { manifest, accessToken: session.tokens.accessToken }, { cache, client, policy, log, concurrency: settings.sourceConcurrency, locks, admits: deps.admits });
     log.info('consumer: retrieve started', { subjectNameId: session.user.subjectNameId, job: job.progress.id, instances: total });
     return job;
   }

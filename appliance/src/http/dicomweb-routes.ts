@@ -7,6 +7,7 @@ import { isValidUid } from '../dicomweb/transfer-syntax.js';
 import type { QueryLevel, RetrieveTarget } from '../dimse/types.js';
 import { log as defaultLog, type Logger } from '../log/logger.js';
 import type { AuditEnd, AuditEvent } from '../store/audit.js';
+import type { WorkTracker } from '../device/work-tracker.js';
 
 /**
  * DICOMweb routes of the source box, mounted at /dicom-web: thin over the DICOMweb service. Every request passes
@@ -43,6 +44,8 @@ export interface DicomwebRoutesOptions {
   log?: Logger;
   /** The caller's address (the node adapter's getConnInfo); absent in tests that call app.request. */
   clientAddress?: (c: Context) => string | undefined;
+  /** Counts each answer while it is served (the update lock); while it admits no new work, requests wait (503). */
+  work?: Pick<WorkTracker, 'begin' | 'admits'>;
 }
 
 type Handler = (ctx: RequestContext, decision: Allowed) => Promise<DicomwebResponse>;
@@ -65,6 +68,22 @@ export function createDicomwebRoutes(options: DicomwebRoutesOptions): Hono {
   }
 
   async function handle(c: Context, action: DicomwebAction, level: DicomwebResource['level'], run: Handler): Promise<Response> {
+    if (options.work && !options.work.admits()) return jsonError(503, 'the box is updating, try again in a few minutes', { 'retry-after': '120' });
+    const end = options.work?.begin('wado-stream');
+    let streaming = false;
+    try {
+      const response = await handleAdmitted(c, action, level, run, () => {
+        streaming = true;
+        return () => end?.();
+      });
+      return response;
+    } finally {
+      if (!streaming) end?.();
+    }
+  }
+
+  /** `stream()` is called when the answer is a stream: it returns what ends the work once the stream ends. */
+  async function handleAdmitted(c: Context, action: DicomwebAction, level: DicomwebResource['level'], run: Handler, stream: () => () => void): Promise<Response> {
     const started = performance.now();
     const url = new URL(c.req.url);
     let ids: ReturnType<typeof uids>;
@@ -158,7 +177,9 @@ export function createDicomwebRoutes(options: DicomwebRoutesOptions): Hono {
       finish({ status: answer.status, outcome: 'complete', instances: served.instances, skipped: served.skipped, bytesSent: answer.body?.byteLength ?? 0, durationMs: elapsed() });
       return new Response(answer.body === null ? null : new Uint8Array(answer.body), { status: answer.status, headers: answer.headers });
     }
+    const streamEnded = stream();
     const body = metered(answer.body, (m) => {
+      streamEnded();
       if (m.error && !ctx.signal.aborted) log.warn('dicomweb: response cut short', { path: base.path, bytes: m.bytes, error: m.error });
       finish({
         status: answer.status,

@@ -7,7 +7,12 @@ export interface DrainerOptions {
   /** Longest sleep between polls when nothing is due (a wake() cuts it short). */
   idleMs?: number;
   log?: Logger;
+  /** Whether new submissions may start (false while the box lets an update through or stops); polled. */
+  admits?: () => boolean;
 }
+
+/** While new submissions wait, the drainer looks again this often. */
+const ADMISSION_POLL_MS = 1000;
 
 /**
  * Delivers the outbox: claims due rows, sends them, records outcomes. A sender that throws is a
@@ -21,6 +26,7 @@ export class OutboxDrainer {
   private readonly concurrency: number;
   private readonly idleMs: number;
   private readonly log: Logger;
+  private readonly admits: () => boolean;
 
   constructor(
     private readonly outbox: Outbox,
@@ -30,6 +36,7 @@ export class OutboxDrainer {
     this.concurrency = options.concurrency ?? 4;
     this.idleMs = options.idleMs ?? 30_000;
     this.log = options.log ?? rootLog.child({ component: 'outbox' });
+    this.admits = options.admits ?? (() => true);
   }
 
   get inFlight(): number {
@@ -69,7 +76,8 @@ export class OutboxDrainer {
 
   private async run(): Promise<void> {
     while (this.running) {
-      const free = this.concurrency - this.active.size;
+      const admitted = this.admits();
+      const free = admitted ? this.concurrency - this.active.size : 0;
       const rows = free > 0 ? this.outbox.claimDue(free) : [];
       for (const row of rows) {
         const p = this.sendOne(row).finally(() => {
@@ -80,7 +88,7 @@ export class OutboxDrainer {
       }
       if (rows.length > 0 && rows.length === free) continue;
       const due = this.outbox.nextDueAt();
-      const wait = Math.max(10, Math.min(this.idleMs, due ? due.getTime() - Date.now() : this.idleMs));
+      const wait = admitted ? Math.max(10, Math.min(this.idleMs, due ? due.getTime() - Date.now() : this.idleMs)) : ADMISSION_POLL_MS;
       await this.alarm.sleep(wait);
     }
   }

@@ -150,6 +150,12 @@ export class Outbox {
     return out;
   }
 
+  /** When the DMP last took an operation (fleet telemetry: a box that stopped publishing). */
+  lastDeliveredAt(): string | undefined {
+    const row = this.db.prepare("SELECT MAX(done_at) AS at FROM outbox WHERE state = 'done'").get() as { at: string | null };
+    return row.at ?? undefined;
+  }
+
   /**
    * Rows left in 'sending' by a crash go back to pending: their uniqueId is fixed, so resending is safe.
    * Call once at start, before any drain.

@@ -1,0 +1,110 @@
+import { configLeaves } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import { FleetTelemetry, type FleetFacts } from './fleet-telemetry.js';
+import { supervisorFromEnv, type SupervisorClient, type SupervisorDeviceState } from './supervisor.js';
+import { UpdateLock, type UpdateLockStatus } from './update-lock.js';
+import { WorkTracker } from './work-tracker.js';
+
+/** The box as a balena appliance: the work in flight, the update lock that protects it, the fleet's view. */
+export interface DeviceStatus {
+  work: ReturnType<WorkTracker['byKind']>;
+  admitting: boolean;
+  updateLock?: UpdateLockStatus;
+  /** The supervisor's view of updates; absent off balena. */
+  update?: SupervisorDeviceState & { checkedAt: string };
+  /** For the status screen, in French: what the box is doing about an update. */
+  message?: string;
+  /** Configuration keys whose value comes from a fleet or device variable (DRIMBOX_*), never their values. */
+  fleetVariables: { key: string; env: string }[];
+}
+
+const SUPERVISOR_POLL_MS = 30_000;
+
+export class Appliance {
+  readonly work = new WorkTracker();
+  readonly lock: UpdateLock | undefined;
+  readonly supervisor: SupervisorClient | undefined;
+  private update: DeviceStatus['update'];
+  private telemetry: FleetTelemetry | undefined;
+  private poller: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: Config['device'],
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly log: Logger,
+  ) {
+    this.supervisor = supervisorFromEnv(env);
+    this.lock = config.updateLockFile
+      ? new UpdateLock({
+          file: config.updateLockFile,
+          maxHoldMs: config.maxUpdateLockHoldMinutes * 60_000,
+          busy: () => this.work.busy(),
+          // Without a supervisor, whether an update waits is unknown: the max hold then applies anyway.
+          updateWaiting: () => (this.update ? this.update.updatePending || this.update.updateDownloaded : undefined),
+          setAdmitting: (admitting) => this.work.setAdmitting(admitting),
+          log,
+        })
+      : undefined;
+  }
+
+  /** Work that must not be cut by an update (migrations at start): the lock is taken before it, released after. */
+  guard<T>(kind: Parameters<WorkTracker['begin']>[0], work: () => T): T {
+    const end = this.work.begin(kind);
+    this.lock?.sync();
+    try {
+      return work();
+    } finally {
+      end();
+      this.lock?.sync();
+    }
+  }
+
+  start(collect: () => Promise<FleetFacts>): void {
+    this.lock?.start();
+    if (!this.supervisor) return;
+    const poll = async () => {
+      try {
+        this.update = { ...(await this.supervisor!.deviceState()), checkedAt: new Date().toISOString() };
+      } catch (err) {
+        this.log.warn('supervisor: update state unavailable', { error: err });
+      }
+    };
+    void poll();
+    this.poller = setInterval(() => void poll(), SUPERVISOR_POLL_MS);
+    this.poller.unref();
+    this.telemetry = new FleetTelemetry(this.supervisor, collect, this.log);
+    this.telemetry.start(this.config.telemetryIntervalSeconds * 1000);
+  }
+
+  stop(): void {
+    if (this.poller) clearInterval(this.poller);
+    this.telemetry?.stop();
+    this.lock?.stop();
+  }
+
+  /** Sends the fleet tags now (tests, and a status screen's "report now"). */
+  reportNow(): Promise<Record<string, string>> {
+    return this.telemetry?.report() ?? Promise.resolve({});
+  }
+
+  status(): DeviceStatus {
+    const lock = this.lock?.status();
+    const waiting = this.update && (this.update.updateDownloaded || this.update.updatePending);
+    let message: string | undefined;
+    if (lock?.state === 'held' && waiting) message = 'mise à jour téléchargée, en attente de la fin des transferts';
+    else if (lock?.state === 'draining') message = 'mise à jour en attente depuis trop longtemps : les transferts en cours se terminent, les nouveaux attendront';
+    else if (lock?.state === 'letting-update-through') message = 'mise à jour en cours d’application : les nouveaux transferts reprendront ensuite';
+    else if (waiting) message = 'mise à jour téléchargée, application imminente';
+    return {
+      work: this.work.byKind(),
+      admitting: this.work.admits(),
+      updateLock: lock,
+      update: this.update,
+      message,
+      fleetVariables: configLeaves()
+        .filter((leaf) => this.env[leaf.env] !== undefined)
+        .map((leaf) => ({ key: leaf.path.join('.'), env: leaf.env })),
+    };
+  }
+}

@@ -1,0 +1,18 @@
+import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
+import{a as $}from"./chunk-JIMRJGIE.js";import{a as g,b}from"./chunk-SX2Q3DQQ.js";import{e as r,f as m,g as h,h as y}from"./chunk-EWNVOTDI.js";import"./chunk-7QWMKDIK.js";import{createWriteStream as O}from"node:fs";var w=`usage: drimbox audit list [--since WHEN] [--until WHEN] [--study UID] [--subject ID] [--limit N] [--json]
+       drimbox audit export --since WHEN [--until WHEN] [--format csv|json] [--out FILE]
+
+The image access trail: every DICOMweb request (who, what, when, outcome, bytes sent).
+WHEN is an ISO date or time (2026-01-31, 2026-01-31T08:00:00Z) or a time back from now (90m, 24h, 7d).`,N=["id","at","subjectNameId","rpps","callingBox","clientAddress","kosSopInstanceUid","method","path","action","studyUid","seriesUid","sopInstanceUid","status","outcome","reason","instances","skipped","bytesSent","durationMs"];function S(t,n=new Date){let i=/^(\d{1,6})([mhd])$/.exec(t.trim());if(i){let s=Number(i[1])*{m:6e4,h:36e5,d:864e5}[i[2]];return new Date(n.getTime()-s).toISOString()}if(!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(t.trim()))throw new r(`"${t}" is not a date (2026-01-31, 2026-01-31T08:00:00Z) nor a duration (90m, 24h, 7d)`);let e=Date.parse(t.trim());if(Number.isNaN(e))throw new r(`"${t}" is not a valid date`);return new Date(e).toISOString()}function U(t){if(t==null)return"";let n=String(t);return/^[=+\-@\t\r]/.test(n)&&(n=`'${n}`),/[",\r\n]/.test(n)?`"${n.replace(/"/g,'""')}"`:n}async function a(t,n){t.write(n)||await new Promise(i=>t.once("drain",i))}async function D(t,n,i){let e=0;if(n==="csv"){await a(i,N.join(",")+`\r
+`);for(let s of t)await a(i,N.map(c=>U(s[c])).join(",")+`\r
+`),e++;return e}await a(i,"[");for(let s of t)await a(i,(e?`,
+`:`
+`)+JSON.stringify(s)),e++;return await a(i,e?`
+]
+`:`]
+`),e}function E(t){let n=t.sopInstanceUid??t.seriesUid??t.studyUid??"",i=[t.subjectNameId,t.callingBox].filter(Boolean).join(" via ")||"-",e=t.bytesSent>=1048576?`${(t.bytesSent/1048576).toFixed(1)} MB`:`${t.bytesSent} B`;return`#${t.id} ${t.at} ${t.status} ${t.outcome.padEnd(11)} ${t.action.padEnd(8)} ${i} ${n} ${t.instances} inst. ${e} ${t.durationMs} ms${t.reason?` \u2014 ${t.reason}`:""}`}var x={...h,since:{type:"string"},until:{type:"string"},study:{type:"string"},subject:{type:"string"},limit:{type:"string"},json:{type:"boolean"},format:{type:"string"},out:{type:"string"}};async function _(t,n,i=process.stdout){let{values:e,positionals:s}=m(t,x),[c]=s,f={since:e.since?S(e.since):void 0,until:e.until?S(e.until):void 0,studyUid:e.study,subjectNameId:e.subject},p=new $(n);switch(c){case"list":{let o=e.limit===void 0?50:Number(e.limit);if(!Number.isInteger(o)||o<1)throw new r("--limit must be a positive integer");let d=p.list({...f,limit:o});if(e.json)await a(i,JSON.stringify(d,null,2)+`
+`);else for(let u of d)await a(i,E(u)+`
+`);return 0}case"export":{if(!e.since)throw new r("export needs --since (e.g. --since 30d)");let o=e.format??"csv";if(o!=="csv"&&o!=="json")throw new r("--format is csv or json");let d=e.out?O(e.out,{flags:"wx"}):i,u=await D(p.iterate(f),o,d);return e.out&&(await new Promise((j,I)=>d.end(l=>l?I(l):j())),process.stderr.write(`${u} access record(s) written to ${e.out}
+`)),0}default:throw new r(c?`unknown action "${c}"
+${w}`:w)}}var B={summary:"the image access trail: who retrieved what, when, with what outcome (list, export as CSV or JSON)",async run(t){let{values:n,positionals:i}=m(t,x);if(n.help||i.length===0)return process.stdout.write(w+`
+`),n.help?0:2;let e=g(b(y(n).dataDir));try{return await _(t,e)}finally{e.close()}}};export{B as command,D as exportAudit,S as parseWhen,_ as runAudit};
