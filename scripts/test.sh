@@ -20,6 +20,9 @@ status=0
 echo "== typecheck"
 if ! npx tsc --noEmit -p tsconfig.json; then status=1; fi
 
+echo "== container image (scripts/build-image.sh: the image test runs it; its figures are printed here)"
+if ! bash scripts/build-image.sh; then status=1; fi
+
 echo "== vitest"
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=1
 node scripts/test-summary.mjs test-results/vitest.json "$status" || status=1

@@ -37,6 +37,10 @@ import { AuditLog } from './store/audit.js';
 import { DiskGuard } from './device/disk-guard.js';
 import { listenerCertificate, type BoxCertificate } from './device/box-certificate.js';
 import { boxHealthChecks } from './device/box-health.js';
+import { Appliance } from './device/appliance.js';
+import { BOX_VERSION } from './version.js';
+import { runHealthChecks } from './device/health.js';
+import { createDeviceRoutes } from './http/device-routes.js';
 import { log as rootLog, setLogLevel } from './log/logger.js';
 
 // Key Object Selection Document Storage (PS3.4 Annex B): how IOCM rejection notes arrive.
@@ -49,6 +53,8 @@ export interface BoxOptions {
   mount?: (app: Hono, box: BoxParts) => void;
   /** More route groups on the practice's side (LAN and kiosk listeners); each guards its own routes. */
   mountLan?: (app: Hono<LanEnv>, box: BoxParts) => void;
+  /** Where balena's variables are read (BALENA_SUPERVISOR_*, DRIMBOX_* shown as fleet values); process.env by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** What the running box is made of, for routes and tests. */
@@ -75,8 +81,12 @@ export interface RunningBox extends BoxParts {
   certificate?: BoxCertificate;
   hl7Port: number;
   dimsePort: number;
+  /** The box as a balena appliance: work in flight, update lock, fleet telemetry. */
+  appliance: Appliance;
   /** Transfers or submissions in flight: the update lock is held while this is not zero. */
   busy(): number;
+  /** First half of a graceful stop: refuses new connections, requests and long work; waits for in-flight work. */
+  drain(graceMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -117,11 +127,23 @@ const notConfiguredSender: OutboxSender = {
 export async function startBox(config: Config, options: BoxOptions = {}): Promise<RunningBox> {
   setLogLevel(config.log.level);
   const log = rootLog.child({ box: config.box.aeTitle });
-  const db = openDatabase(databaseFile(config.dataDir));
+  const appliance = new Appliance(config.device, options.env ?? process.env, log.child({ component: 'device' }));
+  const work = appliance.work;
+  // Migrations change the database file: an update must not land in the middle of one.
+  const db = appliance.guard('migration', () => openDatabase(databaseFile(config.dataDir)));
   const inbox = new ReportInbox(db);
   const archive = new KosArchive(db);
   const outbox = new Outbox(db);
-  const stops: (() => Promise<unknown> | unknown)[] = [() => db.close()];
+  const stops: (() => Promise<unknown> | unknown)[] = [
+    () => {
+      // The WAL folded into the database file: a clean file for the next start, or for a copy of /data.
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      db.close();
+    },
+    () => appliance.stop(),
+  ];
+  /** Set by drain(): listeners answer 503 and no new long work starts. */
+  let stopping = false;
   const disk = new DiskGuard(config.dataDir, config.storage.minFreeMegabytes * 1_048_576);
   const admission = () => disk.refusal();
   const stopAll = async () => {
@@ -168,7 +190,9 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     const drainer = new OutboxDrainer(
       outbox,
       options.dmpSender ?? (dmp ? createDmpSender({ ...dmp, archive, dataDir: config.dataDir }) : notConfiguredSender),
+      { admits: () => work.admits() && !stopping },
     );
+    work.register('dmp-submission', () => drainer.inFlight);
     processor = new ReportProcessor({
       db,
       inbox,
@@ -220,7 +244,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     const app = createHttpApp({
       health,
       mount: (a) => {
-        mountSourceDicomweb(a, images, { audit: new AuditLog(db), log });
+        mountSourceDicomweb(a, images, { audit: new AuditLog(db), log, work });
         a.route('/viewer', createViewerRoutes());
         // The portal needs the listener's port (its PSC redirect URI): it is created once the box listens.
         a.all('/portal/*', (c) => (portal ? portal.fetch(c.req.raw, c.env) : c.json({ error: 'le portail n’est pas configuré sur ce boîtier (psc.*, xds.*)' }, 503)));
@@ -230,7 +254,8 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     });
     const certificate = listenerCertificate(config.http.tls, config.dataDir);
     const tls = { certFile: certificate?.certFile ?? '', keyFile: certificate?.keyFile ?? '' };
-    const listener = await listen(app, { host: config.http.host, port: config.http.port, tls: { ...tls, clientCaFile: config.http.tls.clientCaFile }, crlFile: config.whitelist.crlFile });
+    const refuse = () => stopping;
+    const listener = await listen(app, { host: config.http.host, port: config.http.port, tls: { ...tls, clientCaFile: config.http.tls.clientCaFile }, crlFile: config.whitelist.crlFile, refuse });
     stops.push(() => listener.close());
     const ris = new RisCredential(config.ris);
     const lanDeps = {
@@ -238,12 +263,13 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       ris,
       mount: (a: Hono<LanEnv>) => {
         a.route('/api/source', createSourceRoutes({ inbox, outbox, ris, health, admission, onStored: () => processor?.wake() }));
+        a.route('/api/device', createDeviceRoutes({ ris, status: async () => ({ ...(await appliance.refreshUpdateState().then(() => appliance.status())), certificate: certificate && { fingerprint256: certificate.fingerprint256, notAfter: certificate.notAfter.toISOString(), selfSigned: certificate.selfSigned } }) }));
         options.mountLan?.(a, parts);
       },
     };
-    const lanListener = await listen(createLanApp(lanDeps, 'lan'), { host: config.lan.host, port: config.lan.port, tls: { ...tls, clientCaFile: '' } });
+    const lanListener = await listen(createLanApp(lanDeps, 'lan'), { host: config.lan.host, port: config.lan.port, tls: { ...tls, clientCaFile: '' }, refuse });
     stops.push(() => lanListener.close());
-    const kioskListener = await listen(createLanApp(lanDeps, 'kiosk'), { host: '127.0.0.1', port: config.kiosk.port, tls: { certFile: '', keyFile: '', clientCaFile: '' } });
+    const kioskListener = await listen(createLanApp(lanDeps, 'kiosk'), { host: '127.0.0.1', port: config.kiosk.port, tls: { certFile: '', keyFile: '', clientCaFile: '' }, refuse });
     stops.push(() => kioskListener.close());
     if (dmp && config.psc.clientId && config.psc.clientSecret) {
       consumer = await createConsumerService({
@@ -254,6 +280,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         xdsContext: dmp.context,
         whitelist: () => images?.whitelist?.current()?.whitelist,
         bridge,
+        admits: () => work.admits() && !stopping,
         log: log.child({ component: 'consumer' }),
       });
       portal = createConsumerRoutes({ consumer, audit: new AuditLog(db) });
@@ -261,9 +288,26 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       stops.push(() => stopConsumer.stop());
     }
 
+    work.register('report', () => processor!.inFlight);
+    const consumerService = consumer;
+    if (consumerService) work.register('pull', () => consumerService.busy());
     processor.start();
     drainer.start();
     stops.push(() => processor!.stop(), () => drainer.stop());
+    appliance.start(async () => {
+      const checks = await runHealthChecks(health);
+      const counts = outbox.counts();
+      const space = await disk.check().catch(() => undefined);
+      return {
+        health: checks.ok ? 'ok' : checks.checks.some((c) => !c.ok && ['dmp-outbox', 'disk', 'report-inbox'].includes(c.name)) ? 'fail' : 'warn',
+        queue: counts.pending + counts.sending + counts['waiting-retry'],
+        dead: counts.dead,
+        lastPublication: outbox.lastDeliveredAt(),
+        certificateExpiry: dmp?.certificateNotAfter,
+        diskFreeBytes: space?.freeBytes,
+        version: BOX_VERSION,
+      };
+    });
     let checking = false; // a slow PACS must not stack recounts
     const lateTimer = setInterval(() => {
       if (checking) return;
@@ -293,7 +337,17 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       kioskPort: kioskListener.port,
       hl7Port: mllp.port,
       dimsePort: scp.port,
-      busy: () => processor!.inFlight + drainer.inFlight + (consumer?.busy() ?? 0),
+      appliance,
+      busy: () => work.busy(),
+      drain: async (graceMs: number) => {
+        stopping = true;
+        work.setAdmitting(false);
+        log.info('stopping: no new connection or request; waiting for in-flight work', { graceMs, work: work.byKind() });
+        await mllp.close(Math.min(graceMs, 5_000));
+        const deadline = Date.now() + graceMs;
+        while (work.busy() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+        if (work.busy() > 0) log.warn('stopping with work still in flight (it resumes at the next start)', { work: work.byKind() });
+      },
       stop: stopAll,
     };
   } catch (err) {

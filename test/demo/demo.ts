@@ -134,8 +134,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       psc: { issuer: psc.issuer, clientId: 'drimbox-saint-pierre', clientSecret: 'demo-secret-sp' },
       // On one machine there is no ANS whitelist to check boxes against: the PSC token still decides.
       access: { requireWhitelisted: false },
+      // Watch it appear while the box streams a study, and go once the stream ends (balena's update lock).
+      device: { updateLockFile: options.sourceImage ? '/data/updates.lock' : join(work, 'source/updates.lock') },
       log: { level: 'warn' },
     };
+    const updateLock = options.sourceImage ? join(work, 'saint-pierre/updates.lock') : join(work, 'source/updates.lock');
     const source = await step(
       options.sourceImage ? `DRIMbox source « Saint-Pierre » (image ${options.sourceImage})` : 'DRIMbox source « Saint-Pierre »',
       () => (options.sourceImage ? startSourceInContainer(options.sourceImage, join(work, 'saint-pierre'), sourceConfig, dmp) : startSourceInProcess(join(work, 'saint-pierre'), sourceConfig)),
@@ -175,6 +178,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
             psc: { issuer: psc.issuer, clientId: 'drimbox-strasbourg', clientSecret: 'demo-secret-st' },
             // One machine, plain HTTP: the source box is on loopback, not a whitelisted https host.
             consumer: { publicBaseUrl: portalOrigin, allowInsecureSourceHosts: true, secureCookies: false },
+            device: { updateLockFile: join(work, 'consumer/updates.lock') },
             access: { requireWhitelisted: false },
             log: { level: 'warn' },
           },
@@ -206,7 +210,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     process.stdout.write(
       JSON.stringify({
         ready: true,
-        source: { dicomweb, studyInstanceUID: study.studyInstanceUid, kosSopInstanceUID: kos.sopInstanceUid },
+        source: { dicomweb, studyInstanceUID: study.studyInstanceUid, kosSopInstanceUID: kos.sopInstanceUid, updateLock },
         consumer: { portal: `${portalOrigin}/portal/` },
         psc: { issuer: psc.issuer },
         token,

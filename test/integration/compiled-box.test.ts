@@ -15,6 +15,7 @@ let orthanc: OrthancPeer;
 let box: ChildProcess | undefined;
 let work: string;
 let http: number;
+let stdout = '';
 
 const certFile = () => join(work, 'data/tls/self-signed.crt');
 
@@ -59,8 +60,10 @@ beforeAll(async () => {
     DRIMBOX_PACS_PORT: String(orthanc.dicomPort),
     DRIMBOX_PACS_AE_TITLE: orthanc.aeTitle,
     DRIMBOX_LOG_LEVEL: 'error',
+    DRIMBOX_DEVICE_UPDATE_LOCK_FILE: join(work, 'balena/updates.lock'),
   };
-  box = spawn(process.execPath, [join(ROOT, 'bin/drimbox.js'), 'serve'], { cwd: work, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  box = spawn(process.execPath, [join(ROOT, 'bin/drimbox.js'), 'serve'], { cwd: work, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  box.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   await waitFor(async () => existsSync(certFile()) && (await httpsGet('/health').catch(() => ({ status: 0 }))).status === 200, 60_000, 'the compiled box to answer /health over HTTPS');
 }, 180_000);
 
@@ -102,5 +105,15 @@ describe('the compiled box (npm run build)', () => {
     const help = execFileSync(process.execPath, [join(ROOT, 'bin/drimbox.js'), '--help'], { env: { ...process.env, DRIMBOX_RUN_COMPILED: '1' }, encoding: 'utf8' });
     expect(help).toMatch(/serve/);
     expect(help).not.toMatch(/\bdemo\b/);
+  });
+
+  it('stops on SIGTERM as balena stops it: in-flight work waited for, database checkpointed, exit 0', async () => {
+    const exited = new Promise<number | null>((resolve) => box!.once('exit', (code) => resolve(code)));
+    box!.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/stopping: in-flight work has 45 s to end/);
+    const wal = join(work, 'data/drimbox.sqlite-wal');
+    expect(existsSync(wal) ? statSync(wal).size : 0).toBe(0);
+    expect(existsSync(join(work, 'balena/updates.lock'))).toBe(false);
   });
 });

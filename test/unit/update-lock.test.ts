@@ -73,11 +73,17 @@ describe('the update lock', () => {
     expect(readFileSync(file, 'utf8')).toBe('');
   });
 
-  it('removes the lock a killed previous run left behind', () => {
+  it('removes the lock a killed previous run left behind, not the lock of another live box', () => {
     mkdirSync(join(dir, 'balena'), { recursive: true });
-    writeFileSync(file, JSON.stringify({ holder: 'drimbox', pid: 1, since: '2026-01-01T00:00:00Z' }));
-    lock.start(60_000);
+    writeFileSync(file, JSON.stringify({ holder: 'drimbox', pid: process.pid, since: '2026-01-01T00:00:00Z' }));
+    lock.clearStale();
     expect(existsSync(file)).toBe(false);
+    writeFileSync(file, JSON.stringify({ holder: 'drimbox', pid: 2 ** 22 + 12345, since: '2026-01-01T00:00:00Z' }));
+    lock.clearStale();
+    expect(existsSync(file)).toBe(false);
+    writeFileSync(file, JSON.stringify({ holder: 'drimbox', pid: process.ppid, since: '2026-01-01T00:00:00Z' }));
+    lock.clearStale();
+    expect(existsSync(file)).toBe(true);
   });
 
   it('after the max hold while an update waits: no new long work, the lock kept until in-flight work ends, then the update goes through', () => {

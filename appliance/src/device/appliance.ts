@@ -46,12 +46,12 @@ export class Appliance {
           log,
         })
       : undefined;
+    if (this.lock) this.work.whenWorkBegins(() => this.lock!.sync());
   }
 
   /** Work that must not be cut by an update (migrations at start): the lock is taken before it, released after. */
   guard<T>(kind: Parameters<WorkTracker['begin']>[0], work: () => T): T {
     const end = this.work.begin(kind);
-    this.lock?.sync();
     try {
       return work();
     } finally {
@@ -63,18 +63,22 @@ export class Appliance {
   start(collect: () => Promise<FleetFacts>): void {
     this.lock?.start();
     if (!this.supervisor) return;
-    const poll = async () => {
-      try {
-        this.update = { ...(await this.supervisor!.deviceState()), checkedAt: new Date().toISOString() };
-      } catch (err) {
-        this.log.warn('supervisor: update state unavailable', { error: err });
-      }
-    };
-    void poll();
-    this.poller = setInterval(() => void poll(), SUPERVISOR_POLL_MS);
+    void this.refreshUpdateState(0);
+    this.poller = setInterval(() => void this.refreshUpdateState(0), SUPERVISOR_POLL_MS);
     this.poller.unref();
     this.telemetry = new FleetTelemetry(this.supervisor, collect, this.log);
     this.telemetry.start(this.config.telemetryIntervalSeconds * 1000);
+  }
+
+  /** Asks the supervisor again when what the box knows is older than `maxAgeMs` (the status screen: 5 s). */
+  async refreshUpdateState(maxAgeMs = 5_000): Promise<void> {
+    if (!this.supervisor) return;
+    if (this.update && Date.now() - Date.parse(this.update.checkedAt) < maxAgeMs) return;
+    try {
+      this.update = { ...(await this.supervisor.deviceState()), checkedAt: new Date().toISOString() };
+    } catch (err) {
+      this.log.warn('supervisor: update state unavailable', { error: err });
+    }
   }
 
   stop(): void {

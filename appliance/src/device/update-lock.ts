@@ -33,6 +33,16 @@ export interface UpdateLockOptions {
 
 const OWNER = 'drimbox';
 
+function isAlive(pid: number | undefined): boolean {
+  if (!Number.isInteger(pid) || pid! <= 0) return false;
+  try {
+    process.kill(pid!, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class UpdateLock {
   private fd: number | undefined;
   private heldSince: number | undefined;
@@ -49,8 +59,9 @@ export class UpdateLock {
   /** Removes a lock a previous run of the box left behind (a crash, a kill): it protects nothing any more. */
   clearStale(): void {
     try {
-      const holder = JSON.parse(readFileSync(this.options.file, 'utf8')) as { holder?: string };
-      if (holder.holder === OWNER) {
+      const holder = JSON.parse(readFileSync(this.options.file, 'utf8')) as { holder?: string; pid?: number };
+      // Ours from a run that is gone: its process is dead, or it was this very pid (PID 1 of a restarted container).
+      if (holder.holder === OWNER && (holder.pid === process.pid || !isAlive(holder.pid))) {
         unlinkSync(this.options.file);
         this.options.log.warn('update lock: removed the lock a previous run left', { file: this.options.file });
       }

@@ -9,6 +9,12 @@ export class WorkTracker {
   private readonly sources = new Map<WorkKind, () => number>();
   /** While false, new long work waits (an update is let through once in-flight work ends). */
   private admitting = true;
+  private readonly onBegin = new Set<() => void>();
+
+  /** Called as work starts (the update lock is taken at once, not at its next tick). */
+  whenWorkBegins(listener: () => void): void {
+    this.onBegin.add(listener);
+  }
 
   /** A component that counts its own work (the outbox drainer, the consumer's jobs). */
   register(kind: WorkKind, count: () => number): void {
@@ -18,6 +24,7 @@ export class WorkTracker {
   /** Starts one piece of work; the returned function ends it (once, whatever the number of calls). */
   begin(kind: WorkKind): () => void {
     this.running.set(kind, (this.running.get(kind) ?? 0) + 1);
+    for (const listener of this.onBegin) listener();
     let ended = false;
     return () => {
       if (ended) return;

@@ -33,6 +33,16 @@ export interface ListenOptions {
   tls: ListenTls;
   /** PEM CRLs: a client certificate they list is not verified (the access policy then sees no certificate). */
   crlFile?: string;
+  /** While true (the box is stopping), every request is answered 503 and its connection closed. */
+  refuse?: () => boolean;
+}
+
+function refusing(app: { fetch: Hono['fetch'] }, refuse: (() => boolean) | undefined): Hono['fetch'] {
+  if (!refuse) return app.fetch;
+  return (request, ...rest) =>
+    refuse()
+      ? new Response('{"error":"the box is stopping, try again in a minute"}\n', { status: 503, headers: { 'content-type': 'application/json', 'retry-after': '60', connection: 'close' } })
+      : app.fetch(request, ...rest);
 }
 
 /** A connection that has not said its first byte within this long is closed (it would hold a socket for nothing). */
@@ -76,7 +86,7 @@ function closer(server: Server | ServerType, sockets: Set<Socket>): () => Promis
 
 async function listenPlain(app: { fetch: Hono['fetch'] }, options: ListenOptions): Promise<Listener> {
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
+    const s = serve({ fetch: refusing(app, options.refuse), hostname: options.host, port: options.port }, () => resolve(s));
     s.once('error', reject);
   });
   return { port: (server.address() as AddressInfo).port, secure: false, close: closer(server, trackSockets(server)) };
@@ -85,7 +95,7 @@ async function listenPlain(app: { fetch: Hono['fetch'] }, options: ListenOptions
 async function listenSecure(app: { fetch: Hono['fetch'] }, options: ListenOptions): Promise<Listener> {
   const { tls } = options;
   const https = createAdaptorServer({
-    fetch: app.fetch,
+    fetch: refusing(app, options.refuse),
     createServer: createSecureServer,
     serverOptions: {
       cert: readFileSync(tls.certFile),

@@ -8,6 +8,7 @@ import type { ImageServing } from '../source/serve-images.js';
 import type { CallerConnection } from '../source/image-access.js';
 import type { AuditLog } from '../store/audit.js';
 import type { Logger } from '../log/logger.js';
+import type { WorkTracker } from '../device/work-tracker.js';
 
 /** The subject of the client certificate, when the TLS handshake verified it against http.tls.clientCaFile. */
 function verifiedClientSubject(env: unknown): DistinguishedName | undefined {
@@ -30,12 +31,13 @@ function clientAddress(c: Parameters<typeof getConnInfo>[0]): string | undefined
  * Mounts the source box's DICOMweb under /dicom-web on the public listener. Who is calling comes from the
  * connection (TCP peer, verified TLS client certificate), never from a header.
  */
-export function mountSourceDicomweb(app: Hono, images: ImageServing, deps: { audit: AuditLog; log: Logger }): void {
+export function mountSourceDicomweb(app: Hono, images: ImageServing, deps: { audit: AuditLog; log: Logger; work?: WorkTracker }): void {
   const peers = new WeakMap<Request, CallerConnection>();
   const routes = createDicomwebRoutes({
     service: images.service,
     audit: deps.audit,
     log: deps.log,
+    work: deps.work,
     clientAddress,
     authorize: (request, resource) => images.authorize(request, resource, peers.get(request) ?? {}),
   });

@@ -10,13 +10,20 @@ export const command: Command = {
       return 0;
     }
     const box = await startBox(configFrom(values));
-    process.stdout.write(`DRIMbox running: http://127.0.0.1:${box.httpPort}/health · HL7 MLLP ${box.hl7Port} · DICOM ${box.config.box.aeTitle}:${box.dimsePort}\n`);
+    process.stdout.write(`DRIMbox running: ${box.certificate ? "https" : "http"}://127.0.0.1:${box.httpPort}/health · HL7 MLLP ${box.hl7Port} · DICOM ${box.config.box.aeTitle}:${box.dimsePort}\n`);
     await new Promise<void>((resolve) => {
-      const shutdown = () => resolve();
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
     });
-    process.stdout.write('stopping…\n');
+    // balena (and `docker stop`) sends SIGTERM, then kills after stop_grace_period: in-flight transfers and
+    // submissions get device.stopGraceSeconds to end; a second signal stops at once.
+    const graceMs = box.config.device.stopGraceSeconds * 1000;
+    process.stdout.write(`stopping: in-flight work has ${graceMs / 1000} s to end…\n`);
+    const now = new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await Promise.race([box.drain(graceMs), now]);
     await box.stop();
     return 0;
   },

@@ -1,0 +1,22 @@
+import { Hono } from 'hono';
+import type { RisCredential } from '../auth/ris/index.js';
+import type { DeviceStatus } from '../device/appliance.js';
+import { requireRis, type LanEnv } from './lan-app.js';
+
+export interface DeviceRoutesDeps {
+  ris: RisCredential;
+  status: () => Promise<DeviceStatus & Record<string, unknown>>;
+}
+
+/**
+ * `GET /api/device/status` on the practice's side: work in flight, the update lock and what the box does about an
+ * update, which settings come from the fleet. On the touch screen (loopback) as is; from the LAN with the RIS
+ * credential until the administrator's PIN exists (setup screen).
+ */
+export function createDeviceRoutes(deps: DeviceRoutesDeps): Hono<LanEnv> {
+  const app = new Hono<LanEnv>();
+  const ris = requireRis(deps.ris);
+  app.use('*', async (c, next) => (c.get('origin') === 'kiosk' ? next() : ris(c, next)));
+  app.get('/status', async (c) => c.json(await deps.status()));
+  return app;
+}
