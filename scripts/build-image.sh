@@ -90,7 +90,7 @@ data=$(mktemp -d "$WORK/data.XXXX") && chown 1000:1000 "$data"
 kiosk=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 name=drimbox-figures-$$
 start=$(date +%s%N)
-podman_here run -d --rm --name "$name" --read-only --tmpfs /tmp -v "$data:/data" --network=host \
+podman_here run -d --rm --no-healthcheck --name "$name" --read-only --tmpfs /tmp -v "$data:/data" --network=host \
   -e DRIMBOX_KIOSK_PORT="$kiosk" -e DRIMBOX_HTTP_PORT=0 -e DRIMBOX_LAN_PORT=0 -e DRIMBOX_HL7_PORT=0 -e DRIMBOX_DIMSE_PORT=0 \
   -e DRIMBOX_DIMSE_LISTEN_HOST=127.0.0.1 -e DRIMBOX_LOG_LEVEL=warn "$IMAGE" >/dev/null
 trap 'podman_here rm -f "$name" >/dev/null 2>&1 || true; rm -rf "$data"' EXIT

@@ -55,7 +55,7 @@ export async function startContainerBox(image: string, dataDir: string, config: 
   chownTree(dataDir);
   const name = `drimbox-demo-${process.pid}-${Date.now()}`;
   await podman([
-    'run', '-d', '--rm', '--name', name, '--read-only', '--tmpfs', '/tmp', '-v', `${dataDir}:/data`, '--network=host',
+    'run', '-d', '--rm', '--no-healthcheck', '--name', name, '--read-only', '--tmpfs', '/tmp', '-v', `${dataDir}:/data`, '--network=host',
     '-e', 'DRIMBOX_CONFIG=/data/config.json', '-e', 'TCP_NODELAY=1', image,
   ]);
   const box: ContainerBox = {

@@ -26,7 +26,7 @@ async function runBox(name: string, options: { readOnly: boolean }): Promise<{ d
   chownSync(data, 1000, 1000);
   const [http, lan, kiosk] = [await freePort(), await freePort(), await freePort()];
   await podman([
-    'run', '-d', '--rm', '--name', name, ...(options.readOnly ? ['--read-only'] : []), '--tmpfs', '/tmp', '-v', `${data}:/data`, '--network=host',
+    'run', '-d', '--rm', '--no-healthcheck', '--name', name, ...(options.readOnly ? ['--read-only'] : []), '--tmpfs', '/tmp', '-v', `${data}:/data`, '--network=host',
     '-e', `DRIMBOX_HTTP_PORT=${http}`, '-e', `DRIMBOX_LAN_PORT=${lan}`, '-e', `DRIMBOX_KIOSK_PORT=${kiosk}`, '-e', 'DRIMBOX_HL7_PORT=0',
     '-e', 'DRIMBOX_DIMSE_PORT=0', '-e', 'DRIMBOX_DIMSE_LISTEN_HOST=127.0.0.1', IMAGE,
   ]);
@@ -78,20 +78,27 @@ describe.skipIf(!hasBuildah)('the shipped image', () => {
         .on('error', reject)
         .end(),
     );
-    expect(health.status).toBe(200);
+    // Unconfigured, its PACS (127.0.0.1:4242) does not answer: 503 with the failed check named, over TLS.
+    expect([200, 503]).toContain(health.status);
     expect(JSON.parse(health.body)).toMatchObject({ checks: expect.arrayContaining([expect.objectContaining({ name: 'pacs' })]) });
     const redirected = await new Promise<string | undefined>((resolve, reject) =>
       plainRequest({ host: '127.0.0.1', port: box.http, path: '/health' }, (res) => resolve(res.headers.location)).on('error', reject).end(),
     );
     expect(redirected).toBe(`https://127.0.0.1:${box.http}/health`);
+    // The image's own health check (HEALTHCHECK, compose healthcheck) passes, as its user, on the kiosk listener.
+    await expect(podman(['exec', '-e', `DRIMBOX_KIOSK_PORT=${box.kiosk}`, `drimbox-test-empty-${process.pid}`, 'node', 'bin/healthcheck.js'])).resolves.toBeDefined();
   });
 
   it('writes nowhere but /data and /tmp', async () => {
+    const changes = async (name: string) =>
+      Object.values(JSON.parse((await podman(['diff', '--format', 'json', name])).stdout || '{}') as Record<string, string[] | null>).flatMap((p) => p ?? []).sort();
+    // What podman itself changes in any container of this image (its mount points for /etc/hosts, resolv.conf...).
+    const baseline = `drimbox-test-baseline-${process.pid}`;
+    await podman(['run', '-d', '--rm', '--no-healthcheck', '--name', baseline, '--tmpfs', '/tmp', '--network=host', '--entrypoint', 'sleep', IMAGE, '60']);
+    started.push(baseline);
     const name = `drimbox-test-diff-${process.pid}`;
     const box = await runBox(name, { readOnly: false });
-    const changed = (await podman(['diff', '--format', 'json', name])).stdout;
-    const paths = Object.values(JSON.parse(changed || '{}') as Record<string, string[] | null>).flatMap((p) => p ?? []);
-    expect(paths).toEqual([]);
+    expect(await changes(name)).toEqual(await changes(baseline));
     expect(readFileSync(join(box.data, 'tls/self-signed.key')).length).toBeGreaterThan(0);
   });
 
