@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{a,b,c,d,e,f,g,h,i,j}from"./chunk-ADZNP5AU.js";import"./chunk-TGRKDV5M.js";import"./chunk-AYJQG4EG.js";import"./chunk-7QWMKDIK.js";export{a as KOS_SOP_CLASS_UID,e as KosBuildError,f as KosParseError,b as MANIFEST,c as REJECTION_TITLES,g as buildKos,i as buildRejectionNote,d as isRejectionTitle,h as parseKos,j as studyFromFiles};
