@@ -177,7 +177,8 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       allowedAddresses: new AddressList(pacsAddresses, 'dimse.allowedPeerAddresses'),
       maxAssociations: config.dimse.maxInboundAssociations,
       // Outside its own retrieves, the box keeps only IOCM rejection notes; anything else is refused, not dropped.
-      acceptUnsolicited: (sopClassUid) => sopClassUid === KOS_SOP_CLASS,
+      // Stopping: a pushed note is refused (the PACS sends it again later), not half-processed.
+      acceptUnsolicited: (sopClassUid) => !stopping && sopClassUid === KOS_SOP_CLASS,
       storageDir: join(config.dataDir, 'incoming'),
       maxPduLength: config.dimse.maxPduLength,
       onInstance: (instance, origin) => (origin.retrieve ? undefined : onPushedInstance(instance, origin.callingAeTitle)),

@@ -8,6 +8,7 @@ import { freePort, waitFor } from '../peers/ports.js';
 import { startDmpForBox } from '../peers/dmp-for-box.js';
 import type { DmpSimulator } from '../peers/dmp-sim/simulator.js';
 import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
+import { loopbackBoxConfig } from '../peers/box-config.js';
 import { loadConfig } from '../../appliance/src/config/load.js';
 import { startBox, type RunningBox } from '../../appliance/src/start-box.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
@@ -52,20 +53,10 @@ beforeAll(async () => {
   box = await startBox(
     loadConfig({
       env: {},
-      overrides: {
-        dataDir: join(work, 'box'),
-        pacs: { port: orthanc.dicomPort },
-        dimse: { port: dimsePort, listenHost: '127.0.0.1' },
-        http: { port: httpPort, host: '127.0.0.1', tls: { enabled: false } },
-        lan: { port: 0, host: '127.0.0.1' },
-        kiosk: { port: 0 },
-        hl7: { port: 0, host: '127.0.0.1' },
-        source: { stableAfterMs: 0, recheckMs: 100 },
-        xds: started.xds as never,
+      overrides: loopbackBoxConfig({
+        dataDir: join(work, 'box'), pacsPort: orthanc.dicomPort, dimsePort, httpPort, xds: started.xds,
         psc: { issuer: psc.issuer, clientId: 'source', clientSecret: 'source-secret' },
-        access: { requireWhitelisted: false },
-        log: { level: 'error' },
-      },
+      }) as never,
     }),
   );
   await sendMllp('127.0.0.1', box.hl7Port, oruForStudy({ studyUid: study, patient: BERNARD, accession: 'LINK-1', controlId: 'LINK-1' }));

@@ -10,6 +10,7 @@ import { startDmpForBox } from '../peers/dmp-for-box.js';
 import type { DmpSimulator } from '../peers/dmp-sim/simulator.js';
 import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
 import { startSupervisorSim, type SupervisorSim } from '../peers/supervisor-sim.js';
+import { loopbackBoxConfig } from '../peers/box-config.js';
 import { loadConfig } from '../../appliance/src/config/load.js';
 import { startBox, type RunningBox } from '../../appliance/src/start-box.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
@@ -54,21 +55,11 @@ beforeAll(async () => {
   box = await startBox(
     loadConfig({
       env: {},
-      overrides: {
-        dataDir: join(work, 'box'),
-        pacs: { port: orthanc.dicomPort },
-        dimse: { port: dimsePort, listenHost: '127.0.0.1' },
-        http: { port: httpPort, host: '127.0.0.1', tls: { enabled: false } },
-        lan: { port: 0, host: '127.0.0.1' },
-        kiosk: { port: 0 },
-        hl7: { port: 0, host: '127.0.0.1' },
-        source: { stableAfterMs: 0, recheckMs: 100 },
-        xds: started.xds as never,
+      overrides: loopbackBoxConfig({
+        dataDir: join(work, 'box'), pacsPort: orthanc.dicomPort, dimsePort, httpPort, xds: started.xds,
         psc: { issuer: psc.issuer, clientId: 'source', clientSecret: 'source-secret' },
-        access: { requireWhitelisted: false },
-        device: { updateLockFile: lockFile, maxUpdateLockHoldMinutes: 30 },
-        log: { level: 'error' },
-      },
+        extra: { device: { updateLockFile: lockFile, maxUpdateLockHoldMinutes: 30 } },
+      }) as never,
     }),
     { env: { BALENA_SUPERVISOR_ADDRESS: supervisor.address, BALENA_SUPERVISOR_API_KEY: supervisor.apiKey, DRIMBOX_LOG_LEVEL: 'error' } },
   );

@@ -11,6 +11,7 @@ import type { DmpSimulator } from '../peers/dmp-sim/simulator.js';
 import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
 import { loginWithPassword } from '../peers/psc-sim/login-driver.js';
 import { HttpBrowser } from '../peers/http-browser.js';
+import { loopbackBoxConfig } from '../peers/box-config.js';
 import { loadConfig } from '../../appliance/src/config/load.js';
 import { startBox, type RunningBox } from '../../appliance/src/start-box.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
@@ -35,22 +36,15 @@ let consumerPort: number;
 
 function startConsumer(): Promise<ChildProcess> {
   const origin = `http://127.0.0.1:${consumerPort}`;
-  const config = {
-    dataDir: join(work, 'consumer'),
-    box: { aeTitle: 'DRIMBOX_ST', publicBaseUrl: `${origin}/dicom-web` },
-    pacs: { port: 9 },
-    dimse: { port: 0, listenHost: '127.0.0.1' },
-    http: { port: consumerPort, host: '127.0.0.1', tls: { enabled: false } },
-    lan: { port: 0, host: '127.0.0.1' },
-    kiosk: { port: 0 },
-    hl7: { port: 0, host: '127.0.0.1' },
-    xds: dmp.xds,
+  const config = loopbackBoxConfig({
+    dataDir: join(work, 'consumer'), pacsPort: 9, dimsePort: 0, httpPort: consumerPort, xds: dmp.xds,
     psc: { issuer: psc.issuer, clientId: 'consumer', clientSecret: 'consumer-secret' },
-    consumer: { publicBaseUrl: origin, allowInsecureSourceHosts: true, secureCookies: false },
-    access: { requireWhitelisted: false },
-    device: { updateLockFile: join(work, 'consumer-updates.lock') },
-    log: { level: 'error' },
-  };
+    extra: {
+      box: { aeTitle: 'DRIMBOX_ST', publicBaseUrl: `${origin}/dicom-web` },
+      consumer: { publicBaseUrl: origin, allowInsecureSourceHosts: true, secureCookies: false },
+      device: { updateLockFile: join(work, 'consumer-updates.lock') },
+    },
+  });
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash/box-child.ts')], {
     env: { ...process.env, CRASH_BOX_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -96,22 +90,11 @@ beforeAll(async () => {
   source = await startBox(
     loadConfig({
       env: {},
-      overrides: {
-        dataDir: join(work, 'source'),
-        box: { publicBaseUrl: `http://127.0.0.1:${sourcePort}/dicom-web` },
-        pacs: { port: orthanc.dicomPort },
-        dimse: { port: dimsePort, listenHost: '127.0.0.1' },
-        http: { port: sourcePort, host: '127.0.0.1', tls: { enabled: false } },
-        lan: { port: 0, host: '127.0.0.1' },
-        kiosk: { port: 0 },
-        hl7: { port: 0, host: '127.0.0.1' },
-        source: { stableAfterMs: 0, recheckMs: 100 },
-        xds: dmp.xds as never,
+      overrides: loopbackBoxConfig({
+        dataDir: join(work, 'source'), pacsPort: orthanc.dicomPort, dimsePort, httpPort: sourcePort, xds: dmp.xds,
         psc: { issuer: psc.issuer, clientId: 'source', clientSecret: 'source-secret' },
-        access: { requireWhitelisted: false },
-        device: { updateLockFile: join(work, 'source-updates.lock') },
-        log: { level: 'error' },
-      },
+        extra: { box: { publicBaseUrl: `http://127.0.0.1:${sourcePort}/dicom-web` }, device: { updateLockFile: join(work, 'source-updates.lock') } },
+      }) as never,
     }),
   );
   await sendMllp('127.0.0.1', source.hl7Port, oruForStudy({ studyUid: study, patient: BERNARD, accession: 'KILL-1', controlId: 'KILL-1' }));

@@ -1,0 +1,35 @@
+/**
+ * The configuration of a box under test on loopback: every listener on 127.0.0.1 (free ports unless given), plain
+ * HTTP, exams taken as complete at once, no ANS whitelist (one machine has none), quiet logs; `extra` on top.
+ */
+export interface LoopbackBox {
+  dataDir: string;
+  pacsPort: number;
+  dimsePort: number;
+  httpPort?: number;
+  xds?: Record<string, unknown>;
+  psc?: { issuer: string; clientId: string; clientSecret: string };
+  extra?: Record<string, unknown>;
+}
+
+export function loopbackBoxConfig(b: LoopbackBox): Record<string, unknown> {
+  const base: Record<string, unknown> = {
+    dataDir: b.dataDir,
+    pacs: { port: b.pacsPort },
+    dimse: { port: b.dimsePort, listenHost: '127.0.0.1' },
+    http: { port: b.httpPort ?? 0, host: '127.0.0.1', tls: { enabled: false } },
+    lan: { port: 0, host: '127.0.0.1' },
+    kiosk: { port: 0 },
+    hl7: { port: 0, host: '127.0.0.1' },
+    source: { stableAfterMs: 0, recheckMs: 100 },
+    ...(b.xds ? { xds: b.xds } : {}),
+    ...(b.psc ? { psc: b.psc } : {}),
+    access: { requireWhitelisted: false },
+    log: { level: 'error' },
+  };
+  for (const [key, value] of Object.entries(b.extra ?? {})) {
+    const prev = base[key];
+    base[key] = prev && typeof prev === 'object' && value && typeof value === 'object' ? { ...prev, ...value } : value;
+  }
+  return base;
+}
