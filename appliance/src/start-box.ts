@@ -38,8 +38,7 @@ import { DiskGuard } from './device/disk-guard.js';
 import { listenerCertificate, type BoxCertificate } from './device/box-certificate.js';
 import { boxHealthChecks } from './device/box-health.js';
 import { Appliance } from './device/appliance.js';
-import { BOX_VERSION } from './version.js';
-import { runHealthChecks } from './device/health.js';
+import { collectFleetFacts } from './device/fleet-telemetry.js';
 import { createDeviceRoutes } from './http/device-routes.js';
 import { log as rootLog, setLogLevel } from './log/logger.js';
 
@@ -264,7 +263,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       ris,
       mount: (a: Hono<LanEnv>) => {
         a.route('/api/source', createSourceRoutes({ inbox, outbox, ris, health, admission, onStored: () => processor?.wake() }));
-        a.route('/api/device', createDeviceRoutes({ ris, status: async () => ({ ...(await appliance.refreshUpdateState().then(() => appliance.status())), certificate: certificate && { fingerprint256: certificate.fingerprint256, notAfter: certificate.notAfter.toISOString(), selfSigned: certificate.selfSigned } }) }));
+        a.route('/api/device', createDeviceRoutes({ ris, appliance, certificate }));
         options.mountLan?.(a, parts);
       },
     };
@@ -295,20 +294,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     processor.start();
     drainer.start();
     stops.push(() => processor!.stop(), () => drainer.stop());
-    appliance.start(async () => {
-      const checks = await runHealthChecks(health);
-      const counts = outbox.counts();
-      const space = await disk.check().catch(() => undefined);
-      return {
-        health: checks.ok ? 'ok' : checks.checks.some((c) => !c.ok && ['dmp-outbox', 'disk', 'report-inbox'].includes(c.name)) ? 'fail' : 'warn',
-        queue: counts.pending + counts.sending + counts['waiting-retry'],
-        dead: counts.dead,
-        lastPublication: outbox.lastDeliveredAt(),
-        certificateExpiry: dmp?.certificateNotAfter,
-        diskFreeBytes: space?.freeBytes,
-        version: BOX_VERSION,
-      };
-    });
+    appliance.start(() => collectFleetFacts({ health, outbox, disk, certificateExpiry: dmp?.certificateNotAfter }));
     let checking = false; // a slow PACS must not stack recounts
     const lateTimer = setInterval(() => {
       if (checking) return;

@@ -1,4 +1,8 @@
 import type { Logger } from '../log/logger.js';
+import type { Outbox } from '../store/outbox.js';
+import { BOX_VERSION } from '../version.js';
+import type { DiskGuard } from './disk-guard.js';
+import { runHealthChecks, type HealthCheck } from './health.js';
 import type { SupervisorClient } from './supervisor.js';
 
 /**
@@ -15,6 +19,24 @@ export interface FleetFacts {
   certificateExpiry?: Date;
   diskFreeBytes?: number;
   version: string;
+}
+
+/** Checks whose failure means the box is failing its practice (not merely degraded): the fleet sees `fail`. */
+const FAILING_CHECKS = ['dmp-outbox', 'disk', 'report-inbox'];
+
+export async function collectFleetFacts(deps: { health: HealthCheck[]; outbox: Pick<Outbox, 'counts' | 'lastDeliveredAt'>; disk: DiskGuard; certificateExpiry?: Date }): Promise<FleetFacts> {
+  const report = await runHealthChecks(deps.health);
+  const counts = deps.outbox.counts();
+  const space = await deps.disk.check().catch(() => undefined);
+  return {
+    health: report.ok ? 'ok' : report.checks.some((c) => !c.ok && FAILING_CHECKS.includes(c.name)) ? 'fail' : 'warn',
+    queue: counts.pending + counts.sending + counts['waiting-retry'],
+    dead: counts.dead,
+    lastPublication: deps.outbox.lastDeliveredAt(),
+    certificateExpiry: deps.certificateExpiry,
+    diskFreeBytes: space?.freeBytes,
+    version: BOX_VERSION,
+  };
 }
 
 export function fleetTags(f: FleetFacts): Record<string, string> {

@@ -1,11 +1,14 @@
 import { Hono } from 'hono';
 import type { RisCredential } from '../auth/ris/index.js';
-import type { DeviceStatus } from '../device/appliance.js';
+import type { Appliance } from '../device/appliance.js';
+import type { BoxCertificate } from '../device/box-certificate.js';
 import { requireRis, type LanEnv } from './lan-app.js';
 
 export interface DeviceRoutesDeps {
   ris: RisCredential;
-  status: () => Promise<DeviceStatus & Record<string, unknown>>;
+  appliance: Pick<Appliance, 'refreshUpdateState' | 'status'>;
+  /** The listeners' certificate (its fingerprint is what a LAN browser is asked to accept); none when TLS is off. */
+  certificate?: BoxCertificate;
 }
 
 /**
@@ -17,6 +20,13 @@ export function createDeviceRoutes(deps: DeviceRoutesDeps): Hono<LanEnv> {
   const app = new Hono<LanEnv>();
   const ris = requireRis(deps.ris);
   app.use('*', async (c, next) => (c.get('origin') === 'kiosk' ? next() : ris(c, next)));
-  app.get('/status', async (c) => c.json(await deps.status()));
+  app.get('/status', async (c) => {
+    await deps.appliance.refreshUpdateState();
+    const cert = deps.certificate;
+    return c.json({
+      ...deps.appliance.status(),
+      certificate: cert ? { fingerprint256: cert.fingerprint256, notAfter: cert.notAfter.toISOString(), selfSigned: cert.selfSigned } : null,
+    });
+  });
   return app;
 }
