@@ -63,6 +63,9 @@ describe.skipIf(!hasBuildah)('the shipped image', () => {
     const tools = inImage('for t in gcc cc g++ c++ make python3 npm npx corepack yarn tsx vitest apt apt-get dpkg; do command -v $t; done; true');
     expect(tools.status).toBe(0);
     expect(tools.stdout.trim()).toBe('');
+    // No secret baked in either: no key, certificate bundle or PKCS#12 of ours anywhere in the image.
+    const secrets = inImage("find / -xdev \\( -name '*.p12' -o -name '*.pfx' -o -name '*.key' -o -name 'config.json' \\) -not -path '/proc/*' -not -path '/app/node_modules/*' 2>/dev/null; find /app /data -name '*.pem' 2>/dev/null; true");
+    expect(secrets.stdout.trim()).toBe('');
     const files = inImage('ls /usr/local/lib/node_modules /app/node_modules/tsx /app/node_modules/vitest /app/test /app/appliance 2>/dev/null; id -u; node --version');
     expect(files.stdout.trim().split('\n')).toEqual(['1000', expect.stringMatching(/^v2[24]\./)]);
   });

@@ -64,4 +64,14 @@ describe('docker-compose.yml (balena)', () => {
     expect(kiosk.network_mode).toBe('service:appliance');
     expect((kiosk.environment as Record<string, string>).KIOSK_URL).toMatch(/^http:\/\/127\.0\.0\.1:8088\//);
   });
+
+  it('builds the box from official images, as an unprivileged user, with nothing fetched from outside the registries and no x86-only step', () => {
+    const dockerfile = readFileSync(join(ROOT, 'os-image/appliance/Dockerfile'), 'utf8');
+    const froms = [...dockerfile.matchAll(/^ARG (NODE_IMAGE|DEBIAN_IMAGE)=(\S+)$/gm)].map((m) => m[2]);
+    expect(froms).toEqual(['docker.io/library/node:22-bookworm-slim', 'docker.io/library/debian:bookworm-slim']);
+    expect(dockerfile).not.toMatch(/balenalib|\b(curl|wget)\b|^ADD\s+https?:/im);
+    expect(dockerfile).not.toMatch(/amd64|x86_64|linux-x64|aarch64|arm64v8/);
+    expect(dockerfile).toMatch(/^USER 1000:1000$/m);
+    expect(dockerfile).toMatch(/npm_config_build_from_source=true/);
+  });
 });
