@@ -5,6 +5,14 @@ import type { FleetDevice } from './health.js';
 type Commit = { commit: string } | undefined;
 const first = (v: unknown): Commit => (Array.isArray(v) ? (v[0] as Commit) : (v as Commit));
 
+/** The tag a rollout leaves on each device it pins (how it was chosen, and to what): `track-latest` undoes those. */
+export const RING_TAG = 'drimbox.ring';
+export const RING_LATEST = 'latest';
+
+export async function recordRing(balena: Balena, uuids: string[], how: string, commit: string): Promise<void> {
+  for (const uuid of uuids) await balena.models.device.tags.set(uuid, RING_TAG, `${how} ${commit.slice(0, 7)}`);
+}
+
 /** Every device of the fleet with its tags and releases, in one request. */
 export async function listDevices(balena: Balena, fleet: string): Promise<FleetDevice[]> {
   let devices: Record<string, unknown>[];
@@ -37,7 +45,7 @@ export async function findRelease(balena: Balena, fleet: string, commit: string)
   let release: Record<string, unknown>;
   try {
     release = (await balena.models.release.get(commit, {
-      $select: ['id', 'commit', 'status'],
+      $select: ['id', 'commit', 'status', 'is_invalidated'],
       $expand: { belongs_to__application: { $select: ['slug'] } },
     } as never)) as unknown as Record<string, unknown>;
   } catch (err) {
@@ -46,5 +54,6 @@ export async function findRelease(balena: Balena, fleet: string, commit: string)
   const app = first(release.belongs_to__application) as unknown as { slug?: string } | undefined;
   if (app?.slug?.toLowerCase() !== fleet.toLowerCase()) throw new FleetError(`release ${commit} belongs to ${app?.slug ?? 'another fleet'}, not to ${fleet}`);
   if (release.status !== 'success') throw new FleetError(`release ${commit} did not build successfully (status: ${String(release.status)}): it cannot be pinned`);
+  if (release.is_invalidated === true) throw new FleetError(`release ${commit} was invalidated: it cannot be pinned`);
   return { id: Number(release.id), commit: String(release.commit) };
 }

@@ -29,7 +29,8 @@ export interface BoxHealth {
 }
 
 const num = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : null);
-const date = (v: string | undefined) => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : null);
+/** A date tag (the box writes days; a full ISO time is read as its day). */
+const date = (v: string | undefined) => (v && /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) ? v.slice(0, 10) : null);
 
 export function boxHealth(d: FleetDevice): BoxHealth {
   return {

@@ -15,11 +15,14 @@ export async function connect(env: NodeJS.ProcessEnv): Promise<Balena> {
   if (!token) throw new FleetError('BALENA_API_KEY is not set: create one with `balena api-key generate drimbox-fleet`');
   const balena = getSdk({ apiUrl: env.BALENA_API_URL ?? 'https://api.balena-cloud.com/', dataDirectory: false });
   await balena.auth.loginWithToken(token);
+  let actor: unknown;
   try {
-    await balena.auth.whoami();
+    actor = await balena.auth.whoami();
   } catch (err) {
     throw new FleetError(`the balena API refused the token (BALENA_API_KEY): ${describe(err)}`);
   }
+  // The SDK answers a refused token (401) with no actor rather than an error.
+  if (!actor) throw new FleetError('the balena API refused the token (BALENA_API_KEY): not logged in');
   return balena;
 }
 

@@ -11,6 +11,7 @@ const OLD = 'a1'.repeat(20);
 const NEW = 'b2'.repeat(20);
 const BROKEN = 'c3'.repeat(20);
 const OTHERS = 'd4'.repeat(20);
+const WITHDRAWN = 'e5'.repeat(20);
 let fake: BalenaApiFake;
 
 function cli(args: string[], token?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -34,6 +35,7 @@ function seed(): void {
     { id: 12, commit: NEW, status: 'success', belongs_to__application: 1 },
     { id: 13, commit: BROKEN, status: 'failed', belongs_to__application: 1 },
     { id: 14, commit: OTHERS, status: 'success', belongs_to__application: 2 },
+    { id: 15, commit: WITHDRAWN, status: 'success', belongs_to__application: 1, is_invalidated: true },
   );
   const healthy = { 'drimbox.health': 'ok', 'drimbox.queue': '0', 'drimbox.dead': '0', 'drimbox.lastPublication': day(0), 'drimbox.certExpiry': day(400), 'drimbox.diskFreeMb': '12000', 'drimbox.version': '0.1.0' };
   const devices: FakeDevice[] = [];
@@ -46,6 +48,7 @@ function seed(): void {
   devices[5]!.overall_status = 'disconnected';
   devices[6]!.tags.ring = 'lab';
   devices[7]!.tags.ring = 'lab';
+  devices[8]!.is_pinned_on__release = 11; // a lab box the vendor pinned by hand
   fake.devices.splice(0, Infinity, ...devices);
 }
 
@@ -68,6 +71,8 @@ describe('drimbox-fleet', () => {
     const secret = await cli(['register', '--fleet', FLEET, '--name', 'X', '--env', 'DRIMBOX_PSC_CLIENT_SECRET=s3cret']);
     expect(secret.code).toBe(1);
     expect(secret.stderr).toMatch(/DRIMBOX_PSC_CLIENT_SECRET is a secret: it is entered on the box/);
+    const password = await cli(['register', '--fleet', FLEET, '--name', 'X', '--env', 'DRIMBOX_XDS_TLS_P12_PASSWORD=p']);
+    expect(password.stderr).toMatch(/DRIMBOX_XDS_TLS_P12_PASSWORD is a secret/);
     const other = await cli(['register', '--fleet', FLEET, '--name', 'X', '--env', 'PATH=/tmp']);
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/--env takes DRIMBOX_KEY=VALUE/);
@@ -104,7 +109,7 @@ describe('drimbox-fleet', () => {
     const quarter = pinnedTo(12);
     expect(quarter.length).toBeGreaterThan(0);
     expect(quarter.length).toBeLessThan(20);
-    expect(fake.devices.filter((d) => quarter.includes(d.uuid)).every((d) => d.tags['drimbox.ring'] === '25%')).toBe(true);
+    expect(fake.devices.filter((d) => quarter.includes(d.uuid)).every((d) => d.tags['drimbox.ring'] === '25% b2b2b2b')).toBe(true);
     seed();
     expect((await cli(['pin', '--fleet', FLEET, '--release', NEW, '--fraction', '0.25'])).code).toBe(0);
     expect(pinnedTo(12)).toEqual(quarter); // same devices every time
@@ -122,27 +127,29 @@ describe('drimbox-fleet', () => {
     const dry = await cli(['pin', '--fleet', FLEET, '--release', NEW, '--tag', 'ring=lab', '--dry-run']);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/would pin 2 device\(s\)/);
-    expect(fake.devices.some((d) => d.is_pinned_on__release !== null)).toBe(false);
+    expect(fake.devices.some((d) => d.is_pinned_on__release === 12)).toBe(false);
     expect(writes()).toBe(before);
     expect((await cli(['pin', '--fleet', FLEET, '--release', NEW, '--tag', 'ring=lab'])).code).toBe(0);
     expect(fake.devices.filter((d) => d.is_pinned_on__release === 12).map((d) => d.device_name)).toEqual(['cabinet-06', 'cabinet-07']);
+    expect(fake.devices.find((d) => d.device_name === 'cabinet-06')!.tags['drimbox.ring']).toBe('tag:ring=lab b2b2b2b');
   });
 
-  it('refuses a release that does not exist, did not build, or is another fleet’s', async () => {
+  it('refuses a release that does not exist, did not build, was invalidated, or is another fleet’s', async () => {
     for (const [release, message] of [
       ['0123456789abcdef', /release 0123456789abcdef: .*not found/i],
       [BROKEN, /did not build successfully \(status: failed\)/],
       [OTHERS, /belongs to other\/fleet, not to acme\/drimbox-fr/],
+      [WITHDRAWN, /was invalidated/],
       ['latest', /is not a release commit/],
     ] as const) {
       const res = await cli(['pin', '--fleet', FLEET, '--release', release, '--devices', uuid(1)]);
       expect(res.code, release).toBe(1);
       expect(res.stderr).toMatch(message);
     }
-    expect(fake.devices.some((d) => d.is_pinned_on__release !== null)).toBe(false);
+    expect(fake.devices.some((d) => d.is_pinned_on__release !== null && d.is_pinned_on__release !== 11)).toBe(false);
   });
 
-  it('rolls back: the chosen devices, or the whole fleet with every device pinned elsewhere; then back to tracking latest', async () => {
+  it('rolls back: the chosen devices, or the whole fleet with every device pinned elsewhere; then back to tracking latest, the hand-pinned box left alone', async () => {
     await cli(['pin', '--fleet', FLEET, '--release', NEW, '--devices', `${uuid(1)},${uuid(2)}`]);
     expect(fake.devices.filter((d) => d.is_pinned_on__release === 12)).toHaveLength(2);
     expect((await cli(['rollback', '--fleet', FLEET, '--to', OLD, '--devices', uuid(1)])).code).toBe(0);
@@ -153,13 +160,14 @@ describe('drimbox-fleet', () => {
     expect(fake.devices.find((d) => d.uuid === uuid(2))!.is_pinned_on__release).toBe(11);
     expect((await cli(['track-latest', '--fleet', FLEET])).code).toBe(0);
     expect(fake.applications[0]).toMatchObject({ should_be_running__release: 12, should_track_latest_release: true });
-    expect(fake.devices.every((d) => d.is_pinned_on__release === null)).toBe(true);
+    expect(fake.devices.filter((d) => d.is_pinned_on__release !== null).map((d) => d.device_name)).toEqual(['cabinet-08']);
+    expect(fake.devices.find((d) => d.uuid === uuid(1))!.tags['drimbox.ring']).toBe('latest');
   });
 
   it('says clearly when the token is refused, and when the command line is wrong', async () => {
     const refused = await cli(['list', '--fleet', FLEET], 'not-the-token');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^drimbox-fleet: .*(token|401|not logged in)/im);
+    expect(refused.stderr).toMatch(/^drimbox-fleet: the balena API refused the token \(BALENA_API_KEY\)/m);
     const noFleet = await cli(['list']);
     expect(noFleet.code).toBe(2);
     expect(noFleet.stderr).toMatch(/--fleet ORG\/FLEET is required/);

@@ -26,6 +26,7 @@ export interface FakeRelease {
   commit: string;
   status: 'success' | 'failed' | 'running';
   belongs_to__application: number;
+  is_invalidated?: boolean;
 }
 
 export interface FakeApplication {
@@ -75,20 +76,24 @@ export async function startBalenaApiFake(token = 'vendor-token'): Promise<Balena
     const id = quoted(f, /\bid eq (\d+)/);
     return fake.applications.filter((a) => (slug !== undefined && a.slug.toLowerCase() === slug.toLowerCase()) || (id !== undefined && a.id === Number(id)));
   };
+  /** The conditions of a device filter, all of which must hold (an `and` of what the SDK sends). */
   const devicesByFilter = (f: string) => {
+    const conditions: ((d: FakeDevice) => boolean)[] = [];
     const app = quoted(f, /belongs_to__application eq (\d+)/);
+    if (app !== undefined) conditions.push((d) => d.belongs_to__application === Number(app));
     const uuids = [...f.matchAll(/uuid eq '([0-9a-f]+)'|startswith\(uuid,'([0-9a-f]+)'\)/g)].map((m) => (m[1] ?? m[2])!);
-    const inList = quoted(f, /uuid in \(([^)]*)\)/)?.split(',').map((u) => u.trim().replace(/'/g, ''));
+    if (uuids.length) conditions.push((d) => uuids.some((u) => d.uuid.startsWith(u)));
+    const uuidIn = quoted(f, /uuid in \(([^)]*)\)/)?.split(',').map((u) => u.trim().replace(/'/g, ''));
+    if (uuidIn) conditions.push((d) => uuidIn.includes(d.uuid));
     const ids = [...f.matchAll(/\bid eq (\d+)/g)].map((m) => Number(m[1]));
+    if (ids.length) conditions.push((d) => ids.includes(d.id));
     const idIn = quoted(f, /\bid in \(([^)]*)\)/)?.split(',').map((n) => Number(n.trim()));
-    return fake.devices.filter(
-      (d) =>
-        (app !== undefined && d.belongs_to__application === Number(app)) ||
-        uuids.some((u) => d.uuid.startsWith(u)) ||
-        (inList ?? []).some((u) => d.uuid.startsWith(u)) ||
-        ids.includes(d.id) ||
-        (idIn ?? []).includes(d.id),
-    );
+    if (idIn) conditions.push((d) => idIn.includes(d.id));
+    if (conditions.length === 0) {
+      fake.unknown.push(`device filter not understood: ${f}`);
+      return [];
+    }
+    return fake.devices.filter((d) => conditions.every((c) => c(d)));
   };
   const commitOf = (id: number | null) => fake.releases.find((r) => r.id === id);
   const deviceJson = (d: FakeDevice) => ({
@@ -107,7 +112,7 @@ export async function startBalenaApiFake(token = 'vendor-token'): Promise<Balena
     (c, res) => {
       if (c.method !== 'GET' || c.resource !== 'application') return false;
       const expand = c.params.get('$expand') ?? '';
-      const latest = (a: FakeApplication) => fake.releases.filter((r) => r.belongs_to__application === a.id && r.status === 'success').at(-1);
+      const latest = (a: FakeApplication) => fake.releases.filter((r) => r.belongs_to__application === a.id && r.status === 'success' && !r.is_invalidated).at(-1);
       send(res, 200, {
         d: appByFilter(c.filter).map((a) => ({
           id: a.id,
@@ -135,7 +140,7 @@ export async function startBalenaApiFake(token = 'vendor-token'): Promise<Balena
       );
       const expand = c.params.get('$expand') ?? '';
       send(res, 200, {
-        d: rel.map((r) => ({ id: r.id, commit: r.commit, status: r.status, ...(expand.includes('belongs_to__application') ? { belongs_to__application: [{ slug: fake.applications.find((a) => a.id === r.belongs_to__application)?.slug }] } : {}) })),
+        d: rel.map((r) => ({ id: r.id, commit: r.commit, status: r.status, is_invalidated: r.is_invalidated ?? false, ...(expand.includes('belongs_to__application') ? { belongs_to__application: [{ slug: fake.applications.find((a) => a.id === r.belongs_to__application)?.slug }] } : {}) })),
       });
       return true;
     },

@@ -1,6 +1,6 @@
 import type { Command } from '../command.js';
 import { FleetError, describe } from '../sdk.js';
-import { findRelease, listDevices } from '../fleet.js';
+import { findRelease, listDevices, recordRing } from '../fleet.js';
 import { selectDevices } from '../select.js';
 import { ringLabel } from '../rollout.js';
 
@@ -17,8 +17,9 @@ export const pin: Command = {
     if (values['dry-run'] || todo.length === 0) return 0;
     try {
       await balena.models.device.pinToRelease(todo.map((d) => d.uuid), release.commit);
-      // Who a fraction took, kept on the device: the rollout can be audited, and widened without reshuffling.
-      if (values.fraction !== undefined) for (const d of todo) await balena.models.device.tags.set(d.uuid, 'drimbox.ring', ringLabel(Number(values.fraction)));
+      // How each device was chosen, kept on it: the rollout can be audited, widened without reshuffling, undone.
+      const how = values.fraction !== undefined ? ringLabel(Number(values.fraction)) : values.tag !== undefined ? `tag:${String(values.tag)}` : 'devices';
+      await recordRing(balena, todo.map((d) => d.uuid), how, release.commit);
     } catch (err) {
       throw new FleetError(`pinning to ${release.commit.slice(0, 7)}: ${describe(err)}`);
     }

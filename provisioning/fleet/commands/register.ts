@@ -2,7 +2,8 @@ import type { Command } from '../command.js';
 import { FleetError, describe } from '../sdk.js';
 
 /** What a box makes or the technician enters on the box: never a fleet or device variable (visible on the dashboard). */
-const SECRET_HINT = /PIN|PASSWORD|SECRET|PRIVATE|_KEY\b|TOKEN/;
+const SECRET_WORDS = new Set(['PIN', 'PUK', 'PASSWORD', 'SECRET', 'TOKEN']);
+const isSecret = (key: string) => key.split('_').some((w) => SECRET_WORDS.has(w)) || key.includes('PRIVATE_KEY');
 
 export const register: Command = {
   usage: 'register --fleet ORG/FLEET --name NAME [--uuid UUID] [--device-type raspberrypi4-64] [--env DRIMBOX_KEY=VALUE ...]   a box for a practice',
@@ -14,7 +15,7 @@ export const register: Command = {
       const eq = pair.indexOf('=');
       const key = eq > 0 ? pair.slice(0, eq) : '';
       if (!/^DRIMBOX_[A-Z0-9_]+$/.test(key)) throw new FleetError(`--env takes DRIMBOX_KEY=VALUE (the box's configuration keys: drimbox config keys), got "${pair}"`);
-      if (SECRET_HINT.test(key)) throw new FleetError(`${key} is a secret: it is entered on the box (setup screen), never set as a device variable anyone with fleet access can read`);
+      if (isSecret(key)) throw new FleetError(`${key} is a secret: it is entered on the box (setup screen), never set as a device variable anyone with fleet access can read`);
       env.push([key, pair.slice(eq + 1)]);
     }
     const uuid = typeof values.uuid === 'string' ? values.uuid : balena.models.device.generateUniqueKey();
