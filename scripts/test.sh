@@ -4,14 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
-# better-sqlite3 is compiled here (node-gyp, Node's headers): never a prebuilt binary downloaded from GitHub.
-export npm_config_build_from_source=true
 # DCMTK (in Orthanc and the dcmtk tools) leaves Nagle on without this: 44-89 ms stall per instance.
 export TCP_NODELAY=1
 
 bash scripts/install-system-deps.sh
 if [ "${CI:-}" = "true" ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # better-sqlite3 compiled here (node-gyp, Node's headers): never a prebuilt binary downloaded from GitHub.
+  npm_config_build_from_source=true npm ci --no-audit --no-fund
 fi
 
 echo "== build the web viewer"
