@@ -1,0 +1,90 @@
+/**
+ * A CPS card emulated on a SoftHSM2 token, for the PKCS#11 tests (issue 10): a test CA named like IGC-Santé's test
+ * CAs, and a professional's two key pairs and certificates imported under the card's labels and CKA_IDs —
+ * `CPS_PRIV_SIG` / "Certificat de Signature CPS" (nonRepudiation) and `CPS_PRIV_AUT` / "Certificat
+ * d'Authentification CPS" (digitalSignature, clientAuth) — with the CPS subject: C=FR, title=<profession>, then one
+ * multi-valued RDN CN=<8+RPPS> + SN + GN (../shared/reference/cps-card-pkcs11.md §2.2, §3, §5: the recipe verified
+ * there). Its own SoftHSM2 configuration: never the system's token directory.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+/** The card's application identifier (ASIP CPS) ‖ key number, as OpenSC presents CKA_ID on a real CPS3. */
+export const CPS_SIG_ID = 'e828bd080f8025000001ff001001';
+export const CPS_AUT_ID = 'e828bd080f8025000001ff001002';
+
+export interface CpsHolder {
+  /** `8` + 11-digit RPPS; test ids start 8997. */
+  nationalId: string;
+  surname: string;
+  givenName: string;
+  /** Profession label, as the certificate's title. */
+  profession: string;
+}
+
+export interface CpsToken {
+  module: string;
+  tokenLabel: string;
+  pin: string;
+  soPin: string;
+  /** SOFTHSM2_CONF for every process that opens the token. */
+  env: { SOFTHSM2_CONF: string };
+  caCertPath: string;
+  signCertPath: string;
+  authCertPath: string;
+}
+
+export const TEST_HOLDER: CpsHolder = { nationalId: '899700367917', surname: 'DOC0036791', givenName: 'KIT', profession: 'Médecin' };
+
+const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => execFileSync(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+
+export function makeCpsToken(dir: string, holder: CpsHolder = TEST_HOLDER, pin = '1234'): CpsToken {
+  mkdirSync(join(dir, 'tokens'), { recursive: true });
+  const conf = join(dir, 'softhsm2.conf');
+  writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  const env = { ...process.env, SOFTHSM2_CONF: conf };
+  const f = (name: string) => join(dir, name);
+
+  writeFileSync(
+    f('ca.cnf'),
+    [
+      '[req]', 'distinguished_name = dn', 'prompt = no', 'string_mask = utf8only', 'utf8 = yes',
+      '[dn]', 'C = FR', 'O = ASIP-SANTE', '0.OU = 0002 187512751', '1.OU = IGC-SANTE TEST', 'CN = TEST AC IGC-SANTE FORT PERSONNES (EMULATION)',
+      '[v3ca]', 'basicConstraints = critical,CA:TRUE', 'keyUsage = critical,keyCertSign,cRLSign', 'subjectKeyIdentifier = hash',
+    ].join('\n') + '\n',
+  );
+  run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '3650', '-config', f('ca.cnf'), '-extensions', 'v3ca']);
+  writeFileSync(
+    f('ps.cnf'),
+    [
+      '[req]', 'distinguished_name = dn', 'prompt = no', 'string_mask = utf8only', 'utf8 = yes',
+      // One multi-valued RDN CN + SN + GN, as on the card ('+' prefix: same RDN as the line before).
+      '[dn]', 'C = FR', `title = ${holder.profession}`, `CN = ${holder.nationalId}`, `+SN = ${holder.surname}`, `+GN = ${holder.givenName}`,
+      '[auth]', 'keyUsage = critical,digitalSignature', 'extendedKeyUsage = clientAuth', 'authorityKeyIdentifier = keyid',
+      '[sign]', 'keyUsage = critical,nonRepudiation', 'authorityKeyIdentifier = keyid',
+    ].join('\n') + '\n',
+  );
+  for (const use of ['auth', 'sign']) {
+    run('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${use}.key`), '-out', f(`${use}.csr`), '-config', f('ps.cnf')]);
+    run('openssl', ['x509', '-req', '-in', f(`${use}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1095', '-sha256', '-extfile', f('ps.cnf'), '-extensions', use, '-out', f(`${use}.crt`)]);
+    run('openssl', ['pkcs8', '-topk8', '-nocrypt', '-in', f(`${use}.key`), '-outform', 'DER', '-out', f(`${use}.key.der`)]);
+    run('openssl', ['x509', '-in', f(`${use}.crt`), '-outform', 'DER', '-out', f(`${use}.der`)]);
+  }
+
+  const tokenLabel = `CPS-EMU ${holder.nationalId.slice(0, 10)}`;
+  const soPin = '87654321';
+  run('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--so-pin', soPin, '--pin', pin], env);
+  const tool = ['--module', SOFTHSM_MODULE, '--token-label', tokenLabel, '--login', '--pin', pin];
+  const objects: [string, string, string, string][] = [
+    [f('sign.key.der'), 'privkey', CPS_SIG_ID, 'CPS_PRIV_SIG'],
+    [f('sign.der'), 'cert', CPS_SIG_ID, 'Certificat de Signature CPS'],
+    [f('auth.key.der'), 'privkey', CPS_AUT_ID, 'CPS_PRIV_AUT'],
+    [f('auth.der'), 'cert', CPS_AUT_ID, "Certificat d'Authentification CPS"],
+  ];
+  for (const [file, type, id, label] of objects) {
+    run('pkcs11-tool', [...tool, '--write-object', file, '--type', type, '--id', id, '--label', label, ...(type === 'privkey' ? ['--usage-sign'] : [])], env);
+  }
+  return { module: SOFTHSM_MODULE, tokenLabel, pin, soPin, env: { SOFTHSM2_CONF: conf }, caCertPath: f('ca.crt'), signCertPath: f('sign.crt'), authCertPath: f('auth.crt') };
+}
