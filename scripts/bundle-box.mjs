@@ -10,7 +10,7 @@ import { dirname, relative, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = resolve(ROOT, 'dist/box');
-const EXTERNAL = ['better-sqlite3', 'dcmjs-codecs', 'dcmjs'];
+const EXTERNAL = ['better-sqlite3', 'dcmjs-codecs', 'dcmjs', 'pkcs11js'];
 
 // A module that finds files next to itself (import.meta.url: the viewer's and the portal's assets) keeps finding
 // them: its import.meta.url becomes the URL its file has in the tsc build (dist/<same path>.js), where

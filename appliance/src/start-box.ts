@@ -19,7 +19,8 @@ import { createHl7Intake, interpretInboxRow } from './source/report-intake.js';
 import { checkLateImages } from './source/late-images-watch.js';
 import { createDmpSender } from './source/dmp-sender.js';
 import { DmpClient, contextFromConfig, endpointsFromConfig, timeoutsFromConfig, XdsConfigError, type XdsSubmissionContext } from './xds/index.js';
-import { FileSigner, tlsCredentialFromPkcs12 } from './auth/signer/file-signer.js';
+import { structureCredentials } from './auth/structure-credentials.js';
+import type { Signer } from './auth/signer/signer.js';
 import { createHttpApp } from './http/app.js';
 import { createLanApp, type LanEnv } from './http/lan-app.js';
 import { clientAddressResolver } from './http/client-address.js';
@@ -90,24 +91,27 @@ export interface RunningBox extends BoxParts {
 }
 
 /** The DMP connection of the configuration, or undefined when no DMP is configured (xds.baseUrl empty). */
-export function dmpFromConfig(config: Config): { client: DmpClient; context: XdsSubmissionContext; signer: FileSigner; certificateNotAfter: Date } | undefined {
+export function dmpFromConfig(config: Config): { client: DmpClient; context: XdsSubmissionContext; signer: Signer; certificateNotAfter: Date } | undefined {
   const x = config.xds;
   if (!x.baseUrl && !x.repositoryUrl) return undefined;
-  const need = (file: string, key: string) => {
-    if (!file) throw new XdsConfigError(`set ${key}: the DMP connection needs it`);
-    return readFileSync(file);
-  };
-  const signer = FileSigner.fromPkcs12(need(x.signatureP12File || x.tlsP12File, 'xds.signatureP12File'), x.signatureP12Password || x.tlsP12Password);
+  const keys = structureCredentials(x, config.pkcs11.structure);
+  if (!x.caFile) throw new XdsConfigError('set xds.caFile: the DMP connection needs it');
+  let ca: Buffer;
+  try {
+    ca = readFileSync(x.caFile);
+  } catch (err) {
+    throw new XdsConfigError(`cannot read xds.caFile ${x.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
   const context = contextFromConfig(x);
-  const credential = tlsCredentialFromPkcs12(need(x.tlsP12File, 'xds.tlsP12File'), x.tlsP12Password);
   const client = new DmpClient({
     endpoints: endpointsFromConfig(x),
-    tls: { ca: need(x.caFile, 'xds.caFile'), credential },
+    tls: { ca, credential: keys.tls },
     timeouts: timeoutsFromConfig(x),
     context,
-    signer,
+    signer: keys.signer,
   });
-  return { client, context, signer, certificateNotAfter: new Date(new X509Certificate(credential.cert).validTo) };
+  rootLog.info('DMP keys', keys.describe);
+  return { client, context, signer: keys.signer, certificateNotAfter: keys.tlsNotAfter };
 }
 
 /** The outbox's sender to the configured DMP, or undefined when no DMP is configured. */

@@ -40,12 +40,20 @@ export const TEST_HOLDER: CpsHolder = { nationalId: '899700367917', surname: 'DO
 
 const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => execFileSync(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
-export function makeCpsToken(dir: string, holder: CpsHolder = TEST_HOLDER, pin = '1234'): CpsToken {
+/** The SoftHSM2 configuration of `dir` (made once): every token made in `dir` lives in `dir/tokens`. */
+export function softhsmConf(dir: string): string {
   mkdirSync(join(dir, 'tokens'), { recursive: true });
   const conf = join(dir, 'softhsm2.conf');
   writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  return conf;
+}
+
+/** Several cards may be made in one `dir` (one SoftHSM2 configuration: a process loads the module once). */
+export function makeCpsToken(dir: string, holder: CpsHolder = TEST_HOLDER, pin = '1234'): CpsToken {
+  const conf = softhsmConf(dir);
   const env = { ...process.env, SOFTHSM2_CONF: conf };
-  const f = (name: string) => join(dir, name);
+  mkdirSync(join(dir, holder.nationalId), { recursive: true });
+  const f = (name: string) => join(dir, holder.nationalId, name);
 
   writeFileSync(
     f('ca.cnf'),
@@ -87,4 +95,35 @@ export function makeCpsToken(dir: string, holder: CpsHolder = TEST_HOLDER, pin =
     run('pkcs11-tool', [...tool, '--write-object', file, '--type', type, '--id', id, '--label', label, ...(type === 'privkey' ? ['--usage-sign'] : [])], env);
   }
   return { module: SOFTHSM_MODULE, tokenLabel, pin, soPin, env: { SOFTHSM2_CONF: conf }, caCertPath: f('ca.crt'), signCertPath: f('sign.crt'), authCertPath: f('auth.crt') };
+}
+
+export interface KeyToImport {
+  /** PEM private key and certificate files. */
+  keyPath: string;
+  certPath: string;
+  keyLabel: string;
+  /** Certificate label; default: the key's (what the TLS engine pairs the certificate by). */
+  certLabel?: string;
+  /** CKA_ID (hex) pairing key and certificate. */
+  id: string;
+}
+
+/**
+ * A structure's token (an HSM or USB token standing in): the given PEM keys and certificates imported under their
+ * labels, in `dir`'s SoftHSM2 configuration. Returns the token's label and the SOFTHSM2_CONF to use.
+ */
+export function makeKeyToken(dir: string, tokenLabel: string, pin: string, keys: KeyToImport[]): { module: string; tokenLabel: string; pin: string; env: { SOFTHSM2_CONF: string } } {
+  const conf = softhsmConf(dir);
+  const env = { ...process.env, SOFTHSM2_CONF: conf };
+  run('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--so-pin', '87654321', '--pin', pin], env);
+  const tool = ['--module', SOFTHSM_MODULE, '--token-label', tokenLabel, '--login', '--pin', pin];
+  for (const [i, k] of keys.entries()) {
+    const keyDer = join(dir, `${tokenLabel.replace(/\W+/g, '_')}-${i}.key.der`);
+    const certDer = join(dir, `${tokenLabel.replace(/\W+/g, '_')}-${i}.crt.der`);
+    run('openssl', ['pkcs8', '-topk8', '-nocrypt', '-in', k.keyPath, '-outform', 'DER', '-out', keyDer]);
+    run('openssl', ['x509', '-in', k.certPath, '-outform', 'DER', '-out', certDer]);
+    run('pkcs11-tool', [...tool, '--write-object', keyDer, '--type', 'privkey', '--id', k.id, '--label', k.keyLabel, '--usage-sign'], env);
+    run('pkcs11-tool', [...tool, '--write-object', certDer, '--type', 'cert', '--id', k.id, '--label', k.certLabel ?? k.keyLabel], env);
+  }
+  return { module: SOFTHSM_MODULE, tokenLabel, pin, env: { SOFTHSM2_CONF: conf } };
 }

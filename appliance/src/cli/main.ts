@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   queue: () => import('./commands/queue.js'),
   xds: () => import('./commands/xds.js'),
   audit: () => import('./commands/audit.js'),
+  card: () => import('./commands/card.js'),
 };
 
 async function usage(): Promise<string> {

@@ -3,6 +3,7 @@ import { xdsConfigSchema } from '../xds/config-schema.js';
 import { consumerConfigSchema } from '../consumer/config-schema.js';
 import { lanConfigSchema, kioskConfigSchema, risConfigSchema } from '../http/lan-config-schema.js';
 import { deviceConfigSchema } from '../device/config-schema.js';
+import { pkcs11ConfigSchema } from '../auth/pkcs11/config-schema.js';
 
 // DICOM AE titles: 1–16 characters of the default repertoire, no backslash, not all spaces (PS3.5 §6.2, VR AE).
 const aeTitle = z
@@ -124,6 +125,8 @@ export const configSchema = z.object({
     .prefault({}),
   /** The DMP (national record) over IHE XDS.b: endpoints, the structure's certificates, submission identities. */
   xds: xdsConfigSchema.prefault({}),
+  /** Keys on PKCS#11 tokens (structure HSM) and the CPS card reader. */
+  pkcs11: pkcs11ConfigSchema.prefault({}),
   /** The consumer side: portal, image cache, import into the local PACS. */
   consumer: consumerConfigSchema.prefault({}),
   /** Pro Santé Connect (OIDC): consumer login and introspection of the tokens that come with image requests. */

@@ -6,7 +6,11 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
  * bundle only, TLS 1.2 minimum, bounded connect and inactivity times, bodies streamed both ways.
  */
 
-export type TlsClientCredential = { pfx: Buffer; passphrase: string } | { key: string; cert: string };
+/** The client key in memory (PKCS#12 or PEM), or on a PKCS#11 token through OpenSSL's engine (auth/pkcs11/tls-key.ts). */
+export type TlsClientCredential =
+  | { pfx: Buffer; passphrase: string }
+  | { key: string; cert: string }
+  | { privateKeyEngine: string; privateKeyIdentifier: string; cert: string };
 
 export interface TlsClientOptions {
   /** PEM bundle of the CAs the DMP server certificate must chain to (nothing else is trusted). */

@@ -1,7 +1,10 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileSigner, tlsCredentialFromPkcs12 } from '../../auth/signer/file-signer.js';
-import { CredentialError } from '../../auth/signer/signer.js';
+import { CredentialError, type Signer } from '../../auth/signer/signer.js';
+import { Pkcs11Signer } from '../../auth/pkcs11/signer.js';
+import { tokenTlsCredential } from '../../auth/pkcs11/tls-key.js';
+import type { TlsClientCredential } from '../../xds/transport.js';
 import { prepareProvideAndRegister } from '../../xds/client.js';
 import { DmpConnection, type PreparedRequest } from '../../xds/connection.js';
 import { contextFromConfig, endpointsFromConfig, timeoutsFromConfig, xdsConfigSchema, XdsConfigError, type XdsConfig } from '../../xds/config.js';
@@ -27,7 +30,9 @@ const help = `usage: drimbox xds provide --kos FILE --report FILE --out DIR [sig
   --to           repository URL (default: xds.repositoryUrl or xds.baseUrl + /repository in the config)
   --replaces     entryUUID of the published entry this KOS replaces (RPLC)
   signing:  --p12 FILE --p12-pass P | --p12-pass-env VAR   (default: xds.signatureP12File of the config)
+            or --pkcs11 MODULE --token-label LABEL --pin-env VAR [--key-label CPS_PRIV_SIG]   (key on a card/token)
   tls:      --ca FILE --tls-p12 FILE --tls-p12-pass P | --tls-p12-pass-env VAR   (default: the config)
+            or --ca FILE --pkcs11 MODULE --token-label LABEL --pin-env VAR [--tls-key-label CPS_PRIV_AUT]
   --xds-config FILE   the "xds" configuration section as JSON (default: the box configuration)
   --sha1         sign with RSA-SHA1 (legacy platforms) instead of RSA-SHA256`;
 
@@ -49,6 +54,11 @@ const options = {
   'tls-p12': { type: 'string' },
   'tls-p12-pass': { type: 'string' },
   'tls-p12-pass-env': { type: 'string' },
+  pkcs11: { type: 'string' },
+  'token-label': { type: 'string' },
+  'pin-env': { type: 'string' },
+  'key-label': { type: 'string' },
+  'tls-key-label': { type: 'string' },
   'xds-config': { type: 'string' },
   sha1: { type: 'boolean' },
 } as const;
@@ -112,15 +122,39 @@ function password(direct: string | undefined, envName: string | undefined, fallb
   return fallback;
 }
 
-async function signerFrom(values: Values, cfg: XdsConfig): Promise<FileSigner> {
+/** The token named by --pkcs11/--token-label/--pin-env, or undefined when --pkcs11 is not given. */
+function tokenFrom(values: Values): { module: string; token: { label: string }; pin: string } | undefined {
+  if (!values.pkcs11) {
+    if (values['token-label'] || values['pin-env']) throw new UsageError('--token-label and --pin-env go with --pkcs11 MODULE');
+    return undefined;
+  }
+  if (values.p12 || values['tls-p12']) throw new UsageError('--pkcs11 replaces --p12/--tls-p12: give one or the other');
+  if (!values['token-label']) throw new UsageError('--pkcs11 needs --token-label LABEL (the token holding the key)');
+  if (!values['pin-env']) throw new UsageError('--pkcs11 needs --pin-env VAR (the PIN is never given on the command line)');
+  const pin = process.env[values['pin-env']];
+  if (pin === undefined || pin === '') throw new InputError(`PIN: environment variable ${values['pin-env']} is not set`);
+  return { module: values.pkcs11, token: { label: values['token-label'] }, pin };
+}
+
+async function signerFrom(values: Values, cfg: XdsConfig): Promise<Signer> {
+  const token = tokenFrom(values);
+  if (token) return Pkcs11Signer.open({ ...token, keyLabel: values['key-label'] ?? 'CPS_PRIV_SIG', pin: () => token.pin });
   const file = values.p12 ?? cfg.signatureP12File;
-  if (!file) throw new InputError('signing needs --p12 FILE (or xds.signatureP12File in the configuration)');
+  if (!file) throw new InputError('signing needs --p12 FILE or --pkcs11 MODULE (or xds.signatureP12File in the configuration)');
   const pass = password(values['p12-pass'], values['p12-pass-env'], cfg.signatureP12Password, 'signing key');
   return FileSigner.fromPkcs12(await readBounded(file, 1024 * 1024, 'PKCS#12 file'), pass);
 }
 
-
-
+async function tlsFrom(values: Values, cfg: XdsConfig): Promise<TlsClientCredential> {
+  const token = tokenFrom(values);
+  if (token) return tokenTlsCredential({ ...token, keyLabel: values['tls-key-label'] ?? 'CPS_PRIV_AUT' });
+  const tlsFile = values['tls-p12'] ?? cfg.tlsP12File;
+  if (!tlsFile) throw new InputError("sending needs --tls-p12 FILE or --pkcs11 MODULE (or xds.tlsP12File): the structure's AUTH_CLI certificate");
+  return tlsCredentialFromPkcs12(
+    await readBounded(tlsFile, 1024 * 1024, 'TLS PKCS#12 file'),
+    password(values['tls-p12-pass'], values['tls-p12-pass-env'], cfg.tlsP12Password, 'TLS key'),
+  );
+}
 
 async function loadKos(path: string): Promise<{ bytes: Buffer; facts: KosFacts }> {
   const bytes = await readBounded(path, MAX_KOS_BYTES, 'KOS');
@@ -209,13 +243,8 @@ async function send(values: Values, dir: string | undefined): Promise<number> {
     prepared = (await build(values, cfg)).prepared;
   }
   const caFile = values.ca ?? cfg.caFile;
-  const tlsFile = values['tls-p12'] ?? cfg.tlsP12File;
   if (!caFile) throw new InputError('sending needs --ca FILE (or xds.caFile): the CAs the DMP server certificate must chain to');
-  if (!tlsFile) throw new InputError('sending needs --tls-p12 FILE (or xds.tlsP12File): the structure\'s AUTH_CLI certificate');
-  const credential = tlsCredentialFromPkcs12(
-    await readBounded(tlsFile, 1024 * 1024, 'TLS PKCS#12 file'),
-    password(values['tls-p12-pass'], values['tls-p12-pass-env'], cfg.tlsP12Password, 'TLS key'),
-  );
+  const credential = await tlsFrom(values, cfg);
   const ca = await readBounded(caFile, 1024 * 1024, 'CA bundle');
   const connection = new DmpConnection({ tls: { ca, credential }, timeouts: timeoutsFromConfig(cfg) });
   let outcome: Outcome;
