@@ -3,7 +3,7 @@
 # as DICOM peers and oracle, SoftHSM2/OpenSC for the CPS card, xmllint/xmlsec1 as independent XML checkers,
 # Chromium for the UI tests, buildah/podman/mmdebstrap/runc to build and run the box's image. Installs only what is missing.
 set -euo pipefail
-pkgs=(orthanc orthanc-dicomweb dcmtk dicom3tools softhsm2 opensc libxml2-utils xmlsec1 chromium chromium-driver python3-hl7 curl openssl
+pkgs=(orthanc orthanc-dicomweb dcmtk dicom3tools softhsm2 opensc libengine-pkcs11-openssl libxml2-utils xmlsec1 chromium chromium-driver python3-hl7 curl openssl
       buildah podman mmdebstrap runc)
 missing=()
 for p in "${pkgs[@]}"; do
