@@ -20,6 +20,7 @@ import { checkLateImages } from './source/late-images-watch.js';
 import { createDmpSender } from './source/dmp-sender.js';
 import { DmpClient, contextFromConfig, endpointsFromConfig, timeoutsFromConfig, XdsConfigError, type XdsSubmissionContext } from './xds/index.js';
 import { structureCredentials } from './auth/structure-credentials.js';
+import { engineSecureContext } from './auth/pkcs11/tls-key.js';
 import type { Signer } from './auth/signer/signer.js';
 import { createHttpApp } from './http/app.js';
 import { createLanApp, type LanEnv } from './http/lan-app.js';
@@ -105,7 +106,7 @@ export function dmpFromConfig(config: Config): { client: DmpClient; context: Xds
   const context = contextFromConfig(x);
   const client = new DmpClient({
     endpoints: endpointsFromConfig(x),
-    tls: { ca, credential: keys.tls },
+    tls: { ca, credential: 'privateKeyEngine' in keys.tls ? { secureContext: engineSecureContext(keys.tls, { ca, minVersion: 'TLSv1.2' }) } : keys.tls },
     timeouts: timeoutsFromConfig(x),
     context,
     signer: keys.signer,

@@ -44,7 +44,7 @@ beforeAll(async () => {
     { keyPath: auth.keyPath, certPath: auth.certPath, keyLabel: 'ORG_AUTH_CLI', id: 'a1' },
     { keyPath: sign.keyPath, certPath: sign.certPath, keyLabel: 'ORG_SIGN', id: 'a2' },
   ]);
-  for (const file of [auth.keyPath, auth.p12Path, sign.keyPath, sign.p12Path]) rmSync(file);
+  for (const file of [auth.keyPath, auth.p12Path, sign.keyPath, sign.p12Path]) if (file) rmSync(file);
   process.env.SOFTHSM2_CONF = token.env.SOFTHSM2_CONF;
 
   const { tlsP12File: _t, tlsP12Password: _tp, signatureP12File: _s, signatureP12Password: _sp, ...xds } = started.xds;

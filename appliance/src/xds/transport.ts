@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:https';
+import type { SecureContext } from 'node:tls';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 /**
@@ -6,11 +7,11 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
  * bundle only, TLS 1.2 minimum, bounded connect and inactivity times, bodies streamed both ways.
  */
 
-/** The client key in memory (PKCS#12 or PEM), or on a PKCS#11 token through OpenSSL's engine (auth/pkcs11/tls-key.ts). */
-export type TlsClientCredential =
-  | { pfx: Buffer; passphrase: string }
-  | { key: string; cert: string }
-  | { privateKeyEngine: string; privateKeyIdentifier: string; cert: string };
+/**
+ * The client key in memory (PKCS#12 or PEM), or a ready secure context that already holds the CAs and a key on a
+ * PKCS#11 token (auth/pkcs11/tls-key.ts: OpenSSL's engine loads once per process, so the context is made once).
+ */
+export type TlsClientCredential = { pfx: Buffer; passphrase: string } | { key: string; cert: string } | { secureContext: SecureContext };
 
 export interface TlsClientOptions {
   /** PEM bundle of the CAs the DMP server certificate must chain to (nothing else is trusted). */
@@ -47,7 +48,7 @@ export function createDmpAgent(tls: TlsClientOptions, maxSockets = 4): Agent {
   return new Agent({
     keepAlive: true,
     maxSockets,
-    ca: tls.ca,
+    ...('secureContext' in tls.credential ? {} : { ca: tls.ca }),
     ...tls.credential,
     minVersion: 'TLSv1.2',
     rejectUnauthorized: true,

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { join } from 'node:path';
 import { TokenError } from './errors.js';
 import { Pkcs11Signer } from './signer.js';
@@ -11,6 +13,8 @@ import type { TokenSelector } from './tokens.js';
  * PKCS#11 URI (RFC 7512) it signs the handshake on the token. Measured here on Node 20 (system) and Node 22 (the
  * box's, from the npm registry), both with their bundled OpenSSL 3: the handshake completes with the key on
  * SoftHSM2. The engine takes its module from PKCS11_MODULE_PATH (else p11-kit's proxy): one module per process.
+ * Measured too: a second secure context loading the engine by path fails ("engine routines::init failed"), so
+ * the box makes one context per key and CA set and reuses it for every connection (engineSecureContext).
  */
 export interface TokenTlsKeyOptions {
   module: string;
@@ -65,4 +69,24 @@ export function tokenTlsCredential(options: TokenTlsKeyOptions): TokenTlsCredent
   const { token, cert } = probe.identify();
   void probe.close();
   return { privateKeyEngine: engine, privateKeyIdentifier: pkcs11Uri(token, options.keyLabel, options.pin), cert: cert.toString() };
+}
+
+const contexts = new Map<string, SecureContext>();
+
+/**
+ * The one TLS client context of a token key: made at the first call, then reused (OpenSSL's dynamic engine loads
+ * once per process). The CAs the server must chain to are part of the context.
+ */
+export function engineSecureContext(credential: TokenTlsCredential, options: { ca: string | Buffer; minVersion: 'TLSv1.2' | 'TLSv1.3' }): SecureContext {
+  const key = createHash('sha256').update(JSON.stringify([credential.privateKeyEngine, credential.privateKeyIdentifier, credential.cert, options.ca.toString(), options.minVersion])).digest('hex');
+  const known = contexts.get(key);
+  if (known) return known;
+  try {
+    const context = createSecureContext({ ...credential, ca: options.ca, minVersion: options.minVersion });
+    contexts.set(key, context);
+    return context;
+  } catch (err) {
+    const again = contexts.size > 0 ? ' (a token key is already in use in this process with other settings: OpenSSL loads its engine once)' : '';
+    throw new TokenError(`TLS key on the token: OpenSSL's PKCS#11 engine could not load it: ${(err as Error).message}${again}`, 'module', undefined, { cause: err });
+  }
 }

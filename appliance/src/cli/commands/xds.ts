@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { FileSigner, tlsCredentialFromPkcs12 } from '../../auth/signer/file-signer.js';
 import { CredentialError, type Signer } from '../../auth/signer/signer.js';
 import { Pkcs11Signer } from '../../auth/pkcs11/signer.js';
-import { tokenTlsCredential } from '../../auth/pkcs11/tls-key.js';
+import { engineSecureContext, tokenTlsCredential } from '../../auth/pkcs11/tls-key.js';
 import type { TlsClientCredential } from '../../xds/transport.js';
 import { prepareProvideAndRegister } from '../../xds/client.js';
 import { DmpConnection, type PreparedRequest } from '../../xds/connection.js';
@@ -145,9 +145,9 @@ async function signerFrom(values: Values, cfg: XdsConfig): Promise<Signer> {
   return FileSigner.fromPkcs12(await readBounded(file, 1024 * 1024, 'PKCS#12 file'), pass);
 }
 
-async function tlsFrom(values: Values, cfg: XdsConfig): Promise<TlsClientCredential> {
+async function tlsFrom(values: Values, cfg: XdsConfig, ca: Buffer): Promise<TlsClientCredential> {
   const token = tokenFrom(values);
-  if (token) return tokenTlsCredential({ ...token, keyLabel: values['tls-key-label'] ?? 'CPS_PRIV_AUT' });
+  if (token) return { secureContext: engineSecureContext(tokenTlsCredential({ ...token, keyLabel: values['tls-key-label'] ?? 'CPS_PRIV_AUT' }), { ca, minVersion: 'TLSv1.2' }) };
   const tlsFile = values['tls-p12'] ?? cfg.tlsP12File;
   if (!tlsFile) throw new InputError("sending needs --tls-p12 FILE or --pkcs11 MODULE (or xds.tlsP12File): the structure's AUTH_CLI certificate");
   return tlsCredentialFromPkcs12(
@@ -244,8 +244,8 @@ async function send(values: Values, dir: string | undefined): Promise<number> {
   }
   const caFile = values.ca ?? cfg.caFile;
   if (!caFile) throw new InputError('sending needs --ca FILE (or xds.caFile): the CAs the DMP server certificate must chain to');
-  const credential = await tlsFrom(values, cfg);
   const ca = await readBounded(caFile, 1024 * 1024, 'CA bundle');
+  const credential = await tlsFrom(values, cfg, ca);
   const connection = new DmpConnection({ tls: { ca, credential }, timeouts: timeoutsFromConfig(cfg) });
   let outcome: Outcome;
   try {
