@@ -20,6 +20,7 @@ import { checkLateImages } from './source/late-images-watch.js';
 import { createDmpSender } from './source/dmp-sender.js';
 import { DmpClient, contextFromConfig, endpointsFromConfig, timeoutsFromConfig, XdsConfigError, type XdsSubmissionContext } from './xds/index.js';
 import { structureCredentials } from './auth/structure-credentials.js';
+import { CardReader } from './auth/card/card-reader.js';
 import { engineSecureContext } from './auth/pkcs11/tls-key.js';
 import type { Signer } from './auth/signer/signer.js';
 import { createHttpApp } from './http/app.js';
@@ -274,7 +275,22 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     };
     const lanListener = await listen(createLanApp(lanDeps, 'lan'), { host: config.lan.host, port: config.lan.port, tls: { ...tls, clientCaFile: '' }, refuse });
     stops.push(() => lanListener.close());
-    const kioskListener = await listen(createLanApp(lanDeps, 'kiosk'), { host: '127.0.0.1', port: config.kiosk.port, tls: { certFile: '', keyFile: '', clientCaFile: '' }, refuse });
+    // The touch screen also shows the portal, with the card login when the box has a CPS reader.
+    const card = config.pkcs11.card.module ? CardReader.open(config.pkcs11.card, log.child({ component: 'card' })) : undefined;
+    if (card) {
+      card.start();
+      stops.push(() => card.stop());
+    }
+    let kioskPortal: ReturnType<typeof createConsumerRoutes> | undefined;
+    const kioskDeps = {
+      ...lanDeps,
+      mount: (a: Hono<LanEnv>) => {
+        lanDeps.mount(a);
+        a.all('/portal/*', (c) => (kioskPortal ? kioskPortal.fetch(c.req.raw, c.env) : c.json({ error: 'le portail n’est pas configuré sur ce boîtier (psc.*, xds.*)' }, 503)));
+        a.all('/portal', (c) => c.redirect('/portal/'));
+      },
+    };
+    const kioskListener = await listen(createLanApp(kioskDeps, 'kiosk'), { host: '127.0.0.1', port: config.kiosk.port, tls: { certFile: '', keyFile: '', clientCaFile: '' }, refuse });
     stops.push(() => kioskListener.close());
     if (dmp && config.psc.clientId && config.psc.clientSecret) {
       consumer = await createConsumerService({
@@ -289,6 +305,11 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         log: log.child({ component: 'consumer' }),
       });
       portal = createConsumerRoutes({ consumer, audit: new AuditLog(db) });
+      kioskPortal = createConsumerRoutes({ consumer, audit: new AuditLog(db), ...(card ? { card } : {}) });
+      // No card session outlives the process that watched its card, nor the card itself.
+      consumer.endCardSessions();
+      const cardConsumer = consumer;
+      card?.onRemoved((serial) => cardConsumer.endCardSessions(serial));
       const stopConsumer = consumer;
       stops.push(() => stopConsumer.stop());
     }

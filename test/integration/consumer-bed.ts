@@ -39,6 +39,7 @@ import { freePort } from '../peers/ports.js';
 import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
 import { consumerDb, consumerSettings } from '../unit/consumer-helpers.js';
 import { startBox, type TestBox } from './dicomweb-box.js';
+import type { CardReader } from '../../appliance/src/auth/card/card-reader.js';
 
 /**
  * Two sites on one machine for the consumer tests: "Saint-Pierre" (Orthanc with its DICOMweb, our DICOMweb routes
@@ -161,6 +162,8 @@ export interface BedOptions {
   examSizes: number[];
   rows?: number;
   settings?: Partial<ConsumerSettings>;
+  /** A CPS card reader: the portal is then the box's touch screen (card login routes), as on the kiosk listener. */
+  card?: CardReader;
 }
 
 async function publish(
@@ -289,10 +292,11 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
       log: createLogger({ component: 'consumer-test' }),
     });
     stops.push(() => consumer.stop());
+    options.card?.onRemoved((serial) => consumer.endCardSessions(serial));
     const app = createHttpApp({
       health: [],
       mount: (a) => {
-        a.route('/', createConsumerRoutes({ consumer, audit: new AuditLog(db) }));
+        a.route('/', createConsumerRoutes({ consumer, audit: new AuditLog(db), ...(options.card ? { card: options.card } : {}) }));
         a.route('/viewer', createViewerRoutes()); // the bundle `npm run build:ui` made (npm test builds it first)
       },
     });

@@ -6,11 +6,14 @@ import { FR } from './strings.js';
 
 /** The portal's pages. Ids (`id="…"`) are stable: the end-to-end tests and the kiosk drive the pages by them. */
 
-export function welcomePage(): string {
+/** `cardReader`: the box has a CPS card reader and this is its touch screen. */
+export function welcomePage(cardReader = false): string {
   return layout(
     FR.welcomeTitle,
     `<p>${esc(FR.welcomeText)}</p>
-<p><a class="bouton principal" id="connexion-psc" href="/portal/login">${esc(FR.loginButton)}</a></p>`,
+<p><a class="bouton principal" id="connexion-psc" href="/portal/login">${esc(FR.loginButton)}</a></p>${
+      cardReader ? `\n<p><a class="bouton" id="connexion-carte" href="/portal/carte">${esc(FR.cardLoginButton)}</a></p>` : ''
+    }`,
   );
 }
 

@@ -28,7 +28,8 @@ export interface RetrieveDeps {
 
 export interface RetrieveRequest {
   manifest: KosManifest;
-  accessToken: string;
+  /** The professional's PSC access token; absent for a CPS card login (a source that requires PSC then refuses). */
+  accessToken?: string;
 }
 
 /** Serialises work on one study; waiting jobs show as `waiting`. */

@@ -7,6 +7,7 @@ import {
   SessionManager,
   tokenUsable,
   type AuthenticatedSession,
+  type PortalUser,
   type Session,
 } from '../auth/session/index.js';
 import type { PscClient } from '../auth/psc/index.js';
@@ -259,6 +260,26 @@ export async function createConsumerService(deps: ConsumerDeps) {
       return { ok: true, value: { location: opened ? patientUrl(opened) : pending.returnTo, setCookie: issued.setCookie } };
     },
 
+    /**
+     * A CPS card login (card in the box's reader with its PIN, or a workstation's card by TLS client certificate):
+     * a new session for the professional, as after a PSC login but without PSC tokens.
+     */
+    cardLogin(session: Session | undefined, user: PortalUser): { location: string; setCookie: string } {
+      const base = session ?? sessions.create().session;
+      const issued = sessions.completeLogin(base, user, undefined);
+      log.info('consumer: professional logged in with a CPS card', { subjectNameId: user.subjectNameId, method: user.authentication?.method });
+      const opened = applyResumeContext(issued.session);
+      return { location: opened ? patientUrl(opened) : `${PORTAL}/`, setCookie: issued.setCookie };
+    },
+
+    /** Ends the sessions a card opened at the box (pulled out of the reader), with their jobs. */
+    endCardSessions(cardSerial?: string): number {
+      const ids = table.deleteCardSessions(cardSerial);
+      for (const id of ids) jobs.cancelOwner(id);
+      if (ids.length) log.info('consumer: card sessions ended', { count: ids.length, reason: cardSerial ? 'card removed' : 'box start' });
+      return ids.length;
+    },
+
     /** Ends the session (its patients, studies and jobs go with it); returns PSC's end-session URL when there is one. */
     async logout(session: Session | undefined): Promise<{ location: string; setCookie: string }> {
       if (!session) return { location: `${PORTAL}/`, setCookie: sessions.clearCookieHeader() };
@@ -389,7 +410,7 @@ export async function createConsumerService(deps: ConsumerDeps) {
       if (!row) return fail(404, "ce patient n'est pas ouvert dans votre session");
       const patient = patientOf(row);
       if (patient.consent === false) return fail(403, "le patient n'a pas donné son accord : le DMP n'est pas consulté");
-      if (!tokenUsable(session, now())) return fail(401, 'votre connexion Pro Santé Connect a expiré : reconnectez-vous', true);
+      if (session.tokens && !tokenUsable(session, now())) return fail(401, 'votre connexion Pro Santé Connect a expiré : reconnectez-vous', true);
       const fetched = await fetchKos(dmp, vihfFor(session, patient), documentUniqueId);
       if (!fetched.ok) return fail(502, fetched.message);
       const manifest = fetched.value.manifest;
@@ -409,7 +430,7 @@ export async function createConsumerService(deps: ConsumerDeps) {
     resumeStudy(session: AuthenticatedSession, studyUid: string): Result<Job> {
       const opened = table.study(session.id, studyUid);
       if (!opened) return fail(404, "cet examen n'est pas ouvert dans votre session");
-      if (!tokenUsable(session, now())) return fail(401, 'votre connexion Pro Santé Connect a expiré : reconnectez-vous', true);
+      if (session.tokens && !tokenUsable(session, now())) return fail(401, 'votre connexion Pro Santé Connect a expiré : reconnectez-vous', true);
       return { ok: true, value: startRetrieve(session, JSON.parse(opened.manifest) as KosManifest) };
     },
 
@@ -479,7 +500,7 @@ export async function createConsumerService(deps: ConsumerDeps) {
   function startRetrieve(session: AuthenticatedSession, manifest: KosManifest): Job {
     const total = new Set(manifest.series.flatMap((s) => s.instances.map((i) => i.sopInstanceUid))).size;
     const job = jobs.create(session.id, 'retrieve', manifest.studyInstanceUid, total);
-    void runRetrieve(job, { manifest, accessToken: session.tokens.accessToken }, { cache, client, policy, log, concurrency: settings.sourceConcurrency, locks, admits: deps.admits });
+    void runRetrieve(job, { manifest, ...(session.tokens ? { accessToken: session.tokens.accessToken } : {}) }, { cache, client, policy, log, concurrency: settings.sourceConcurrency, locks, admits: deps.admits });
     log.info('consumer: retrieve started', { subjectNameId: session.user.subjectNameId, job: job.progress.id, instances: total });
     return job;
   }

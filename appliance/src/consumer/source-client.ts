@@ -40,7 +40,8 @@ export class SourceError extends Error {
 export interface SourceRequest {
   /** Series URL (…/studies/{st}/series/{se}) or instance URL (…/instances/{sop}). */
   url: URL;
-  accessToken: string;
+  /** Absent for a CPS card login: no Authorization header is sent. */
+  accessToken?: string;
   kosSopInstanceUid: string;
   signal: AbortSignal;
 }
@@ -63,7 +64,8 @@ export interface SourceClient {
   retrieve(request: SourceRequest): AsyncGenerator<SourcePart>;
 }
 
-function statusError(status: number, host: string): SourceError {
+function statusError(status: number, host: string, withToken: boolean): SourceError {
+  if (status === 401 && !withToken) return new SourceError('unauthorized', `la DRIMbox source ${host} exige une connexion Pro Santé Connect pour ses images (401) : la connexion par carte CPS au boîtier ne lui suffit pas ; connectez-vous avec Pro Santé Connect`, status);
   if (status === 401) return new SourceError('unauthorized', `la DRIMbox source ${host} refuse le jeton Pro Santé Connect (401) : reconnectez-vous`, status);
   if (status === 403) return new SourceError('forbidden', `la DRIMbox source ${host} refuse l'accès à cet examen (403)`, status);
   if (status === 404 || status === 410) return new SourceError('not-found', `la DRIMbox source ${host} ne trouve pas ces images (${status})`, status);
@@ -94,7 +96,7 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
       res = await fetchImpl(request.url, {
         headers: {
           accept: SOURCE_ACCEPT,
-          authorization: `Bearer ${request.accessToken}`,
+          ...(request.accessToken ? { authorization: `Bearer ${request.accessToken}` } : {}),
           'kos-sopinstanceuid': request.kosSopInstanceUid,
         },
         // A redirect could lead anywhere, outside the whitelist: never followed.
@@ -113,7 +115,7 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
       if (res.status === 204) return;
       if (res.status !== 200 || !res.body) {
         await res.body?.cancel().catch(() => undefined);
-        throw statusError(res.status, host);
+        throw statusError(res.status, host, !!request.accessToken);
       }
       const contentType = res.headers.get('content-type') ?? '';
       const media = parseMediaType(contentType);

@@ -5,6 +5,8 @@ import { safeReturnTo, type ConsumerService, type Result } from '../consumer/ind
 import { log as defaultLog, type Logger } from '../log/logger.js';
 import { contextConfirmPage, errorPage, fill, FR, homePage, jobPage, loadPortalAssets, logoutPage, patientPage, studyPage, welcomePage, type LayoutUser } from '../../../ui/portal/index.js';
 import { createDicomwebRoutes, type AuditSink } from './dicomweb-routes.js';
+import { mountCardRoutes } from './card-routes.js';
+import type { CardReader } from '../auth/card/card-reader.js';
 
 /**
  * The consumer portal's HTTP surface, mounted at /portal: thin over the consumer service. Pages are French HTML
@@ -17,6 +19,8 @@ export interface ConsumerRoutesOptions {
   /** Audit trail of image access (store/audit.ts AuditLog): the viewer's reads are audited like the source's. */
   audit: AuditSink;
   log?: Logger;
+  /** The box's CPS card reader, on the kiosk's portal only (the touch screen where the card is). */
+  card?: CardReader;
 }
 
 const MAX_FORM_BYTES = 16 * 1024;
@@ -103,10 +107,12 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
     return c.body(asset.body, 200, { 'content-type': asset.contentType, 'cache-control': 'public, max-age=3600' });
   });
 
+  if (options.card) mountCardRoutes(app, { consumer, card: options.card, sameOrigin, readForm });
+
   app.get('/portal', (c) => c.redirect('/portal/', 301));
   app.get('/portal/', (c) => {
     const s = c.get('session');
-    if (!isAuthenticated(s)) return page(c, welcomePage());
+    if (!isAuthenticated(s)) return page(c, welcomePage(!!options.card));
     return page(c, homePage(userOf(s), consumer.patients(s), consumer.studies(s), consumer.jobsOf(s)));
   });
 
@@ -121,7 +127,8 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
     const isUid = (v: string) => v.length <= 64 && UID.test(v);
     if (!isUid(study) || (kos !== undefined && !isUid(kos))) return page(c, errorPage(FR.notFound), 400);
     const s = c.get('session');
-    if (!isAuthenticated(s)) {
+    if (!isAuthenticated(s) || !s.tokens) {
+      // The source box's DICOMweb checks a PSC token: a card login does not give one.
       const back = `/portal/visionneuse?study=${study}${kos ? `&kos=${kos}` : ''}`;
       return c.redirect(`/portal/login?suite=${encodeURIComponent(back)}`, 302);
     }
@@ -136,7 +143,8 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
     const s = c.get('session');
     const suite = c.req.query('suite');
     // The same check as after a login: a local portal path, nothing else (a CR/LF here once made a 500).
-    if (isAuthenticated(s)) return c.redirect(safeReturnTo(suite), 302);
+    // A card login has no PSC token: logging in with PSC then adds one (same professional, same patients).
+    if (isAuthenticated(s) && s.tokens) return c.redirect(safeReturnTo(suite), 302);
     try {
       const { location, setCookie } = await consumer.startLogin(s, suite);
       if (setCookie) c.header('set-cookie', setCookie);
@@ -159,6 +167,8 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
     return isAuthenticated(s) ? page(c, logoutPage(userOf(s))) : c.redirect('/portal/', 302);
   });
   app.post('/portal/logout', sameOrigin, async (c) => {
+    const auth = c.get('session')?.user?.authentication;
+    if (auth?.method === 'cps-card') await options.card?.endSession(auth.cardSerial);
     const { location, setCookie } = await consumer.logout(c.get('session'));
     c.header('set-cookie', setCookie);
     return c.redirect(location, 303);

@@ -169,6 +169,18 @@ export class ConsumerSessionTable {
     return this.db.prepare('DELETE FROM consumer_sessions WHERE id = ?').run(id).changes > 0;
   }
 
+  /**
+   * Sessions opened with a CPS card in the box's reader: those of one card (pulled out), or all of them (at start:
+   * no card session outlives the process that watched its card). Returns their ids.
+   */
+  deleteCardSessions(cardSerial?: string): string[] {
+    const where = "json_extract(user, '$.authentication.method') = 'cps-card'" + (cardSerial === undefined ? '' : " AND json_extract(user, '$.authentication.cardSerial') = ?");
+    const args = cardSerial === undefined ? [] : [cardSerial];
+    const ids = (this.db.prepare(`SELECT id FROM consumer_sessions WHERE ${where}`).all(...args) as { id: string }[]).map((r) => r.id);
+    for (const id of ids) this.delete(id);
+    return ids;
+  }
+
   /** Sessions past their absolute end, or idle longer than allowed. */
   deleteExpired(now: number, idleBefore: number): number {
     return this.db.prepare('DELETE FROM consumer_sessions WHERE expires_at <= ? OR last_seen_at <= ?').run(now, idleBefore).changes;

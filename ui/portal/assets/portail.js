@@ -49,3 +49,33 @@
     events.onerror = function () { events.close(); poll(); };
   } else poll();
 })();
+
+// The card login at the box: an on-screen PIN pad (the kiosk has no keyboard), and the page follows the reader —
+// it reloads when /portal/carte/etat reports a card inserted, removed or locked.
+(function () {
+  'use strict';
+  var etat = document.getElementById('carte-etat');
+  if (!etat) return;
+  var pin = document.getElementById('pin');
+  var pad = document.getElementById('pave-pin');
+  if (pin && pad) {
+    pad.addEventListener('click', function (e) {
+      var target = e.target;
+      if (!target || !target.getAttribute) return;
+      var digit = target.getAttribute('data-chiffre');
+      if (digit !== null && pin.value.length < 8) pin.value += digit;
+      if (target.id === 'pin-effacer') pin.value = '';
+    });
+  }
+  var shown = etat.getAttribute('data-etat');
+  function poll() {
+    fetch('/portal/carte/etat', { credentials: 'same-origin', headers: { accept: 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) {
+        if (s && s.signature !== shown) window.location.replace('/portal/carte');
+        else window.setTimeout(poll, 1000);
+      })
+      .catch(function () { window.setTimeout(poll, 2000); });
+  }
+  window.setTimeout(poll, 1000);
+})();

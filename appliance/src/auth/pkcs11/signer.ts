@@ -25,6 +25,11 @@ export interface TokenKeyOptions {
    * card at the box gives it once (then undefined: the holder types it again after a removal).
    */
   pin: () => string | undefined;
+  /**
+   * Log out first, so that the PIN is really checked: the login state is the token's, shared by the process's
+   * sessions (a card at the box: every holder types their own PIN, even if the card was logged in a moment ago).
+   */
+  freshLogin?: boolean;
 }
 
 interface OpenKey {
@@ -100,6 +105,20 @@ export class Pkcs11Signer implements Signer {
     });
   }
 
+  /** Whether the token is still in its slot with the key (a card pulled out, a token reset: false). */
+  isPresent(): Promise<boolean> {
+    return this.module.run((lib) => {
+      const open = this.open;
+      if (!open || this.closed) return false;
+      try {
+        this.checkStillThere(lib, open);
+        return findObjects(lib, open.session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: pkcs11js.CKA_LABEL, value: this.options.keyLabel }], 1).length === 1;
+      } catch {
+        return false;
+      }
+    });
+  }
+
   /** Logs out and closes the session (card removed, box stopping). */
   close(): Promise<void> {
     this.closed = true;
@@ -164,6 +183,13 @@ function openKey(module: Pkcs11Module, lib: Pkcs11, options: TokenKeyOptions, ex
   }
   module.sessionOpened();
   try {
+    if (options.freshLogin) {
+      try {
+        lib.C_Logout(session);
+      } catch {
+        // CKR_USER_NOT_LOGGED_IN: nothing to undo
+      }
+    }
     if (token.loginRequired) login(lib, session, token.slot, options.pin(), `${where}: login to token "${token.label}"`);
     const keys = findObjects(lib, session, [
       { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },

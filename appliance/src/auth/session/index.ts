@@ -12,4 +12,4 @@ export {
   type SessionRecords,
   type SessionSettings,
 } from './sessions.js';
-export { chooseSituation, displayName, portalUserFrom, type PortalUser, type PracticeSituation } from './user.js';
+export { chooseSituation, displayName, portalUserFrom, portalUserFromCard, type CardAuthentication, type CertifiedHolder, type PortalUser, type PracticeSituation } from './user.js';

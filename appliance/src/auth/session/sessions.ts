@@ -52,13 +52,13 @@ export interface Session {
   readonly resumeContext?: string;
 }
 
+/** A professional's session: PSC tokens, or a CPS card (user.authentication) and then no tokens. */
 export interface AuthenticatedSession extends Session {
   readonly user: PortalUser;
-  readonly tokens: { accessToken: string; idToken?: string; expiresAt: number };
 }
 
 export function isAuthenticated(s: Session | undefined): s is AuthenticatedSession {
-  return !!s?.user && !!s.tokens;
+  return !!s?.user && (!!s.tokens || !!s.user.authentication);
 }
 
 /** A session and the Set-Cookie header that gives it to the browser. */
@@ -133,7 +133,7 @@ export class SessionManager {
    * Ends the login: a new session (new id, new cookie) bound to the professional, carrying what the anonymous one
    * held (a contextual call waiting for the login); the old id stops working.
    */
-  completeLogin(previous: Session, user: PortalUser, tokens: PscTokens, keepResumeContext = true): IssuedSession {
+  completeLogin(previous: Session, user: PortalUser, tokens: PscTokens | undefined, keepResumeContext = true): IssuedSession {
     const now = this.now();
     const value = randomBytes(32).toString('base64url');
     const row: SessionRecord = {
@@ -142,9 +142,7 @@ export class SessionManager {
       lastSeenAt: now,
       expiresAt: now + this.settings.ttlMs,
       user: JSON.stringify(user),
-      accessToken: tokens.accessToken,
-      idToken: tokens.idToken,
-      tokenExpiresAt: tokens.expiresAt,
+      ...(tokens ? { accessToken: tokens.accessToken, idToken: tokens.idToken, tokenExpiresAt: tokens.expiresAt } : {}),
       ...(keepResumeContext && previous.resumeContext ? { resumeContext: previous.resumeContext } : {}),
     };
     this.records.insert(row);
@@ -189,5 +187,5 @@ export class SessionManager {
 
 /** Whether the Pro Santé Connect access token of a session is still usable for `marginSeconds` more. */
 export function tokenUsable(session: AuthenticatedSession, nowMs: number, marginSeconds = 15): boolean {
-  return session.tokens.expiresAt - marginSeconds > nowMs / 1000;
+  return !!session.tokens && session.tokens.expiresAt - marginSeconds > nowMs / 1000;
 }

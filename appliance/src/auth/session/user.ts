@@ -15,6 +15,36 @@ export interface PortalUser {
   /** TRE_R38 speciality of the first exercice ("SM44": radio-diagnostic). */
   speciality?: string;
   situations: PracticeSituation[];
+  /** How the professional proved who they are; absent: Pro Santé Connect (the session then holds PSC tokens). */
+  authentication?: CardAuthentication;
+}
+
+/** A CPS card: in the box's reader (PIN typed on the touch screen), or in a workstation's reader (TLS client certificate). */
+export type CardAuthentication = { method: 'cps-card'; cardSerial: string } | { method: 'cps-certificate'; certificateSha256: string };
+
+/** What a CPS certificate says of its holder (auth/pkcs11/holder.ts CardHolder, structurally). */
+export interface CertifiedHolder {
+  nationalId: string;
+  surname: string;
+  givenName: string;
+  profession: string;
+}
+
+/**
+ * The portal user a CPS card names: the same national identifier as PSC's SubjectNameID (8 + RPPS), hence the same
+ * user for audit and DMP access. No PSC situations: the VIHF takes the box's structure (xds.structure).
+ */
+export function portalUserFromCard(holder: CertifiedHolder, authentication: CardAuthentication): PortalUser {
+  return {
+    sub: `cps:${holder.nationalId}`,
+    subjectNameId: holder.nationalId,
+    givenName: holder.givenName,
+    familyName: holder.surname,
+    // TRE_G15 code of the one profession label read with certainty here (the card's title); others: the box's default.
+    ...(holder.profession.normalize('NFC').toLowerCase() === 'médecin' ? { profession: '10' } : {}),
+    situations: [],
+    authentication,
+  };
 }
 
 export interface PracticeSituation {
