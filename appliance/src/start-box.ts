@@ -21,6 +21,7 @@ import { createDmpSender } from './source/dmp-sender.js';
 import { DmpClient, contextFromConfig, endpointsFromConfig, timeoutsFromConfig, XdsConfigError, type XdsSubmissionContext } from './xds/index.js';
 import { structureCredentials } from './auth/structure-credentials.js';
 import { CardReader } from './auth/card/card-reader.js';
+import { createCpsLoginRoutes } from './http/cps-login-routes.js';
 import { engineSecureContext } from './auth/pkcs11/tls-key.js';
 import type { Signer } from './auth/signer/signer.js';
 import { createHttpApp } from './http/app.js';
@@ -38,7 +39,7 @@ import { createConsumerRoutes } from './http/consumer-routes.js';
 import { createPscClient } from './auth/psc/index.js';
 import { AuditLog } from './store/audit.js';
 import { DiskGuard } from './device/disk-guard.js';
-import { listenerCertificate, type BoxCertificate } from './device/box-certificate.js';
+import { ensureSelfSignedCertificate, listenerCertificate, type BoxCertificate } from './device/box-certificate.js';
 import { boxHealthChecks } from './device/box-health.js';
 import { Appliance } from './device/appliance.js';
 import { collectFleetFacts } from './device/fleet-telemetry.js';
@@ -79,6 +80,8 @@ export interface RunningBox extends BoxParts {
   lanPort: number;
   /** The touch screen's loopback listener (same routes as the LAN one). */
   kioskPort: number;
+  /** The workstation CPS login's HTTPS port, when consumer.cpsCaFile is set. */
+  cpsLoginPort?: number;
   /** The certificate of the public and LAN listeners; undefined when TLS is off (http.tls.enabled). */
   certificate?: BoxCertificate;
   hl7Port: number;
@@ -282,6 +285,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       stops.push(() => card.stop());
     }
     let kioskPortal: ReturnType<typeof createConsumerRoutes> | undefined;
+    let cpsLoginPort: number | undefined;
     const kioskDeps = {
       ...lanDeps,
       mount: (a: Hono<LanEnv>) => {
@@ -310,6 +314,19 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       consumer.endCardSessions();
       const cardConsumer = consumer;
       card?.onRemoved((serial) => cardConsumer.endCardSessions(serial));
+      if (config.consumer.cpsCaFile) {
+        // TLS client authentication cannot cross a TLS-terminating proxy: this listener is always HTTPS.
+        const cpsCertificate = certificate ?? ensureSelfSignedCertificate(config.dataDir);
+        const cpsListener = await listen(createCpsLoginRoutes({ consumer, portalUrl: new URL('/portal/', consumer.redirectUri).href, log: log.child({ component: 'cps-login' }) }), {
+          host: config.http.host,
+          port: config.consumer.cpsLoginPort,
+          tls: { certFile: cpsCertificate.certFile, keyFile: cpsCertificate.keyFile, clientCaFile: config.consumer.cpsCaFile },
+          ...(config.consumer.cpsCrlFile ? { crlFile: config.consumer.cpsCrlFile } : {}),
+          refuse,
+        });
+        cpsLoginPort = cpsListener.port;
+        stops.push(() => cpsListener.close());
+      }
       const stopConsumer = consumer;
       stops.push(() => stopConsumer.stop());
     }
@@ -348,6 +365,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       lanPort: lanListener.port,
       certificate,
       kioskPort: kioskListener.port,
+      ...(cpsLoginPort !== undefined ? { cpsLoginPort } : {}),
       hl7Port: mllp.port,
       dimsePort: scp.port,
       appliance,

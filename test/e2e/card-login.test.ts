@@ -40,7 +40,7 @@ beforeAll(async () => {
   process.env.SOFTHSM2_CONF = token.env.SOFTHSM2_CONF;
   reader = CardReader.open({ module: SOFTHSM_MODULE, pollMs: 250, maxPinFailures: 3, pinLockMinutes: 15 }, createLogger({ component: 'card-test' }));
   reader.start();
-  bed = await startConsumerBed({ examSizes: [4], card: reader, settings: { secureCookies: true } });
+  bed = await startConsumerBed({ examSizes: [4], card: reader, cpsCaFile: token.caCertPath, settings: { secureCookies: true } });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
   context = await browser.newContext({ viewport: { width: 800, height: 480 }, hasTouch: true, locale: 'fr-FR' });
 }, 180_000);
@@ -131,5 +131,38 @@ describe('CPS card at the box (touch screen, PIN pad)', () => {
     const res = await page.request.post(`${bed.portal}/portal/carte/pin`, { form: { carte: reader.cards()[0]!.serial, pin: token.pin }, headers: { origin: bed.portal }, maxRedirects: 0 });
     expect(res.status()).toBe(423);
     await page.close();
+  });
+});
+
+describe('CPS card in a workstation’s reader (TLS client certificate)', () => {
+  it('logs in as the card’s holder on the CPS login port; no certificate, or one from another CA, is refused in French', async () => {
+    const origin = bed.cpsLogin!;
+    // Chromium presents the card's authentication certificate (Playwright's client certificate stands in for the
+    // browser's PKCS#11 module and the card); the box verifies it against the configured IGC-Santé (test) CA.
+    const workstation = await browser.newContext({ ignoreHTTPSErrors: true, clientCertificates: [{ origin, certPath: token.authCertPath, keyPath: token.authKeyPath }] });
+    const page = await workstation.newPage();
+    await page.goto(`${origin}/portal/login/cps`);
+    expect(page.url()).toBe(`${bed.portal}/portal/`);
+    expect(await page.textContent('#utilisateur strong')).toBe(`${TEST_HOLDER.givenName} ${TEST_HOLDER.surname}`);
+    await shot(page, '8-workstation-login');
+    const sessions = bed.db.prepare("SELECT user FROM consumer_sessions WHERE json_extract(user, '$.authentication.method') = 'cps-certificate'").all() as { user: string }[];
+    expect(sessions.map((r) => JSON.parse(r.user).subjectNameId)).toEqual([TEST_HOLDER.nationalId]); // PSC's SubjectNameID for the same person
+    await workstation.close();
+
+    const bare = await browser.newContext({ ignoreHTTPSErrors: true });
+    const none = await bare.newPage();
+    const res = await none.goto(`${origin}/portal/login/cps`);
+    expect(res!.status()).toBe(401);
+    expect(await none.textContent('#message-erreur')).toContain('Aucun certificat de carte CPS');
+    await bare.close();
+
+    const rogue = makeCpsToken(join(dir, 'rogue'));
+    const stranger = await browser.newContext({ ignoreHTTPSErrors: true, clientCertificates: [{ origin, certPath: rogue.authCertPath, keyPath: rogue.authKeyPath }] });
+    const refused = await stranger.newPage();
+    const r = await refused.goto(`${origin}/portal/login/cps`);
+    expect(r!.status()).toBe(403);
+    expect(await refused.textContent('#message-erreur')).toMatch(/n’est pas un certificat d’authentification de carte CPS reconnu/);
+    await shot(refused, '9-workstation-refused');
+    await stranger.close();
   });
 });

@@ -40,6 +40,9 @@ import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js
 import { consumerDb, consumerSettings } from '../unit/consumer-helpers.js';
 import { startBox, type TestBox } from './dicomweb-box.js';
 import type { CardReader } from '../../appliance/src/auth/card/card-reader.js';
+import { createCpsLoginRoutes } from '../../appliance/src/http/cps-login-routes.js';
+import { listen } from '../../appliance/src/http/listen.js';
+import { ensureSelfSignedCertificate } from '../../appliance/src/device/box-certificate.js';
 
 /**
  * Two sites on one machine for the consumer tests: "Saint-Pierre" (Orthanc with its DICOMweb, our DICOMweb routes
@@ -154,6 +157,8 @@ export interface ConsumerBed {
   consumer: ConsumerService;
   portal: string;
   db: Db;
+  /** Origin of the workstation CPS login listener (with `cpsCaFile`). */
+  cpsLogin?: string;
   stop(): Promise<void>;
 }
 
@@ -164,6 +169,8 @@ export interface BedOptions {
   settings?: Partial<ConsumerSettings>;
   /** A CPS card reader: the portal is then the box's touch screen (card login routes), as on the kiosk listener. */
   card?: CardReader;
+  /** The workstation CPS login: its HTTPS listener, verifying card certificates against this CA bundle. */
+  cpsCaFile?: string;
 }
 
 async function publish(
@@ -309,7 +316,18 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
           (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         }),
     );
-    return { dir, psc, dmp, sourcePacs, localPacs, sourceBox, proxy, sourceRequests, exams, consumer, portal, db, stop };
+    let cpsLogin: string | undefined;
+    if (options.cpsCaFile) {
+      const cert = ensureSelfSignedCertificate(join(dir, 'cps-login'));
+      const listener = await listen(createCpsLoginRoutes({ consumer, portalUrl: `${portal}/portal/`, log: createLogger({ component: 'cps-login-test' }) }), {
+        host: '127.0.0.1',
+        port: 0,
+        tls: { certFile: cert.certFile, keyFile: cert.keyFile, clientCaFile: options.cpsCaFile },
+      });
+      stops.push(() => listener.close());
+      cpsLogin = `https://127.0.0.1:${listener.port}`;
+    }
+    return { dir, psc, dmp, sourcePacs, localPacs, sourceBox, proxy, sourceRequests, exams, consumer, portal, db, stop, ...(cpsLogin ? { cpsLogin } : {}) };
   } catch (err) {
     await stop();
     throw err;

@@ -34,6 +34,11 @@ export interface CpsToken {
   caCertPath: string;
   signCertPath: string;
   authCertPath: string;
+  /**
+   * PEM copy of the authentication key, for what stands in for a workstation's browser and its card (Playwright's
+   * client certificate); the box itself only ever uses the token.
+   */
+  authKeyPath: string;
 }
 
 export const TEST_HOLDER: CpsHolder = { nationalId: '899700367917', surname: 'DOC0036791', givenName: 'KIT', profession: 'Médecin' };
@@ -94,7 +99,7 @@ export function makeCpsToken(dir: string, holder: CpsHolder = TEST_HOLDER, pin =
   for (const [file, type, id, label] of objects) {
     run('pkcs11-tool', [...tool, '--write-object', file, '--type', type, '--id', id, '--label', label, ...(type === 'privkey' ? ['--usage-sign'] : [])], env);
   }
-  return { module: SOFTHSM_MODULE, tokenLabel, pin, soPin, env: { SOFTHSM2_CONF: conf }, caCertPath: f('ca.crt'), signCertPath: f('sign.crt'), authCertPath: f('auth.crt') };
+  return { module: SOFTHSM_MODULE, tokenLabel, pin, soPin, env: { SOFTHSM2_CONF: conf }, caCertPath: f('ca.crt'), signCertPath: f('sign.crt'), authCertPath: f('auth.crt'), authKeyPath: f('auth.key') };
 }
 
 export interface KeyToImport {

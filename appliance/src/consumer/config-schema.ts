@@ -32,6 +32,16 @@ export const consumerConfigSchema = z.object({
   sourceIdleTimeoutMs: z.number().int().min(1).default(60_000),
   /** Associations an import into the local PACS uses at once (each within pacs.maxAssociations). */
   importAssociations: z.number().int().min(1).max(8).default(2),
+  /**
+   * Login with the CPS card in a workstation's reader: the browser presents the card's authentication certificate
+   * (TLS client authentication) on a port of its own — only there does the box ask for a certificate. The PEM
+   * bundle of the IGC-Santé CAs the card certificates must chain to (AC IGC-SANTE FORT PERSONNES and its root);
+   * empty: off. PSC stays the default login.
+   */
+  cpsCaFile: z.string().default(''),
+  /** PEM CRLs of those CAs (a revoked card is refused); empty: none checked. */
+  cpsCrlFile: z.string().default(''),
+  cpsLoginPort: z.number().int().min(0).max(65535).default(8444),
   /** URL of the viewer for a study, `{study}` replaced by its Study Instance UID. */
   viewerUrlTemplate: z.string().default('/viewer/?study={study}&base=/portal/dicom-web'),
 });
