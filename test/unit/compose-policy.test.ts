@@ -42,7 +42,7 @@ describe('docker-compose.yml (balena)', () => {
     expect(box.cap_add).toBeUndefined();
     expect(box.security_opt).toContain('no-new-privileges:true');
     expect(box.tmpfs).toEqual(['/tmp']);
-    expect(box.volumes).toEqual(['drimbox-data:/data']);
+    expect(box.volumes).toEqual(['drimbox-data:/data', 'pcscd-socket:/run/pcscd']);
     expect(Object.keys(box.labels as object).filter((l) => DANGEROUS_LABELS.includes(l))).toEqual([]);
   });
 
@@ -57,7 +57,7 @@ describe('docker-compose.yml (balena)', () => {
   });
 
   it('publishes the box ports, and keeps the kiosk browser apart: no volume, no port, loopback only', () => {
-    expect(compose.services.appliance!.ports).toEqual(['8080:8080', '8443:8443', '11112:11112', '2575:2575']);
+    expect(compose.services.appliance!.ports).toEqual(['8080:8080', '8443:8443', '8444:8444', '11112:11112', '2575:2575']);
     const kiosk = compose.services.kiosk!;
     expect(kiosk.volumes).toBeUndefined();
     expect(kiosk.ports).toBeUndefined();
