@@ -17,7 +17,8 @@ import { ReportProcessor } from './source/report-processor.js';
 import { OutboxDrainer } from './source/outbox-drainer.js';
 import { createHl7Intake, interpretInboxRow } from './source/report-intake.js';
 import { checkLateImages } from './source/late-images-watch.js';
-import { createDmpSender } from './source/dmp-sender.js';
+import { createDmpSender, type DirectIdentity } from './source/dmp-sender.js';
+import type { PortalUser } from './auth/session/index.js';
 import { DmpClient, contextFromConfig, endpointsFromConfig, timeoutsFromConfig, XdsConfigError, type XdsSubmissionContext } from './xds/index.js';
 import { structureCredentials } from './auth/structure-credentials.js';
 import { CardReader } from './auth/card/card-reader.js';
@@ -119,6 +120,14 @@ export function dmpFromConfig(config: Config): { client: DmpClient; context: Xds
   return { client, context, signer: keys.signer, certificateNotAfter: keys.tlsNotAfter };
 }
 
+/** Direct mode's signer for the outbox: the card logged in at the box, in its holder's name. */
+function directIdentity(card: CardReader): () => DirectIdentity | undefined {
+  return () => {
+    const c = card.current();
+    return c && { signer: c.signer, nameId: c.holder.nationalId, subjectName: [c.holder.givenName, c.holder.surname].filter(Boolean).join(' ') };
+  };
+}
+
 /** The outbox's sender to the configured DMP, or undefined when no DMP is configured. */
 export function dmpSenderFromConfig(config: Config, archive: KosArchive): OutboxSender | undefined {
   const dmp = dmpFromConfig(config);
@@ -196,9 +205,15 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
 
     const dmp = dmpFromConfig(config);
     if (dmp) stops.push(() => dmp.client.close());
+    const card = config.pkcs11.card.module ? CardReader.open(config.pkcs11.card, log.child({ component: 'card' })) : undefined;
+    if (card) {
+      card.start();
+      stops.push(() => card.stop());
+    }
+    const direct = card && config.pkcs11.card.directMode ? directIdentity(card) : undefined;
     const drainer = new OutboxDrainer(
       outbox,
-      options.dmpSender ?? (dmp ? createDmpSender({ ...dmp, archive, dataDir: config.dataDir }) : notConfiguredSender),
+      options.dmpSender ?? (dmp ? createDmpSender({ ...dmp, archive, dataDir: config.dataDir, ...(direct ? { direct } : {}) }) : notConfiguredSender),
       { admits: () => work.admits() && !stopping },
     );
     work.register('dmp-submission', () => drainer.inFlight);
@@ -279,11 +294,6 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     const lanListener = await listen(createLanApp(lanDeps, 'lan'), { host: config.lan.host, port: config.lan.port, tls: { ...tls, clientCaFile: '' }, refuse });
     stops.push(() => lanListener.close());
     // The touch screen also shows the portal, with the card login when the box has a CPS reader.
-    const card = config.pkcs11.card.module ? CardReader.open(config.pkcs11.card, log.child({ component: 'card' })) : undefined;
-    if (card) {
-      card.start();
-      stops.push(() => card.stop());
-    }
     let kioskPortal: ReturnType<typeof createConsumerRoutes> | undefined;
     let cpsLoginPort: number | undefined;
     const kioskDeps = {
@@ -307,6 +317,9 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         bridge,
         admits: () => work.admits() && !stopping,
         log: log.child({ component: 'consumer' }),
+        ...(card && config.pkcs11.card.directMode
+          ? { directSigner: (user: PortalUser) => (user.authentication?.method === 'cps-card' ? card.signerFor(user.authentication.cardSerial) : undefined) }
+          : {}),
       });
       portal = createConsumerRoutes({ consumer, audit: new AuditLog(db) });
       kioskPortal = createConsumerRoutes({ consumer, audit: new AuditLog(db), ...(card ? { card } : {}) });

@@ -1,6 +1,7 @@
 import { KosParseError, parseKos, type KosManifest } from '../dicom/kos/index.js';
 import type { DmpClient, DocumentEntry, VihfSubject } from '../xds/index.js';
 import { KOS } from '../xds/codes.js';
+import type { Signer } from '../auth/signer/signer.js';
 import { parseCx } from '../xds/hl7-types.js';
 
 /**
@@ -27,8 +28,9 @@ function samePatient(registryPatientId: string | undefined, vihfPatientId: strin
   return a.id === b.id && a.authorityOid === b.authorityOid;
 }
 
-export async function findImagingExams(dmp: DmpConsumerPort, vihf: VihfSubject): Promise<DmpResult<DocumentEntry[]>> {
-  const r = await dmp.findDocuments({ patientId: vihf.patientId, statuses: ['Approved'], typeCodes: [KOS.typeCode] }, vihf);
+/** `vihfSigner`: the professional's card in direct mode (else the structure's signer). */
+export async function findImagingExams(dmp: DmpConsumerPort, vihf: VihfSubject, vihfSigner?: Signer): Promise<DmpResult<DocumentEntry[]>> {
+  const r = await dmp.findDocuments({ patientId: vihf.patientId, statuses: ['Approved'], typeCodes: [KOS.typeCode] }, vihf, vihfSigner);
   if (r.kind !== 'success') return { ok: false, message: failure(r) };
   return { ok: true, value: r.value.documentEntries.filter((e) => samePatient(e.patientId, vihf.patientId)) };
 }
@@ -38,8 +40,8 @@ export interface FetchedKos {
   manifest: KosManifest;
 }
 
-export async function fetchKos(dmp: DmpConsumerPort, vihf: VihfSubject, documentUniqueId: string): Promise<DmpResult<FetchedKos>> {
-  const found = await dmp.getDocuments({ uniqueIds: [documentUniqueId] }, vihf);
+export async function fetchKos(dmp: DmpConsumerPort, vihf: VihfSubject, documentUniqueId: string, vihfSigner?: Signer): Promise<DmpResult<FetchedKos>> {
+  const found = await dmp.getDocuments({ uniqueIds: [documentUniqueId] }, vihf, vihfSigner);
   if (found.kind !== 'success') return { ok: false, message: failure(found) };
   const entry = found.value.documentEntries.find((e) => e.uniqueId === documentUniqueId);
   if (!entry) return { ok: false, message: "ce document n'existe pas (ou plus) dans le DMP" };
@@ -53,6 +55,7 @@ export async function fetchKos(dmp: DmpConsumerPort, vihf: VihfSubject, document
   const r = await dmp.retrieve(
     [{ repositoryUniqueId: entry.repositoryUniqueId, documentUniqueId, ...(entry.homeCommunityId ? { homeCommunityId: entry.homeCommunityId } : {}) }],
     vihf,
+    vihfSigner,
   );
   if (r.kind !== 'success') return { ok: false, message: failure(r) };
   let bytes: Buffer | undefined;

@@ -23,7 +23,8 @@ import { ConsumerSessionTable, type PatientRow, type StudyRow } from '../store/c
 export type OpenedStudy = StudyRow;
 import { ContextCallStats, modelStatCsv, type StatsRange } from '../store/consumer-stats.js';
 import type { Db } from '../store/database.js';
-import type { XdsSubmissionContext } from '../xds/index.js';
+import type { VihfSubject, XdsSubmissionContext } from '../xds/index.js';
+import type { Signer } from '../auth/signer/signer.js';
 import { ImageCache } from './cache/image-cache.js';
 import { parseContextCall, type ContextCall } from './context-call.js';
 import { fetchKos, findImagingExams, type DmpConsumerPort } from './dmp.js';
@@ -82,6 +83,11 @@ export interface ConsumerDeps {
   now?: () => number;
   /** Whether new long work may start (false while the box lets an update through). */
   admits?: () => boolean;
+  /**
+   * Direct mode (pkcs11.card.directMode): the signer of the professional's own CPS card for their VIHF, when they
+   * logged in with it at the box and it is still in; undefined: the structure's signer (indirect mode).
+   */
+  directSigner?: (user: PortalUser) => Signer | undefined;
 }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; status: number; message: string; relogin?: boolean };
@@ -194,8 +200,11 @@ export async function createConsumerService(deps: ConsumerDeps) {
     return patientOf(row);
   }
 
-  function vihfFor(session: AuthenticatedSession, patient: OpenedPatient) {
-    return consumerVihfSubject(session.user, chooseSituation(session.user, patient.situation), patient.ins, xdsContext);
+  /** The VIHF of the professional at the screen, and its signer in direct mode (their card). */
+  function vihfFor(session: AuthenticatedSession, patient: OpenedPatient): { subject: VihfSubject; signer?: Signer } {
+    const subject = consumerVihfSubject(session.user, chooseSituation(session.user, patient.situation), patient.ins, xdsContext);
+    const signer = deps.directSigner?.(session.user);
+    return signer ? { subject: { ...subject, mode: 'DIRECTE' }, signer } : { subject };
   }
 
   function applyResumeContext(session: Session): OpenedPatient | undefined {
@@ -391,7 +400,8 @@ export async function createConsumerService(deps: ConsumerDeps) {
       if (!row) return fail(404, "ce patient n'est pas ouvert dans votre session");
       let patient = patientOf(row);
       if (patient.consent === false) return fail(403, "le patient n'a pas donné son accord (InformationEtConsentement) : le DMP n'est pas consulté");
-      const found = await findImagingExams(dmp, vihfFor(session, patient));
+      const vihf = vihfFor(session, patient);
+      const found = await findImagingExams(dmp, vihf.subject, vihf.signer);
       if (!found.ok) return fail(502, found.message);
       if (patient.traits.source === 'aucune') {
         const traits = traitsFromRegistry(traitsFromEntries(found.value));
@@ -411,7 +421,8 @@ export async function createConsumerService(deps: ConsumerDeps) {
       const patient = patientOf(row);
       if (patient.consent === false) return fail(403, "le patient n'a pas donné son accord : le DMP n'est pas consulté");
       if (session.tokens && !tokenUsable(session, now())) return fail(401, 'votre connexion Pro Santé Connect a expiré : reconnectez-vous', true);
-      const fetched = await fetchKos(dmp, vihfFor(session, patient), documentUniqueId);
+      const vihf = vihfFor(session, patient);
+      const fetched = await fetchKos(dmp, vihf.subject, documentUniqueId, vihf.signer);
       if (!fetched.ok) return fail(502, fetched.message);
       const manifest = fetched.value.manifest;
       table.addStudy({

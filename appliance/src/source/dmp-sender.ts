@@ -5,7 +5,7 @@ import type { KosArchive, KosRecord } from '../store/kos-archive.js';
 import type { OutboxRow, OutboxSender, SendOutcome } from '../store/outbox.js';
 import type { ReportEvent } from '../report/types.js';
 import { parseKos } from '../dicom/kos/index.js';
-import { buildProvideAndRegister, vihfSubjectFromReport, type DmpClient, type Outcome, type XdsSubmissionContext } from '../xds/index.js';
+import { buildProvideAndRegister, vihfSubjectFromReport, type DmpClient, type Outcome, type VihfSubject, type XdsSubmissionContext } from '../xds/index.js';
 import { authorOf, MetadataError } from '../xds/index.js';
 
 export interface DmpSenderDeps {
@@ -14,7 +14,23 @@ export interface DmpSenderDeps {
   dataDir: string;
   context: XdsSubmissionContext;
   signer: Signer;
+  /**
+   * Direct mode (pkcs11.card.directMode): the professional logged in with their CPS card at the box, whose card
+   * signs the VIHF in their name; undefined when none is (the operation then waits for one). Absent: indirect mode.
+   */
+  direct?: () => DirectIdentity | undefined;
 }
+
+export interface DirectIdentity {
+  signer: Signer;
+  nameId: string;
+  subjectName: string;
+}
+
+/** Why a direct-mode operation waits (outbox reason, shown on the status screen). */
+export const WAITING_FOR_CARD = 'direct authentication mode: no CPS card is logged in at the box; the operation waits for a professional to log in with their card';
+
+type Vihf = { subject: VihfSubject; signer?: Signer };
 
 // Patient identifier in the DMP: the INS in CX form with the NH type (ci-sis-imaging.md §2.1).
 const insCx = (report: ReportEvent) => `${report.patient.ins?.value}^^^&${report.patient.ins?.issuerOid}&ISO^NH`;
@@ -26,13 +42,21 @@ const insCx = (report: ReportEvent) => `${report.patient.ins?.value}^^^&${report
 export function createDmpSender(deps: DmpSenderDeps): OutboxSender {
   const { client, archive } = deps;
 
+  /** The VIHF of an operation: the report's author under the structure's certificate, or the card's holder in direct mode. */
+  const vihfOf = (report: ReportEvent): Vihf | undefined => {
+    const subject = vihfSubjectFromReport(report, deps.context);
+    if (!deps.direct) return { subject };
+    const who = deps.direct();
+    return who && { subject: { ...subject, nameId: who.nameId, subjectName: who.subjectName, mode: 'DIRECTE' }, signer: who.signer };
+  };
+
   const kosOf = (row: OutboxRow): KosRecord => {
     const kos = row.kosId !== null ? archive.get(row.kosId) : undefined;
     if (!kos) throw new Error(`outbox #${row.id}: its manifest (archive #${row.kosId}) is missing`);
     return kos;
   };
 
-  async function publish(row: OutboxRow, kos: KosRecord, report: ReportEvent, replacesEntryUUID?: string): Promise<SendOutcome> {
+  async function publish(row: OutboxRow, kos: KosRecord, report: ReportEvent, who: Vihf, replacesEntryUUID?: string): Promise<SendOutcome> {
     const bytes = await readFile(join(deps.dataDir, kos.file));
     parseKos(bytes); // refuse to send a file that is no longer a readable KOS
     const built = await buildProvideAndRegister({
@@ -50,9 +74,9 @@ export function createDmpSender(deps: DmpSenderDeps): OutboxSender {
       signer: deps.signer,
       replacesEntryUUID,
     });
-    const outcome = await client.provideAndRegister(built, vihfSubjectFromReport(report, deps.context));
+    const outcome = await client.provideAndRegister(built, who.subject, who.signer);
     if (outcome.kind === 'permanent' && outcome.code === 'XDSDuplicateUniqueIdInRegistry') {
-      const known = await client.entryUuidOf(row.uniqueId, vihfSubjectFromReport(report, deps.context));
+      const known = await client.entryUuidOf(row.uniqueId, who.subject, who.signer);
       if (known.kind === 'success' && known.value) return { kind: 'already-done', detail: `entry ${known.value}` };
     }
     return toSendOutcome(outcome);
@@ -62,19 +86,20 @@ export function createDmpSender(deps: DmpSenderDeps): OutboxSender {
     async send(row) {
       const kos = kosOf(row);
       const report = kos.report as ReportEvent;
-      const vihf = () => vihfSubjectFromReport(report, deps.context);
       try {
+        const who = vihfOf(report);
+        if (!who) return { kind: 'retryable', reason: WAITING_FOR_CARD };
         switch (row.op) {
           case 'publish':
-            return await publish(row, kos, report);
+            return await publish(row, kos, report, who);
           case 'replace': {
-            const previous = await client.entryUuidOf(row.targetUniqueId!, vihf());
+            const previous = await client.entryUuidOf(row.targetUniqueId!, who.subject, who.signer);
             if (previous.kind !== 'success') return toSendOutcome(previous);
             // The replaced manifest never reached the DMP (abandoned): this one is published on its own.
-            return await publish(row, kos, report, previous.value);
+            return await publish(row, kos, report, who, previous.value);
           }
           case 'withdraw': {
-            const entry = await client.entryUuidOf(row.targetUniqueId!, vihf());
+            const entry = await client.entryUuidOf(row.targetUniqueId!, who.subject, who.signer);
             if (entry.kind !== 'success') return toSendOutcome(entry);
             if (!entry.value) return { kind: 'already-done', detail: `no entry ${row.targetUniqueId} at the DMP: nothing to withdraw` };
             return toSendOutcome(
@@ -87,7 +112,8 @@ export function createDmpSender(deps: DmpSenderDeps): OutboxSender {
                   author: authorOf(report, deps.context),
                   context: deps.context,
                 },
-                vihf(),
+                who.subject,
+                who.signer,
               ),
             );
           }

@@ -94,36 +94,39 @@ export class DmpClient {
     this.connection.close();
   }
 
-  /** ITI-41 of a built submission (publish, or replace when built with replacesEntryUUID). Signs a new VIHF each time. */
-  async provideAndRegister(built: BuiltSubmission, vihf: VihfSubject): Promise<Outcome> {
+  /**
+   * ITI-41 of a built submission (publish, or replace when built with replacesEntryUUID). Signs a new VIHF each
+   * time — with `vihfSigner` when given (direct mode: the professional's CPS card), else the structure's signer.
+   */
+  async provideAndRegister(built: BuiltSubmission, vihf: VihfSubject, vihfSigner?: Signer): Promise<Outcome> {
     const { context, signer, endpoints } = this.options;
-    return this.connection.send(await prepareProvideAndRegister(built, vihf, context, signer, endpoints.repositoryUrl));
+    return this.connection.send(await prepareProvideAndRegister(built, vihf, context, vihfSigner ?? signer, endpoints.repositoryUrl));
   }
 
   /** ITI-57: changes the availability status of a published entry (withdrawal: Deprecated, or the DMP's Deleted). */
-  async updateAvailability(input: AvailabilityUpdateInput, vihf: VihfSubject): Promise<Outcome> {
+  async updateAvailability(input: AvailabilityUpdateInput, vihf: VihfSubject, vihfSigner?: Signer): Promise<Outcome> {
     const { xml } = availabilityUpdateXml(input);
-    return this.connection.send(await this.plain(ACTION.updateDocumentSet, this.options.endpoints.registryUrl, xml, vihf));
+    return this.connection.send(await this.plain(ACTION.updateDocumentSet, this.options.endpoints.registryUrl, xml, vihf, vihfSigner));
   }
 
-  findDocuments(query: FindDocumentsQuery, vihf: VihfSubject): Promise<ValueOutcome<QueryResult>> {
-    return this.storedQuery(findDocumentsXml(query), vihf);
+  findDocuments(query: FindDocumentsQuery, vihf: VihfSubject, vihfSigner?: Signer): Promise<ValueOutcome<QueryResult>> {
+    return this.storedQuery(findDocumentsXml(query), vihf, vihfSigner);
   }
 
-  getDocuments(query: GetDocumentsQuery, vihf: VihfSubject): Promise<ValueOutcome<QueryResult>> {
-    return this.storedQuery(getDocumentsXml(query), vihf);
+  getDocuments(query: GetDocumentsQuery, vihf: VihfSubject, vihfSigner?: Signer): Promise<ValueOutcome<QueryResult>> {
+    return this.storedQuery(getDocumentsXml(query), vihf, vihfSigner);
   }
 
-  getAssociations(entryUUIDs: string[], vihf: VihfSubject): Promise<ValueOutcome<QueryResult>> {
-    return this.storedQuery(getAssociationsXml(entryUUIDs), vihf);
+  getAssociations(entryUUIDs: string[], vihf: VihfSubject, vihfSigner?: Signer): Promise<ValueOutcome<QueryResult>> {
+    return this.storedQuery(getAssociationsXml(entryUUIDs), vihf, vihfSigner);
   }
 
   /**
    * The registry's entryUUID of a document published under `uniqueId` (the DMP assigns entryUUIDs: a replacement
    * or a withdrawal needs it). `value` is undefined when the registry knows no such document.
    */
-  async entryUuidOf(uniqueId: string, vihf: VihfSubject): Promise<ValueOutcome<string | undefined>> {
-    const r = await this.getDocuments({ uniqueIds: [uniqueId], returnType: 'ObjectRef' }, vihf);
+  async entryUuidOf(uniqueId: string, vihf: VihfSubject, vihfSigner?: Signer): Promise<ValueOutcome<string | undefined>> {
+    const r = await this.getDocuments({ uniqueIds: [uniqueId], returnType: 'ObjectRef' }, vihf, vihfSigner);
     if (r.kind !== 'success') return r;
     const ids = [...r.value.objectRefs, ...r.value.documentEntries.map((e) => e.entryUUID)];
     return { kind: 'success', value: ids[0] };
@@ -133,9 +136,9 @@ export class DmpClient {
    * ITI-43. On success, read `value.documents()` to stream each document's bytes (the connection stays busy until
    * they are read, or until the caller stops iterating).
    */
-  async retrieve(requests: DocumentRequest[], vihf: VihfSubject): Promise<ValueOutcome<RetrieveResponse>> {
+  async retrieve(requests: DocumentRequest[], vihf: VihfSubject, vihfSigner?: Signer): Promise<ValueOutcome<RetrieveResponse>> {
     const { context, signer, endpoints } = this.options;
-    const assertion = await signedVihf(vihf, context, signer);
+    const assertion = await signedVihf(vihf, context, vihfSigner ?? signer);
     const { xml, messageId } = soapEnvelope({ action: ACTION.retrieveDocumentSet, to: endpoints.repositoryUrl, signedAssertion: assertion, bodyXml: retrieveRequestXml(requests) });
     const mtom = buildMtom(xml, [], ACTION.retrieveDocumentSet);
     const answer = await this.connection.open({
@@ -165,12 +168,12 @@ export class DmpClient {
     }
   }
 
-  private plain(action: string, url: string, bodyXml: string, vihf: VihfSubject): Promise<PreparedRequest> {
-    return preparePlainSoap(action, url, bodyXml, vihf, this.options.context, this.options.signer);
+  private plain(action: string, url: string, bodyXml: string, vihf: VihfSubject, vihfSigner?: Signer): Promise<PreparedRequest> {
+    return preparePlainSoap(action, url, bodyXml, vihf, this.options.context, vihfSigner ?? this.options.signer);
   }
 
-  private async storedQuery(bodyXml: string, vihf: VihfSubject): Promise<ValueOutcome<QueryResult>> {
-    const prepared = await this.plain(ACTION.registryStoredQuery, this.options.endpoints.registryUrl, bodyXml, vihf);
+  private async storedQuery(bodyXml: string, vihf: VihfSubject, vihfSigner?: Signer): Promise<ValueOutcome<QueryResult>> {
+    const prepared = await this.plain(ACTION.registryStoredQuery, this.options.endpoints.registryUrl, bodyXml, vihf, vihfSigner);
     const answer = await this.connection.exchange(prepared);
     if (answer.kind !== 'answer') return answer;
     try {

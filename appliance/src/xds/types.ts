@@ -3,7 +3,8 @@ import type { Code } from './codes.js';
 export type { Code } from './codes.js';
 
 /** VIHF Authentification_Mode (ci-sis-imaging.md §4): INDIRECTE for the unattended source (server certificate). */
-export type VihfAuthMode = 'INDIRECTE' | 'INDIRECTE_RENFORCEE';
+/** DIRECTE: the professional authenticated with their own CPS card (direct mode); the others: the structure's certificate. */
+export type VihfAuthMode = 'DIRECTE' | 'INDIRECTE' | 'INDIRECTE_RENFORCEE';
 
 export type XmlSignatureAlgorithm = 'rsa-sha256' | 'rsa-sha1';
 

@@ -39,7 +39,7 @@ const SIGNATURE_KEY = 'CPS_PRIV_SIG';
  */
 export class CardReader {
   private present = new Map<string, Omit<PresentCard, 'loggedIn' | 'lockedForMs'>>();
-  private readonly sessions = new Map<string, Pkcs11Signer>();
+  private readonly sessions = new Map<string, { signer: Pkcs11Signer; holder: CardHolder }>();
   private readonly removedListeners: ((serial: string) => void)[] = [];
   private readonly guard: PinGuard;
   private timer: NodeJS.Timeout | undefined;
@@ -108,7 +108,8 @@ export class CardReader {
           },
         }),
       );
-      this.sessions.set(serial, signer);
+      this.sessions.delete(serial);
+      this.sessions.set(serial, { signer, holder: card.holder });
       this.guard.success(serial);
       this.log.info('card login', { serial, nationalId: card.holder.nationalId });
       return { ok: true, serial, holder: card.holder };
@@ -126,21 +127,27 @@ export class CardReader {
 
   /** The logged-in card's signer (signature in the holder's name), while the card is in. */
   signerFor(serial: string): Pkcs11Signer | undefined {
-    return this.sessions.get(serial);
+    return this.sessions.get(serial)?.signer;
+  }
+
+  /** The card logged in most recently, still in the reader: who signs in direct mode. */
+  current(): { serial: string; holder: CardHolder; signer: Pkcs11Signer } | undefined {
+    const last = [...this.sessions].at(-1);
+    return last && { serial: last[0], ...last[1] };
   }
 
   /** Ends a card's session (logout button, removal). */
   async endSession(serial: string): Promise<void> {
-    const signer = this.sessions.get(serial);
-    if (!signer) return;
+    const session = this.sessions.get(serial);
+    if (!session) return;
     this.sessions.delete(serial);
-    await signer.close().catch(() => undefined);
+    await session.signer.close().catch(() => undefined);
   }
 
   private async pollOnce(): Promise<void> {
     try {
       const pulled = new Set<string>();
-      for (const [serial, signer] of [...this.sessions]) {
+      for (const [serial, { signer }] of [...this.sessions]) {
         if (!(await signer.isPresent())) {
           pulled.add(serial);
           await this.removed(serial);

@@ -38,6 +38,13 @@ export const pkcs11ConfigSchema = z.object({
       /** Wrong PINs in a row the box lets through for one card before refusing it for pinLockMinutes (a CPS locks at 3). */
       maxPinFailures: z.number().int().min(1).max(10).default(3),
       pinLockMinutes: z.number().int().min(1).max(24 * 60).default(15),
+      /**
+       * Direct authentication mode (the practice's choice): DMP transactions carry the VIHF of the professional logged
+       * in with their card at the box (Authentification_Mode DIRECTE), signed by the card's CPS_PRIV_SIG — portal
+       * queries of that professional, and the outbox's publications, which wait while no card is logged in.
+       * false: the structure's certificate signs (INDIRECTE). The DMP's TLS stays the structure's ORG certificate.
+       */
+      directMode: z.boolean().default(false),
     })
     .prefault({}),
 });

@@ -1,9 +1,20 @@
-import pkcs11js from 'pkcs11js';
+import { createRequire } from 'node:module';
 import { tokenError } from './errors.js';
 
+type Pkcs11js = typeof import('pkcs11js');
 export type Handle = Buffer;
-export type Pkcs11 = InstanceType<typeof pkcs11js.PKCS11>;
-export { pkcs11js };
+export type Pkcs11 = InstanceType<Pkcs11js['PKCS11']>;
+
+let binding: Pkcs11js | undefined;
+
+/**
+ * pkcs11js (a native addon) and its CK* constants, loaded at the first use: a box with no token or card
+ * configured never maps it.
+ */
+export function pkcs11js(): Pkcs11js {
+  binding ??= createRequire(import.meta.url)('pkcs11js') as Pkcs11js;
+  return binding;
+}
 
 /**
  * One loaded PKCS#11 module (OpenSC's opensc-pkcs11.so, the ANS Cryptolib, SoftHSM2...). PKCS#11 allows one
@@ -24,14 +35,14 @@ export class Pkcs11Module {
   static open(path: string): Pkcs11Module {
     const known = loaded.get(path);
     if (known) return known;
-    const lib = new pkcs11js.PKCS11();
+    const lib = new (pkcs11js().PKCS11)();
     try {
       lib.load(path);
     } catch (err) {
       throw tokenError(err, `cannot load the PKCS#11 module ${path} (installed? right architecture?)`);
     }
     try {
-      lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+      lib.C_Initialize({ flags: pkcs11js().CKF_OS_LOCKING_OK });
     } catch (err) {
       throw tokenError(err, `the PKCS#11 module ${path} refused to initialise`);
     }
@@ -76,7 +87,7 @@ export class Pkcs11Module {
     } catch {
       // already finalised: initialise again below
     }
-    this.lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+    this.lib.C_Initialize({ flags: pkcs11js().CKF_OS_LOCKING_OK });
     this.generation++;
     return true;
   }

@@ -10,10 +10,7 @@ class TokenGone extends Error {
 }
 
 /** RSA PKCS#1 v1.5 with the hash done on the token (IAS-ECC hashes its last round on the card: §2.3). */
-const MECHANISM: Record<SignatureAlgorithmName, number> = {
-  'rsa-sha256': pkcs11js.CKM_SHA256_RSA_PKCS,
-  'rsa-sha1': pkcs11js.CKM_SHA1_RSA_PKCS,
-};
+const mechanism = (algorithm: SignatureAlgorithmName): number => (algorithm === 'rsa-sha256' ? pkcs11js().CKM_SHA256_RSA_PKCS : pkcs11js().CKM_SHA1_RSA_PKCS);
 
 export interface TokenKeyOptions {
   module: string;
@@ -112,7 +109,7 @@ export class Pkcs11Signer implements Signer {
       if (!open || this.closed) return false;
       try {
         this.checkStillThere(lib, open);
-        return findObjects(lib, open.session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: pkcs11js.CKA_LABEL, value: this.options.keyLabel }], 1).length === 1;
+        return findObjects(lib, open.session, [{ type: pkcs11js().CKA_CLASS, value: pkcs11js().CKO_PRIVATE_KEY }, { type: pkcs11js().CKA_LABEL, value: this.options.keyLabel }], 1).length === 1;
       } catch {
         return false;
       }
@@ -130,7 +127,7 @@ export class Pkcs11Signer implements Signer {
     if (!this.open || this.open.epoch !== this.module.epoch) this.open = this.reopen(lib);
     const { session, key } = this.open;
     this.checkStillThere(lib, this.open);
-    lib.C_SignInit(session, { mechanism: MECHANISM[algorithm] }, key);
+    lib.C_SignInit(session, { mechanism: mechanism(algorithm) }, key);
     // 512 bytes: an RSA signature up to 4096 bits; pkcs11js returns the slice the token wrote.
     return lib.C_SignAsync(session, data, Buffer.alloc(512));
   }
@@ -177,7 +174,7 @@ function openKey(module: Pkcs11Module, lib: Pkcs11, options: TokenKeyOptions, ex
   const token = selectToken(listTokens(lib), options.token, where);
   let session: Handle;
   try {
-    session = lib.C_OpenSession(token.slot, pkcs11js.CKF_SERIAL_SESSION);
+    session = lib.C_OpenSession(token.slot, pkcs11js().CKF_SERIAL_SESSION);
   } catch (err) {
     throw tokenError(err, `${where}: cannot open a session on token "${token.label}"`);
   }
@@ -192,12 +189,12 @@ function openKey(module: Pkcs11Module, lib: Pkcs11, options: TokenKeyOptions, ex
     }
     if (token.loginRequired) login(lib, session, token.slot, options.pin(), `${where}: login to token "${token.label}"`);
     const keys = findObjects(lib, session, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-      { type: pkcs11js.CKA_LABEL, value: options.keyLabel },
+      { type: pkcs11js().CKA_CLASS, value: pkcs11js().CKO_PRIVATE_KEY },
+      { type: pkcs11js().CKA_LABEL, value: options.keyLabel },
     ], 2);
     if (keys.length !== 1) throw new TokenError(`${where}: ${keys.length === 0 ? 'no private key' : 'several private keys'} with this label on token "${token.label}"`, 'not-found');
     const key = keys[0]!;
-    const [id] = lib.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_ID }]);
+    const [id] = lib.C_GetAttributeValue(session, key, [{ type: pkcs11js().CKA_ID }]);
     const keyId = ((id?.value as Buffer | undefined) ?? Buffer.alloc(0)).toString('hex');
     const cert = token.certificates.find((c) => c.id === keyId)?.certificate;
     if (!cert) throw new TokenError(`${where}: no certificate with the key's CKA_ID ${keyId || '(empty)'} on token "${token.label}"`, 'not-found');
@@ -221,9 +218,9 @@ export function login(lib: Pkcs11, session: Handle, slot: Handle, pin: string | 
   if (before === 'locked') throw tokenError({ code: 0xa4, message: 'CKR_PIN_LOCKED' }, doing);
   if (pin === undefined || pin === '') throw new TokenError(`${doing}: the PIN is needed (not configured, or the card was removed since it was typed)`, 'not-logged-in', before);
   try {
-    lib.C_Login(session, pkcs11js.CKU_USER, pin);
+    lib.C_Login(session, pkcs11js().CKU_USER, pin);
   } catch (err) {
-    if ((err as { code?: number }).code === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) return;
+    if ((err as { code?: number }).code === pkcs11js().CKR_USER_ALREADY_LOGGED_IN) return;
     throw tokenError(err, doing, tokenPinTries(lib, slot));
   }
 }

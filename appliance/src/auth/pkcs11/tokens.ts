@@ -42,14 +42,14 @@ export function listTokens(lib: Pkcs11): TokenSummary[] {
     } catch {
       continue; // removed between the two calls, or not initialised: not a usable token
     }
-    if (!(info.flags & pkcs11js.CKF_TOKEN_INITIALIZED)) continue;
+    if (!(info.flags & pkcs11js().CKF_TOKEN_INITIALIZED)) continue;
     tokens.push({
       slot,
       label: text(info.label),
       serial: text(info.serialNumber),
       model: text(info.model),
       manufacturer: text(info.manufacturerID),
-      loginRequired: (info.flags & pkcs11js.CKF_LOGIN_REQUIRED) !== 0,
+      loginRequired: (info.flags & pkcs11js().CKF_LOGIN_REQUIRED) !== 0,
       pinTries: pinTriesFromFlags(info.flags),
       certificates: readCertificates(lib, slot),
     });
@@ -82,13 +82,13 @@ export function tokenPinTries(lib: Pkcs11, slot: Handle): PinTries | undefined {
 function readCertificates(lib: Pkcs11, slot: Handle): TokenCertificate[] {
   let session: Handle;
   try {
-    session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+    session = lib.C_OpenSession(slot, pkcs11js().CKF_SERIAL_SESSION);
   } catch {
     return [];
   }
   try {
-    return findObjects(lib, session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE }], 16).flatMap((handle) => {
-      const [label, id, value] = lib.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_LABEL }, { type: pkcs11js.CKA_ID }, { type: pkcs11js.CKA_VALUE }]);
+    return findObjects(lib, session, [{ type: pkcs11js().CKA_CLASS, value: pkcs11js().CKO_CERTIFICATE }], 16).flatMap((handle) => {
+      const [label, id, value] = lib.C_GetAttributeValue(session, handle, [{ type: pkcs11js().CKA_LABEL }, { type: pkcs11js().CKA_ID }, { type: pkcs11js().CKA_VALUE }]);
       try {
         return [{ label: (label?.value as Buffer | undefined)?.toString('utf8') ?? '', id: ((id?.value as Buffer | undefined) ?? Buffer.alloc(0)).toString('hex'), certificate: new X509Certificate(value?.value as Buffer) }];
       } catch {
