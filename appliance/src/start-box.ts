@@ -81,6 +81,8 @@ export interface RunningBox extends BoxParts {
   lanPort: number;
   /** The touch screen's loopback listener (same routes as the LAN one). */
   kioskPort: number;
+  /** The box's CPS card reader (pkcs11.card.module). */
+  card?: CardReader;
   /** The workstation CPS login's HTTPS port, when consumer.cpsCaFile is set. */
   cpsLoginPort?: number;
   /** The certificate of the public and LAN listeners; undefined when TLS is off (http.tls.enabled). */
@@ -379,6 +381,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       certificate,
       kioskPort: kioskListener.port,
       ...(cpsLoginPort !== undefined ? { cpsLoginPort } : {}),
+      ...(card ? { card } : {}),
       hl7Port: mllp.port,
       dimsePort: scp.port,
       appliance,

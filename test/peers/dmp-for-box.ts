@@ -8,8 +8,8 @@ export const DEMO_STRUCTURE_ID = '499700367909006';
  * The DMP simulator plus what a box needs to talk to it: certificates issued by the simulator's CA
  * (ORG AUTH_CLI client, signature) and the `xds` configuration section pointing at it.
  */
-export async function startDmpForBox(dataDir: string, options: { knownPatients?: string[] } = {}): Promise<{ sim: DmpSimulator; xds: Record<string, unknown> }> {
-  const sim = await startDmpSimulator({ dataDir, knownPatients: options.knownPatients });
+export async function startDmpForBox(dataDir: string, options: { knownPatients?: string[]; ca?: { certPem: string; keyPem: string } } = {}): Promise<{ sim: DmpSimulator; xds: Record<string, unknown> }> {
+  const sim = await startDmpSimulator({ dataDir, knownPatients: options.knownPatients, ...(options.ca ? { ca: options.ca } : {}) });
   const password = randomBytes(12).toString('hex');
   const subject = `/C=FR/O=Cabinet de radiologie de test/OU=${DEMO_STRUCTURE_ID}/CN=DRIMbox`;
   const client = sim.issueCertificate({ name: 'box-auth-client', usage: 'client', subject, p12Password: password });

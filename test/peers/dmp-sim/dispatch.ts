@@ -24,6 +24,8 @@ export interface Outcome {
   messageId?: string;
   status: 'Success' | 'PartialSuccess' | 'Failure' | 'Fault';
   errors: { code: string; context: string; severity: string }[];
+  /** Who the verified VIHF named and who signed it (tests of the direct mode read it from the request log). */
+  vihf?: { nameId: string; authenticationMode: string; signerSubject: string };
 }
 
 export interface HttpReply {
@@ -96,7 +98,9 @@ export async function handleSoap(request: SoapRequest, ctx: SimContext): Promise
       return answer(transaction, messageId, mtom, failureBody(transaction, errors), [], 'Failure', errors);
     }
     const status = /ResponseStatusType:PartialSuccess"/.test(result.bodyXml) ? 'PartialSuccess' : /ResponseStatusType:Failure"/.test(result.bodyXml) ? 'Failure' : 'Success';
-    return answer(transaction, messageId, mtom || transaction === 'iti43', result.bodyXml, result.attachments ?? [], status, result.errors);
+    const reply = answer(transaction, messageId, mtom || transaction === 'iti43', result.bodyXml, result.attachments ?? [], status, result.errors);
+    reply.outcome.vihf = { nameId: vihf.nameId, authenticationMode: vihf.authenticationMode, signerSubject: vihf.signerSubject };
+    return reply;
   } catch (err) {
     const fault = err instanceof SoapFault ? err : new SoapFault('Receiver', `internal error of the DMP simulator: ${(err as Error).message}`);
     return {
