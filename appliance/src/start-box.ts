@@ -24,6 +24,10 @@ import { structureCredentials } from './auth/structure-credentials.js';
 import { CardReader } from './auth/card/card-reader.js';
 import { createCpsLoginRoutes } from './http/cps-login-routes.js';
 import { engineSecureContext } from './auth/pkcs11/tls-key.js';
+import { agentFetch } from './consumer/agent-fetch.js';
+import { Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import type { TlsClientCredential } from './xds/transport.js';
 import type { Signer } from './auth/signer/signer.js';
 import { createHttpApp } from './http/app.js';
 import { createLanApp, type LanEnv } from './http/lan-app.js';
@@ -99,27 +103,43 @@ export interface RunningBox extends BoxParts {
 }
 
 /** The DMP connection of the configuration, or undefined when no DMP is configured (xds.baseUrl empty). */
-export function dmpFromConfig(config: Config): { client: DmpClient; context: XdsSubmissionContext; signer: Signer; certificateNotAfter: Date } | undefined {
+export function dmpFromConfig(config: Config): { client: DmpClient; context: XdsSubmissionContext; signer: Signer; certificateNotAfter: Date; sourceAgent: Agent } | undefined {
   const x = config.xds;
   if (!x.baseUrl && !x.repositoryUrl) return undefined;
   const keys = structureCredentials(x, config.pkcs11.structure);
   if (!x.caFile) throw new XdsConfigError('set xds.caFile: the DMP connection needs it');
-  let ca: Buffer;
-  try {
-    ca = readFileSync(x.caFile);
-  } catch (err) {
-    throw new XdsConfigError(`cannot read xds.caFile ${x.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  const ca = readConfigFile(x.caFile, 'xds.caFile');
+  const sourceCa = config.consumer.sourceCaFile ? readConfigFile(config.consumer.sourceCaFile, 'consumer.sourceCaFile') : undefined;
+  let dmpCredential: TlsClientCredential;
+  let sourceAgent: Agent;
+  if ('privateKeyEngine' in keys.tls) {
+    // OpenSSL's engine makes one context per process (auth/pkcs11/tls-key.ts): the DMP and the source boxes share
+    // it, with both sets of CAs (each connection still checks its server's name).
+    const shared = engineSecureContext(keys.tls, { ca: Buffer.concat([ca, Buffer.from('\n'), sourceCa ?? Buffer.from(rootCertificates.join('\n'))]), minVersion: 'TLSv1.2' });
+    dmpCredential = { secureContext: shared };
+    sourceAgent = new Agent({ keepAlive: true, secureContext: shared, rejectUnauthorized: true });
+  } else {
+    dmpCredential = keys.tls;
+    sourceAgent = new Agent({ keepAlive: true, ...keys.tls, ...(sourceCa ? { ca: sourceCa } : {}), minVersion: 'TLSv1.2', rejectUnauthorized: true });
   }
   const context = contextFromConfig(x);
   const client = new DmpClient({
     endpoints: endpointsFromConfig(x),
-    tls: { ca, credential: 'privateKeyEngine' in keys.tls ? { secureContext: engineSecureContext(keys.tls, { ca, minVersion: 'TLSv1.2' }) } : keys.tls },
+    tls: { ca, credential: dmpCredential },
     timeouts: timeoutsFromConfig(x),
     context,
     signer: keys.signer,
   });
   rootLog.info('DMP keys', keys.describe);
-  return { client, context, signer: keys.signer, certificateNotAfter: keys.tlsNotAfter };
+  return { client, context, signer: keys.signer, certificateNotAfter: keys.tlsNotAfter, sourceAgent };
+}
+
+function readConfigFile(file: string, key: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new XdsConfigError(`cannot read ${key} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 /** Direct mode's signer for the outbox: the card logged in at the box, in its holder's name. */
@@ -206,7 +226,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     const bridge = createPacsBridge(config.pacs, { aeTitle: config.box.aeTitle, scp }, config.dimse);
 
     const dmp = dmpFromConfig(config);
-    if (dmp) stops.push(() => dmp.client.close());
+    if (dmp) stops.push(() => dmp.client.close(), () => dmp.sourceAgent.destroy());
     const card = config.pkcs11.card.module ? CardReader.open(config.pkcs11.card, log.child({ component: 'card' })) : undefined;
     if (card) {
       card.start();
@@ -319,6 +339,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         bridge,
         admits: () => work.admits() && !stopping,
         log: log.child({ component: 'consumer' }),
+        sourceFetch: agentFetch(dmp.sourceAgent),
         ...(card && config.pkcs11.card.directMode
           ? { directSigner: (user: PortalUser) => (user.authentication?.method === 'cps-card' ? card.signerFor(user.authentication.cardSerial) : undefined) }
           : {}),

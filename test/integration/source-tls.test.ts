@@ -17,6 +17,11 @@ import { startBox, type RunningBox } from '../../appliance/src/start-box.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
 import { sendMllp } from '../../appliance/src/hl7/index.js';
 import { AuditLog } from '../../appliance/src/store/audit.js';
+import { Agent } from 'node:https';
+import { createSourceClient } from '../../appliance/src/consumer/source-client.js';
+import { agentFetch } from '../../appliance/src/consumer/agent-fetch.js';
+import { engineSecureContext, tokenTlsCredential } from '../../appliance/src/auth/pkcs11/tls-key.js';
+import { makeKeyToken } from '../peers/cps-token.js';
 import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
 import { helene } from '../fixtures/hl7/generate.js';
 
@@ -173,5 +178,28 @@ describe('the public listener: HTTPS, HTTP/2, mutual TLS between boxes', () => {
       expect(r.subjectNameId).toBe('810000000001');
     }
     expect(rows.filter((r) => r.outcome === 'refused').map((r) => r.status).sort()).toEqual(expect.arrayContaining([401, 403]));
+  });
+
+  it('lets a consumer box pull a series over mutual TLS with its key on a PKCS#11 token (OpenSSL engine, SoftHSM2)', async () => {
+    const hsm = makeKeyToken(join(work, 'hsm'), 'CONSUMER STRUCTURE', '246810', [{ keyPath: pki.authClient.keyPem, certPath: pki.authClient.certPem, keyLabel: 'ORG_AUTH_CLI', id: 'c1' }]);
+    process.env.SOFTHSM2_CONF = hsm.env.SOFTHSM2_CONF;
+    const context = engineSecureContext(tokenTlsCredential({ module: hsm.module, token: { label: hsm.tokenLabel }, keyLabel: 'ORG_AUTH_CLI', pin: hsm.pin }), { ca: readFileSync(pki.ca.certPem), minVersion: 'TLSv1.2' });
+    const agent = new Agent({ keepAlive: true, secureContext: context });
+    const series = JSON.parse((await get(`/dicom-web/studies/${study}/series`, { cert: pki.authClient, token })).body) as Record<string, { Value: string[] }>[];
+    const seriesUid = series[0]!['0020000E']!.Value[0]!;
+    const client = createSourceClient({ fetch: agentFetch(agent) });
+    const sizes: number[] = [];
+    for await (const part of client.retrieve({ url: new URL(`https://127.0.0.1:${box.httpPort}/dicom-web/studies/${study}/series/${seriesUid}`), accessToken: token, kosSopInstanceUid: box.archive.activeForStudy(study)!.sopInstanceUid, signal: new AbortController().signal })) {
+      let n = 0;
+      for await (const chunk of part.body) n += chunk.length;
+      sizes.push(n);
+    }
+    expect(sizes).toHaveLength(3);
+    expect(sizes.every((n) => n > 1000)).toBe(true);
+    // Without the client certificate the same pull is refused (mutual TLS required by this source).
+    const bare = createSourceClient({ fetch: agentFetch(new Agent({ ca: readFileSync(pki.ca.certPem) })) });
+    const refused = bare.retrieve({ url: new URL(`https://127.0.0.1:${box.httpPort}/dicom-web/studies/${study}/series/${seriesUid}`), accessToken: token, kosSopInstanceUid: box.archive.activeForStudy(study)!.sopInstanceUid, signal: new AbortController().signal });
+    await expect(refused.next()).rejects.toMatchObject({ kind: 'forbidden' });
+    agent.destroy();
   });
 });

@@ -15,6 +15,11 @@ export const consumerConfigSchema = z.object({
   allowInsecureSourceHosts: z.boolean().default(false),
   /** Ports a whitelisted source DRIMbox may be reached on: the professional's token is sent nowhere else. */
   sourcePorts: z.array(z.number().int().min(1).max(65535)).min(1).default([443]),
+  /**
+   * PEM bundle of the CAs the source DRIMboxes' server certificates must chain to; empty: Node's bundled roots. The
+   * box presents the structure's TLS certificate (xds.tlsP12File or the token key) to sources that ask for one.
+   */
+  sourceCaFile: z.string().default(''),
   /** Path under which source DRIMboxes serve WADO-RS (Retrieve URLs elsewhere are refused). */
   sourcePathPrefix: z.string().regex(/^\/[A-Za-z0-9._~\-/]*$/).default('/dicom-web'),
   /** Absolute lifetime of a portal session. */
