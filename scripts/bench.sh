@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark of test/bench/ one after another (each starts and stops its own peers), then prints the
 # goal lines they printed as one table. Figures only: nothing here passes or fails a build.
-# usage: npm run bench [-- NAME...]   (NAME: fuzz, wado, dimse, source, outbox-drain, consumer-import, synth)
+# usage: npm run bench [-- NAME...]   (NAME: fuzz, wado, dimse, source, outbox-drain, consumer-import, synth, pkcs11-sign)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export TCP_NODELAY=1
@@ -9,7 +9,7 @@ mkdir -p test-results
 log=test-results/bench.log
 : >"$log"
 names=("$@")
-[ "${#names[@]}" -gt 0 ] || names=(fuzz source outbox-drain wado consumer-import dimse synth)
+[ "${#names[@]}" -gt 0 ] || names=(fuzz source outbox-drain wado consumer-import dimse synth pkcs11-sign)
 for name in "${names[@]}"; do
   script="test/bench/${name}-bench.ts"
   [ -f "$script" ] || { echo "no benchmark $script" >&2; exit 2; }

@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 /** The card's application identifier (ASIP CPS) ‖ key number, as OpenSC presents CKA_ID on a real CPS3. */
@@ -131,4 +132,15 @@ export function makeKeyToken(dir: string, tokenLabel: string, pin: string, keys:
     run('pkcs11-tool', [...tool, '--write-object', certDer, '--type', 'cert', '--id', k.id, '--label', k.certLabel ?? k.keyLabel], env);
   }
   return { module: SOFTHSM_MODULE, tokenLabel, pin, env: { SOFTHSM2_CONF: conf } };
+}
+
+// `npx tsx test/peers/cps-token.ts DIR`: makes the emulated card in DIR and prints what opens it (SOFTHSM2_CONF,
+// token label, PIN) — to try `drimbox card info` or `pkcs11-tool` by hand.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const dir = process.argv[2];
+  if (!dir) {
+    process.stderr.write('usage: npx tsx test/peers/cps-token.ts DIR\n');
+    process.exit(2);
+  }
+  process.stdout.write(JSON.stringify(makeCpsToken(dir), null, 2) + '\n');
 }
