@@ -8,6 +8,7 @@ import { startDmpForBox } from '../peers/dmp-for-box.js';
 import { makeCpsToken, SOFTHSM_MODULE, TEST_HOLDER, type CpsToken } from '../peers/cps-token.js';
 import type { DmpSimulator } from '../peers/dmp-sim/simulator.js';
 import { loadConfig } from '../../appliance/src/config/load.js';
+import { loopbackBoxConfig } from '../peers/box-config.js';
 import { startBox, type RunningBox } from '../../appliance/src/start-box.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
 import { sendMllp, readAck } from '../../appliance/src/hl7/index.js';
@@ -43,19 +44,7 @@ beforeAll(async () => {
   dmp = started.sim;
   const config = loadConfig({
     env: {},
-    overrides: {
-      dataDir: join(work, 'box'),
-      pacs: { port: orthanc.dicomPort },
-      dimse: { port: dimsePort, listenHost: '127.0.0.1' },
-      http: { port: 0, host: '127.0.0.1', tls: { enabled: false } },
-      lan: { port: 0, host: '127.0.0.1' },
-      kiosk: { port: 0 },
-      hl7: { port: 0, host: '127.0.0.1' },
-      source: { stableAfterMs: 0, recheckMs: 200 },
-      xds: started.xds as never,
-      pkcs11: { card: { module: SOFTHSM_MODULE, pollMs: 200, directMode: true } },
-      log: { level: 'error' },
-    },
+    overrides: loopbackBoxConfig({ dataDir: join(work, 'box'), pacsPort: orthanc.dicomPort, dimsePort, xds: started.xds as Record<string, unknown>, extra: { pkcs11: { card: { module: SOFTHSM_MODULE, pollMs: 200, directMode: true } } } }) as never,
   });
   box = await startBox(config);
 });

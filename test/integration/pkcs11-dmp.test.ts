@@ -1,13 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { freePort, waitFor } from '../peers/ports.js';
 import { DEMO_STRUCTURE_ID, startDmpForBox } from '../peers/dmp-for-box.js';
-import { makeKeyToken } from '../peers/cps-token.js';
+import { makeKeyToken, SOFTHSM_MODULE } from '../peers/cps-token.js';
+import { buildKos, studyFromFiles } from '../../appliance/src/dicom/kos/index.js';
+import { reportFromHl7 } from '../../appliance/src/report/parse.js';
+import { parseHl7Message } from '../../appliance/src/hl7/index.js';
 import type { DmpSimulator } from '../peers/dmp-sim/simulator.js';
 import { loadConfig } from '../../appliance/src/config/load.js';
+import { loopbackBoxConfig } from '../peers/box-config.js';
 import { startBox, type RunningBox } from '../../appliance/src/start-box.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
 import { sendMllp, readAck } from '../../appliance/src/hl7/index.js';
@@ -19,12 +24,15 @@ import { helene } from '../fixtures/hl7/generate.js';
  * token, and nowhere else: their files are deleted before the box starts. A validated report then goes the whole
  * way — Orthanc, KOS, outbox — to the DMP simulator, which checks the client certificate and the signatures.
  */
+const REPO = join(import.meta.dirname, '../..');
 let work: string;
 let orthanc: OrthancPeer;
 let dmp: DmpSimulator;
 let box: RunningBox | undefined;
 let studyUid: string;
 let ins: string;
+let xdsSection: Record<string, unknown>;
+let tokenEnv: Record<string, string>;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'drimbox-p11-dmp-'));
@@ -48,21 +56,11 @@ beforeAll(async () => {
   process.env.SOFTHSM2_CONF = token.env.SOFTHSM2_CONF;
 
   const { tlsP12File: _t, tlsP12Password: _tp, signatureP12File: _s, signatureP12Password: _sp, ...xds } = started.xds;
+  xdsSection = xds;
+  tokenEnv = token.env;
   const config = loadConfig({
     env: { DRIMBOX_PKCS11_STRUCTURE_PIN: token.pin },
-    overrides: {
-      dataDir: join(work, 'box'),
-      pacs: { port: orthanc.dicomPort },
-      dimse: { port: dimsePort, listenHost: '127.0.0.1' },
-      http: { port: 0, host: '127.0.0.1', tls: { enabled: false } },
-      lan: { port: 0, host: '127.0.0.1' },
-      kiosk: { port: 0 },
-      hl7: { port: 0, host: '127.0.0.1' },
-      source: { stableAfterMs: 0, recheckMs: 200 },
-      xds: xds as never,
-      pkcs11: { structure: { module: token.module, tokenLabel: token.tokenLabel, tlsKeyLabel: 'ORG_AUTH_CLI', signatureKeyLabel: 'ORG_SIGN' } },
-      log: { level: 'error' },
-    },
+    overrides: loopbackBoxConfig({ dataDir: join(work, 'box'), pacsPort: orthanc.dicomPort, dimsePort, xds: xds as Record<string, unknown>, extra: { pkcs11: { structure: { module: token.module, tokenLabel: token.tokenLabel, tlsKeyLabel: 'ORG_AUTH_CLI', signatureKeyLabel: 'ORG_SIGN' } } } }) as never,
   });
   expect(config.pkcs11.structure.pin).toBe(token.pin); // from the environment, as a balena device variable
   box = await startBox(config);
@@ -87,5 +85,34 @@ describe('structure keys on a PKCS#11 token (SoftHSM2), files gone', () => {
     // The simulator read the structure id from the client certificate the token's key proved.
     expect(accepted.every((r) => r.structureId === DEMO_STRUCTURE_ID)).toBe(true);
     expect(box!.outbox.counts().dead).toBe(0);
+  });
+
+  it('drimbox xds send --pkcs11: the command line builds, signs and sends with both keys on the token; a wrong PIN exits 1 with the reason', async () => {
+    const dir = join(work, 'cli');
+    mkdirSync(dir, { recursive: true });
+    const exam = await synthesizeStudy({ modality: 'CT', instances: 1, rows: 16, columns: 16, outDir: join(dir, 'study'), patient: { name: 'CLI^TOKEN', id: ins } });
+    const report = reportFromHl7(parseHl7Message(oruForStudy({ studyUid: exam.studyInstanceUid, patient: { ...helene, ins }, accession: 'ACC-HSM-CLI', controlId: 'HSM-CLI' })));
+    const found = await studyFromFiles(join(dir, 'study'));
+    const kos = buildKos({ report, study: found.studies[0]!, retrieveBaseUrl: 'https://drimbox.test/dicom-web', uidRoot: '1.2.826.0.1.3680043.10.1558.77', institutionName: 'Cabinet de test' });
+    writeFileSync(join(dir, 'kos.dcm'), kos.part10);
+    writeFileSync(join(dir, 'report.json'), JSON.stringify(report));
+    writeFileSync(join(dir, 'xds.json'), JSON.stringify(xdsSection));
+    const args = [join(REPO, 'bin/drimbox.js'), 'xds', 'send', '--kos', join(dir, 'kos.dcm'), '--report', join(dir, 'report.json'), '--xds-config', join(dir, 'xds.json'),
+      '--pkcs11', SOFTHSM_MODULE, '--token-label', 'DRIMBOX STRUCTURE', '--pin-env', 'HSM_PIN', '--key-label', 'ORG_SIGN', '--tls-key-label', 'ORG_AUTH_CLI'];
+    const run = (pin: string) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, args, { env: { ...process.env, ...tokenEnv, HSM_PIN: pin } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c) => (stdout += c));
+      child.stderr.on('data', (c) => (stderr += c));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+    const ok = await run('246810');
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).outcome.kind).toBe('success');
+    expect(dmp.db.entryByUniqueId(kos.sopInstanceUid)!.status).toMatch(/Approved/);
+    const wrong = await run('000000');
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/wrong PIN/);
   });
 });

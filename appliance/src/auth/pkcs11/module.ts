@@ -81,7 +81,9 @@ export class Pkcs11Module {
    * tokens that appeared or vanished after a fresh C_Initialize. Returns false when sessions are open.
    */
   reinitializeIfIdle(): boolean {
-    if (this.openSessions > 0) return false;
+    // OpenSSL's PKCS#11 engine (TLS keys) loads this same library in this process: finalising it would end its
+    // sessions under it.
+    if (this.openSessions > 0 || process.env.PKCS11_MODULE_PATH === this.path) return false;
     try {
       this.lib.C_Finalize();
     } catch {
