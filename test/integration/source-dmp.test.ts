@@ -47,8 +47,9 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'drimbox-dmp-'));
   const dimsePort = await freePort();
   orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } });
-  for (let i = 0; i < 6; i++) {
-    const ins = testNir(`28512751122${String(30 + i)}`);
+  for (let i = 0; i < 8; i++) {
+    // Exams 6 and 7 are the same patient's: one report documents both.
+    const ins = testNir(`28512751122${String(30 + Math.min(i, 6))}`);
     const s = await synthesizeStudy({ modality: 'CT', instances: 3, rows: 32, columns: 32, outDir: join(work, `s${i}`), patient: { name: 'LEFÈVRE-NOËL^HÉLÈNE', id: ins } });
     for (const f of s.files) await orthanc.upload(readFileSync(f));
     exams.push({
@@ -180,11 +181,32 @@ describe('source box → DMP simulator', () => {
     const kosEntries = dmp.db.allEntries().filter((e) => e.kind === 'kos');
     const uniqueIds = kosEntries.map((e) => e.unique_id);
     expect(new Set(uniqueIds).size).toBe(uniqueIds.length);
-    for (const e of exams.slice(2)) {
+    for (const e of exams.slice(2, 6)) {
       const active = archive.activeForStudy(e.studyUid)!;
       expect(kosEntries.filter((k) => k.unique_id === active.sopInstanceUid)).toHaveLength(1);
     }
     expect(outbox.list().some((r) => r.lastError?.includes('already at the DMP'))).toBe(true);
     db.close();
+  });
+
+  it('publishes one manifest per exam when a report documents two; withdrawing the report withdraws both', async () => {
+    box = await startBox(config); // the outage test above stopped it
+    const [first, second] = [exams[6]!, exams[7]!];
+    const twoExams = oruForStudy({ studyUid: first.studyUid, extraStudyUids: [second.studyUid], patient: { ...helene, ins: first.ins }, accession: 'ACC-D67', controlId: 'DMP-TWO' });
+    expect(await sendReport(twoExams)).toBe('AA');
+    await waitFor(async () => [first, second].every((e) => box!.archive.activeForStudy(e.studyUid) !== undefined), 30_000, 'two manifests');
+    const kosA = box!.archive.activeForStudy(first.studyUid);
+    const kosB = box!.archive.activeForStudy(second.studyUid);
+    expect(kosA && kosB).toBeTruthy();
+    expect(kosA!.sopInstanceUid).not.toBe(kosB!.sopInstanceUid);
+    await waitFor(async () => [kosA!, kosB!].every((k) => dmp.db.entryByUniqueId(k.sopInstanceUid)?.status?.includes('Approved')), 30_000, 'both published');
+    // Each manifest references its own study only (the report's other exam is not in it).
+    expect(box!.archive.refs(kosA!.id).length).toBeGreaterThan(0);
+    expect((kosB!.report as ReportEvent).studyInstanceUid).toBe(second.studyUid);
+
+    const withdraw = Buffer.from(twoExams.toString('utf8').replace('MSH|^~\\&|RIS|CABINET|DRIMBOX|CABINET|20261127120000+0100||ORU^R01^ORU_R01|DMP-TWO|', 'MSH|^~\\&|RIS|CABINET|DRIMBOX|CABINET|20261127120000+0100||ORU^R01^ORU_R01|DMP-TWO-DEL|').replace(/^(OBX\|1\|.*\|)F\|$/m, '$1D|').replace('ORC|NW|', 'ORC|CA|'), 'utf8');
+    expect(withdraw.equals(twoExams)).toBe(false);
+    expect(await sendReport(withdraw)).toBe('AA');
+    await waitFor(async () => [kosA!, kosB!].every((k) => dmp.db.entryByUniqueId(k.sopInstanceUid)?.status?.includes('Deprecated')), 30_000, 'both withdrawn');
   });
 });

@@ -176,9 +176,15 @@ export class ReportProcessor {
     let studyUid: string;
     let exclude = new Set<string>();
     if (work.kind === 'report') {
-      report = work.report;
-      if (!report.studyInstanceUid) throw new RejectedMessage('the report names no Study Instance UID (CDA documentationOf/serviceEvent/id)');
-      studyUid = report.studyInstanceUid;
+      const studies = examsOf(work.report);
+      if (studies.length === 0) throw new RejectedMessage('the report names no Study Instance UID (CDA documentationOf/serviceEvent/id)');
+      // One KOS per exam: this row works the exam it names; the first exam's row makes the rows of the others.
+      studyUid = row.studyInstanceUid && studies.includes(row.studyInstanceUid) ? row.studyInstanceUid : studies[0]!;
+      if (studyUid === studies[0] && studies.length > 1) {
+        const made = this.deps.inbox.ensureExamCopies(row, studies.slice(1));
+        if (made) this.log.info('report documents several exams: one manifest each', { inbox: row.id, exams: studies.length });
+      }
+      report = forExam(work.report, studyUid);
     } else {
       const current = archive.activeForStudy(work.studyInstanceUid);
       if (!current) {
@@ -271,7 +277,7 @@ export class ReportProcessor {
   private withdraw(row: InboxRow, report: ReportEvent): ProcessOutcome {
     const { archive } = this.deps;
     const targets: KosRecord[] = report.studyInstanceUid
-      ? [archive.activeForStudy(report.studyInstanceUid)].filter((k): k is KosRecord => k !== undefined)
+      ? examsOf(report).map((uid) => archive.activeForStudy(uid)).filter((k): k is KosRecord => k !== undefined)
       : report.accession
         ? archive.activeForAccession(report.accession.value)
         : [];
@@ -356,4 +362,15 @@ function sameContent(refs: { sopInstanceUid: string }[], exam: Exam): boolean {
   if (refs.length !== exam.instanceCount) return false;
   const have = new Set(refs.map((r) => r.sopInstanceUid));
   return exam.series.every((s) => s.instances.every((i) => have.has(i.sopInstanceUid)));
+}
+
+/** Every exam a report documents (CDA: one serviceEvent each), first first. */
+function examsOf(report: ReportEvent): string[] {
+  return report.studyInstanceUids ?? (report.studyInstanceUid ? [report.studyInstanceUid] : []);
+}
+
+/** The report as one of its exams' manifests carries it: that study only. */
+function forExam(report: ReportEvent, studyInstanceUid: string): ReportEvent {
+  const { studyInstanceUids: _all, ...rest } = report;
+  return { ...rest, studyInstanceUid };
 }

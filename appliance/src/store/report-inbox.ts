@@ -179,6 +179,30 @@ export class ReportInbox {
     );
   }
 
+  /**
+   * A report documenting several exams is worked as one row per exam: the copies of `row` for the other studies,
+   * made once (a row of the same message for that study already there is kept). Returns how many were made.
+   */
+  ensureExamCopies(row: InboxRow, studyInstanceUids: string[]): number {
+    return this.db.transaction((): number => {
+      const digest = createHash('sha256').update(row.raw).digest('hex');
+      let made = 0;
+      const ts = this.now().toISOString();
+      for (const study of studyInstanceUids) {
+        const exists = this.db.prepare('SELECT 1 FROM report_inbox WHERE digest = ? AND channel = ? AND study_instance_uid = ? AND id != ?').get(digest, row.channel, study, row.id);
+        if (exists) continue;
+        this.db
+          .prepare(
+            `INSERT INTO report_inbox (received_at, channel, remote, sender, control_id, message_type, raw, digest, state, error, next_attempt_at, study_instance_uid, updated_at)
+             VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 'received', NULL, ?, ?, ?)`,
+          )
+          .run(row.receivedAt, row.channel, row.remote, row.sender, row.messageType, row.raw, digest, ts, study, ts);
+        made++;
+      }
+      return made;
+    })();
+  }
+
   setStudy(id: number, studyInstanceUid: string): void {
     this.db.prepare('UPDATE report_inbox SET study_instance_uid = ? WHERE id = ?').run(studyInstanceUid, id);
   }
