@@ -178,6 +178,10 @@ function manifestOf(s: MiniStudy, base: string): KosManifest {
 class FakeSource implements SourceClient {
   readonly requests: SourceRequest[] = [];
   cutAfterParts: number | undefined;
+  /** Series whose series request the source answers 502 (its PACS cannot serve it whole). */
+  readonly brokenSeries = new Set<string>();
+  /** Instances the source answers 502 for (stored in a syntax it cannot serve). */
+  readonly brokenInstances = new Set<string>();
   private sent = 0;
   constructor(private readonly study: MiniStudy) {}
 
@@ -187,6 +191,8 @@ class FakeSource implements SourceClient {
     const m = /\/series\/([0-9.]+)(?:\/instances\/([0-9.]+))?$/.exec(path);
     const series = this.study.series.find((x) => x.seriesInstanceUid === m?.[1]);
     if (!series) throw new SourceError('not-found', 'no such series', 404);
+    if (!m?.[2] && this.brokenSeries.has(series.seriesInstanceUid)) throw new SourceError('unavailable', 'la DRIMbox source est indisponible (HTTP 502)', 502);
+    if (m?.[2] && this.brokenInstances.has(m[2])) throw new SourceError('unavailable', `la DRIMbox source ne peut servir l'instance ${m[2]} (HTTP 502)`, 502);
     const wanted = m?.[2] ? series.instances.filter((i) => i.sopInstanceUid === m[2]) : series.instances;
     for (const i of wanted) {
       if (this.cutAfterParts !== undefined && this.sent >= this.cutAfterParts) throw new SourceError('interrupted', 'connexion coupée');
@@ -233,6 +239,28 @@ describe('resumable retrieve', () => {
         expect(readFileSync(cache.pathOf(s.studyInstanceUid, series.seriesInstanceUid, i.sopInstanceUid)).equals(readFileSync(i.path))).toBe(true);
       }
     }
+  });
+
+  it('one instance the source cannot serve fails alone: the rest of its series and the other series are pulled, the study flagged incomplete', async () => {
+    const { cache } = newCache('partial', 10 * 1024 * 1024);
+    await cache.open();
+    const s = studies[0]!;
+    const source = new FakeSource(s);
+    const [first, second] = s.series;
+    source.brokenSeries.add(first!.seriesInstanceUid);
+    const bad = first!.instances[1]!.sopInstanceUid;
+    source.brokenInstances.add(bad);
+    const jobs = new JobRegistry();
+    const deps = { cache, client: source, policy: { whitelist: () => undefined, allowInsecureSourceHosts: true }, log, concurrency: 2, locks: new StudyLocks() };
+    const job = jobs.create('session-c', 'retrieve', s.studyInstanceUid, 6);
+    await runRetrieve(job, { manifest: manifestOf(s, 'http://127.0.0.1:9/dicom-web'), accessToken: 't' }, deps);
+    expect(job.progress).toMatchObject({ state: 'failed', resumable: true, done: 5, transferred: 5, failed: 1 });
+    expect(job.progress.failures).toEqual([{ sopInstanceUid: bad, reason: expect.stringMatching(/ne peut servir l'instance .* \(HTTP 502\)/) }]);
+    expect(job.progress.details.incomplete).toBe('5/6');
+    expect(job.progress.message).toMatch(/^examen incomplet : 1 instance\(s\)/);
+    // the second series was asked after the first failed
+    expect(source.requests.some((r) => r.url.pathname.endsWith(`/series/${second!.seriesInstanceUid}`))).toBe(true);
+    expect(cache.cachedSops(s.studyInstanceUid).get(second!.seriesInstanceUid)?.size).toBe(3);
   });
 
   it('refuses a Retrieve URL outside the whitelist, over plain HTTP, or naming another study', async () => {

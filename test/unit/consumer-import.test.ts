@@ -97,4 +97,14 @@ describe('import into the local PACS', () => {
     await runImport(gone, { studyInstanceUid: '1.2.3.4' }, { cache, bridge: down, tempDir: join(work, 'tmp'), log });
     expect(gone.progress.message).toMatch(/plus\) dans le cache/);
   });
+
+  it('an import of a study the cache holds only in part says it is incomplete, and how much is missing', async () => {
+    const pacs = recordingPacs('none');
+    const only = new Set([...sops(), '1.2.826.0.1.3680043.10.1558.404.1', '1.2.826.0.1.3680043.10.1558.404.2']); // two never pulled
+    const job = new JobRegistry().create('s', 'import', study.studyInstanceUid, only.size);
+    await runImport(job, { studyInstanceUid: study.studyInstanceUid, only }, { cache, bridge: pacs, tempDir: join(work, 'tmp'), log });
+    expect(job.progress).toMatchObject({ state: 'done', total: 9, transferred: 9 });
+    expect(job.progress.details.incomplete).toBe('9/11');
+    expect(job.progress.message).toBe("import incomplet : 9 image(s) sur les 11 de l'examen ; 2 n'ont pas été récupérées de la DRIMbox source");
+  });
 });

@@ -98,8 +98,10 @@ export async function runImport(job: Job, request: ImportRequest, deps: ImportDe
       job.finish('failed', "l'examen n'est pas (ou plus) dans le cache local : récupérez-le à nouveau");
       return;
     }
+    // What the manifest references and the cache lacks is never imported as if the study were whole.
+    const missing = request.only ? request.only.size - rows.length : 0;
     await waitAdmitted(job, deps.admits);
-    job.update({ state: 'running', total: rows.length });
+    job.update({ state: 'running', total: rows.length, ...(missing > 0 ? { details: { ...job.progress.details, incomplete: `${rows.length}/${request.only!.size}` } } : {}) });
     if (request.coercion) await mkdir(workDir, { recursive: true });
     const byPath = new Map<string, { sop: string; bytes: number; temp: boolean }>();
 
@@ -162,8 +164,11 @@ export async function runImport(job: Job, request: ImportRequest, deps: ImportDe
     }
     deps.cache.touch(study);
     if (signal.aborted) job.finish('cancelled', 'import annulé');
-    else if (job.progress.failed > 0) job.finish('failed', `${job.progress.failed} instance(s) refusée(s) par le PACS ou non importée(s)`);
-    else job.finish('done');
+    else if (job.progress.failed > 0) job.finish('failed', `${job.progress.failed} instance(s) refusée(s) par le PACS ou non importée(s)${missing > 0 ? `, et ${missing} jamais récupérée(s)` : ''}`);
+    else if (missing > 0) {
+      job.finish('done', `import incomplet : ${rows.length} image(s) sur les ${request.only!.size} de l'examen ; ${missing} n'ont pas été récupérées de la DRIMbox source`);
+      deps.log.warn('consumer: incomplete study imported', { job: job.progress.id, study, imported: rows.length, referenced: request.only!.size });
+    } else job.finish('done');
   } catch (err) {
     deps.log.error('consumer: import failed', { job: job.progress.id, study, error: err });
     job.finish('failed', "erreur interne pendant l'import");

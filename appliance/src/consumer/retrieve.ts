@@ -104,7 +104,8 @@ export async function runRetrieve(job: Job, request: RetrieveRequest, deps: Retr
     }
     deps.cache.touch(study);
     if (job.progress.failed > 0) {
-      job.finish('failed', `${job.progress.failed} instance(s) n'ont pas pu être récupérées`, true);
+      job.update({ details: { ...job.progress.details, incomplete: `${job.progress.done}/${job.progress.total}` } });
+      job.finish('failed', `examen incomplet : ${job.progress.failed} instance(s) n'ont pas pu être récupérées (les autres séries l'ont été) ; réessayez plus tard`, true);
     } else job.finish('done');
   } catch (err) {
     if (signal.aborted) job.finish('cancelled', 'récupération annulée', true);
@@ -155,6 +156,15 @@ async function storePart(job: Job, p: SeriesPlan, sop: string, body: AsyncIterab
   }
 }
 
+/**
+ * The source answered this request with a server error (its PACS could not give that instance, a transcoding
+ * failed): a failure of what was asked, not of the source. A source that does not answer at all, or refuses the
+ * professional (401/403) or asks to slow down (429), stops the whole transfer instead.
+ */
+function answeredFailure(err: SourceError): boolean {
+  return err.kind === 'unavailable' && err.status !== undefined && err.status >= 500 && err.status !== 503;
+}
+
 function stopFor(err: unknown): Stop | undefined {
   if (!(err instanceof SourceError)) return undefined;
   return new Stop(err.message, err.kind !== 'forbidden');
@@ -175,8 +185,9 @@ async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, requ
       await storePart(job, p, sop, part.body, deps);
     }
   } catch (err) {
-    // A series the source cannot serve whole may still be served instance by instance.
-    if (err instanceof SourceError && (err.kind === 'not-found' || err.kind === 'protocol')) {
+    // A series the source cannot serve whole may still be served instance by instance (an answer cut mid-stream,
+    // a 5xx for the series: one bad instance must not cost the others).
+    if (err instanceof SourceError && (err.kind === 'not-found' || err.kind === 'protocol' || answeredFailure(err))) {
       deps.log.warn('consumer: series retrieval refused, trying instance by instance', { series: p.seriesUid, error: err });
       return;
     }
@@ -205,8 +216,9 @@ async function instanceRequests(job: Job, p: SeriesPlan, missing: Set<string>, r
         if (!got) job.fail({ sopInstanceUid: sop, reason: "la DRIMbox source n'a pas envoyé cette instance" });
         missing.delete(sop);
       } catch (err) {
-        if (err instanceof SourceError && err.kind === 'not-found') {
-          job.fail({ sopInstanceUid: sop, reason: 'instance absente de la DRIMbox source' });
+        if (err instanceof SourceError && (err.kind === 'not-found' || err.kind === 'protocol' || answeredFailure(err))) {
+          // This instance only: the source answered for it (absent, unservable, refused by its PACS).
+          job.fail({ sopInstanceUid: sop, reason: err.kind === 'not-found' ? 'instance absente de la DRIMbox source' : err.message });
           missing.delete(sop);
           continue;
         }
