@@ -340,6 +340,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         admits: () => work.admits() && !stopping,
         log: log.child({ component: 'consumer' }),
         sourceFetch: agentFetch(dmp.sourceAgent),
+        audit: new AuditLog(db),
         ...(card && config.pkcs11.card.directMode
           ? { directSigner: (user: PortalUser) => (user.authentication?.method === 'cps-card' ? card.signerFor(user.authentication.cardSerial) : undefined) }
           : {}),

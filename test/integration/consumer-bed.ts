@@ -297,6 +297,7 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
       whitelist: () => undefined,
       bridge: createPacsBridge(pacs, { aeTitle: 'DRIMBOX' }, dimse),
       log: createLogger({ component: 'consumer-test' }),
+      audit: new AuditLog(db),
     });
     stops.push(() => consumer.stop());
     options.card?.onRemoved((serial) => consumer.endCardSessions(serial));

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobProgress } from '../../appliance/src/consumer/index.js';
+import { AuditLog } from '../../appliance/src/store/audit.js';
 import { readPart10 } from '../../appliance/src/dicom/dataset/part10.js';
 import { boundaryOf, readMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
 import { datasetBytes } from '../fixtures/mini-instances.js';
@@ -211,6 +212,13 @@ describe('consumer DRIMbox, from the DMP to the local PACS', () => {
     const { final } = await waitJob(claire, id);
     expect(final).toMatchObject({ kind: 'import', state: 'done', total: main.instances, transferred: main.instances, failed: 0 });
     expect(await orthancSops(bed.localPacs)).toEqual(sopsOf(main));
+    // The audit trail has the pull and the import, each whole, in the professional's name.
+    await expect.poll(() => new AuditLog(bed.db).list({ studyUid: main.study.studyInstanceUid }).filter((r) => r.action.startsWith('consumer-')).map((r) => [r.action, r.outcome, r.subjectNameId, r.skipped])).toEqual(
+      expect.arrayContaining([
+        ['consumer-retrieve', 'complete', '810000000001', 0],
+        ['consumer-import', 'complete', '810000000001', 0],
+      ]),
+    );
     for (const series of main.study.series) {
       for (const i of series.instances) {
         const theirs = join(bed.dir, 'from-orthanc.dcm');

@@ -25,6 +25,9 @@ import { ContextCallStats, modelStatCsv, type StatsRange } from '../store/consum
 import type { Db } from '../store/database.js';
 import type { VihfSubject, XdsSubmissionContext } from '../xds/index.js';
 import type { Signer } from '../auth/signer/signer.js';
+import type { AuditEvent } from '../store/audit.js';
+
+type AuditSink = { record(event: AuditEvent): number };
 import { ImageCache } from './cache/image-cache.js';
 import { parseContextCall, type ContextCall } from './context-call.js';
 import { fetchKos, findImagingExams, type DmpConsumerPort } from './dmp.js';
@@ -88,6 +91,8 @@ export interface ConsumerDeps {
    * logged in with it at the box and it is still in; undefined: the structure's signer (indirect mode).
    */
   directSigner?: (user: PortalUser) => Signer | undefined;
+  /** The audit trail: every pull and import, who asked it, and whether the study came whole (store/audit.ts). */
+  audit?: Pick<AuditSink, 'record'>;
 }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; status: number; message: string; relogin?: boolean };
@@ -488,6 +493,7 @@ export async function createConsumerService(deps: ConsumerDeps) {
         { cache, bridge: deps.bridge, tempDir: settings.tempDir, log, lanes: settings.importAssociations, admits: deps.admits },
       );
       log.info('consumer: import started', { subjectNameId: session.user.subjectNameId, job: job.progress.id, instances: only.size, coerced: !!coercion });
+      auditWhenFinished(session, job, manifest.sopInstanceUid);
       return { ok: true, value: job };
     },
 
@@ -508,11 +514,44 @@ export async function createConsumerService(deps: ConsumerDeps) {
     },
   };
 
+  /** One audit row per pull or import, once it ends: an incomplete study says so (reason, skipped). */
+  function auditWhenFinished(session: AuthenticatedSession, job: Job, kosSopInstanceUid: string): void {
+    if (!deps.audit) return;
+    const audit = deps.audit;
+    void job.whenFinished().then(() => {
+      const p = job.progress;
+      const incomplete = typeof p.details.incomplete === 'string' ? p.details.incomplete : undefined;
+      // What the manifest references: an incomplete job says "got/referenced".
+      const referenced = incomplete ? Number(incomplete.split('/')[1]) : p.total;
+      try {
+        audit.record({
+          at: p.startedAt,
+          subjectNameId: session.user.subjectNameId,
+          kosSopInstanceUid,
+          method: 'JOB',
+          path: `${PORTAL}/travaux/${p.id}`,
+          action: p.kind === 'import' ? 'consumer-import' : 'consumer-retrieve',
+          studyUid: p.studyInstanceUid,
+          status: p.state === 'done' ? 200 : 0,
+          outcome: p.state === 'done' && !incomplete ? 'complete' : p.state === 'cancelled' ? 'interrupted' : 'failed',
+          ...(p.message ? { reason: incomplete ? `incomplete ${incomplete}: ${p.message}` : p.message } : {}),
+          instances: p.transferred,
+          skipped: Math.max(0, referenced - (p.kind === 'import' ? p.transferred : p.done)),
+          bytesSent: p.bytes,
+          durationMs: Date.parse(p.finishedAt ?? p.startedAt) - Date.parse(p.startedAt),
+        });
+      } catch (err) {
+        log.warn('consumer: audit of a job failed', { job: p.id, error: err });
+      }
+    });
+  }
+
   function startRetrieve(session: AuthenticatedSession, manifest: KosManifest): Job {
     const total = new Set(manifest.series.flatMap((s) => s.instances.map((i) => i.sopInstanceUid))).size;
     const job = jobs.create(session.id, 'retrieve', manifest.studyInstanceUid, total);
     void runRetrieve(job, { manifest, ...(session.tokens ? { accessToken: session.tokens.accessToken } : {}) }, { cache, client, policy, log, concurrency: settings.sourceConcurrency, locks, admits: deps.admits });
     log.info('consumer: retrieve started', { subjectNameId: session.user.subjectNameId, job: job.progress.id, instances: total });
+    auditWhenFinished(session, job, manifest.sopInstanceUid);
     return job;
   }
 }
