@@ -25,6 +25,7 @@ import { CardReader } from './auth/card/card-reader.js';
 import { createCpsLoginRoutes } from './http/cps-login-routes.js';
 import { engineSecureContext } from './auth/pkcs11/tls-key.js';
 import { agentFetch } from './consumer/agent-fetch.js';
+import { resolveInvokeImageDisplay } from './source/invoke-image-display.js';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { TlsClientCredential } from './xds/transport.js';
@@ -295,6 +296,8 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         // The portal needs the listener's port (its PSC redirect URI): it is created once the box listens.
         a.all('/portal/*', (c) => (portal ? portal.fetch(c.req.raw, c.env) : c.json({ error: 'le portail n’est pas configuré sur ce boîtier (psc.*, xds.*)' }, 503)));
         a.all('/portal', (c) => c.redirect('/portal/'));
+        // IHE Invoke Image Display (the report's link as RIS vendors write it): to the portal, query unchanged.
+        a.get('/IHEInvokeImageDisplay', (c) => c.redirect(`/portal/iid${new URL(c.req.url).search}`, 302));
         options.mount?.(a, parts);
       },
     });
@@ -345,8 +348,9 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
           ? { directSigner: (user: PortalUser) => (user.authentication?.method === 'cps-card' ? card.signerFor(user.authentication.cardSerial) : undefined) }
           : {}),
       });
-      portal = createConsumerRoutes({ consumer, audit: new AuditLog(db) });
-      kioskPortal = createConsumerRoutes({ consumer, audit: new AuditLog(db), ...(card ? { card } : {}) });
+      const invokeImageDisplay = (query: URLSearchParams) => resolveInvokeImageDisplay(query, archive);
+      portal = createConsumerRoutes({ consumer, audit: new AuditLog(db), invokeImageDisplay });
+      kioskPortal = createConsumerRoutes({ consumer, audit: new AuditLog(db), invokeImageDisplay, ...(card ? { card } : {}) });
       // No card session outlives the process that watched its card, nor the card itself.
       consumer.endCardSessions();
       const cardConsumer = consumer;

@@ -113,4 +113,29 @@ describe('the viewer link of the report, on the source box', () => {
     expect(await page.$('body[data-first-image-ms]')).toBeNull();
     await page.close();
   });
+
+  it('takes the IHE Invoke Image Display form of the link (RIS vendors, the ANS demonstrator’s idCDA): login, then the viewer; a link whose report is not the published one is refused in French', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const origin = new URL(link).origin;
+    const iid = `${origin}/IHEInvokeImageDisplay?requestType=STUDY&studyUID=${study}&accessionNumber=LINK-1&idCDA=1.2.250.1.213.1.1.9.77_CR-LINK-1`;
+    await page.goto(iid);
+    expect(page.url().startsWith(psc.issuer)).toBe(true); // nothing about the exam before the login
+    await page.selectOption('#professionnel', 'paul.durand');
+    await page.fill('#motdepasse', 'psc-sim-2026');
+    await Promise.all([page.waitForURL(/\/viewer\//), page.click('#se-connecter')]);
+    await page.waitForSelector('body[data-first-image-ms]', { timeout: 30_000 });
+    expect(new URL(page.url()).searchParams.get('study')).toBe(study);
+    await shot(page, '4-iid-viewer');
+
+    // The accession number alone finds the exam too; another report's id does not.
+    await page.goto(`${origin}/IHEInvokeImageDisplay?requestType=STUDY&accessionNumber=LINK-1`);
+    await page.waitForURL(/\/viewer\//);
+    const refused = await page.goto(`${origin}/IHEInvokeImageDisplay?requestType=STUDY&studyUID=${study}&idCDA=1.2.250.1.213.1.1.9.77_CR-AUTRE`);
+    expect(refused!.status()).toBe(404);
+    expect(await page.textContent('#message-erreur')).toBe('ce lien ne correspond pas au compte rendu publié pour cet examen');
+    const patient = await page.goto(`${origin}/IHEInvokeImageDisplay?requestType=PATIENT&patientID=${BERNARD.ins}`);
+    expect(patient!.status()).toBe(400);
+    await context.close();
+  });
 });

@@ -7,6 +7,7 @@ import { contextConfirmPage, errorPage, fill, FR, homePage, jobPage, loadPortalA
 import { createDicomwebRoutes, type AuditSink } from './dicomweb-routes.js';
 import { mountCardRoutes } from './card-routes.js';
 import type { CardReader } from '../auth/card/card-reader.js';
+import type { InvokeImageDisplay } from '../source/invoke-image-display.js';
 
 /**
  * The consumer portal's HTTP surface, mounted at /portal: thin over the consumer service. Pages are French HTML
@@ -21,6 +22,8 @@ export interface ConsumerRoutesOptions {
   log?: Logger;
   /** The box's CPS card reader, on the kiosk's portal only (the touch screen where the card is). */
   card?: CardReader;
+  /** The source box's answer to an IHE Invoke Image Display link (source/invoke-image-display.ts). */
+  invokeImageDisplay?: (query: URLSearchParams) => InvokeImageDisplay;
 }
 
 const MAX_FORM_BYTES = 16 * 1024;
@@ -96,7 +99,8 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
   const loggedIn = async (c: Context<Env>, next: Next) => {
     if (isAuthenticated(c.get('session'))) return next();
     if (c.req.path.startsWith('/portal/api/')) return c.json({ error: FR.sessionRequired }, 401);
-    if (c.req.method === 'GET') return c.redirect(`/portal/login?suite=${encodeURIComponent(c.req.path)}`, 302);
+    // Back to the very page after the login, its query included (an IHE Invoke Image Display link).
+    if (c.req.method === 'GET') return c.redirect(`/portal/login?suite=${encodeURIComponent(c.req.path + new URL(c.req.url).search)}`, 302);
     return page(c, errorPage(FR.sessionRequired), 401);
   };
   const session = (c: Context<Env>) => c.get('session') as AuthenticatedSession;
@@ -135,6 +139,16 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
     // The token goes in the fragment: browsers never send it to a server, so no access log or Referer holds it.
     const token = encodeURIComponent(s.tokens.accessToken);
     return c.redirect(`/viewer/?study=${study}${kos ? `&kos=${kos}` : ''}&base=/dicom-web#token=${token}`, 302);
+  });
+
+  /**
+   * The report's viewer link in its IHE Invoke Image Display form (`/IHEInvokeImageDisplay?…` lands here): the
+   * professional logs in first — nothing says whether an exam exists before that — then goes to the viewer.
+   */
+  app.get('/portal/iid', loggedIn, (c) => {
+    const resolved = options.invokeImageDisplay?.(new URL(c.req.url).searchParams) ?? { ok: false as const, status: 404 as const, message: FR.notFound };
+    if (!resolved.ok) return page(c, errorPage(resolved.message, userOf(session(c))), resolved.status);
+    return c.redirect(`/portal/visionneuse?study=${resolved.studyInstanceUid}&kos=${resolved.kosSopInstanceUid}`, 302);
   });
 
   // ---------------------------------------------------------------------------------------------- login
