@@ -190,6 +190,38 @@ describe('source flow against Orthanc', () => {
     expect(box.archive.activeForStudy(STUDY_UID)).toBeUndefined();
   });
 
+  it('rebuilds the manifest when the RIS says the exam changed (OMI^O23 other than a cancellation), and only if the images differ', async () => {
+    const changed = await synthesizeStudy({ modality: 'MR', instances: 6, rows: 32, columns: 32, outDir: join(work, 'omi'), patient: { name: 'LEFÈVRE-NOËL^HÉLÈNE', id: helene.ins, issuer: 'ASIP-SANTE-INS-NIR', insOid: '1.2.250.1.213.1.4.10', birthDate: helene.birthDate, sex: 'F' } });
+    for (const f of changed.files.slice(0, 4)) await orthanc.upload(readFileSync(f));
+    const before = box.outbox.list().length;
+    expect((await send(oruForStudy({ studyUid: changed.studyInstanceUid, patient: helene, accession: 'ACC-OMI-1', controlId: 'ORU-OMI-1' }))).code).toBe('AA');
+    const published = (await outboxHas(before + 1))[before]!;
+    expect(kosOf(published.uniqueId).rec.instanceCount).toBe(4);
+    // The ANS sample's shape (DRIM-M_DATA informatif/hl7v2/OMI_O23-ImagingOrder.hl7): ORC-1 NW, ORC-5 SC, IPC-3 the study.
+    const omi = (id: string) =>
+      Buffer.from(
+        [
+          `MSH|^~\\&|RIS|CABINET|DRIMBOX|CABINET|20261127120000+0100||OMI^O23^OMI_O23|${id}|P|2.5.1`,
+          `PID|||${helene.ins}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS||${helene.birthName}^${helene.givens[0]}|||${helene.sex}`,
+          'ORC|NW|DEM-OMI-1^RIS|EX-OMI-1^RIS||SC',
+          "OBR|1|DEM-OMI-1^RIS|EX-OMI-1^RIS|18748-4^CR d'imagerie médicale^LN",
+          'OBX|1|ST|12989855963^Modification Examen Imagerie||||||||O',
+          `IPC|ACC-OMI-1|RP-OMI-1|${changed.studyInstanceUid}|SPS-OMI-1|MR`,
+        ].join('\r') + '\r',
+      );
+    // Nothing changed yet: the manifest is checked, not re-published.
+    expect((await send(omi('OMI-MOD-1'))).code).toBe('AA');
+    await waitFor(async () => box.inbox.list({ state: 'done' }).some((r) => r.controlId === 'OMI-MOD-1'), 20_000, 'first OMI processed');
+    expect(box.inbox.list({ state: 'done' }).find((r) => r.controlId === 'OMI-MOD-1')!.error).toMatch(/already up to date/);
+    expect(box.outbox.list()).toHaveLength(before + 1);
+    // Two images added at the PACS, then the RIS's change: a replacement manifest with all six.
+    for (const f of changed.files.slice(4)) await orthanc.upload(readFileSync(f));
+    expect((await send(omi('OMI-MOD-2'))).code).toBe('AA');
+    const ops = await outboxHas(before + 2);
+    expect(ops[before + 1]).toMatchObject({ op: 'replace', targetUniqueId: published.uniqueId });
+    expect(kosOf(ops[before + 1]!.uniqueId).rec.instanceCount).toBe(6);
+  });
+
   it('refuses a report for a message that is not HL7, and keeps it visible', async () => {
     const ack = await send(Buffer.from('this is not an HL7 message'));
     expect(ack.code).toBe('AR');

@@ -117,14 +117,15 @@ describe('DRIM-M homologation "Examen W": OMI^O23 with ORC|CA', () => {
 
 describe('DRIM-M informative OMI^O23 imaging order (ORC|NW)', () => {
   const result = inspect('ansforge/DRIM-M_DATA/informatif/hl7v2/OMI_O23-ImagingOrder.hl7');
-  it('reads the exam ids, and refuses a new order as a report action (AE 201 at ORC-1)', () => {
+  it('reads the exam ids, and takes the order event as a change to the exam (refresh of its manifest)', () => {
     const r = result.report;
     expect(r.studyInstanceUid).toBe('1.2.250.1.213.4.5.2.1.101');
     expect(r.accession).toEqual({ value: '105234751', issuerOid: '' });
     expect(r.modalities).toEqual([{ code: 'CT', scheme: 'DCM' }]);
     expect(r.patient.ins!.value).toBe('274075176079430');
     expect(r.patient.birthName).toBe('Doe');
-    expect(errorsOf(result)).toEqual(['AE ORC^1^1 201']);
+    expect(r.action).toBe('refresh');
+    expect(errorsOf(result)).toEqual([]);
   });
 });
 

@@ -163,17 +163,15 @@ const obx11Actions: Record<string, ReportAction> = { F: 'publish', C: 'replace',
 const orc1Actions: Record<string, ReportAction> = { NW: 'publish', RO: 'replace', XO: 'replace', CA: 'withdraw', OC: 'withdraw' };
 const mdmActions: Record<string, ReportAction> = { T02: 'publish', T10: 'replace', T04: 'withdraw' };
 
-/** ORU: OBX-11 F/C/D; MDM: the trigger; both must agree with ORC-1 (NW/RO/CA) and with each other. OMI: ORC-1 CA only. */
+/** ORU: OBX-11 F/C/D; MDM: the trigger; both must agree with ORC-1 (NW/RO/CA) and with each other. OMI: CA/OC withdraw, else refresh. */
 function decideAction(msg: Hl7Message, kind: Kind | undefined, docObx: Hl7Segment | undefined, orderControl: string, findings: Findings): ReportAction | undefined {
   const orc = msg.segment('ORC');
   if (kind === 'OMI') {
+    // A cancelled order withdraws; any other order event says the exam changed (ANS sample: ORC-1 NW, ORC-5 SC,
+    // "Modification Examen Imagerie"): its manifest is checked against the PACS again.
     if (orc1Actions[orderControl] === 'withdraw') return 'withdraw';
-    findings.error(
-      `OMI^O23 with ORC-1 '${orderControl}': the box acts only on exam cancellations (ORC-1 CA); changes to images reach it from the PACS`,
-      orc ? orc.location(1) : 'ORC^1',
-      hl7ErrorCodes.unsupportedEventCode,
-    );
-    return undefined;
+    if (!orderControl) findings.warn('OMI^O23 without ORC-1: taken as a change to the exam');
+    return 'refresh';
   }
   if (!kind) return undefined;
   const status = docObx?.get(11).trim().toUpperCase() ?? '';
@@ -299,6 +297,12 @@ function requireCommon(report: ReportEvent, errors: ReportError[], pid: Hl7Segme
         hl7ErrorCodes.requiredFieldMissing,
       ),
     );
+  }
+  if (report.action === 'refresh') {
+    if (!report.studyInstanceUid && !report.accession) {
+      errors.push(new ReportError('AE', 'nothing names the changed exam: no Study Instance UID (IPC-3, ZDS-1) or accession number (IPC-1, OBR-18)', hl7 ? 'IPC^1^3' : undefined, hl7ErrorCodes.requiredFieldMissing));
+    }
+    return;
   }
   if (report.action === 'withdraw') {
     if (!report.document.id && !report.studyInstanceUid && !report.accession) {

@@ -70,7 +70,12 @@ export interface DmpFlags {
   invisibleToLegalRepresentatives: boolean; // INVISIBLE_REP_LEGAUX
 }
 
-export type ReportAction = 'publish' | 'replace' | 'withdraw';
+/**
+ * publish, replace (a corrected report), withdraw (report deleted, exam cancelled); refresh: the exam changed
+ * (OMI^O23 other than a cancellation, ci-sis-imaging.md §1.3 "Update triggers"): its published manifest is rebuilt
+ * from the PACS with the report already archived — re-published only if the images differ.
+ */
+export type ReportAction = 'publish' | 'replace' | 'withdraw' | 'refresh';
 
 export interface ReportEvent {
   action: ReportAction;

@@ -93,7 +93,7 @@ export function createHl7Intake(deps: IntakeDeps) {
     const { row } = recorded;
     try {
       const report = reportFromHl7(msg);
-      if (report.action !== 'withdraw' && !report.studyInstanceUid) {
+      if (report.action !== 'withdraw' && report.action !== 'refresh' && !report.studyInstanceUid) {
         throw new Hl7Error('AE', 'the report names no Study Instance UID (CDA documentationOf/serviceEvent/id)', 'OBX^1^5', hl7ErrorCodes.requiredFieldMissing);
       }
       const problem = checkReportLimits(report);
@@ -138,7 +138,7 @@ export function acceptHttpReport(deps: IntakeDeps, body: Buffer, remote?: string
   try {
     const work = interpretInboxRow({ channel: 'http', raw: body });
     if (work.kind === 'report') {
-      if (work.report.action !== 'withdraw' && !work.report.studyInstanceUid) {
+      if (work.report.action !== 'withdraw' && work.report.action !== 'refresh' && !work.report.studyInstanceUid) {
         throw new RejectedMessage('the report names no Study Instance UID (CDA documentationOf/serviceEvent/id)');
       }
       const problem = checkReportLimits(work.report);

@@ -137,6 +137,7 @@ export class ReportProcessor {
         return 'rejected';
       }
       if (work.kind === 'report' && work.report.action === 'withdraw') return this.withdraw(row, work.report);
+      if (work.kind === 'report' && work.report.action === 'refresh') return await this.refresh(row, work.report);
       return await this.publish(row, work);
     } catch (err) {
       if (err instanceof RejectedMessage) {
@@ -272,6 +273,26 @@ export class ReportProcessor {
     this.deps.onManifestChanged?.(studyUid);
     if (sendToDmp) this.deps.onQueued?.();
     return 'done';
+  }
+
+  /** The RIS says the exam changed (OMI^O23): each manifest it names is rebuilt from the PACS, re-published if it differs. */
+  private async refresh(row: InboxRow, report: ReportEvent): Promise<ProcessOutcome> {
+    const { archive } = this.deps;
+    const targets = report.studyInstanceUid
+      ? [archive.activeForStudy(report.studyInstanceUid)].filter((k): k is KosRecord => k !== undefined)
+      : report.accession
+        ? archive.activeForAccession(report.accession.value)
+        : [];
+    if (targets.length === 0) {
+      this.deps.inbox.markDone(row.id, 'nothing published for this exam: nothing to update');
+      return 'done';
+    }
+    let outcome: ProcessOutcome = 'done';
+    for (const kos of targets) {
+      outcome = await this.publish(row, { kind: 'rebuild', studyInstanceUid: kos.studyInstanceUid, excludeSopInstanceUids: [], reason: `${report.trigger} exam change` });
+      if (outcome !== 'done') break;
+    }
+    return outcome;
   }
 
   private withdraw(row: InboxRow, report: ReportEvent): ProcessOutcome {
