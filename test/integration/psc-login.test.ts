@@ -104,6 +104,17 @@ describe('authorization code + PKCE login through the login page', () => {
     expect(logout.searchParams.get('id_token_hint')).toBe(tokens.idToken);
   });
 
+  it('renews the tokens with the refresh token: a new, active access token for the same professional; a spent or forged refresh token is refused', async () => {
+    const { url, pending } = await psc.startLogin(REDIRECT);
+    const { callbackUrl } = await loginWithPassword(url, { user: 'claire.martin', password: sim.testPassword });
+    const tokens = await psc.finishLogin(callbackUrl.searchParams, pending);
+    const renewed = await psc.refresh(tokens.refreshToken!, tokens.sub);
+    expect(renewed.accessToken).not.toBe(tokens.accessToken);
+    expect(renewed.sub).toBe(tokens.sub);
+    expect(await psc.introspect(renewed.accessToken)).toMatchObject({ active: true, SubjectNameID: '810000000001' });
+    await expect(psc.refresh('not-a-refresh-token', tokens.sub)).rejects.toBeInstanceOf(PscError);
+  });
+
   it('logs in the general practitioner with his own identity', async () => {
     const { url, pending } = await psc.startLogin(REDIRECT);
     const { callbackUrl } = await loginWithPassword(url, { user: 'paul.durand', password: sim.testPassword });

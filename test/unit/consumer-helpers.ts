@@ -9,12 +9,13 @@ import { openDatabase, type Db } from '../../appliance/src/store/database.js';
 import { m001Meta } from '../../appliance/src/store/migrations/001-meta.js';
 import { m003Audit } from '../../appliance/src/store/migrations/003-audit.js';
 import { m005Consumer } from '../../appliance/src/store/migrations/005-consumer.js';
+import { m007ConsumerRefreshToken } from '../../appliance/src/store/migrations/007-consumer-refresh-token.js';
 
 /**
  * Shared pieces of the consumer tests. Migrations are renumbered while the lead has not registered 003–006 in
  * store/migrations/index.ts (the dicomweb tests do the same).
  */
-export const CONSUMER_MIGRATIONS = [m001Meta, { ...m003Audit, version: 2 }, { ...m005Consumer, version: 3 }];
+export const CONSUMER_MIGRATIONS = [m001Meta, { ...m003Audit, version: 2 }, { ...m005Consumer, version: 3 }, { ...m007ConsumerRefreshToken, version: 4 }];
 
 export function consumerDb(file = ':memory:'): Db {
   return openDatabase(file, CONSUMER_MIGRATIONS);
@@ -68,11 +69,13 @@ export const FAKE_PSC_AUTHORIZE = 'https://psc.test/auth';
  * A stand-in for the PSC client: the authorization URL carries the state; the callback's `code` names the test
  * professional (claire.martin, paul.durand) whose userinfo comes back. The real flow is in the integration tests.
  */
-export function fakePsc(): PscClient & { logins: number } {
+/** `withRefresh`: PSC gives refresh tokens (the real one does; each refresh hands out `access-<id>-r<n>`). */
+export function fakePsc(options: { withRefresh?: boolean } = {}): PscClient & { logins: number; refreshes: number } {
   let n = 0;
   const fake = {
     issuer: 'https://psc.test',
     logins: 0,
+    refreshes: 0,
     async startLogin(redirectUri: string) {
       const state = `state-${++n}`;
       return { url: new URL(`${FAKE_PSC_AUTHORIZE}?state=${state}`), pending: { state, nonce: `nonce-${n}`, codeVerifier: `verifier-${n}-${'x'.repeat(40)}`, redirectUri } };
@@ -82,11 +85,17 @@ export function fakePsc(): PscClient & { logins: number } {
       const pro = TEST_PROFESSIONALS.find((p) => p.id === params.get('code'));
       if (!pro) throw Object.assign(new Error('bad code'), { failure: 'refused' });
       fake.logins++;
-      return { accessToken: `access-${pro.id}`, idToken: `id-${pro.id}`, expiresAt: Math.floor(Date.now() / 1000) + 300, sub: pro.sub, acr: 'eidas1' };
+      return { accessToken: `access-${pro.id}`, idToken: `id-${pro.id}`, ...(options.withRefresh ? { refreshToken: `refresh-${pro.id}` } : {}), expiresAt: Math.floor(Date.now() / 1000) + 300, sub: pro.sub, acr: 'eidas1' };
     },
     async userInfo(accessToken: string) {
-      const pro = TEST_PROFESSIONALS.find((p) => accessToken === `access-${p.id}`)!;
+      const pro = TEST_PROFESSIONALS.find((p) => accessToken === `access-${p.id}` || accessToken.startsWith(`access-${p.id}-r`))!;
       return parsePscUserInfo({ sub: pro.sub, ...pro.claims });
+    },
+    async refresh(refreshToken: string, expectedSub: string) {
+      const pro = TEST_PROFESSIONALS.find((p) => refreshToken === `refresh-${p.id}` && p.sub === expectedSub);
+      if (!pro) throw Object.assign(new Error('invalid_grant'), { failure: 'refused' });
+      fake.refreshes++;
+      return { accessToken: `access-${pro.id}-r${fake.refreshes}`, idToken: '', expiresAt: Math.floor(Date.now() / 1000) + 3600 * 24, sub: pro.sub, acr: 'eidas1' };
     },
     async introspect() {
       return { active: false } as never;

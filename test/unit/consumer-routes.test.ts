@@ -231,3 +231,42 @@ describe('sessions over HTTP', () => {
     expect(await (await b.go('/portal/')).text()).toContain('id="connexion-psc"');
   });
 });
+
+describe('an expired PSC access token', () => {
+  async function clocked(withRefresh: boolean, name: string) {
+    const clock = { now: Date.now() };
+    const fake = fakePsc({ withRefresh });
+    const own = consumerDb();
+    const service = await createConsumerService({ db: own, settings: consumerSettings(join(dir, name)), psc: fake, dmp, xdsContext: sampleContext(), whitelist: () => undefined, bridge: nullBridge, now: () => clock.now });
+    const routes = createConsumerRoutes({ consumer: service, audit: new AuditLog(own) });
+    const b = new Browser((path, init) => routes.request(`${ORIGIN}${path}`, init));
+    const toPsc = await b.go('/portal/login');
+    await b.go(`/portal/callback?code=claire.martin&state=${new URL(toPsc.headers.get('location')!).searchParams.get('state')}`);
+    return { clock, fake, b, close: () => (service.stop(), own.close()) };
+  }
+  const study = '1.2.826.0.1.3680043.10.1558.7.1';
+
+  it('is renewed with the refresh token, silently, once', async () => {
+    const { clock, fake, b, close } = await clocked(true, 'refresh');
+    expect((await b.go(`/portal/visionneuse?study=${study}`)).headers.get('location')).toContain('#token=access-claire.martin');
+    expect(fake.refreshes).toBe(0);
+    clock.now += 10 * 60_000; // the 5-minute access token has expired; the session (30 min idle) has not
+    expect((await b.go(`/portal/visionneuse?study=${study}`)).headers.get('location')).toContain('#token=access-claire.martin-r1');
+    expect(fake.refreshes).toBe(1);
+    // the renewed token is kept: asking again does not refresh again
+    expect((await b.go(`/portal/visionneuse?study=${study}`)).headers.get('location')).toContain('#token=access-claire.martin-r1');
+    expect(fake.refreshes).toBe(1);
+    close();
+  });
+
+  it('without a refresh token, sends the professional to log in again, and back to the page', async () => {
+    const { clock, b, close } = await clocked(false, 'no-refresh');
+    clock.now += 10 * 60_000;
+    const res = await b.go(`/portal/visionneuse?study=${study}`);
+    expect(res.headers.get('location')).toBe(`/portal/login?suite=${encodeURIComponent(`/portal/visionneuse?study=${study}`)}`);
+    // …and that login page starts a PSC login, never sends back to the page (no loop)
+    const login = await b.go(res.headers.get('location')!);
+    expect(new URL(login.headers.get('location')!).origin).toBe('https://psc.test');
+    close();
+  });
+});

@@ -98,6 +98,7 @@ export interface ConsumerDeps {
 export type Result<T> = { ok: true; value: T } | { ok: false; status: number; message: string; relogin?: boolean };
 
 const PORTAL = '/portal';
+const EXPIRED = 'votre connexion Pro Santé Connect a expiré : reconnectez-vous';
 
 function fail<T>(status: number, message: string, relogin = false): Result<T> {
   return { ok: false, status, message, ...(relogin ? { relogin } : {}) };
@@ -425,8 +426,9 @@ export async function createConsumerService(deps: ConsumerDeps) {
       if (!row) return fail(404, "ce patient n'est pas ouvert dans votre session");
       const patient = patientOf(row);
       if (patient.consent === false) return fail(403, "le patient n'a pas donné son accord : le DMP n'est pas consulté");
-      if (session.tokens && !tokenUsable(session, now())) return fail(401, 'votre connexion Pro Santé Connect a expiré : reconnectez-vous', true);
-      const vihf = vihfFor(session, patient);
+      const live = await withUsableToken(session);
+      if (!live) return fail(401, EXPIRED, true);
+      const vihf = vihfFor(live, patient);
       const fetched = await fetchKos(dmp, vihf.subject, documentUniqueId, vihf.signer);
       if (!fetched.ok) return fail(502, fetched.message);
       const manifest = fetched.value.manifest;
@@ -439,16 +441,20 @@ export async function createConsumerService(deps: ConsumerDeps) {
         manifest: JSON.stringify(manifest),
         openedAt: now(),
       });
-      return { ok: true, value: startRetrieve(session, manifest) };
+      return { ok: true, value: startRetrieve(live, manifest) };
     },
 
     /** Resumes a study's transfer (a new job: what is cached is not fetched again). */
-    resumeStudy(session: AuthenticatedSession, studyUid: string): Result<Job> {
+    async resumeStudy(session: AuthenticatedSession, studyUid: string): Promise<Result<Job>> {
       const opened = table.study(session.id, studyUid);
       if (!opened) return fail(404, "cet examen n'est pas ouvert dans votre session");
-      if (session.tokens && !tokenUsable(session, now())) return fail(401, 'votre connexion Pro Santé Connect a expiré : reconnectez-vous', true);
-      return { ok: true, value: startRetrieve(session, JSON.parse(opened.manifest) as KosManifest) };
+      const live = await withUsableToken(session);
+      if (!live) return fail(401, EXPIRED, true);
+      return { ok: true, value: startRetrieve(live, JSON.parse(opened.manifest) as KosManifest) };
     },
+
+    /** The session with a PSC access token usable now (renewed with the refresh token when it has expired). */
+    usableSession: (session: AuthenticatedSession) => withUsableToken(session),
 
     studies(session: AuthenticatedSession): OpenedStudy[] {
       return table.studies(session.id);
@@ -513,6 +519,23 @@ export async function createConsumerService(deps: ConsumerDeps) {
       jobs.cancelAll();
     },
   };
+
+  /**
+   * The session with a usable PSC access token: as it is while the token lives (or when it has none: a card login),
+   * renewed by PSC's refresh grant once it has expired, undefined when that is not possible (a new login is needed).
+   */
+  async function withUsableToken(session: AuthenticatedSession): Promise<AuthenticatedSession | undefined> {
+    if (!session.tokens || tokenUsable(session, now())) return session;
+    if (!session.tokens.refreshToken) return undefined;
+    try {
+      const renewed = sessions.renewTokens(session, await psc.refresh(session.tokens.refreshToken, session.user.sub));
+      log.info('consumer: PSC access token renewed', { subjectNameId: session.user.subjectNameId });
+      return renewed;
+    } catch (err) {
+      log.warn('consumer: PSC refresh refused, a new login is needed', { error: err });
+      return undefined;
+    }
+  }
 
   /** One audit row per pull or import, once it ends: an incomplete study says so (reason, skipped). */
   function auditWhenFinished(session: AuthenticatedSession, job: Job, kosSopInstanceUid: string): void {

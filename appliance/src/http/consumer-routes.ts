@@ -125,7 +125,7 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
    * with Pro Santé Connect, then the viewer opens the study over this box's DICOMweb with their own access token
    * (which the DICOMweb access check introspects, and which the viewer drops from the address bar at once).
    */
-  app.get('/portal/visionneuse', (c) => {
+  app.get('/portal/visionneuse', async (c) => {
     const study = c.req.query('study') ?? '';
     const kos = c.req.query('kos');
     const isUid = (v: string) => v.length <= 64 && UID.test(v);
@@ -136,8 +136,10 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
       const back = `/portal/visionneuse?study=${study}${kos ? `&kos=${kos}` : ''}`;
       return c.redirect(`/portal/login?suite=${encodeURIComponent(back)}`, 302);
     }
+    const live = await consumer.usableSession(s);
+    if (!live?.tokens) return c.redirect(`/portal/login?suite=${encodeURIComponent(`/portal/visionneuse?study=${study}${kos ? `&kos=${kos}` : ''}`)}`, 302);
     // The token goes in the fragment: browsers never send it to a server, so no access log or Referer holds it.
-    const token = encodeURIComponent(s.tokens.accessToken);
+    const token = encodeURIComponent(live.tokens.accessToken);
     return c.redirect(`/viewer/?study=${study}${kos ? `&kos=${kos}` : ''}&base=/dicom-web#token=${token}`, 302);
   });
 
@@ -158,7 +160,8 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
     const suite = c.req.query('suite');
     // The same check as after a login: a local portal path, nothing else (a CR/LF here once made a 500).
     // A card login has no PSC token: logging in with PSC then adds one (same professional, same patients).
-    if (isAuthenticated(s) && s.tokens) return c.redirect(safeReturnTo(suite), 302);
+    // An expired token that cannot be renewed needs the login too (else the page and this route would loop).
+    if (isAuthenticated(s) && s.tokens && (await consumer.usableSession(s))) return c.redirect(safeReturnTo(suite), 302);
     try {
       const { location, setCookie } = await consumer.startLogin(s, suite);
       if (setCookie) c.header('set-cookie', setCookie);
@@ -270,8 +273,8 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
     return page(c, studyPage(userOf(s), view, consumer.jobsOf(s)));
   });
 
-  app.post('/portal/etudes/:study/reprendre', sameOrigin, loggedIn, (c) => {
-    const r = consumer.resumeStudy(session(c), param(c, 'study'));
+  app.post('/portal/etudes/:study/reprendre', sameOrigin, loggedIn, async (c) => {
+    const r = await consumer.resumeStudy(session(c), param(c, 'study'));
     if (!r.ok) return errorFor(c, r, session(c));
     return c.redirect(`/portal/travaux/${r.value.progress.id}`, 303);
   });

@@ -16,6 +16,7 @@ export interface SessionRow {
   user?: string;
   accessToken?: string;
   idToken?: string;
+  refreshToken?: string;
   tokenExpiresAt?: number;
 }
 
@@ -53,6 +54,7 @@ interface RawSession {
   user: string | null;
   access_token: string | null;
   id_token: string | null;
+  refresh_token: string | null;
   token_expires_at: number | null;
 }
 
@@ -93,6 +95,7 @@ function sessionFrom(r: RawSession): SessionRow {
     user: opt(r.user),
     accessToken: opt(r.access_token),
     idToken: opt(r.id_token),
+    refreshToken: opt(r.refresh_token),
     tokenExpiresAt: opt(r.token_expires_at),
   };
 }
@@ -131,8 +134,8 @@ export class ConsumerSessionTable {
   insert(row: SessionRow): void {
     this.db
       .prepare(
-        `INSERT INTO consumer_sessions (id, created_at, last_seen_at, expires_at, pending_login, resume_context, user, access_token, id_token, token_expires_at)
-         VALUES (@id, @createdAt, @lastSeenAt, @expiresAt, @pendingLogin, @resumeContext, @user, @accessToken, @idToken, @tokenExpiresAt)`,
+        `INSERT INTO consumer_sessions (id, created_at, last_seen_at, expires_at, pending_login, resume_context, user, access_token, id_token, refresh_token, token_expires_at)
+         VALUES (@id, @createdAt, @lastSeenAt, @expiresAt, @pendingLogin, @resumeContext, @user, @accessToken, @idToken, @refreshToken, @tokenExpiresAt)`,
       )
       .run({
         id: row.id,
@@ -144,8 +147,16 @@ export class ConsumerSessionTable {
         user: row.user ?? null,
         accessToken: row.accessToken ?? null,
         idToken: row.idToken ?? null,
+        refreshToken: row.refreshToken ?? null,
         tokenExpiresAt: row.tokenExpiresAt ?? null,
       });
+  }
+
+  /** New PSC tokens for a session (a refresh): the ones a refresh does not return are kept. */
+  setTokens(id: string, tokens: { accessToken: string; idToken?: string; refreshToken?: string; expiresAt: number }): void {
+    this.db
+      .prepare('UPDATE consumer_sessions SET access_token = ?, id_token = COALESCE(?, id_token), refresh_token = COALESCE(?, refresh_token), token_expires_at = ? WHERE id = ?')
+      .run(tokens.accessToken, tokens.idToken ?? null, tokens.refreshToken ?? null, tokens.expiresAt, id);
   }
 
   get(id: string): SessionRow | undefined {

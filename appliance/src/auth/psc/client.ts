@@ -22,6 +22,8 @@ export interface PscClient {
   startLogin(redirectUri: string): Promise<{ url: URL; pending: PendingLogin }>;
   /** Callback: checks state, exchanges the code with the PKCE verifier, checks the ID token (nonce, acr). */
   finishLogin(callbackParams: URLSearchParams, pending: PendingLogin): Promise<PscTokens>;
+  /** Refresh grant: new tokens for the same professional (the ID token, when PSC sends one, must name `expectedSub`). */
+  refresh(refreshToken: string, expectedSub: string): Promise<PscTokens>;
   userInfo(accessToken: string, expectedSub: string): Promise<PscUserInfo>;
   /** Raw RFC 7662 answer; use a TokenIntrospector for decisions. */
   introspect(token: string): Promise<oidc.IntrospectionResponse>;
@@ -118,6 +120,27 @@ export function createPscClient(settings: PscSettings): PscClient {
         expiresAt: Math.floor(Date.now() / 1000) + (expiresIn ?? 0),
         sub: claims.sub,
         acr: claims.acr,
+      };
+    },
+
+    async refresh(refreshToken, expectedSub) {
+      const config = await configuration();
+      let tokens: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>;
+      try {
+        tokens = await oidc.refreshTokenGrant(config, refreshToken);
+      } catch (err) {
+        throw pscError('refresh', err);
+      }
+      const claims = tokens.claims();
+      if (claims && claims.sub !== expectedSub) throw new PscError('PSC refreshed the tokens of another professional', 'protocol');
+      const expiresIn = tokens.expiresIn();
+      return {
+        accessToken: tokens.access_token,
+        idToken: tokens.id_token ?? '',
+        ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),
+        expiresAt: Math.floor(Date.now() / 1000) + (expiresIn ?? 0),
+        sub: claims?.sub ?? expectedSub,
+        acr: typeof claims?.acr === 'string' ? claims.acr : PSC_ACR,
       };
     },
 

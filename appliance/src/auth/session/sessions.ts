@@ -20,6 +20,7 @@ export interface SessionRecords {
   touch(id: string, at: number): void;
   setPendingLogin(id: string, pendingLogin: string | undefined): void;
   setResumeContext(id: string, context: string | undefined): void;
+  setTokens(id: string, tokens: { accessToken: string; idToken?: string; refreshToken?: string; expiresAt: number }): void;
   delete(id: string): boolean;
   deleteExpired(now: number, idleBefore: number): number;
   /** Hands what the old session opened to the new one (id rotation at login). */
@@ -46,10 +47,18 @@ export interface Session {
   readonly createdAt: number;
   readonly expiresAt: number;
   readonly user?: PortalUser;
-  readonly tokens?: { accessToken: string; idToken?: string; expiresAt: number };
+  readonly tokens?: SessionTokens;
   readonly pendingLogin?: PendingPortalLogin;
   /** A contextual call received before the login, applied once logged in (JSON, owned by consumer/). */
   readonly resumeContext?: string;
+}
+
+/** PSC's tokens as a session holds them (the refresh token only when PSC gave one). */
+export interface SessionTokens {
+  accessToken: string;
+  idToken?: string;
+  refreshToken?: string;
+  expiresAt: number;
 }
 
 /** A professional's session: PSC tokens, or a CPS card (user.authentication) and then no tokens. */
@@ -142,7 +151,7 @@ export class SessionManager {
       lastSeenAt: now,
       expiresAt: now + this.settings.ttlMs,
       user: JSON.stringify(user),
-      ...(tokens ? { accessToken: tokens.accessToken, idToken: tokens.idToken, tokenExpiresAt: tokens.expiresAt } : {}),
+      ...(tokens ? { accessToken: tokens.accessToken, idToken: tokens.idToken, refreshToken: tokens.refreshToken, tokenExpiresAt: tokens.expiresAt } : {}),
       ...(keepResumeContext && previous.resumeContext ? { resumeContext: previous.resumeContext } : {}),
     };
     this.records.insert(row);
@@ -150,6 +159,18 @@ export class SessionManager {
     if (!previous.user || previous.user.subjectNameId === user.subjectNameId) this.records.moveOpened(previous.id, row.id);
     this.records.delete(previous.id);
     return { session: this.toSession(row), setCookie: serializeCookie(this.settings.cookie, value, this.settings.ttlMs / 1000) };
+  }
+
+  /** The session with renewed PSC tokens (a refresh grant), stored. */
+  renewTokens<S extends Session>(session: S, tokens: PscTokens): S {
+    const next: SessionTokens = {
+      accessToken: tokens.accessToken,
+      ...(tokens.idToken || session.tokens?.idToken ? { idToken: tokens.idToken || session.tokens!.idToken! } : {}),
+      ...(tokens.refreshToken || session.tokens?.refreshToken ? { refreshToken: tokens.refreshToken || session.tokens!.refreshToken! } : {}),
+      expiresAt: tokens.expiresAt,
+    };
+    this.records.setTokens(session.id, next);
+    return { ...session, tokens: next };
   }
 
   /** Ends a session: its record and everything it opened go; returns the header that clears the cookie. */
@@ -177,7 +198,7 @@ export class SessionManager {
       expiresAt: row.expiresAt,
       ...(user ? { user } : {}),
       ...(user && row.accessToken && row.tokenExpiresAt !== undefined
-        ? { tokens: { accessToken: row.accessToken, ...(row.idToken ? { idToken: row.idToken } : {}), expiresAt: row.tokenExpiresAt } }
+        ? { tokens: { accessToken: row.accessToken, ...(row.idToken ? { idToken: row.idToken } : {}), ...(row.refreshToken ? { refreshToken: row.refreshToken } : {}), expiresAt: row.tokenExpiresAt } }
         : {}),
       ...(pendingLogin ? { pendingLogin } : {}),
       ...(row.resumeContext ? { resumeContext: row.resumeContext } : {}),
