@@ -9,9 +9,12 @@ export interface CardView {
   lockedForMs: number;
 }
 
-/** Digest of what the page shows: the page's script reloads when /portal/carte/etat says another. */
+/**
+ * Digest of what the page shows: the page's script reloads when /portal/carte/etat says another — a card inserted,
+ * removed or refused. Not the PIN counter: a reload while the holder types would lose the digits.
+ */
 export function cardStateSignature(cards: CardView[]): string {
-  return cards.map((c) => `${c.serial}:${c.holder ? 1 : 0}:${c.pinTries}:${c.lockedForMs > 0 ? 1 : 0}`).join('|') || 'vide';
+  return cards.map((c) => `${c.serial}:${c.holder ? 1 : 0}:${c.pinTries === 'locked' || c.lockedForMs > 0 ? 1 : 0}`).join('|') || 'vide';
 }
 
 /** The touch screen's card login: the holder read from the card, an on-screen PIN pad (no keyboard on a kiosk). */

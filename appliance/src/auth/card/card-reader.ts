@@ -116,6 +116,9 @@ export class CardReader {
     } catch (err) {
       once = undefined;
       const error = err instanceof TokenError ? err : new TokenError((err as Error).message, 'other', undefined, { cause: err });
+      // The card's own counter, as it answered: shown at once, not at the next poll.
+      const known = this.present.get(serial);
+      if (known && error.pinTries) this.present.set(serial, { ...known, pinTries: error.pinTries });
       if (error.kind === 'wrong-pin' && this.guard.failure(serial)) {
         this.log.warn('card refused after repeated wrong PINs', { serial, minutes: this.options.pinLockMinutes });
         return { ok: false, error: new TokenError(`too many wrong PINs: the card is refused for ${this.options.pinLockMinutes} min`, 'pin-attempts-exhausted', error.pinTries), card: this.cards().find((c) => c.serial === serial) };
