@@ -113,12 +113,16 @@ describe('MLLP server with the report handler', () => {
     ['spec/hl7v2/drim-m-data-CR_C-MDM_T02.header-only.hl7', 'AE', '{{idMessage}}', 'OBX^1^5^1^5'],
     ['spec/hl7v2/drim-m-data-ORU_R01_K.head-only.hl7', 'AE', 'id', 'OBX^1^5^1^5'],
     ['spec/hl7v2/ans-ACK_T10_MDM_RPLC.er7', 'AR', '016', 'MSH^1^9'],
-    ['ansforge/DRIM-M_DATA/informatif/hl7v2/OMI_O23-ImagingOrder.hl7', 'AE', '001', 'ORC^1^1'],
   ])('NACKs %s with %s and the location at fault', async (path, code, controlId, location) => {
     const ack = readAck(await sendMllp('127.0.0.1', server.port, toCr(reference(path))));
     expect(ack.code).toBe(code);
     expect(ack.controlId).toBe(controlId);
     expect(ack.errors[0]!.location).toBe(location);
+  });
+
+  it('acknowledges the informative OMI^O23 exam change (ORC-1 NW, ORC-5 SC): the manifest will be checked again', async () => {
+    const ack = readAck(await sendMllp('127.0.0.1', server.port, toCr(reference('ansforge/DRIM-M_DATA/informatif/hl7v2/OMI_O23-ImagingOrder.hl7'))));
+    expect(ack).toMatchObject({ code: 'AA', controlId: '001' });
   });
 
   it('acknowledges the homologation OMI cancellation of exam W', async () => {
