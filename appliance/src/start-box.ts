@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { startDmpSimulator, type DmpSimulator } from './dmp-sim/simulator.js';
 
 export const DEMO_STRUCTURE_ID = '499700367909006';

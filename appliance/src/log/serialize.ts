@@ -45,6 +45,11 @@ function clean(value: unknown, depth: number, seen: Set<unknown>, key?: string):
 }
 
 /** The JSON line of one event: reserved keys first and unchangeable; a field named like one is kept as `field.<name>`. */
+/** A value as the logs would show it: secrets (by field name, at any depth) replaced by "[redacted]". */
+export function redactSecrets<T>(value: T): unknown {
+  return clean(value, 0, new Set());
+}
+
 export function serializeEvent(level: string, msg: string, fields: Record<string, unknown>, now: Date = new Date()): string {
   const out: Record<string, unknown> = { t: now.toISOString(), level, msg };
   const seen = new Set<unknown>();

@@ -1,7 +1,8 @@
+import { redactSecrets } from '../../log/serialize.js';
 import { configLeaves } from '../../config/load.js';
 import { configFrom, configOptions, parseCommandArgs, UsageError, type Command } from '../args.js';
 
-const help = `usage: drimbox config show [--config FILE]   the effective configuration (defaults < file < DRIMBOX_* env)
+const help = `usage: drimbox config show [--config FILE]   the effective configuration (defaults < file < DRIMBOX_* env; secrets shown as [redacted])
        drimbox config keys                     every key, its environment variable and default
        drimbox config check [--config FILE]    validate, exit 1 naming the bad key`;
 
@@ -16,7 +17,8 @@ export const command: Command = {
     }
     switch (action) {
       case 'show':
-        process.stdout.write(JSON.stringify(configFrom(values), null, 2) + '\n');
+        // Passwords, tokens, the PSC secret and PINs are never printed: a screen or a support ticket is not a vault.
+        process.stdout.write(JSON.stringify(redactSecrets(configFrom(values)), null, 2) + '\n');
         return 0;
       case 'check':
         configFrom(values);
