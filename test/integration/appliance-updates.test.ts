@@ -133,6 +133,21 @@ describe('the box under balena', () => {
     expect((await deviceStatus()).fleetVariables).toEqual([{ key: 'log.level', env: 'DRIMBOX_LOG_LEVEL' }]);
   });
 
+  it('shows the computer in the device status: memory, load and uptime sampled from /proc (systeminformation), the last sample kept', async () => {
+    await box.appliance.host.sample();
+    const { host } = (await deviceStatus()) as unknown as { host: { at: string; memoryTotalBytes: number; memoryAvailableBytes: number; uptimeSeconds: number; cpuLoadPercent: number; cpuTemperatureC: number | null } };
+    const meminfo = readFileSync('/proc/meminfo', 'utf8');
+    const totalKb = Number(/MemTotal:\s+(\d+) kB/.exec(meminfo)![1]);
+    expect(host.memoryTotalBytes).toBe(totalKb * 1024); // the kernel's own figure
+    expect(host.memoryAvailableBytes).toBeGreaterThan(0);
+    expect(host.memoryAvailableBytes).toBeLessThanOrEqual(host.memoryTotalBytes);
+    const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    expect(Math.abs(host.uptimeSeconds - uptime)).toBeLessThan(120);
+    expect(host.cpuLoadPercent).toBeGreaterThanOrEqual(0);
+    expect(host.cpuLoadPercent).toBeLessThanOrEqual(100);
+    expect(host.cpuTemperatureC === null || (host.cpuTemperatureC > 0 && host.cpuTemperatureC < 120)).toBe(true);
+  });
+
   it('on stop: the transfer in flight ends, anything new is refused, then the database is checkpointed', async () => {
     const stream = await slowRetrieve();
     expect(stream.status).toBe(200);

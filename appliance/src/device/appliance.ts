@@ -1,3 +1,4 @@
+import { HostHealth, type HostSample } from './host-health.js';
 import { configLeaves } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
@@ -17,6 +18,8 @@ export interface DeviceStatus {
   message?: string;
   /** Configuration keys whose value comes from a fleet or device variable (DRIMBOX_*), never their values. */
   fleetVariables: { key: string; env: string }[];
+  /** The computer: temperature, throttling, load, memory, uptime (the last sample). */
+  host?: HostSample;
 }
 
 const SUPERVISOR_POLL_MS = 30_000;
@@ -25,6 +28,7 @@ export class Appliance {
   readonly work = new WorkTracker();
   readonly lock: UpdateLock | undefined;
   readonly supervisor: SupervisorClient | undefined;
+  readonly host: HostHealth;
   private update: DeviceStatus['update'];
   private telemetry: FleetTelemetry | undefined;
   private poller: NodeJS.Timeout | undefined;
@@ -35,6 +39,7 @@ export class Appliance {
     private readonly log: Logger,
   ) {
     this.supervisor = supervisorFromEnv(env);
+    this.host = new HostHealth(config.hostSampleSeconds * 1000, log);
     this.lock = config.updateLockFile
       ? new UpdateLock({
           file: config.updateLockFile,
@@ -62,6 +67,7 @@ export class Appliance {
 
   start(collect: () => Promise<FleetFacts>): void {
     this.lock?.start();
+    this.host.start();
     if (!this.supervisor) return;
     void this.refreshUpdateState(0);
     this.poller = setInterval(() => void this.refreshUpdateState(0), SUPERVISOR_POLL_MS);
@@ -82,6 +88,7 @@ export class Appliance {
   }
 
   stop(): void {
+    this.host.stop();
     if (this.poller) clearInterval(this.poller);
     this.telemetry?.stop();
     this.lock?.stop();
@@ -109,6 +116,7 @@ export class Appliance {
       fleetVariables: configLeaves()
         .filter((leaf) => this.env[leaf.env] !== undefined)
         .map((leaf) => ({ key: leaf.path.join('.'), env: leaf.env })),
+      ...(this.host.latest() ? { host: this.host.latest()! } : {}),
     };
   }
 }

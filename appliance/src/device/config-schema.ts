@@ -16,4 +16,6 @@ export const deviceConfigSchema = z.object({
   stopGraceSeconds: z.number().int().min(0).max(600).default(45),
   /** How often the box's health goes to the fleet as device tags (only changed values are sent). */
   telemetryIntervalSeconds: z.number().int().min(30).default(300),
+  /** How often CPU temperature, throttling, load and memory are sampled (device/host-health.ts). */
+  hostSampleSeconds: z.number().int().min(5).max(3600).default(30),
 });
