@@ -62,7 +62,11 @@ describe('docker-compose.yml (balena)', () => {
     expect(kiosk.volumes).toBeUndefined();
     expect(kiosk.ports).toBeUndefined();
     expect(kiosk.network_mode).toBe('service:appliance');
-    expect((kiosk.environment as Record<string, string>).KIOSK_URL).toMatch(/^http:\/\/127\.0\.0\.1:8088\//);
+    const url = (kiosk.environment as Record<string, string>).KIOSK_URL!;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:8088\//);
+    // start-kiosk.sh waits for "${KIOSK_URL%/*}/health": the page must be one path segment below the origin.
+    expect(`${url.replace(/\/[^/]*$/, '')}/health`).toBe('http://127.0.0.1:8088/health');
+    expect(readFileSync(join(ROOT, 'os-image/kiosk/Dockerfile'), 'utf8')).toContain(`KIOSK_URL=${url}`);
   });
 
   it('builds the box from official images, as an unprivileged user, with nothing fetched from outside the registries and no x86-only step', () => {
