@@ -20,8 +20,8 @@ export function examFlow(core: ConsumerCore) {
     void job.whenFinished().then(() => {
       const p = job.progress;
       const incomplete = typeof p.details.incomplete === 'string' ? p.details.incomplete : undefined;
-      // What the manifest references: an incomplete job says "got/referenced".
-      const referenced = incomplete ? Number(incomplete.split('/')[1]) : p.total;
+      // What the manifest references and the job could not bring: never imported, or never pulled.
+      const missing = typeof p.details.missing === 'number' ? p.details.missing : 0;
       try {
         audit.record({
           at: p.startedAt,
@@ -35,7 +35,7 @@ export function examFlow(core: ConsumerCore) {
           outcome: p.state === 'done' && !incomplete ? 'complete' : p.state === 'cancelled' ? 'interrupted' : 'failed',
           ...(p.message ? { reason: incomplete ? `incomplete ${incomplete}: ${p.message}` : p.message } : {}),
           instances: p.transferred,
-          skipped: Math.max(0, referenced - (p.kind === 'import' ? p.transferred : p.done)),
+          skipped: p.kind === 'import' ? p.failed + missing : missing,
           bytesSent: p.bytes,
           durationMs: Date.parse(p.finishedAt ?? p.startedAt) - Date.parse(p.startedAt),
         });

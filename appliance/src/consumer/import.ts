@@ -101,7 +101,7 @@ export async function runImport(job: Job, request: ImportRequest, deps: ImportDe
     // What the manifest references and the cache lacks is never imported as if the study were whole.
     const missing = request.only ? request.only.size - rows.length : 0;
     await waitAdmitted(job, deps.admits);
-    job.update({ state: 'running', total: rows.length, ...(missing > 0 ? { details: { ...job.progress.details, incomplete: `${rows.length}/${request.only!.size}` } } : {}) });
+    job.update({ state: 'running', total: rows.length, ...(missing > 0 ? { details: { ...job.progress.details, incomplete: `${rows.length}/${request.only!.size}`, missing } } : {}) });
     if (request.coercion) await mkdir(workDir, { recursive: true });
     const byPath = new Map<string, { sop: string; bytes: number; temp: boolean }>();
 

@@ -104,7 +104,7 @@ export async function runRetrieve(job: Job, request: RetrieveRequest, deps: Retr
     }
     deps.cache.touch(study);
     if (job.progress.failed > 0) {
-      job.update({ details: { ...job.progress.details, incomplete: `${job.progress.done}/${job.progress.total}` } });
+      job.update({ details: { ...job.progress.details, incomplete: `${job.progress.done}/${job.progress.total}`, missing: job.progress.total - job.progress.done } });
       job.finish('failed', `examen incomplet : ${job.progress.failed} instance(s) n'ont pas pu être récupérées (les autres séries l'ont été) ; réessayez plus tard`, true);
     } else job.finish('done');
   } catch (err) {

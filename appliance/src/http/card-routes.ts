@@ -1,5 +1,5 @@
 import type { Context, Hono, MiddlewareHandler } from 'hono';
-import type { CardReader } from '../auth/card/card-reader.js';
+import type { CardReader, PresentCard } from '../auth/card/card-reader.js';
 import type { TokenError } from '../auth/pkcs11/errors.js';
 import { portalUserFromCard, type Session } from '../auth/session/index.js';
 import type { ConsumerService } from '../consumer/index.js';
@@ -15,14 +15,14 @@ export interface CardRoutesDeps {
 }
 
 /** The French sentence for a failed card login (the reader's errors are English, for logs). */
-export function cardErrorText(error: TokenError): string {
+export function cardErrorText(error: TokenError, card?: PresentCard): string {
   switch (error.kind) {
     case 'wrong-pin':
       return [FR.cardWrongPin, error.pinTries === 'final-try' ? FR.cardFinalTry : error.pinTries === 'low' ? FR.cardTriesLow : ''].filter(Boolean).join(' ');
     case 'pin-locked':
       return FR.cardPinLocked;
     case 'pin-attempts-exhausted':
-      return fill(FR.cardBoxLocked, { minutes: /(\d+) min/.exec(error.message)?.[1] ?? '?' });
+      return fill(FR.cardBoxLocked, { minutes: Math.max(1, Math.ceil((card?.lockedForMs ?? 0) / 60_000)) });
     case 'pin-format':
       return FR.cardPinFormat;
     case 'token-removed':
@@ -52,7 +52,7 @@ export function mountCardRoutes(app: Hono<Env>, deps: CardRoutesDeps): void {
     const result = await card.login(serial, form.get('pin') ?? '');
     if (!result.ok) {
       const status = result.error.kind === 'wrong-pin' || result.error.kind === 'pin-format' ? 401 : result.error.kind === 'token-removed' ? 409 : 423;
-      return show(c, cardErrorText(result.error), status);
+      return show(c, cardErrorText(result.error, result.card), status);
     }
     const { location, setCookie } = consumer.cardLogin(c.get('session'), portalUserFromCard(result.holder, { method: 'cps-card', cardSerial: result.serial }));
     c.header('set-cookie', setCookie);

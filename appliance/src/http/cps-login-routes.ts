@@ -1,7 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { Hono, type Context } from 'hono';
-import { cardHolderFrom } from '../auth/pkcs11/holder.js';
+import { cardHolderFrom, type CardHolder } from '../auth/pkcs11/holder.js';
 import { portalUserFromCard } from '../auth/session/index.js';
 import type { ConsumerService } from '../consumer/index.js';
 import type { Logger } from '../log/logger.js';
@@ -17,16 +17,15 @@ function peerCertificate(env: unknown): { cert?: X509Certificate; authorized: bo
   return { cert: new X509Certificate(peer.raw), authorized: !!socket?.authorized, error: socket?.authorizationError ? String(socket.authorizationError) : undefined };
 }
 
-/** Why a presented certificate is not a CPS authentication certificate, or undefined when it is one. */
-export function refuseCpsCertificate(cert: X509Certificate): string | undefined {
+/** The holder a CPS authentication certificate names, or why the presented certificate is not one. */
+export function cpsCertificateHolder(cert: X509Certificate): { holder: CardHolder } | { refused: string } {
   const eku = cert.keyUsage;
-  if (eku && eku.length && !eku.includes(CLIENT_AUTH)) return 'pas un certificat d’authentification (usage étendu sans clientAuth)';
+  if (eku && eku.length && !eku.includes(CLIENT_AUTH)) return { refused: 'pas un certificat d’authentification (usage étendu sans clientAuth)' };
   try {
-    cardHolderFrom(cert);
+    return { holder: cardHolderFrom(cert) };
   } catch (err) {
-    return (err as Error).message;
+    return { refused: (err as Error).message };
   }
-  return undefined;
 }
 
 /**
@@ -45,9 +44,9 @@ export function createCpsLoginRoutes(deps: { consumer: ConsumerService; portalUr
       deps.log.warn('CPS certificate login refused', { reason: peer.error, subject: peer.cert.subject.replace(/\n/g, ', ') });
       return refuse(c, fill(FR.cpsCertRefused, { reason: peer.error ?? 'chaîne non vérifiée' }), 403);
     }
-    const why = refuseCpsCertificate(peer.cert);
-    if (why) return refuse(c, fill(FR.cpsCertRefused, { reason: why }), 403);
-    const holder = cardHolderFrom(peer.cert);
+    const checked = cpsCertificateHolder(peer.cert);
+    if ('refused' in checked) return refuse(c, fill(FR.cpsCertRefused, { reason: checked.refused }), 403);
+    const { holder } = checked;
     const certificateSha256 = createHash('sha256').update(peer.cert.raw).digest('hex');
     const { setCookie } = deps.consumer.cardLogin(undefined, portalUserFromCard(holder, { method: 'cps-certificate', certificateSha256 }));
     c.header('set-cookie', setCookie);

@@ -161,7 +161,14 @@ export class CardReader {
         if (this.sessions.size === 0) this.module.reinitializeIfIdle();
         return listTokens(lib);
       });
-      const next = new Map(tokens.filter((t) => !pulled.has(t.serial)).map((t) => [t.serial, { serial: t.serial, label: t.label, pinTries: t.pinTries, ...(holderOf(t) ? { holder: holderOf(t)! } : {}) }]));
+      const next = new Map(
+        tokens
+          .filter((t) => !pulled.has(t.serial))
+          .map((t) => {
+            const holder = holderOf(t);
+            return [t.serial, { serial: t.serial, label: t.label, pinTries: t.pinTries, ...(holder ? { holder } : {}) }];
+          }),
+      );
       for (const serial of this.present.keys()) if (!next.has(serial) && !this.sessions.has(serial)) this.emitRemoved(serial);
       for (const [serial, card] of next) if (!this.present.has(serial)) this.log.info('card inserted', { serial, label: card.label, holder: card.holder?.nationalId ?? 'not a CPS' });
       // A logged-in card the listing no longer shows was pulled out (its session probe may lag on some modules).

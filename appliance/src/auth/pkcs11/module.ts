@@ -108,10 +108,6 @@ export class Pkcs11Module {
 
 const loaded = new Map<string, Pkcs11Module>();
 
-export function closeAllModules(): void {
-  for (const m of [...loaded.values()]) m.close();
-}
-
 /** A PKCS#11 text field (blank-padded, UTF-8) as a string. */
 export function text(field: string): string {
   return field.replace(/[\s\0]+$/, '');

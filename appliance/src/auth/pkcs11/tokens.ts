@@ -113,8 +113,3 @@ export function findObjects(lib: Pkcs11, session: Handle, template: { type: numb
     lib.C_FindObjectsFinal(session);
   }
 }
-
-/** The module's tokens, for callers outside the module's queue (CLI, watcher). */
-export function listModuleTokens(module: Pkcs11Module): Promise<TokenSummary[]> {
-  return module.run((lib) => listTokens(lib));
-}
