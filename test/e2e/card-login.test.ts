@@ -93,6 +93,7 @@ describe('CPS card at the box (touch screen, PIN pad)', () => {
     await Promise.all([page.waitForURL(/\/portal\/patient\//), page.tap('#rechercher')]);
     await page.waitForSelector('tr.examen');
     expect(await page.locator('tr.examen').count()).toBe(1);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800); // no sideways scroll at the box
     await shot(page, '5-dmp-exams');
     const patientUrl = page.url();
 

@@ -53,7 +53,7 @@ export function cardPage(cards: CardView[], error?: string): string {
 <dt>${esc(FR.cardProfession)}</dt><dd id="carte-profession">${esc(h.profession)}</dd>
 <dt>${esc(FR.cardNationalId)}</dt><dd id="carte-identifiant">${esc(h.nationalId)}</dd>
 </dl></section>
-${warning ? `<p class="alerte" id="carte-alerte" role="status">${esc(warning)}</p>` : ''}
+${warning && warning !== error ? `<p class="alerte" id="carte-alerte" role="status">${esc(warning)}</p>` : ''}
 <p class="note">${esc(FR.cardSessionNote)} ${esc(FR.cardNoPscNote)}</p></div>
 ${pad}</div>`,
   );
