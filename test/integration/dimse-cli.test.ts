@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort } from '../peers/ports.js';
+import { freePort, reservedPort } from '../peers/ports.js';
 import { makeMiniStudy, type MiniStudy } from '../fixtures/mini-instances.js';
 
 // `drimbox pacs ...` as a technician runs it: configuration from DRIMBOX_* variables, output to read, exit codes.
@@ -38,7 +38,8 @@ async function drimbox(args: string[], env: Record<string, string> = {}): Promis
 }
 
 beforeAll(async () => {
-  scpPort = await freePort();
+  // Bound by each `drimbox pacs move` in turn, and declared in Orthanc: outside the range freePort draws from.
+  scpPort = await reservedPort();
   orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: scpPort } } });
   study = await makeMiniStudy({ outDir: join(dir, 'study'), instances: 6, seriesCount: 2, patientId: 'CLI-PATIENT' });
   for (const f of study.files) await orthanc.upload(readFileSync(f));

@@ -14,6 +14,25 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A free loopback port below the kernel's ephemeral range (32768–60999): for a port a peer must know in advance
+ * (a C-MOVE destination declared in Orthanc) that short-lived processes bind and release in turn — a port the OS
+ * hands out (freePort) could be given to another test in between.
+ */
+export async function reservedPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.unref();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
+}
+
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
