@@ -5,6 +5,8 @@ import { cpSync, existsSync } from 'node:fs';
 const copies = [
   ['ui/portal/assets', 'dist/ui/portal/assets'],
   ['ui/viewer/dist', 'dist/ui/viewer/dist'],
+  ['ui/keyboard/dist', 'dist/ui/keyboard/dist'],
+  ['ui/setup/assets', 'dist/ui/setup/assets'],
 ];
 for (const [from, to] of copies) {
   if (!existsSync(from)) {

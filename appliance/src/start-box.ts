@@ -50,6 +50,16 @@ import { Appliance } from './device/appliance.js';
 import { collectFleetFacts } from './device/fleet-telemetry.js';
 import { createDeviceRoutes } from './http/device-routes.js';
 import { log as rootLog, setLogLevel } from './log/logger.js';
+import { getCookie } from 'hono/cookie';
+import { Hl7ExchangeLog } from './source/hl7-exchange-log.js';
+import { AdminGate } from './setup/admin-gate.js';
+import { SetupDraft } from './setup/draft-store.js';
+import { SetupWizard } from './setup/wizard.js';
+import { bindSetupProbes } from './setup/bind-probes.js';
+import { lanAddress } from './setup/lan-address.js';
+import { createSetupRoutes } from './http/setup-routes.js';
+import { ADMIN_COOKIE } from './http/admin-access.js';
+import type { RestartRequest } from './box-runner.js';
 
 // Key Object Selection Document Storage (PS3.4 Annex B): how IOCM rejection notes arrive.
 const KOS_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.88.59';
@@ -63,6 +73,12 @@ export interface BoxOptions {
   mountLan?: (app: Hono<LanEnv>, box: BoxParts) => void;
   /** Where balena's variables are read (BALENA_SUPERVISOR_*, DRIMBOX_* shown as fleet values); process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /** The configuration file the setup screen writes (DRIMBOX_CONFIG); without one the wizard cannot apply. */
+  configFile?: string;
+  /** Restarts the services on the configuration file (box-runner.ts); without it, applying asks for a restart. */
+  restart?: (request: RestartRequest) => void;
+  /** The administrators' sessions and PIN counters, when they must outlive a restart (box-runner.ts). */
+  adminGate?: AdminGate;
 }
 
 /** What the running box is made of, for routes and tests. */
@@ -95,6 +111,8 @@ export interface RunningBox extends BoxParts {
   dimsePort: number;
   /** The box as a balena appliance: work in flight, update lock, fleet telemetry. */
   appliance: Appliance;
+  /** The touch screen's setup wizard. */
+  wizard: SetupWizard;
   /** Transfers or submissions in flight: the update lock is held while this is not zero. */
   busy(): number;
   /** First half of a graceful stop: refuses new connections, requests and long work; waits for in-flight work. */
@@ -272,6 +290,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       }
     }
 
+    const hl7Exchanges = new Hl7ExchangeLog();
     const mllp: MllpServer = await startMllpServer({
       host: config.hl7.host,
       port: config.hl7.port,
@@ -281,7 +300,8 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       idleTimeoutMs: config.hl7.idleTimeoutMs,
       frameTimeoutMs: config.hl7.frameTimeoutMs,
       allowedAddresses: new AddressList(config.ris.allowedAddresses, 'ris.allowedAddresses'),
-      handler: createHl7Intake({ inbox, admission, onStored: () => processor?.wake() }),
+      // Observed for the setup screen's "waiting for a test message" (the last few exchanges, in memory).
+      handler: hl7Exchanges.observe(createHl7Intake({ inbox, admission, onStored: () => processor?.wake() })),
     });
     stops.push(() => mllp.close(2_000));
 
@@ -306,12 +326,39 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     const listener = await listen(app, { host: config.http.host, port: config.http.port, tls: { ...tls, clientCaFile: config.http.tls.clientCaFile }, crlFile: config.whitelist.crlFile, refuse });
     stops.push(() => listener.close());
     const ris = new RisCredential(config.ris);
+    const env = options.env ?? process.env;
+    const gate = options.adminGate ?? new AdminGate(config.setup, () => config.setup.adminPinHash);
+    const wizard = new SetupWizard({
+      config,
+      configFile: options.configFile,
+      env,
+      draft: new SetupDraft(db),
+      probes: bindSetupProbes({ config, scp }),
+      hl7: hl7Exchanges,
+      hl7Port: mllp.port,
+      hl7Address: () => lanAddress(config.hl7.host),
+      onApplied: () => (options.restart ? options.restart({}) : log.warn('setup: configuration written; restart the box to apply it')),
+      log: log.child({ component: 'setup' }),
+    });
+    const startedAt = new Date().toISOString();
+    const setupRoutes = createSetupRoutes({
+      wizard,
+      gate,
+      secureLan: !!certificate,
+      startedAt,
+      factoryReset: () => (options.restart ? options.restart({ wipe: true }) : log.warn('factory reset needs the box runner (drimbox serve)')),
+      pendingPublications: () => {
+        const c = outbox.counts();
+        return c.pending + c['waiting-retry'] + c.sending;
+      },
+    });
     const lanDeps = {
       clientAddress: clientAddressResolver(config.http.trustedProxies),
       ris,
       mount: (a: Hono<LanEnv>) => {
         a.route('/api/source', createSourceRoutes({ inbox, outbox, ris, health, admission, onStored: () => processor?.wake() }));
-        a.route('/api/device', createDeviceRoutes({ ris, appliance, certificate }));
+        a.route('/api/device', createDeviceRoutes({ ris, appliance, certificate, adminSession: (c) => gate.session(getCookie(c, ADMIN_COOKIE), c.get('origin'))?.admin === true, pinSet: () => config.setup.adminPinHash !== '' }));
+        a.route('/setup', setupRoutes);
         options.mountLan?.(a, parts);
       },
     };
@@ -324,6 +371,8 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       ...lanDeps,
       mount: (a: Hono<LanEnv>) => {
         lanDeps.mount(a);
+        // The touch screen's home: the wizard until the box is set up, then its status.
+        a.get('/', (c) => c.redirect(wizard.isSetUp() ? '/status' : '/setup', 302));
         a.all('/portal/*', (c) => (kioskPortal ? kioskPortal.fetch(c.req.raw, c.env) : c.json({ error: 'le portail n’est pas configuré sur ce boîtier (psc.*, xds.*)' }, 503)));
         a.all('/portal', (c) => c.redirect('/portal/'));
       },
@@ -410,6 +459,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       hl7Port: mllp.port,
       dimsePort: scp.port,
       appliance,
+      wizard,
       busy: () => work.busy(),
       drain: async (graceMs: number) => {
         stopping = true;

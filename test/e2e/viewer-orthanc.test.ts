@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STRINGS } from '../../ui/viewer/strings.js';
+import { STRINGS } from '../../ui/strings/viewer.js';
 import { SCREENSHOT_DIR, grid, meanAbsDiff, profile, sampleImage, startViewerRig, type ViewerRig } from './viewer-harness.js';
 
 // The viewer in Debian's headless Chromium, loading a synthetic head CT (Shepp–Logan phantom: bright skull ring,

@@ -4,7 +4,7 @@ import type { DicomJsonDataset } from '../../ui/viewer/dicom-json.js';
 import { formatDate, formatMillimetres, formatPersonName, formatSex } from '../../ui/viewer/format.js';
 import { DEFAULT_DICOMWEB_BASE, isUid, parseViewerRequest, safeDicomwebBase, withoutToken } from '../../ui/viewer/params.js';
 import { PRESET_ORDER, WINDOW_PRESETS, voiRange, windowOf } from '../../ui/viewer/presets.js';
-import { STRINGS } from '../../ui/viewer/strings.js';
+import { STRINGS } from '../../ui/strings/viewer.js';
 import { bannerOf, initialIndex, seriesSummaries, stackFrames } from '../../ui/viewer/study-model.js';
 import { renderThumbnail, valueRange } from '../../ui/viewer/thumbnail-render.js';
 

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { STRINGS } from './strings.js';
+import { STRINGS } from '../strings/viewer.js';
 
 /**
  * Builds the viewer into ui/viewer/dist: one hashed ES module and stylesheet, the image loader's decode worker

@@ -1,4 +1,4 @@
-import { STRINGS } from './strings.js';
+import { STRINGS } from '../strings/viewer.js';
 
 /** `DURAND-LÉGER^Hélène^^Dr` → `DURAND-LÉGER Hélène` (family name first, as French practice shows it). */
 export function formatPersonName(pn: string | undefined): string {

@@ -6,7 +6,7 @@ import { parseViewerRequest } from './params.js';
 import { WINDOW_PRESETS, isPresetName, PRESET_ORDER } from './presets.js';
 import { createStackViewport, type StackViewport } from './stack-viewport.js';
 import { bannerOf, initialIndex, seriesSummaries, stackFrames, type StackFrame } from './study-model.js';
-import { STRINGS } from './strings.js';
+import { STRINGS } from '../strings/viewer.js';
 
 /** Entry point: reads the link, loads the study through DICOMweb, shows the first image, then the thumbnails. */
 

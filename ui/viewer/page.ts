@@ -2,7 +2,7 @@ import { formatDate, formatPersonName, formatSex } from './format.js';
 import { PRESET_ORDER, type PresetName } from './presets.js';
 import type { ToolMode, ViewState } from './stack-viewport.js';
 import type { SeriesSummary, StudyBanner } from './study-model.js';
-import { STRINGS } from './strings.js';
+import { STRINGS } from '../strings/viewer.js';
 
 /** The page's DOM: text always set with textContent (DICOM values are untrusted), ids the tests rely on. */
 

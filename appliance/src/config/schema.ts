@@ -4,6 +4,7 @@ import { consumerConfigSchema } from '../consumer/config-schema.js';
 import { lanConfigSchema, kioskConfigSchema, risConfigSchema } from '../http/lan-config-schema.js';
 import { deviceConfigSchema } from '../device/config-schema.js';
 import { pkcs11ConfigSchema } from '../auth/pkcs11/config-schema.js';
+import { setupConfigSchema } from '../setup/config-schema.js';
 
 // DICOM AE titles: 1–16 characters of the default repertoire, no backslash, not all spaces (PS3.5 §6.2, VR AE).
 const aeTitle = z
@@ -178,6 +179,8 @@ export const configSchema = z.object({
     })
     .prefault({}),
   device: deviceConfigSchema.prefault({}),
+  /** The touch screen's setup wizard and the administrator's PIN. */
+  setup: setupConfigSchema.prefault({}),
   /** Where the box keeps its state (SQLite file, received DICOM files, caches). /data on balenaOS. */
   dataDir: z.string().min(1).default('./var/data'),
   log: z

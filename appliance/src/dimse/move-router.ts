@@ -31,6 +31,8 @@ export interface MoveOrigin {
  */
 export class MoveRouter {
   private readonly expectations = new Set<MoveExpectation>();
+  /** Other AE titles the box answers to for a while (a setup test of a draft AE title), with how many hold each. */
+  private readonly aliases = new Map<string, number>();
 
   constructor(private readonly boxAeTitle: string) {}
 
@@ -39,9 +41,23 @@ export class MoveRouter {
     return () => this.expectations.delete(expectation);
   }
 
+  /** Moves started under `aeTitle` are the box's own too, until the returned function is called. */
+  alsoKnownAs(aeTitle: string): () => void {
+    this.aliases.set(aeTitle, (this.aliases.get(aeTitle) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.aliases.get(aeTitle) ?? 1) - 1;
+      if (left > 0) this.aliases.set(aeTitle, left);
+      else this.aliases.delete(aeTitle);
+    };
+  }
+
   /** The move an instance belongs to, 'by-study' when only its Study Instance UID can tell, or undefined (not from a move). */
   route(origin: MoveOrigin): MoveExpectation | 'by-study' | undefined {
-    if (origin.originatorMessageId !== undefined && (!origin.originatorAeTitle || origin.originatorAeTitle === this.boxAeTitle)) {
+    const ours = !origin.originatorAeTitle || origin.originatorAeTitle === this.boxAeTitle || this.aliases.has(origin.originatorAeTitle);
+    if (origin.originatorMessageId !== undefined && ours) {
       // Some PACS store from another AE title than the one they are queried on: the Message ID alone is enough.
       for (const e of this.expectations) if (e.messageId === origin.originatorMessageId) return e;
     }

@@ -21,6 +21,7 @@ import { DiscardSink, FileSink, type StoreSink } from './sink.js';
 import { MoveRouter, StudyPeekingSink, type MoveExpectation } from './move-router.js';
 import { isValidUid, trimUid } from './uid.js';
 import type { FileMeta } from './part10.js';
+import { normaliseAddress } from '../auth/address-list.js';
 
 export interface InstanceOrigin {
   callingAeTitle: string;
@@ -56,13 +57,41 @@ export interface StoreScpOptions {
   maxPduLength?: number;
 }
 
+/** A peer let in for a while besides the configured ones: the setup wizard's test of a draft PACS or box AE title. */
+export interface TemporaryAdmission {
+  callingAeTitle: string;
+  /** Where the peer connects from. */
+  addresses: string[];
+  /** The AE title the peer calls the box by (the draft's, which may not be the running one). */
+  calledAeTitle: string;
+  /** Lifetime, at most MAX_ADMISSION_MS: revoked then even if nobody calls the returned function. */
+  ttlMs: number;
+}
+
+export type RefusalReason = 'address-not-allowed' | 'too-many-associations' | 'called-ae-not-recognised' | 'calling-ae-not-recognised';
+
+export interface RefusedAssociation {
+  at: Date;
+  address: string;
+  /** Absent when the connection was closed before the association request was read. */
+  callingAeTitle?: string;
+  calledAeTitle?: string;
+  reason: RefusalReason;
+}
+
 export interface StoreScp {
   readonly aeTitle: string;
   readonly port: number;
   /** For the PACS bridge: route the instances of a C-MOVE to the retrieve waiting for them. Returns the unregister function. */
   expectMove(expectation: MoveExpectation): () => void;
+  /** Lets one more peer associate (and be routed as a C-MOVE source) until revoked or ttlMs elapses. Returns the revoke function. */
+  admitTemporarily(admission: TemporaryAdmission): () => void;
+  /** The last connection or association the SCP refused, and why. */
+  lastRefusal(): RefusedAssociation | undefined;
   close(): Promise<void>;
 }
+
+export const MAX_ADMISSION_MS = 15 * 60_000;
 
 const VERIFICATION = '1.2.840.10008.1.1';
 const DEFAULT_MAX_PDU = 262_144;
@@ -74,11 +103,65 @@ function isStorageClass(uid: string): boolean {
   return uid.startsWith('1.2.840.10008.5.1.4.1.1.') || !uid.startsWith('1.2.840.10008.');
 }
 
+interface LiveAdmission {
+  callingAeTitle: string;
+  calledAeTitle: string;
+  addresses: Set<string>;
+  expiresAt: number;
+  revoke(): void;
+}
+
 interface Shared {
   options: StoreScpOptions;
   router: MoveRouter;
   allowed: Set<string>;
   connections: Set<Socket>;
+  admissions: Set<LiveAdmission>;
+  lastRefusal?: RefusedAssociation;
+}
+
+function liveAdmissions(shared: Shared): LiveAdmission[] {
+  const now = Date.now();
+  return [...shared.admissions].filter((a) => a.expiresAt > now);
+}
+
+function refused(shared: Shared, refusal: Omit<RefusedAssociation, 'at'>): void {
+  shared.lastRefusal = { at: new Date(), ...refusal };
+}
+
+/** Whether an association request is let in: by the configuration, by a temporary admission, or refused (and why). */
+function decide(shared: Shared, address: string, calling: string, called: string): 'configured' | 'admitted' | RefusalReason {
+  const { aeTitle, allowedAddresses } = shared.options;
+  if (called === aeTitle && shared.allowed.has(calling) && (!allowedAddresses || allowedAddresses.has(address))) return 'configured';
+  const forCalled = liveAdmissions(shared).filter((a) => a.calledAeTitle === called);
+  if (forCalled.some((a) => a.callingAeTitle === calling && a.addresses.has(address))) return 'admitted';
+  if (called !== aeTitle && forCalled.length === 0) return 'called-ae-not-recognised';
+  const callingKnown = (called === aeTitle && shared.allowed.has(calling)) || forCalled.some((a) => a.callingAeTitle === calling);
+  return callingKnown ? 'address-not-allowed' : 'calling-ae-not-recognised';
+}
+
+function admit(shared: Shared, admission: TemporaryAdmission): () => void {
+  if (!Number.isFinite(admission.ttlMs) || admission.ttlMs <= 0 || admission.ttlMs > MAX_ADMISSION_MS) {
+    throw new RangeError(`a temporary admission lasts 1 ms to ${MAX_ADMISSION_MS} ms, not ${admission.ttlMs}`);
+  }
+  const unalias = shared.router.alsoKnownAs(admission.calledAeTitle.trim());
+  const live: LiveAdmission = {
+    callingAeTitle: admission.callingAeTitle.trim(),
+    calledAeTitle: admission.calledAeTitle.trim(),
+    addresses: new Set(admission.addresses.map(normaliseAddress)),
+    expiresAt: Date.now() + admission.ttlMs,
+    revoke: () => {
+      clearTimeout(timer);
+      if (!shared.admissions.delete(live)) return;
+      unalias();
+      log.info('DICOM SCP: temporary admission ended', { callingAeTitle: live.callingAeTitle, calledAeTitle: live.calledAeTitle });
+    },
+  };
+  const timer = setTimeout(live.revoke, admission.ttlMs);
+  timer.unref();
+  shared.admissions.add(live);
+  log.info('DICOM SCP: peer admitted temporarily', { callingAeTitle: live.callingAeTitle, calledAeTitle: live.calledAeTitle, addresses: [...live.addresses], ttlMs: admission.ttlMs });
+  return live.revoke;
 }
 
 /** The box's C-ECHO/C-STORE SCP: the C-MOVE destination, and where the PACS pushes IOCM rejection notes. */
@@ -93,17 +176,20 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
     router: new MoveRouter(options.aeTitle),
     allowed: new Set(options.allowedCallingAeTitles.map((ae) => ae.trim())),
     connections: new Set(),
+    admissions: new Set(),
   };
   const maxAssociations = options.maxAssociations ?? 16;
   const server: Server = createServer((socket) => {
-    const peer = socket.remoteAddress ?? '';
-    if (options.allowedAddresses && !options.allowedAddresses.has(peer)) {
+    const peer = normaliseAddress(socket.remoteAddress ?? '');
+    if (options.allowedAddresses && !options.allowedAddresses.has(peer) && !liveAdmissions(shared).some((a) => a.addresses.has(peer))) {
       log.warn('DICOM SCP: connection refused, address not declared', { peer });
+      refused(shared, { address: peer, reason: 'address-not-allowed' });
       socket.destroy();
       return;
     }
     if (shared.connections.size >= maxAssociations) {
       log.warn('DICOM SCP: connection refused, too many associations', { peer, maxAssociations });
+      refused(shared, { address: peer, reason: 'too-many-associations' });
       socket.destroy();
       return;
     }
@@ -136,8 +222,11 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
     aeTitle: options.aeTitle,
     port,
     expectMove: (expectation) => shared.router.expect(expectation),
+    admitTemporarily: (admission) => admit(shared, admission),
+    lastRefusal: () => shared.lastRefusal,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const admission of [...shared.admissions]) admission.revoke();
         server.close(() => resolve());
         for (const socket of shared.connections) socket.destroy();
       }),
@@ -147,6 +236,9 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
 class BoxScp extends Scp {
   private readonly receiver: Receiver;
   private callingAeTitle = '';
+  private readonly address: string;
+  /** Let in by a temporary admission only: it may answer a C-MOVE, nothing else is kept from it. */
+  private admittedOnly = false;
   /** The C-MOVE each routed C-STORE belongs to, for its answer. */
   private readonly routes = new WeakMap<object, MoveExpectation>();
 
@@ -155,6 +247,7 @@ class BoxScp extends Scp {
     private readonly shared: Shared,
   ) {
     super(socket, { connectTimeout: 2 ** 31 - 1, associationTimeout: 2 ** 31 - 1, pduTimeout: 2 ** 31 - 1 });
+    this.address = normaliseAddress(socket.remoteAddress ?? '');
     const net = this as unknown as NetworkInternals;
     installPduReader(net, Math.max(shared.options.maxPduLength ?? DEFAULT_MAX_PDU, 64 * 1024), (err) => {
       log.warn('DICOM SCP: protocol error, aborting the association', { callingAeTitle: this.callingAeTitle, err });
@@ -192,16 +285,20 @@ class BoxScp extends Scp {
     this.callingAeTitle = association.getCallingAeTitle().trim();
     const called = association.getCalledAeTitle().trim();
     const { RejectReason, PresentationContextResult } = constants;
-    if (called !== this.shared.options.aeTitle) {
-      log.warn('DICOM SCP: association rejected, called AE title is not the box', { called, callingAeTitle: this.callingAeTitle });
-      this.reject(RejectReason.CalledAeNotRecognized);
+    const decision = decide(this.shared, this.address, this.callingAeTitle, called);
+    if (decision !== 'configured' && decision !== 'admitted') {
+      const why = {
+        'called-ae-not-recognised': 'called AE title is not the box',
+        'calling-ae-not-recognised': 'calling AE title not allowed (dimse.allowedCallingAeTitles)',
+        'address-not-allowed': 'this AE title is not expected from this address',
+        'too-many-associations': 'too many associations',
+      }[decision];
+      log.warn(`DICOM SCP: association rejected, ${why}`, { called, callingAeTitle: this.callingAeTitle, peer: this.address });
+      refused(this.shared, { address: this.address, callingAeTitle: this.callingAeTitle, calledAeTitle: called, reason: decision });
+      this.reject(decision === 'called-ae-not-recognised' ? RejectReason.CalledAeNotRecognized : RejectReason.CallingAeNotRecognized);
       return;
     }
-    if (!this.shared.allowed.has(this.callingAeTitle)) {
-      log.warn('DICOM SCP: association rejected, calling AE title not allowed (dimse.allowedCallingAeTitles)', { callingAeTitle: this.callingAeTitle });
-      this.reject(RejectReason.CallingAeNotRecognized);
-      return;
-    }
+    this.admittedOnly = decision === 'admitted';
     for (const { context } of association.getPresentationContexts()) {
       const abstract = context.getAbstractSyntaxUid();
       if (abstract !== VERIFICATION && !isStorageClass(abstract)) {
@@ -272,6 +369,7 @@ class BoxScp extends Scp {
 
   private sinkFor(meta: FileMeta, request: CStoreRequest, move: MoveExpectation | undefined): StoreSink {
     if (!move) {
+      if (this.admittedOnly) return new DiscardSink({ status: 0x0124, comment: 'not kept: this peer is admitted for a test retrieve only' });
       if (this.shared.options.acceptUnsolicited && !this.shared.options.acceptUnsolicited(meta.sopClassUid)) {
         // 0124H Refused: Not authorized (PS3.7 Annex C): nothing is kept, so nothing may be acknowledged.
         return new DiscardSink({ status: 0x0124, comment: 'not kept: the box stores only what it retrieves, and IOCM notes' });

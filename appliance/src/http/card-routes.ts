@@ -3,7 +3,8 @@ import type { CardReader, PresentCard } from '../auth/card/card-reader.js';
 import type { TokenError } from '../auth/pkcs11/errors.js';
 import { portalUserFromCard, type Session } from '../auth/session/index.js';
 import type { ConsumerService } from '../consumer/index.js';
-import { cardPage, cardStateSignature, fill, FR } from '../../../ui/portal/index.js';
+import { cardPage, cardStateSignature, fill } from '../../../ui/portal/index.js';
+import { PORTAL as FR } from '../../../ui/strings/index.js';
 
 type Env = { Variables: { session: Session | undefined } };
 

@@ -3,7 +3,8 @@ import { streamSSE } from 'hono/streaming';
 import { chooseSituation, displayName, isAuthenticated, type AuthenticatedSession, type Session } from '../auth/session/index.js';
 import { safeReturnTo, type ConsumerService, type Result } from '../consumer/index.js';
 import { log as defaultLog, type Logger } from '../log/logger.js';
-import { contextConfirmPage, errorPage, fill, FR, homePage, jobPage, loadPortalAssets, logoutPage, patientPage, studyPage, welcomePage, type LayoutUser } from '../../../ui/portal/index.js';
+import { contextConfirmPage, errorPage, fill, homePage, jobPage, loadPortalAssets, logoutPage, patientPage, studyPage, welcomePage, type LayoutUser } from '../../../ui/portal/index.js';
+import { PORTAL as FR } from '../../../ui/strings/index.js';
 import { createDicomwebRoutes, type AuditSink } from './dicomweb-routes.js';
 import { mountCardRoutes } from './card-routes.js';
 import type { CardReader } from '../auth/card/card-reader.js';
@@ -62,7 +63,7 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
   const publicOrigin = new URL(consumer.redirectUri).origin;
   const app = new Hono<Env>();
 
-  const page = (c: Context, html: string, status = 200) => c.html(html, status as 200);
+  const page = (c: Context, html: string | Promise<string>, status = 200) => c.html(html, status as 200);
   const errorFor = (c: Context, r: Extract<Result<unknown>, { ok: false }>, session?: AuthenticatedSession) => {
     if (r.relogin) {
       // After the new login, back to the page the form was on (a POST's own path is not a page).

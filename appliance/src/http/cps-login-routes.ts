@@ -5,7 +5,8 @@ import { cardHolderFrom, type CardHolder } from '../auth/pkcs11/holder.js';
 import { portalUserFromCard } from '../auth/session/index.js';
 import type { ConsumerService } from '../consumer/index.js';
 import type { Logger } from '../log/logger.js';
-import { errorPage, fill, FR } from '../../../ui/portal/index.js';
+import { errorPage, fill } from '../../../ui/portal/index.js';
+import { PORTAL as FR } from '../../../ui/strings/index.js';
 
 /** TLS Web Client Authentication (RFC 5280 §4.2.1.12). */
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';

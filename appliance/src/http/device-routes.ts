@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { RisCredential } from '../auth/ris/index.js';
 import type { Appliance } from '../device/appliance.js';
 import type { BoxCertificate } from '../device/box-certificate.js';
@@ -9,17 +9,25 @@ export interface DeviceRoutesDeps {
   appliance: Pick<Appliance, 'refreshUpdateState' | 'status'>;
   /** The listeners' certificate (its fingerprint is what a LAN browser is asked to accept); none when TLS is off. */
   certificate?: BoxCertificate;
+  /** Whether the request carries an administrator's session (the PIN given on the setup screen). */
+  adminSession: (c: Context<LanEnv>) => boolean;
+  /** Whether the administrator's PIN exists yet. */
+  pinSet: () => boolean;
 }
 
 /**
  * `GET /api/device/status` on the practice's side: work in flight, the update lock and what the box does about an
- * update, which settings come from the fleet. On the touch screen (loopback) as is; from the LAN with the RIS
- * credential until the administrator's PIN exists (setup screen).
+ * update, which settings come from the fleet, the computer's health. On the touch screen (loopback) as is; from the
+ * LAN with an administrator's session (PIN), or the RIS credential until the administrator's PIN exists.
  */
 export function createDeviceRoutes(deps: DeviceRoutesDeps): Hono<LanEnv> {
   const app = new Hono<LanEnv>();
   const ris = requireRis(deps.ris);
-  app.use('*', async (c, next) => (c.get('origin') === 'kiosk' ? next() : ris(c, next)));
+  app.use('*', async (c, next) => {
+    if (c.get('origin') === 'kiosk' || deps.adminSession(c)) return next();
+    if (deps.pinSet()) return c.json({ error: 'code administrateur requis (écran de configuration)' }, 401);
+    return ris(c, next);
+  });
   app.get('/status', async (c) => {
     await deps.appliance.refreshUpdateState();
     const cert = deps.certificate;

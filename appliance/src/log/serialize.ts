@@ -5,7 +5,7 @@
 
 const RESERVED = new Set(['t', 'level', 'msg']);
 /** Field names whose values are secrets: tokens, PINs, passwords, cookies, authorisation headers, keys. */
-const SECRET = /authorization|token|password|passwd|passphrase|secret|(^|_|-)pin($|_|-|code)|cookie|api[-_]?key|private[-_]?key/i;
+const SECRET = /authorization|token|password|passwd|passphrase|secret|pin[-_]?hash|(^|_|-)pin($|_|-|code)|cookie|api[-_]?key|private[-_]?key/i;
 const MAX_DEPTH = 6;
 const MAX_CAUSES = 5;
 

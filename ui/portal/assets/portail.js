@@ -1,5 +1,5 @@
 // Live progress of a portal job (retrieve or import): Server-Sent Events when the browser has them, else polling.
-// Words come from the page (#libelles, written from strings.ts). The page is rendered again by the server once the
+// Words come from the page (#libelles, written from ui/strings/portal.ts). The page is rendered again by the server once the
 // job is finished (links and report come with it).
 (function () {
   'use strict';

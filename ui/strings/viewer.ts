@@ -1,4 +1,4 @@
-/** Every word the viewer shows, in one place (French UI). */
+/** Every word the viewer shows (ui/viewer, a browser bundle: this file imports nothing), in the French catalogue. */
 export const STRINGS = {
   pageTitle: 'DRIMbox — visionneuse',
   notDiagnostic: 'Usage non diagnostique',

@@ -1,6 +1,7 @@
 /**
- * Every word the consumer portal shows, in one place (DESIGN.md: French first, all strings together). Pages never
- * carry literal text of their own; messages that come from the services (DMP, source box) are already French.
+ * Every word the consumer portal shows (ui/portal), in the French catalogue (DESIGN.md: French first, all strings
+ * together). Pages never carry literal text of their own; messages that come from the services (DMP, source box) are
+ * already French. `{name}` placeholders are filled by the server, and by portail.js for live progress.
  */
 
 export const FR = {

@@ -1,0 +1,21 @@
+/** The on-screen keyboard's labels (ui/keyboard/clavier.ts; bundled for the browser: imports nothing). */
+export const KEYBOARD = {
+  clavier: 'Clavier à l’écran',
+  effacer: '⌫',
+  effacerAria: 'Effacer',
+  espace: 'espace',
+  espaceAria: 'Espace',
+  suivant: 'Suivant',
+  valider: 'Valider',
+  majuscule: '⇧',
+  verrouMajuscules: '⇪',
+  majusculeAria: 'Majuscule',
+  symboles: '?123',
+  symbolesAria: 'Chiffres et symboles',
+  accents: 'âê€',
+  accentsAria: 'Autres accents et symboles',
+  lettres: 'abc',
+  lettresAria: 'Lettres',
+  masquer: 'Masquer',
+  masquerAria: 'Masquer le clavier',
+};

@@ -1,0 +1,52 @@
+/** The live tests' reasons (appliance/src/setup/probes/), in the words a technician acts on. */
+export const PROBES: Record<string, string> = {
+  'invalid-settings': 'réglages invalides (AE title, adresse ou port).',
+  'internal-error': 'erreur interne du boîtier (dossier de travail) : voir le journal.',
+  'tls-failed': 'la connexion sécurisée (TLS) a échoué : l’adresse est-elle bien en https, sur le bon port ?',
+  'ca-unreadable': 'le fichier des autorités de certification est illisible ou n’en contient pas.',
+  'answers-incomplete': 'complétez d’abord les champs de cette étape.',
+  unreachable: 'injoignable : rien ne répond à cette adresse et ce port (adresse, port, câble ou pare-feu).',
+  timeout: 'pas de réponse dans le délai : l’appareil est peut-être éteint, ou un pare-feu bloque sans refuser.',
+  'invalid-url': 'adresse invalide.',
+  'tls-untrusted': 'le certificat du serveur n’est pas reconnu (autorité inconnue ou nom différent).',
+  'http-status': 'le serveur a répondu par une erreur HTTP.',
+  // PACS, box → PACS
+  'pacs-refused-calling-ae': 'le PACS ne connaît pas l’AE title du boîtier : déclarez-le dans le PACS.',
+  'pacs-refused-called-ae': 'l’AE title du PACS est faux : le PACS ne répond pas à ce nom.',
+  'association-rejected': 'le PACS a refusé l’association DICOM.',
+  'echo-failed': 'le PACS a répondu au C-ECHO par une erreur.',
+  // PACS → box
+  'no-study': 'le PACS ne contient aucune étude : impossible de tester le rapatriement. Envoyez-y une étude de test.',
+  'find-failed': 'la recherche (C-FIND) dans le PACS a échoué.',
+  'unknown-move-destination': 'le PACS ne connaît pas le boîtier comme destination (C-MOVE) : déclarez-le avec l’AE title, l’adresse et le port ci-dessus.',
+  'move-nothing-arrived': 'le PACS a accepté l’envoi mais aucune image n’est arrivée : vérifiez l’adresse et le port déclarés pour le boîtier dans le PACS, et le pare-feu.',
+  'move-refused-by-box': 'le PACS s’est connecté, mais le boîtier l’a refusé (adresse ou AE title inattendus).',
+  'move-failed': 'le C-MOVE a échoué.',
+  'get-refused': 'le PACS refuse le C-GET.',
+  'get-failed': 'le C-GET a échoué.',
+  'no-instance': 'l’étude trouvée ne contient aucune image à rapatrier : envoyez une autre étude de test au PACS.',
+  // DICOMweb
+  'limit-ignored': 'le serveur ignore la limite de résultats demandée (sans gravité).',
+  'not-dicomweb': 'cette adresse répond, mais pas comme un service DICOMweb (QIDO-RS).',
+  // PSC
+  'invalid-document': 'la découverte OpenID de Pro Santé Connect est illisible ou incomplète.',
+  'no-introspection': 'le fournisseur n’annonce pas de service d’introspection : les images ne pourront pas être servies aux autres DRIMbox.',
+  'issuer-mismatch': 'le fournisseur annonce une autre adresse que celle saisie.',
+  // DMP
+  'not-configured': 'réglages incomplets pour joindre le DMP.',
+  'server-untrusted': 'le certificat du DMP n’est pas reconnu par les autorités de certification fournies.',
+  'client-certificate-refused': 'le DMP refuse le certificat de la structure.',
+  'certificate-unreadable': 'le certificat de la structure est illisible (fichier ou mot de passe).',
+  'access-denied': 'connexion sécurisée établie, mais le DMP refuse l’accès (HTTP 401/403) : vérifiez l’habilitation de la structure.',
+  'clock-skew': 'l’horloge du boîtier est décalée : TLS et jetons échoueront.',
+  // PKCS#12
+  'unreadable-file': 'fichier illisible.',
+  'not-pkcs12': 'ce fichier n’est pas un certificat PKCS#12 (.p12).',
+  'wrong-password': 'mot de passe du certificat incorrect.',
+  'no-private-key': 'le fichier ne contient pas de clé privée.',
+  'no-certificate': 'le fichier ne contient pas de certificat.',
+  expired: 'le certificat a expiré.',
+  'not-yet-valid': 'le certificat n’est pas encore valide (ou l’horloge du boîtier est fausse).',
+  'chain-untrusted': 'le certificat n’est pas émis par les autorités de certification fournies.',
+  'expires-soon': 'le certificat expire dans moins de 30 jours.',
+};
