@@ -91,8 +91,6 @@ export async function renderStep(w: WizardView, step: Step, o: StepViewOptions):
           <CertificateFiles c={{ usbFiles: await w.usbFiles(), p12File: answers.p12File, caFile: answers.caFile, canUpload: o.origin === 'lan', csrf: o.csrf }} />
           {errors._ ? <p class="erreur" role="alert">{SETUP.fields[errors._] ?? errors._}</p> : null}
           {errors.p12 || errors.ca ? <p class="erreur" role="alert">{SETUP.fields[errors.p12 ?? errors.ca ?? ''] ?? ''}</p> : null}
-          <input type="hidden" name="p12File" value={answers.p12File ?? ''} />
-          <input type="hidden" name="caFile" value={answers.caFile ?? ''} />
           <div class="champ">
             <label for="champ-p12Password">{SETUP.steps.certificat.password}</label>
             <input id="champ-p12Password" name="p12Password" type="password" value={answers.p12Password ?? ''} data-clavier="secret" inputmode="none" autocomplete="off" maxlength={256} />

@@ -17,7 +17,7 @@ export const PROBES: Record<string, string> = {
   'echo-failed': 'le PACS a répondu au C-ECHO par une erreur.',
   // PACS → box
   'no-study': 'le PACS ne contient aucune étude : impossible de tester le rapatriement. Envoyez-y une étude de test.',
-  'find-failed': 'la recherche (C-FIND) dans le PACS a échoué.',
+  'find-failed': 'la recherche (C-FIND) dans le PACS a échoué : le plus souvent, le PACS ne connaît pas encore le boîtier — déclarez-le avec l’AE title, l’adresse et le port ci-dessus, avec le droit de recherche et de rapatriement.',
   'unknown-move-destination': 'le PACS ne connaît pas le boîtier comme destination (C-MOVE) : déclarez-le avec l’AE title, l’adresse et le port ci-dessus.',
   'move-nothing-arrived': 'le PACS a accepté l’envoi mais aucune image n’est arrivée : vérifiez l’adresse et le port déclarés pour le boîtier dans le PACS, et le pare-feu.',
   'move-refused-by-box': 'le PACS s’est connecté, mais le boîtier l’a refusé (adresse ou AE title inattendus).',

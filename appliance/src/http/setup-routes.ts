@@ -22,9 +22,12 @@ export interface SetupRoutesDeps {
 
 const MAX_FORM_BYTES = 4 * 1024 * 1024;
 
+/** Where the certificates are kept is the box's decision (files copied or uploaded), never a form field. */
+const NOT_FROM_FORMS = new Set([CSRF_FIELD, 'action', 'usb', 'p12File', 'caFile', 'pinHash']);
+
 function form(body: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(body)) if (typeof v === 'string' && k !== CSRF_FIELD && k !== 'action' && k !== 'usb') out[k] = v;
+  for (const [k, v] of Object.entries(body)) if (typeof v === 'string' && !NOT_FROM_FORMS.has(k)) out[k] = v;
   return out;
 }
 
@@ -120,7 +123,11 @@ export function createSetupRoutes(deps: SetupRoutesDeps): Hono<AdminEnv> {
     }
     const index = STEP_IDS.indexOf(step);
     if (action === 'precedent') return c.redirect(`/setup/etape/${STEP_IDS[Math.max(0, index - 1)]}`, 303);
-    if (action === 'tester' && Object.keys(errors).length === 0) await deps.wizard.test(step);
+    if (action === 'tester') {
+      // The test says itself what is missing; the step's other choices (the retrieval method) come after it.
+      await deps.wizard.test(step);
+      errors = {};
+    }
     if (action === 'suivant' && Object.keys(errors).length === 0) return c.redirect(`/setup/etape/${STEP_IDS[Math.min(STEP_IDS.length - 1, index + 1)] as StepId}`, 303);
     return c.html(await renderStep(deps.wizard, step, { ...view, errors }), Object.keys(errors).length ? 422 : 200);
   });
