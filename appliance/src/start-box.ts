@@ -57,7 +57,9 @@ import { SetupDraft } from './setup/draft-store.js';
 import { SetupWizard } from './setup/wizard.js';
 import { bindSetupProbes } from './setup/bind-probes.js';
 import { lanAddress } from './setup/lan-address.js';
-import { createSetupRoutes } from './http/setup-routes.js';
+import { mountPracticeScreens } from './http/practice-screens.js';
+import { FolderSize } from './device/folder-size.js';
+import { BOX_VERSION } from './version.js';
 import { ADMIN_COOKIE } from './http/admin-access.js';
 import type { RestartRequest } from './box-runner.js';
 
@@ -341,24 +343,41 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       log: log.child({ component: 'setup' }),
     });
     const startedAt = new Date().toISOString();
-    const setupRoutes = createSetupRoutes({
-      wizard,
-      gate,
-      secureLan: !!certificate,
-      startedAt,
-      factoryReset: () => (options.restart ? options.restart({ wipe: true }) : log.warn('factory reset needs the box runner (drimbox serve)')),
-      pendingPublications: () => {
-        const c = outbox.counts();
-        return c.pending + c['waiting-retry'] + c.sending;
-      },
-    });
+    const cacheSize = new FolderSize(config.consumer.cacheDir || join(config.dataDir, 'consumer-cache'));
     const lanDeps = {
       clientAddress: clientAddressResolver(config.http.trustedProxies),
       ris,
       mount: (a: Hono<LanEnv>) => {
         a.route('/api/source', createSourceRoutes({ inbox, outbox, ris, health, admission, onStored: () => processor?.wake() }));
         a.route('/api/device', createDeviceRoutes({ ris, appliance, certificate, adminSession: (c) => gate.session(getCookie(c, ADMIN_COOKIE), c.get('origin'))?.admin === true, pinSet: () => config.setup.adminPinHash !== '' }));
-        a.route('/setup', setupRoutes);
+        mountPracticeScreens(a, {
+          wizard,
+          gate,
+          secureLan: !!certificate,
+          startedAt,
+          factoryReset: () => (options.restart ? options.restart({ wipe: true }) : log.warn('factory reset needs the box runner (drimbox serve)')),
+          pendingPublications: () => {
+            const c = outbox.counts();
+            return c.pending + c['waiting-retry'] + c.sending;
+          },
+          health,
+          outbox,
+          wakeOutbox: () => drainer.wake(),
+          boxName: config.box.name,
+          status: {
+            outbox,
+            inbox,
+            archive,
+            dmpConfigured: !!dmp,
+            certificates: () => [...(dmp ? [{ id: 'dmp' as const, notAfter: dmp.certificateNotAfter }] : []), ...(certificate ? [{ id: 'tls' as const, notAfter: certificate.notAfter }] : [])],
+            disk: () => disk.check(),
+            minFreeBytes: config.storage.minFreeMegabytes * 1_048_576,
+            cacheBytes: () => cacheSize.current(),
+            host: () => appliance.host.latest(),
+            device: () => appliance.status(),
+            version: BOX_VERSION,
+          },
+        });
         options.mountLan?.(a, parts);
       },
     };

@@ -345,7 +345,58 @@ describe('first-run wizard on the touch screen (800×480, on-screen keyboard onl
     await context.close();
   });
 
-  it('asks for the PIN once set up, and locks after five wrong PINs', async () => {
+  it('at 1280×800: asks for the PIN, shows every screen without sideways scroll, applies again (services restart in place)', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true, locale: 'fr-FR' });
+    const page = await context.newPage();
+    const startedBefore = ((await (await fetch(`${kiosk}/setup/etat`)).json()) as { startedAt: string }).startedAt;
+    await page.goto(`${kiosk}/`);
+    await page.waitForURL(/\/status/); // set up: the touch screen's home is the status
+    await page.goto(`${kiosk}/setup`);
+    await page.waitForURL(/\/setup\/code/); // changing a setting asks for the PIN
+    await typeInto(page, '#champ-pin', PIN);
+    await hideKeyboard(page);
+    await Promise.all([page.waitForURL(/\/setup\/etape\/identite$/), page.tap('#valider-code')]);
+    const steps = ['identite', 'reseau', 'pacs', 'pacs-retour', 'ris', 'certificat', 'dmp', 'psc', 'pin', 'resume'];
+    for (const [i, step] of steps.entries()) {
+      expect(page.url()).toMatch(new RegExp(`/setup/etape/${step}$`));
+      await noSidewaysScroll(page);
+      await shot(page, `1280-${String(i + 1).padStart(2, '0')}-${step}`);
+      if (step !== 'resume') await next(page, steps[i + 1]!);
+    }
+    expect(await page.locator('#etapes-incompletes').count()).toBe(0);
+    await Promise.all([page.waitForURL(/\/status/, { timeout: 60_000 }), page.tap('#appliquer')]);
+    const startedAfter = ((await (await fetch(`${kiosk}/setup/etat`)).json()) as { startedAt: string }).startedAt;
+    expect(startedAfter > startedBefore).toBe(true); // the services restarted; the process did not
+    expect(readFileSync(join(work, 'data', 'config.json.previous'), 'utf8')).toContain('ORTHANC');
+    await context.close();
+  });
+
+  it('from a LAN browser: the PIN first, a certificate sent from the computer, and no change from a forged form', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    expect((await page.request.get(`${lan}/api/device/status`)).status()).toBe(401); // the PIN exists: the detail needs it
+    await page.goto(`${lan}/status`);
+    await page.waitForURL(/\/setup\/code/);
+    await page.fill('#champ-pin', PIN);
+    await Promise.all([page.waitForURL(/\/status/), page.click('#valider-code')]);
+    expect((await page.request.get(`${lan}/api/device/status`)).status()).toBe(200);
+    await page.goto(`${lan}/setup/etape/certificat`);
+    await page.setInputFiles('#formulaire-envoi input[name="p12"]', dmp.xds.tlsP12File as string);
+    await page.setInputFiles('#formulaire-envoi input[name="ca"]', dmp.sim.caCertPath);
+    await Promise.all([page.waitForResponse((r) => r.url().endsWith('/setup/certificat/envoi')), page.click('#formulaire-envoi button')]);
+    await page.waitForSelector('#p12-retenu');
+    expect(await page.textContent('#p12-retenu')).toBe('structure.p12');
+    await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('#tester')]);
+    await page.waitForSelector('#resultat-certificat[data-ok="true"]');
+    await shot(page, '19-lan-certificat-envoye');
+    // A form without the session's token changes nothing.
+    const forged = await page.request.post(`${lan}/setup/etape/pacs`, { form: { action: 'suivant', pacsHost: '10.6.6.6' }, maxRedirects: 0 });
+    expect(forged.status()).toBe(403);
+    expect(runner.box.wizard.answers('pacs').pacsHost).toBe('127.0.0.1');
+    await context.close();
+  });
+
+  it('locks the touch screen’s PIN after five wrong ones, and not the LAN’s', async () => {
     const context = await browser.newContext({ viewport: { width: 800, height: 480 }, hasTouch: true, locale: 'fr-FR' });
     const page = await context.newPage();
     await page.goto(`${kiosk}/setup/etape/pacs`);
@@ -355,14 +406,13 @@ describe('first-run wizard on the touch screen (800×480, on-screen keyboard onl
       await hideKeyboard(page);
       await submit(page, '#valider-code');
       await page.waitForSelector('#message-pin');
+      if (i < 5) expect(await page.textContent('#message-pin')).toContain(`Encore ${5 - i} essai`);
     }
     expect(await page.textContent('#message-pin')).toMatch(/Trop de codes erronés : saisie bloquée pendant 5 minutes/);
     expect(await page.locator('#champ-pin').count()).toBe(0);
-    await shot(page, '18-code-bloque');
-    // The lock is the touch screen's: the LAN keeps its own counter, and the right PIN opens it.
+    await shot(page, '20-code-bloque');
     const lanPage = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await lanPage.goto(`${lan}/setup`);
-    await lanPage.waitForURL(/\/setup\/code/);
     await lanPage.fill('#champ-pin', PIN);
     await Promise.all([lanPage.waitForURL(/\/setup\/etape\//), lanPage.click('#valider-code')]);
     await context.close();

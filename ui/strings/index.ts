@@ -4,3 +4,4 @@ export { STRINGS as VIEWER } from './viewer.js';
 export { SETUP } from './setup.js';
 export { PROBES } from './probes.js';
 export { KEYBOARD } from './keyboard.js';
+export { STATUS } from './status.js';

@@ -1,0 +1,156 @@
+import type { FC } from 'hono/jsx';
+import { raw } from 'hono/html';
+import { STATUS } from '../strings/status.js';
+import type { Csrf } from '../setup/layout.js';
+
+type Fact = string | number | boolean | null;
+export interface TileView {
+  id: string;
+  level: string;
+  code: string;
+  facts: Record<string, Fact>;
+}
+export interface StatusView {
+  at: string;
+  tiles: TileView[];
+  deadLetters: { id: number; op: string; examKey: string; reason: string; since: string }[];
+  publications: { at: string; studyInstanceUid: string; accession: string | null; patientIns: string | null; status: string; instances: number }[];
+}
+
+const dateTime = (iso: string) => new Date(iso).toLocaleString('fr-FR', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'short' });
+const megabytes = (n: number) => `${Math.round(n / 1_048_576).toLocaleString('fr-FR')} Mo`;
+
+function factText(key: string, value: Fact): string {
+  if (value === null || value === '') return '—';
+  if (typeof value === 'number' && key.endsWith('Bytes')) return megabytes(value);
+  if (typeof value === 'number' && key === 'uptimeSeconds') return STATUS.uptime(value);
+  if (typeof value === 'string' && key.endsWith('At')) return dateTime(value);
+  if (typeof value === 'boolean') return value ? 'oui' : 'non';
+  return String(value);
+}
+
+const SHOWN = new Set(Object.keys(STATUS.facts));
+
+const TileBox: FC<{ tile: TileView }> = ({ tile }) => (
+  <section class={`tuile ${tile.level}`} id={`tuile-${tile.id}`} data-niveau={tile.level} data-code={tile.code}>
+    <h2>
+      {STATUS.tiles[tile.id] ?? tile.id} <span class="niveau">{STATUS.levels[tile.level]}</span>
+    </h2>
+    <p>{STATUS.codes[tile.code] ?? tile.code}</p>
+    <dl>
+      {Object.entries(tile.facts)
+        .filter(([k]) => SHOWN.has(k))
+        .map(([k, v]) => (
+          <>
+            <dt>{STATUS.facts[k]}</dt>
+            <dd>{factText(k, v)}</dd>
+          </>
+        ))}
+    </dl>
+  </section>
+);
+
+/** The part refreshed every few seconds by status.js. */
+export const StatusTiles: FC<{ view: StatusView; csrf: Csrf }> = ({ view, csrf }) => (
+  <div id="tuiles-contenu" data-a={view.at}>
+    <div class="tuiles">
+      {view.tiles.map((t) => (
+        <TileBox tile={t} />
+      ))}
+    </div>
+    <section class="liste" id="refus">
+      <h2>{STATUS.deadLetters}</h2>
+      {view.deadLetters.length === 0 ? <p>{STATUS.noDeadLetters}</p> : null}
+      <ul>
+        {view.deadLetters.map((d) => (
+          <li class="refus" data-id={d.id}>
+            <span>
+              {STATUS.ops[d.op] ?? d.op} — {dateTime(d.since)} — {d.reason}
+            </span>
+            <form method="post" action="/status/dead-letters/retry">
+              <input type="hidden" name={csrf.name} value={csrf.token} />
+              <input type="hidden" name="id" value={String(d.id)} />
+              <button type="submit" class="secondaire reessayer">{STATUS.retry}</button>
+            </form>
+          </li>
+        ))}
+      </ul>
+      {view.deadLetters.length > 1 ? (
+        <form method="post" action="/status/dead-letters/retry">
+          <input type="hidden" name={csrf.name} value={csrf.token} />
+          <input type="hidden" name="id" value="all" />
+          <button type="submit" class="secondaire" id="tout-reessayer">{STATUS.retryAll}</button>
+        </form>
+      ) : null}
+    </section>
+    <section class="liste" id="publications">
+      <h2>{STATUS.publications}</h2>
+      {view.publications.length === 0 ? (
+        <p>{STATUS.noPublications}</p>
+      ) : (
+        <div class="defile">
+          <table>
+            <thead>
+              <tr>
+                {STATUS.publicationColumns.map((c) => (
+                  <th>{c}</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {view.publications.map((p) => (
+                <tr class="publication">
+                  <td>{dateTime(p.at)}</td>
+                  <td>{p.patientIns ?? '—'}</td>
+                  <td>{p.accession ?? '—'}</td>
+                  <td>{p.instances}</td>
+                  <td>{STATUS.kosStatus[p.status] ?? p.status}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  </div>
+);
+
+export const StatusPage: FC<{ view: StatusView; csrf: Csrf; boxName: string; message?: string }> = ({ view, csrf, boxName, message }) => (
+  <>
+    {raw('<!doctype html>')}
+    <html lang="fr">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${STATUS.title} — ${boxName}`}</title>
+        <link rel="stylesheet" href="/setup/assets/setup.css" />
+        <link rel="stylesheet" href="/status/assets/status.css" />
+        <script src="/status/assets/status.js" defer></script>
+      </head>
+      <body>
+        <header class="bandeau">
+          <span class="marque">
+            {boxName} · {STATUS.title}
+          </span>
+          <nav class="liens">
+            <a href="/portal/" class="bouton secondaire">{STATUS.portal}</a>
+            <a href="/setup" class="bouton secondaire" id="lien-reglages">{STATUS.setup}</a>
+          </nav>
+        </header>
+        <main id="contenu">
+          {message ? (
+            <p class="bon" id="message-statut" role="status">
+              {message}
+            </p>
+          ) : null}
+          <p class="hors-ligne" id="hors-ligne" hidden>
+            {STATUS.unreachable}
+          </p>
+          <div id="tuiles" data-source="/status/tiles">
+            <StatusTiles view={view} csrf={csrf} />
+          </div>
+        </main>
+      </body>
+    </html>
+  </>
+);
