@@ -126,13 +126,14 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'drimbox-setup-e2e-'));
   for (const name of ['http', 'lan', 'kiosk', 'hl7', 'dimse']) ports[name] = await freePort();
   orthanc = await startOrthanc();
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < 3; i++) {
     const ins = testNir(`285127511224${i}`);
     const s = await synthesizeStudy({ modality: 'CT', instances: 3, rows: 32, columns: 32, outDir: join(work, `study${i}`), patient: { name: 'LEFÈVRE-NOËL^HÉLÈNE', id: ins } });
     for (const f of s.files) await orthanc.upload(readFileSync(f));
     studies.push({ uid: s.studyInstanceUid, ins });
   }
-  dmp = await startDmpForBox(join(work, 'dmp'));
+  // The third exam's patient is unknown to the DMP: its publication is refused for good (a dead letter).
+  dmp = await startDmpForBox(join(work, 'dmp'), { knownPatients: studies.slice(0, 2).map((s) => s.ins) });
   p12Password = dmp.xds.tlsP12Password as string;
   psc = await startPscSimulator({ clients: [{ ...DEFAULT_CLIENT, redirectUris: [`http://127.0.0.1:${ports.http}/portal/callback`] }] });
   // The technician's USB stick: the structure's certificate, an expired one, the DMP's CAs.
@@ -342,6 +343,32 @@ describe('first-run wizard on the touch screen (800×480, on-screen keyboard onl
     expect(dmp.sim.db.entryByUniqueId(kos.sopInstanceUid)).toBeDefined(); // at the DMP, under the KOS's SOP Instance UID
     process.stdout.write(`setup wizard: first screen to published KOS in ${elapsed.toFixed(1)} s (800×480, on-screen keyboard only)\n`);
     expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('shows a publication the DMP refuses on the open status screen without a reload, and retries it from there', async () => {
+    const context = await browser.newContext({ viewport: { width: 800, height: 480 }, hasTouch: true, locale: 'fr-FR' });
+    const page = await context.newPage();
+    await page.goto(`${kiosk}/`);
+    await page.waitForURL(/\/status$/);
+    expect(await page.getAttribute('#tuile-dmp', 'data-niveau')).toBe('ok');
+    expect(await page.locator('tr.publication').count()).toBe(2);
+    await page.evaluate(() => ((window as unknown as { pasRecharge: boolean }).pasRecharge = true));
+    const third = studies[2]!;
+    const ack = readAck(await sendMllp('127.0.0.1', ports.hl7!, oruForStudy({ studyUid: third.uid, patient: { ...helene, ins: third.ins }, accession: 'ACC-SETUP-3', controlId: 'SETUP-REAL-3' }), { timeoutMs: 10_000 }));
+    expect(ack.code).toBe('AA');
+    await page.waitForSelector('#tuile-dmp[data-niveau="error"]', { timeout: 60_000 });
+    expect(await page.evaluate(() => (window as unknown as { pasRecharge?: boolean }).pasRecharge)).toBe(true); // refreshed in place
+    expect(await page.textContent('#tuile-dmp')).toContain('refusées par le DMP');
+    const letter = page.locator('li.refus').first();
+    const id = Number(await letter.getAttribute('data-id'));
+    expect(await letter.textContent()).toMatch(/publication/);
+    await noSidewaysScroll(page);
+    await shot(page, '17b-status-refus');
+    const attempts = runner.box.outbox.get(id)!.attempts;
+    await Promise.all([page.waitForURL(/reessaye=1/), letter.locator('button.reessayer').tap()]);
+    expect(await page.textContent('#message-statut')).toContain('1 publication(s) remise(s) en file');
+    await waitFor(async () => runner.box.outbox.get(id)!.attempts > attempts, 30_000, 'the retried publication sent again');
     await context.close();
   });
 
