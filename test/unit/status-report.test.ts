@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../../appliance/src/store/database.js';
+import { defaultRetryPolicy, Outbox } from '../../appliance/src/store/outbox.js';
+import { ReportInbox } from '../../appliance/src/store/report-inbox.js';
+import { KosArchive } from '../../appliance/src/store/kos-archive.js';
+import { createStatusReporter, type StatusDeps } from '../../appliance/src/device/status-report.js';
+
+const DAY = 86_400_000;
+const NOW = Date.parse('2026-12-05T12:00:00Z');
+
+function deps(over: Partial<StatusDeps> = {}, clock = NOW): StatusDeps & { outbox: Outbox } {
+  const db = openDatabase(':memory:');
+  const outbox = new Outbox(db, defaultRetryPolicy, () => new Date(clock));
+  return {
+    health: async () => ({ ok: true, checkedAt: '', checks: [{ name: 'pacs', ok: true, detail: 'ok', ms: 3 }, { name: 'hl7', ok: true, detail: 'ok', ms: 0 }] }),
+    outbox,
+    inbox: new ReportInbox(db),
+    archive: new KosArchive(db),
+    dmpConfigured: true,
+    certificates: () => [{ id: 'dmp', notAfter: new Date(NOW + 365 * DAY) }],
+    disk: async () => ({ freeBytes: 10e9, totalBytes: 20e9, low: false }),
+    minFreeBytes: 512 * 1_048_576,
+    cacheBytes: () => 1234,
+    host: () => ({ at: '', cpuTemperatureC: 55, cpuLoadPercent: 10, memoryTotalBytes: 4e9, memoryAvailableBytes: 2e9, uptimeSeconds: 100 }),
+    device: () => ({ work: {} as never, admitting: true, fleetVariables: [] }),
+    version: '9.9.9',
+    now: () => NOW,
+    ...over,
+  };
+}
+
+const tile = async (d: StatusDeps, id: string) => (await createStatusReporter(d).report()).tiles.find((t) => t.id === id)!;
+
+describe('status report', () => {
+  it('is green when all is well, and says which certificate expires when', async () => {
+    const d = deps();
+    const report = await createStatusReporter(d).report();
+    expect(report.tiles.map((t) => [t.id, t.level])).toEqual([
+      ['pacs', 'ok'],
+      ['ris', 'unknown'],
+      ['dmp', 'ok'],
+      ['certificates', 'ok'],
+      ['disk', 'ok'],
+      ['host', 'ok'],
+      ['software', 'ok'],
+    ]);
+    expect((await tile(d, 'certificates')).facts).toEqual({ dmpDaysLeft: 365 });
+    expect((await tile(d, 'software')).facts.version).toBe('9.9.9');
+  });
+
+  it('turns amber under 30 days and red once expired', async () => {
+    expect(await tile(deps({ certificates: () => [{ id: 'tls', notAfter: new Date(NOW + 10 * DAY) }] }), 'certificates')).toMatchObject({ level: 'warn', code: 'cert-expires-soon', facts: { tlsDaysLeft: 10 } });
+    expect(await tile(deps({ certificates: () => [{ id: 'dmp', notAfter: new Date(NOW - DAY) }] }), 'certificates')).toMatchObject({ level: 'error', code: 'cert-expired' });
+  });
+
+  it('lists dead letters with their reason (red), and a queue older than an hour is amber', async () => {
+    const d = deps();
+    const row = d.outbox.enqueue({ op: 'publish', examKey: 'exam-1', uniqueId: '1.2.3', payload: {} });
+    expect(await tile(d, 'dmp')).toMatchObject({ level: 'ok' }); // just queued
+    d.outbox.complete(d.outbox.claimDue(1)[0]!, { kind: 'permanent', code: 'XDSUnknownPatientId', text: 'XDSUnknownPatientId: no DMP' });
+    const report = await createStatusReporter(d).report();
+    expect(report.tiles.find((t) => t.id === 'dmp')).toMatchObject({ level: 'error', code: 'dmp-dead-letters', facts: { dead: 1 } });
+    expect(report.deadLetters).toEqual([expect.objectContaining({ id: row.id, op: 'publish', reason: expect.stringContaining('XDSUnknownPatientId') })]);
+    const late = deps({ now: () => NOW + 2 * 3_600_000 }, NOW); // queued at NOW, looked at two hours later
+    late.outbox.enqueue({ op: 'publish', examKey: 'exam-2', uniqueId: '1.2.4', payload: {} });
+    expect(await tile(late, 'dmp')).toMatchObject({ level: 'warn', code: 'dmp-queue-late' });
+  });
+
+  it('says when the PACS does not answer, the disk is full, or the box runs hot or under-powered', async () => {
+    expect(await tile(deps({ health: async () => ({ ok: false, checkedAt: '', checks: [{ name: 'pacs', ok: false, detail: 'ECONNREFUSED', ms: 1 }] }) }), 'pacs')).toMatchObject({ level: 'error', code: 'pacs-echo-failed', facts: { detail: 'ECONNREFUSED' } });
+    expect(await tile(deps({ disk: async () => ({ freeBytes: 100, totalBytes: 1e9, low: true }) }), 'disk')).toMatchObject({ level: 'error', code: 'disk-full' });
+    const hot = { at: '', cpuTemperatureC: 82, cpuLoadPercent: 90, memoryTotalBytes: 4e9, memoryAvailableBytes: 2e9, uptimeSeconds: 1 };
+    expect(await tile(deps({ host: () => hot }), 'host')).toMatchObject({ level: 'error', code: 'host-too-hot' });
+    const throttling = { raw: '0x50005', underVoltageNow: true, frequencyCappedNow: false, throttledNow: true, softTemperatureLimitNow: false, underVoltageSinceBoot: true, frequencyCappedSinceBoot: false, throttledSinceBoot: true, softTemperatureLimitSinceBoot: false };
+    expect(await tile(deps({ host: () => ({ ...hot, cpuTemperatureC: 50, throttling }) }), 'host')).toMatchObject({ level: 'error', code: 'host-under-voltage' });
+  });
+});
