@@ -7,6 +7,7 @@ const copies = [
   ['ui/viewer/dist', 'dist/ui/viewer/dist'],
   ['ui/keyboard/dist', 'dist/ui/keyboard/dist'],
   ['ui/setup/assets', 'dist/ui/setup/assets'],
+  ['ui/status/assets', 'dist/ui/status/assets'],
 ];
 for (const [from, to] of copies) {
   if (!existsSync(from)) {

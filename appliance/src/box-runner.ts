@@ -1,3 +1,4 @@
+import { existsSync, renameSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig } from './config/load.js';
@@ -76,6 +77,8 @@ export class BoxRunner {
       log.info('services restarted on the new configuration', { wipe: !!request.wipe });
     } catch (err) {
       log.error('services could not start on the new configuration; back to the previous one', { error: err });
+      // The file too: the next start of the process must not meet the configuration that failed.
+      if (this.configFile && existsSync(`${this.configFile}.previous`)) renameSync(`${this.configFile}.previous`, this.configFile);
       this.config = old?.config ?? this.config;
       await this.start();
     }

@@ -30,6 +30,7 @@ let orthanc: OrthancPeer;
 let dmp: { sim: DmpSimulator; xds: Record<string, unknown> };
 let psc: PscSimulator;
 let runner: BoxRunner;
+let boxEnv: NodeJS.ProcessEnv;
 let browser: Browser;
 let kiosk: string;
 let lan: string;
@@ -167,6 +168,7 @@ beforeAll(async () => {
     DRIMBOX_XDS_LPS_HOMOLOGATION_ID: 'HOMOLOGATION-TEST',
     DRIMBOX_LOG_LEVEL: 'error',
   };
+  boxEnv = env;
   runner = new BoxRunner(join(work, 'data', 'config.json'), {}, env);
   await runner.start();
   kiosk = `http://127.0.0.1:${ports.kiosk}`;
@@ -236,6 +238,14 @@ describe('first-run wizard on the touch screen (800×480, on-screen keyboard onl
     await shot(page, '05-pacs');
     await next(page, 'pacs-retour');
 
+    // A power cut: the process goes, another starts on the same data folder; the wizard resumes where it stopped.
+    await runner.stop(0);
+    runner = new BoxRunner(join(work, 'data', 'config.json'), {}, boxEnv);
+    await runner.start();
+    await page.goto(`${kiosk}/setup`);
+    await page.waitForURL(/\/setup\/etape\/pacs-retour$/);
+    expect(runner.box.wizard.answers('pacs')).toMatchObject({ pacsAeTitle: 'ORTHANC', pacsPort: String(orthanc.dicomPort) });
+
     // PACS → box: what to declare, the failure while the box is not declared, then both ways.
     expect(await page.textContent('#declarer-ae')).toBe('DRIMBOX');
     expect(await page.textContent('#declarer-adresse')).toBe('127.0.0.1');
@@ -293,6 +303,7 @@ describe('first-run wizard on the touch screen (800×480, on-screen keyboard onl
     r = await test(page, '#resultat-certificat');
     expect(r.ok).toBe('true');
     expect(await page.textContent('#certificat-titulaire')).toContain('499700367909006');
+    expect(await page.textContent('#certificat-chaine')).toContain('vérifiée jusqu’aux autorités');
     await shot(page, '12-certificat');
     await next(page, 'dmp');
 

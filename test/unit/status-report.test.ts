@@ -8,7 +8,7 @@ import { createStatusReporter, type StatusDeps } from '../../appliance/src/devic
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-12-05T12:00:00Z');
 
-function deps(over: Partial<StatusDeps> = {}, clock = NOW): StatusDeps & { outbox: Outbox } {
+function deps(over: Omit<Partial<StatusDeps>, 'outbox'> = {}, clock = NOW): StatusDeps & { outbox: Outbox } {
   const db = openDatabase(':memory:');
   const outbox = new Outbox(db, defaultRetryPolicy, () => new Date(clock));
   return {

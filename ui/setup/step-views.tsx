@@ -208,6 +208,7 @@ export const CertificateUpload: FC<{ csrf: Csrf }> = ({ csrf }) => (
 );
 
 interface CertificateFacts {
+  chain?: 'trusted' | 'not-checked';
   subject?: string;
   issuer?: string;
   notAfter?: string;
@@ -230,6 +231,8 @@ export const CertificateResult: FC<{ outcome: unknown; structureId?: string }> =
           <dd id="certificat-expiration">
             {f.notAfter ? new Date(f.notAfter).toLocaleDateString('fr-FR') : ''} {typeof f.daysLeft === 'number' ? `(${S.certificat.daysLeft(f.daysLeft)})` : ''}
           </dd>
+          <dt>{S.certificat.chain}</dt>
+          <dd id="certificat-chaine">{f.chain === 'trusted' ? S.certificat.chainOk : S.certificat.chainNotChecked}</dd>
         </dl>
       ) : null}
       {f.structureId && structureId && f.structureId !== structureId ? <p class="alerte">{S.certificat.structureMismatch(f.structureId, structureId)}</p> : null}

@@ -102,7 +102,8 @@ export const SETUP = {
       expiry: 'Expire le',
       daysLeft: (n: number) => `dans ${n} jour${n > 1 ? 's' : ''}`,
       chain: 'Chaîne de certification',
-      chainOk: 'vérifiée',
+      chainOk: 'vérifiée jusqu’aux autorités de certification fournies',
+      chainNotChecked: 'non vérifiée : choisissez aussi le fichier des autorités (.pem)',
       structureMismatch: (ou: string, id: string) => `Le certificat est celui de la structure ${ou}, pas de ${id} (étape 1).`,
     },
     dmp: {

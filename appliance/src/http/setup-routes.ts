@@ -148,7 +148,11 @@ export function createSetupRoutes(deps: SetupRoutesDeps): Hono<AdminEnv> {
   });
   app.post('/appliquer', async (c) => {
     const result = deps.wizard.apply();
-    if (result.ok) return c.html(String(ApplyingPage({ since: deps.startedAt })));
+    if (result.ok) {
+      // The touch screen's open access ends with the first setup: from now on, changing a setting asks for the PIN.
+      deps.gate.closeAll();
+      return c.html(String(ApplyingPage({ since: deps.startedAt })));
+    }
     const error = result.reason === 'no-config-file' ? SETUP.apply.noConfigFile : result.reason === 'invalid' ? `${SETUP.apply.failed} ${result.detail}` : undefined;
     return c.html(await renderStep(deps.wizard, 'resume', { csrf: csrfOf(c), origin: c.get('origin'), ...(error ? { applyError: error } : {}) }), 422);
   });
