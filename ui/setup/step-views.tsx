@@ -3,18 +3,12 @@ import { SETUP } from '../strings/setup.js';
 import { Outcome } from './outcome.js';
 import { Choice, Field } from './fields.js';
 import type { Csrf } from './layout.js';
+import type { NetworkView } from '../../appliance/src/setup/probe-bindings.js';
+import type { Hl7Exchange } from '../../appliance/src/source/hl7-exchange-log.js';
 
 const S = SETUP.steps;
 
-export interface NetworkView {
-  hostname: string;
-  addresses: string[];
-  gateway: string;
-  dns: string[];
-  now: string;
-  timezone: string;
-  ntpSynchronized: boolean | 'unknown';
-}
+export type { NetworkView } from '../../appliance/src/setup/probe-bindings.js';
 
 export const NetworkFacts: FC<{ net: NetworkView }> = ({ net }) => (
   <section class="faits" id="faits-reseau">
@@ -99,15 +93,7 @@ export const RetrieveChoice: FC<{ value?: string; error?: string }> = ({ value, 
   />
 );
 
-export interface ExchangeView {
-  at: string;
-  remoteAddress: string;
-  sender?: string;
-  messageType?: string;
-  read?: { patientName?: string; ins?: string; accession?: string; studyInstanceUid?: string };
-  unreadable?: string;
-  ack: { code: string; text?: string };
-}
+export type ExchangeView = Hl7Exchange;
 
 /** The RIS's messages since the screen opened (refreshed by setup.js without reloading). */
 export const RisMessages: FC<{ exchanges: ExchangeView[] }> = ({ exchanges }) => {

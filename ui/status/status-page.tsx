@@ -2,20 +2,11 @@ import type { FC } from 'hono/jsx';
 import { raw } from 'hono/html';
 import { STATUS } from '../strings/status.js';
 import type { Csrf } from '../setup/layout.js';
+import type { StatusReport } from '../../appliance/src/device/status-report.js';
 
 type Fact = string | number | boolean | null;
-export interface TileView {
-  id: string;
-  level: string;
-  code: string;
-  facts: Record<string, Fact>;
-}
-export interface StatusView {
-  at: string;
-  tiles: TileView[];
-  deadLetters: { id: number; op: string; examKey: string; reason: string; since: string }[];
-  publications: { at: string; studyInstanceUid: string; accession: string | null; patientIns: string | null; status: string; instances: number }[];
-}
+export type StatusView = StatusReport;
+type TileView = StatusReport['tiles'][number];
 
 const dateTime = (iso: string) => new Date(iso).toLocaleString('fr-FR', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'short' });
 const megabytes = (n: number) => `${Math.round(n / 1_048_576).toLocaleString('fr-FR')} Mo`;

@@ -174,6 +174,8 @@ export const SETUP = {
     locked: (minutes: number) => `Trop de codes erronés : saisie bloquée pendant ${minutes} minute${minutes > 1 ? 's' : ''}.`,
     noPin: 'Aucun code administrateur n’est encore défini : terminez l’installation sur l’écran du boîtier.',
     forbidden: 'Action refusée : formulaire expiré ou d’une autre origine. Rechargez la page.',
+    pinRequired: 'code administrateur requis (écran de configuration)',
+    formTooBig: 'formulaire trop volumineux',
     logout: 'Verrouiller',
   },
 

@@ -1,3 +1,4 @@
+import { SETUP } from '../../../ui/strings/setup.js';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { AdminGate, AdminSession } from '../setup/admin-gate.js';
@@ -43,7 +44,7 @@ export function requireAdmin(): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {
     if (c.get('session').admin) return next();
     if (c.req.method === 'GET' && !c.req.path.startsWith('/api/')) return c.redirect(`/setup/code?suite=${encodeURIComponent(c.req.path)}`, 303);
-    return c.json({ error: 'code administrateur requis' }, 401);
+    return c.json({ error: SETUP.access.pinRequired }, 401);
   };
 }
 

@@ -1,3 +1,4 @@
+import { SETUP } from '../../../ui/strings/setup.js';
 import { Hono, type Context } from 'hono';
 import type { RisCredential } from '../auth/ris/index.js';
 import type { Appliance } from '../device/appliance.js';
@@ -25,7 +26,7 @@ export function createDeviceRoutes(deps: DeviceRoutesDeps): Hono<LanEnv> {
   const ris = requireRis(deps.ris);
   app.use('*', async (c, next) => {
     if (c.get('origin') === 'kiosk' || deps.adminSession(c)) return next();
-    if (deps.pinSet()) return c.json({ error: 'code administrateur requis (écran de configuration)' }, 401);
+    if (deps.pinSet()) return c.json({ error: SETUP.access.pinRequired }, 401);
     return ris(c, next);
   });
   app.get('/status', async (c) => {

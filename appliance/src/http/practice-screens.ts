@@ -1,3 +1,4 @@
+import { SETUP } from '../../../ui/strings/setup.js';
 import { Hono } from 'hono';
 import type { AdminGate } from '../setup/admin-gate.js';
 import type { SetupWizard } from '../setup/wizard.js';
@@ -35,7 +36,7 @@ export function mountPracticeScreens(app: Hono<LanEnv>, deps: PracticeScreensDep
   app.route('/setup', createSetupRoutes(deps));
   const status = new Hono<AdminEnv>();
   status.use('*', withSession({ gate: deps.gate, isSetUp: () => deps.wizard.isSetUp(), secureLan: deps.secureLan }));
-  status.use('*', requireCsrf(deps.gate, (c) => c.text('formulaire expiré ou d’une autre origine : rechargez la page', 403)));
+  status.use('*', requireCsrf(deps.gate, (c) => c.text(SETUP.access.forbidden, 403)));
   status.route('/', createStatusRoutes({ report: createStatusReporter({ ...deps.status, health: cachedHealth(deps.health) }).report, outbox: deps.outbox, wake: deps.wakeOutbox, boxName: deps.boxName }));
   app.route('/status', status);
 }

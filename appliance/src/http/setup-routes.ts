@@ -47,7 +47,7 @@ export function createSetupRoutes(deps: SetupRoutesDeps): Hono<AdminEnv> {
     const asset = assets.get(c.req.param('name'));
     return asset ? c.body(asset.body, 200, { 'content-type': asset.contentType, 'cache-control': 'no-cache' }) : c.notFound();
   });
-  app.use('*', bodyLimit({ maxSize: MAX_FORM_BYTES, onError: (c) => c.text('formulaire trop volumineux', 413) }));
+  app.use('*', bodyLimit({ maxSize: MAX_FORM_BYTES, onError: (c) => c.text(SETUP.access.formTooBig, 413) }));
   app.use('*', withSession({ gate: deps.gate, isSetUp: () => deps.wizard.isSetUp(), secureLan: deps.secureLan }));
   app.use('*', requireCsrf(deps.gate, refused));
   app.get('/etat', (c) => c.json({ setUp: deps.wizard.isSetUp(), startedAt: deps.startedAt }));
