@@ -52,16 +52,11 @@ import { createDeviceRoutes } from './http/device-routes.js';
 import { log as rootLog, setLogLevel } from './log/logger.js';
 import { getCookie } from 'hono/cookie';
 import { Hl7ExchangeLog } from './source/hl7-exchange-log.js';
-import { AdminGate } from './setup/admin-gate.js';
-import { SetupDraft } from './setup/draft-store.js';
-import { SetupWizard } from './setup/wizard.js';
-import { bindSetupProbes } from './setup/bind-probes.js';
-import { lanAddress } from './setup/lan-address.js';
-import { mountPracticeScreens } from './http/practice-screens.js';
-import { FolderSize } from './device/folder-size.js';
-import { BOX_VERSION } from './version.js';
+import { practiceScreensFor } from './http/practice-screens.js';
 import { ADMIN_COOKIE } from './http/admin-access.js';
 import type { RestartRequest } from './box-runner.js';
+import type { AdminGate } from './setup/admin-gate.js';
+import type { SetupWizard } from './setup/wizard.js';
 
 // Key Object Selection Document Storage (PS3.4 Annex B): how IOCM rejection notes arrive.
 const KOS_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.88.59';
@@ -329,55 +324,35 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     stops.push(() => listener.close());
     const ris = new RisCredential(config.ris);
     const env = options.env ?? process.env;
-    const gate = options.adminGate ?? new AdminGate(config.setup, () => config.setup.adminPinHash);
-    const wizard = new SetupWizard({
+    const screens = practiceScreensFor({
       config,
-      configFile: options.configFile,
+      db,
+      scp,
+      mllpPort: mllp.port,
+      hl7Exchanges,
       env,
-      draft: new SetupDraft(db),
-      probes: bindSetupProbes({ config, scp }),
-      hl7: hl7Exchanges,
-      hl7Port: mllp.port,
-      hl7Address: () => lanAddress(config.hl7.host),
-      onApplied: () => (options.restart ? options.restart({}) : log.warn('setup: configuration written; restart the box to apply it')),
-      log: log.child({ component: 'setup' }),
+      ...(options.configFile ? { configFile: options.configFile } : {}),
+      ...(options.restart ? { restart: options.restart } : {}),
+      ...(options.adminGate ? { adminGate: options.adminGate } : {}),
+      log,
+      certificate,
+      outbox,
+      inbox,
+      archive,
+      dmpCertificateNotAfter: dmp?.certificateNotAfter,
+      disk,
+      appliance,
+      health,
+      wakeOutbox: () => drainer.wake(),
     });
-    const startedAt = new Date().toISOString();
-    const cacheSize = new FolderSize(config.consumer.cacheDir || join(config.dataDir, 'consumer-cache'));
+    const { gate, wizard } = screens;
     const lanDeps = {
       clientAddress: clientAddressResolver(config.http.trustedProxies),
       ris,
       mount: (a: Hono<LanEnv>) => {
         a.route('/api/source', createSourceRoutes({ inbox, outbox, ris, health, admission, onStored: () => processor?.wake() }));
         a.route('/api/device', createDeviceRoutes({ ris, appliance, certificate, adminSession: (c) => gate.session(getCookie(c, ADMIN_COOKIE), c.get('origin'))?.admin === true, pinSet: () => config.setup.adminPinHash !== '' }));
-        mountPracticeScreens(a, {
-          wizard,
-          gate,
-          secureLan: !!certificate,
-          startedAt,
-          factoryReset: () => (options.restart ? options.restart({ wipe: true }) : log.warn('factory reset needs the box runner (drimbox serve)')),
-          pendingPublications: () => {
-            const c = outbox.counts();
-            return c.pending + c['waiting-retry'] + c.sending;
-          },
-          health,
-          outbox,
-          wakeOutbox: () => drainer.wake(),
-          boxName: config.box.name,
-          status: {
-            outbox,
-            inbox,
-            archive,
-            dmpConfigured: !!dmp,
-            certificates: () => [...(dmp ? [{ id: 'dmp' as const, notAfter: dmp.certificateNotAfter }] : []), ...(certificate ? [{ id: 'tls' as const, notAfter: certificate.notAfter }] : [])],
-            disk: () => disk.check(),
-            minFreeBytes: config.storage.minFreeMegabytes * 1_048_576,
-            cacheBytes: () => cacheSize.current(),
-            host: () => appliance.host.latest(),
-            device: () => appliance.status(),
-            version: BOX_VERSION,
-          },
-        });
+        screens.mount(a);
         options.mountLan?.(a, parts);
       },
     };
