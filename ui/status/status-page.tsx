@@ -126,6 +126,10 @@ export const StatusPage: FC<{ view: StatusView; csrf: Csrf; boxName: string; mes
           <nav class="liens">
             <a href="/portal/" class="bouton secondaire">{STATUS.portal}</a>
             <a href="/setup" class="bouton secondaire" id="lien-reglages">{STATUS.setup}</a>
+            <form method="post" action="/setup/verrouiller">
+              <input type="hidden" name={csrf.name} value={csrf.token} />
+              <button type="submit" class="secondaire" id="verrouiller">{STATUS.lock}</button>
+            </form>
           </nav>
         </header>
         <main id="contenu">

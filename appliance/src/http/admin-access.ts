@@ -39,6 +39,14 @@ export function withSession(deps: AdminAccessDeps): MiddlewareHandler<AdminEnv> 
   };
 }
 
+/** The PIN was given: a new session (new cookie, new form token) replaces the anonymous one — no fixation. */
+export function promoteToAdmin(c: Context<AdminEnv>, deps: Pick<AdminAccessDeps, 'gate' | 'secureLan'>): void {
+  deps.gate.close(c.get('session').id);
+  const session = deps.gate.open(c.get('origin'), true);
+  sendCookie(c, session, c.get('origin') === 'lan' && deps.secureLan);
+  c.set('session', session);
+}
+
 /** The administrator only: a page asks for the PIN, an API call is refused. */
 export function requireAdmin(): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {

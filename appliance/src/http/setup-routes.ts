@@ -3,10 +3,10 @@ import { bodyLimit } from 'hono/body-limit';
 import { SETUP } from '../../../ui/strings/setup.js';
 import { ApplyingPage, PinLoginPage, ResetPage } from '../../../ui/setup/other-pages.js';
 import { loadSetupAssets } from '../../../ui/setup/assets.js';
-import type { AdminGate } from '../setup/admin-gate.js';
+import type { AdminGate, PinCheck } from '../setup/admin-gate.js';
 import { isStepId, STEP_IDS, type StepId } from '../setup/steps.js';
 import { SetupInputError, type SetupWizard } from '../setup/wizard.js';
-import { CSRF_FIELD, requireAdmin, requireCsrf, withSession, type AdminEnv } from './admin-access.js';
+import { CSRF_FIELD, promoteToAdmin, requireAdmin, requireCsrf, withSession, type AdminEnv } from './admin-access.js';
 import { renderStep, risMessagesFragment } from '../../../ui/setup/render-step.js';
 
 export interface SetupRoutesDeps {
@@ -29,6 +29,10 @@ function form(body: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(body)) if (typeof v === 'string' && !NOT_FROM_FORMS.has(k)) out[k] = v;
   return out;
+}
+
+function pinRefusal(check: Exclude<PinCheck, { ok: true }>): string {
+  return check.reason === 'wrong-pin' ? SETUP.access.wrong(check.triesLeft) : check.reason === 'locked' ? SETUP.access.locked(check.minutesLeft) : SETUP.access.noPin;
 }
 
 /** A local path to come back to after the PIN: only the box's own setup and status pages. */
@@ -58,12 +62,10 @@ export function createSetupRoutes(deps: SetupRoutesDeps): Hono<AdminEnv> {
     const next = safeNext(body.suite);
     const check = await deps.gate.checkPin(c.get('origin'), typeof body.pin === 'string' ? body.pin : '');
     if (check.ok) {
-      const session = c.get('session');
-      session.admin = true;
+      promoteToAdmin(c, { gate: deps.gate, secureLan: deps.secureLan });
       return c.redirect(next, 303);
     }
-    const message = check.reason === 'wrong-pin' ? SETUP.access.wrong(check.triesLeft) : check.reason === 'locked' ? SETUP.access.locked(check.minutesLeft) : SETUP.access.noPin;
-    return c.html(String(PinLoginPage({ csrf: csrfOf(c), next, message, locked: check.reason === 'locked' || check.reason === 'no-pin' })), check.reason === 'locked' ? 429 : 401);
+    return c.html(String(PinLoginPage({ csrf: csrfOf(c), next, message: pinRefusal(check), locked: check.reason === 'locked' || check.reason === 'no-pin' })), check.reason === 'locked' ? 429 : 401);
   });
   app.post('/verrouiller', (c) => {
     deps.gate.close(c.get('session').id);
@@ -78,8 +80,7 @@ export function createSetupRoutes(deps: SetupRoutesDeps): Hono<AdminEnv> {
     const body = await c.req.parseBody();
     const check = await deps.gate.checkPin('kiosk', typeof body.pin === 'string' ? body.pin : '');
     if (!check.ok) {
-      const message = check.reason === 'wrong-pin' ? SETUP.access.wrong(check.triesLeft) : check.reason === 'locked' ? SETUP.access.locked(check.minutesLeft) : SETUP.access.noPin;
-      return c.html(String(ResetPage({ csrf: csrfOf(c), pending: deps.pendingPublications(), kiosk, message })), check.reason === 'locked' ? 429 : 401);
+      return c.html(String(ResetPage({ csrf: csrfOf(c), pending: deps.pendingPublications(), kiosk, message: pinRefusal(check) })), check.reason === 'locked' ? 429 : 401);
     }
     deps.gate.closeAll();
     deps.factoryReset();
