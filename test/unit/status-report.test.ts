@@ -73,5 +73,6 @@ describe('status report', () => {
     expect(await tile(deps({ host: () => hot }), 'host')).toMatchObject({ level: 'error', code: 'host-too-hot' });
     const throttling = { raw: '0x50005', underVoltageNow: true, frequencyCappedNow: false, throttledNow: true, softTemperatureLimitNow: false, underVoltageSinceBoot: true, frequencyCappedSinceBoot: false, throttledSinceBoot: true, softTemperatureLimitSinceBoot: false };
     expect(await tile(deps({ host: () => ({ ...hot, cpuTemperatureC: 50, throttling }) }), 'host')).toMatchObject({ level: 'error', code: 'host-under-voltage' });
+    expect(await tile(deps({ device: () => ({ work: {} as never, admitting: true, fleetVariables: [], updateState: 'waiting-for-transfers' }) }), 'software')).toMatchObject({ level: 'warn', code: 'software-update-waiting', facts: { updateState: 'waiting-for-transfers' } });
   });
 });

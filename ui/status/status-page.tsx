@@ -17,6 +17,7 @@ function factText(key: string, value: Fact): string {
   if (typeof value === 'number' && key === 'uptimeSeconds') return STATUS.uptime(value);
   if (typeof value === 'string' && key.endsWith('At')) return dateTime(value);
   if (typeof value === 'boolean') return value ? 'oui' : 'non';
+  if (key === 'updateState') return STATUS.update[String(value)] ?? String(value);
   return String(value);
 }
 

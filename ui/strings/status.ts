@@ -62,8 +62,15 @@ export const STATUS = {
     memoryAvailableBytes: 'Mémoire libre',
     uptimeSeconds: 'En marche depuis',
     version: 'Version',
-    updateMessage: 'Mise à jour',
+    updateState: 'Mise à jour',
     detail: 'Détail',
+  } as Record<string, string>,
+  /** What the box does about an update (device/appliance.ts UpdateState). */
+  update: {
+    'waiting-for-transfers': 'mise à jour téléchargée, en attente de la fin des transferts',
+    draining: 'mise à jour en attente depuis trop longtemps : les transferts en cours se terminent, les nouveaux attendront',
+    applying: 'mise à jour en cours d’application : les nouveaux transferts reprendront ensuite',
+    imminent: 'mise à jour téléchargée, application imminente',
   } as Record<string, string>,
   deadLetters: 'Publications refusées par le DMP',
   retry: 'Réessayer',

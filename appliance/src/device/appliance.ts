@@ -7,6 +7,8 @@ import { supervisorFromEnv, type SupervisorClient, type SupervisorDeviceState } 
 import { UpdateLock, type UpdateLockStatus } from './update-lock.js';
 import { WorkTracker } from './work-tracker.js';
 
+export type UpdateState = 'waiting-for-transfers' | 'draining' | 'applying' | 'imminent';
+
 /** The box as a balena appliance: the work in flight, the update lock that protects it, the fleet's view. */
 export interface DeviceStatus {
   work: ReturnType<WorkTracker['byKind']>;
@@ -14,8 +16,8 @@ export interface DeviceStatus {
   updateLock?: UpdateLockStatus;
   /** The supervisor's view of updates; absent off balena. */
   update?: SupervisorDeviceState & { checkedAt: string };
-  /** For the status screen, in French: what the box is doing about an update. */
-  message?: string;
+  /** What the box is doing about an update (the screens say it in French: ui/strings/status.ts `update`). */
+  updateState?: UpdateState;
   /** Configuration keys whose value comes from a fleet or device variable (DRIMBOX_*), never their values. */
   fleetVariables: { key: string; env: string }[];
   /** The computer: temperature, throttling, load, memory, uptime (the last sample). */
@@ -102,17 +104,17 @@ export class Appliance {
   status(): DeviceStatus {
     const lock = this.lock?.status();
     const waiting = this.update && (this.update.updateDownloaded || this.update.updatePending);
-    let message: string | undefined;
-    if (lock?.state === 'held' && waiting) message = 'mise à jour téléchargée, en attente de la fin des transferts';
-    else if (lock?.state === 'draining') message = 'mise à jour en attente depuis trop longtemps : les transferts en cours se terminent, les nouveaux attendront';
-    else if (lock?.state === 'letting-update-through') message = 'mise à jour en cours d’application : les nouveaux transferts reprendront ensuite';
-    else if (waiting) message = 'mise à jour téléchargée, application imminente';
+    let updateState: UpdateState | undefined;
+    if (lock?.state === 'held' && waiting) updateState = 'waiting-for-transfers';
+    else if (lock?.state === 'draining') updateState = 'draining';
+    else if (lock?.state === 'letting-update-through') updateState = 'applying';
+    else if (waiting) updateState = 'imminent';
     return {
       work: this.work.byKind(),
       admitting: this.work.admits(),
       updateLock: lock,
       update: this.update,
-      message,
+      ...(updateState ? { updateState } : {}),
       fleetVariables: configLeaves()
         .filter((leaf) => this.env[leaf.env] !== undefined)
         .map((leaf) => ({ key: leaf.path.join('.'), env: leaf.env })),

@@ -121,6 +121,6 @@ function hostTile(h: HostSample | undefined): Tile {
 
 function softwareTile(d: StatusDeps): Tile {
   const s = d.device();
-  const facts: Record<string, Fact> = { version: d.version, updateMessage: s.message ?? null, lockState: s.updateLock?.state ?? null };
-  return { id: 'software', level: s.message ? 'warn' : 'ok', code: s.message ? 'software-update-waiting' : 'software-ok', facts };
+  const facts: Record<string, Fact> = { version: d.version, updateState: s.updateState ?? null, lockState: s.updateLock?.state ?? null };
+  return { id: 'software', level: s.updateState ? 'warn' : 'ok', code: s.updateState ? 'software-update-waiting' : 'software-ok', facts };
 }

@@ -1,3 +1,4 @@
+import { STATUS } from '../../../ui/strings/status.js';
 import { SETUP } from '../../../ui/strings/setup.js';
 import { Hono, type Context } from 'hono';
 import type { RisCredential } from '../auth/ris/index.js';
@@ -32,8 +33,11 @@ export function createDeviceRoutes(deps: DeviceRoutesDeps): Hono<LanEnv> {
   app.get('/status', async (c) => {
     await deps.appliance.refreshUpdateState();
     const cert = deps.certificate;
+    const status = deps.appliance.status();
     return c.json({
-      ...deps.appliance.status(),
+      ...status,
+      // The status screen's sentence, from the catalogue (ui/strings/status.ts).
+      ...(status.updateState ? { message: STATUS.update[status.updateState] } : {}),
       certificate: cert ? { fingerprint256: cert.fingerprint256, notAfter: cert.notAfter.toISOString(), selfSigned: cert.selfSigned } : null,
     });
   });
