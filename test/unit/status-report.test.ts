@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { FolderSize } from '../../appliance/src/device/folder-size.js';
 import { openDatabase } from '../../appliance/src/store/database.js';
 import { defaultRetryPolicy, Outbox } from '../../appliance/src/store/outbox.js';
 import { ReportInbox } from '../../appliance/src/store/report-inbox.js';
@@ -8,7 +12,7 @@ import { createStatusReporter, type StatusDeps } from '../../appliance/src/devic
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-12-05T12:00:00Z');
 
-function deps(over: Omit<Partial<StatusDeps>, 'outbox'> = {}, clock = NOW): StatusDeps & { outbox: Outbox } {
+function deps(over: Omit<Partial<StatusDeps>, 'outbox' | 'archive'> = {}, clock = NOW): StatusDeps & { outbox: Outbox; archive: KosArchive } {
   const db = openDatabase(':memory:');
   const outbox = new Outbox(db, defaultRetryPolicy, () => new Date(clock));
   return {
@@ -74,5 +78,60 @@ describe('status report', () => {
     const throttling = { raw: '0x50005', underVoltageNow: true, frequencyCappedNow: false, throttledNow: true, softTemperatureLimitNow: false, underVoltageSinceBoot: true, frequencyCappedSinceBoot: false, throttledSinceBoot: true, softTemperatureLimitSinceBoot: false };
     expect(await tile(deps({ host: () => ({ ...hot, cpuTemperatureC: 50, throttling }) }), 'host')).toMatchObject({ level: 'error', code: 'host-under-voltage' });
     expect(await tile(deps({ device: () => ({ work: {} as never, admitting: true, fleetVariables: [], updateState: 'waiting-for-transfers' }) }), 'software')).toMatchObject({ level: 'warn', code: 'software-update-waiting', facts: { updateState: 'waiting-for-transfers' } });
+  });
+
+  it('a retried dead letter goes back to pending: the tile leaves red and the letter leaves the list', async () => {
+    const d = deps();
+    const first = d.outbox.enqueue({ op: 'publish', examKey: 'exam-1', uniqueId: '1.2.3', payload: {} });
+    const second = d.outbox.enqueue({ op: 'publish', examKey: 'exam-2', uniqueId: '1.2.4', payload: {} });
+    for (const row of d.outbox.claimDue(2)) d.outbox.complete(row, { kind: 'permanent', code: 'XDSRegistryError', text: 'refused' });
+    expect((await createStatusReporter(d).report()).deadLetters.map((l) => l.id)).toEqual([first.id, second.id]);
+    expect(d.outbox.retry([first.id])).toBe(1);
+    expect(d.outbox.get(first.id)!.state).toBe('pending');
+    const after = await createStatusReporter(d).report();
+    expect(after.deadLetters.map((l) => l.id)).toEqual([second.id]);
+    expect(d.outbox.retry('all-dead')).toBe(1);
+    expect(await tile(d, 'dmp')).toMatchObject({ level: 'ok', code: 'dmp-ok', facts: { dead: 0, queued: 2 } });
+  });
+
+  it('lists the last ten manifests, newest first, with where their DMP operation is', async () => {
+    const d = deps();
+    const kos = (n: number) => d.archive.add({ sopInstanceUid: `1.9.${n}`, studyInstanceUid: `1.8.${n}`, patientIns: `2850${n}`, accession: `ACC-${n}`, file: `kos-${n}.dcm`, bytes: 1, sha1: 'x', report: {}, refs: [{ seriesInstanceUid: '1.7', sopInstanceUid: `1.6.${n}` }] }).record;
+    for (let n = 1; n <= 12; n++) kos(n);
+    d.outbox.enqueue({ op: 'publish', examKey: '1.8.12', uniqueId: '1.9.12', payload: {} });
+    d.outbox.enqueue({ op: 'publish', examKey: '1.8.11', uniqueId: '1.9.11', payload: {} });
+    d.outbox.enqueue({ op: 'publish', examKey: '1.8.10', uniqueId: '1.9.10', payload: {} });
+    const [twelve, eleven] = d.outbox.claimDue(2);
+    d.outbox.complete(twelve!, { kind: 'success' });
+    d.outbox.complete(eleven!, { kind: 'permanent', text: 'no DMP for this patient' });
+    const { publications } = await createStatusReporter(d).report();
+    expect(publications).toHaveLength(10);
+    expect(publications.slice(0, 4).map((p) => [p.accession, p.patientIns, p.delivery, p.instances])).toEqual([
+      ['ACC-12', '285012', 'delivered', 1],
+      ['ACC-11', '285011', 'refused', 1],
+      ['ACC-10', '285010', 'queued', 1],
+      ['ACC-9', '28509', 'local', 1],
+    ]);
+    expect(publications.at(-1)!.accession).toBe('ACC-3');
+  });
+});
+
+describe('image cache size', () => {
+  it('is walked in the background and read from the last walk', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'folder-size-'));
+    try {
+      mkdirSync(join(dir, 'a', 'b'), { recursive: true });
+      writeFileSync(join(dir, 'one'), Buffer.alloc(1000));
+      writeFileSync(join(dir, 'a', 'b', 'two'), Buffer.alloc(234));
+      const size = new FolderSize(dir, 0);
+      expect(size.current()).toBeUndefined(); // never waits for a walk
+      await vi.waitFor(() => expect(size.current()).toBe(1234), { timeout: 30_000 });
+      writeFileSync(join(dir, 'a', 'three'), Buffer.alloc(100));
+      await vi.waitFor(() => expect(size.current()).toBe(1334), { timeout: 30_000 }); // stale at once (maxAge 0): walked again
+      const missing = new FolderSize(join(dir, 'missing'), 0); // no cache folder yet: nothing cached
+      await vi.waitFor(() => expect(missing.current()).toBe(0), { timeout: 30_000 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -15,10 +15,17 @@ function factText(key: string, value: Fact): string {
   if (value === null || value === '') return '—';
   if (typeof value === 'number' && key.endsWith('Bytes')) return megabytes(value);
   if (typeof value === 'number' && key === 'uptimeSeconds') return STATUS.uptime(value);
+  if (typeof value === 'number' && key.endsWith('DaysLeft') && value < 0) return STATUS.expired;
   if (typeof value === 'string' && key.endsWith('At')) return dateTime(value);
-  if (typeof value === 'boolean') return value ? 'oui' : 'non';
+  if (typeof value === 'boolean') return value ? STATUS.yes : STATUS.no;
   if (key === 'updateState') return STATUS.update[String(value)] ?? String(value);
   return String(value);
+}
+
+/** A current manifest says where its DMP operation is; a replaced or withdrawn one says so. */
+function publicationState(p: StatusReport['publications'][number]): string {
+  if (p.status === 'active') return STATUS.delivery[p.delivery] ?? p.delivery;
+  return STATUS.kosStatus[p.status] ?? p.status;
 }
 
 const SHOWN = new Set(Object.keys(STATUS.facts));
@@ -94,9 +101,9 @@ export const StatusTiles: FC<{ view: StatusView; csrf: Csrf }> = ({ view, csrf }
                 <tr class="publication">
                   <td>{dateTime(p.at)}</td>
                   <td>{p.patientIns ?? '—'}</td>
-                  <td>{p.accession ?? '—'}</td>
+                  <td class="examen">{p.accession ?? p.studyInstanceUid}</td>
                   <td>{p.instances}</td>
-                  <td>{STATUS.kosStatus[p.status] ?? p.status}</td>
+                  <td data-etat={p.status === 'active' ? p.delivery : p.status}>{publicationState(p)}</td>
                 </tr>
               ))}
             </tbody>
@@ -107,7 +114,19 @@ export const StatusTiles: FC<{ view: StatusView; csrf: Csrf }> = ({ view, csrf }
   </div>
 );
 
-export const StatusPage: FC<{ view: StatusView; csrf: Csrf; boxName: string; message?: string }> = ({ view, csrf, boxName, message }) => (
+export interface StatusPageProps {
+  view: StatusView;
+  csrf: Csrf;
+  boxName: string;
+  /** What the last action did (retry, test report). */
+  message?: string;
+  /** The last action failed: said instead of `message`. */
+  failure?: string;
+  /** The "send a test report" button, when the box can send one. */
+  testReport?: boolean;
+}
+
+export const StatusPage: FC<StatusPageProps> = ({ view, csrf, boxName, message, failure, testReport }) => (
   <>
     {raw('<!doctype html>')}
     <html lang="fr">
@@ -134,7 +153,11 @@ export const StatusPage: FC<{ view: StatusView; csrf: Csrf; boxName: string; mes
           </nav>
         </header>
         <main id="contenu">
-          {message ? (
+          {failure ? (
+            <p class="erreur" id="message-statut" role="alert">
+              {failure}
+            </p>
+          ) : message ? (
             <p class="bon" id="message-statut" role="status">
               {message}
             </p>
@@ -145,6 +168,17 @@ export const StatusPage: FC<{ view: StatusView; csrf: Csrf; boxName: string; mes
           <div id="tuiles" data-source="/status/tiles">
             <StatusTiles view={view} csrf={csrf} />
           </div>
+          {testReport ? (
+            <section class="liste" id="essai">
+              <p>{STATUS.testReportHelp}</p>
+              <form method="post" action="/status/test-report">
+                <input type="hidden" name={csrf.name} value={csrf.token} />
+                <button type="submit" class="secondaire" id="envoyer-essai">
+                  {STATUS.testReport}
+                </button>
+              </form>
+            </section>
+          ) : null}
         </main>
       </body>
     </html>

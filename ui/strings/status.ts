@@ -80,8 +80,23 @@ export const STATUS = {
   noPublications: 'Aucune publication pour l’instant.',
   publicationColumns: ['Date', 'Patient (INS)', 'N° d’examen', 'Images', 'État'],
   kosStatus: { active: 'publiée', replaced: 'remplacée', withdrawn: 'retirée' } as Record<string, string>,
+  /** A manifest still current, by where its DMP operation is (device/status-report.ts Delivery). */
+  delivery: {
+    delivered: 'publiée',
+    queued: 'en attente d’envoi',
+    refused: 'refusée par le DMP',
+    local: 'gardée sur le boîtier (non destinée au DMP)',
+  } as Record<string, string>,
   ops: { publish: 'publication', replace: 'remplacement', withdraw: 'retrait' } as Record<string, string>,
+  badRetry: 'Demande invalide : choisissez une publication refusée dans la liste.',
+  testReport: 'Envoyer un compte rendu de test',
+  testReportHelp: 'Vérifie toute la chaîne avec un compte rendu fictif.',
+  testReportSent: 'Compte rendu de test envoyé : il apparaîtra dans les dernières publications.',
+  testReportFailed: 'Le compte rendu de test n’a pas pu être envoyé : voir les tuiles ci-dessus, puis réessayez.',
   retried: (n: number) => `${n} publication(s) remise(s) en file d’attente.`,
+  expired: 'expiré',
+  yes: 'oui',
+  no: 'non',
   days: (n: number) => `${n} j`,
   uptime: (s: number) => (s >= 86_400 ? `${Math.floor(s / 86_400)} j ${Math.floor((s % 86_400) / 3600)} h` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`),
 };

@@ -21,13 +21,28 @@ export interface StatusReport {
   at: string;
   tiles: Tile[];
   deadLetters: { id: number; op: string; examKey: string; reason: string; since: string }[];
-  publications: { at: string; studyInstanceUid: string; accession: string | null; patientIns: string | null; status: string; instances: number }[];
+  publications: Publication[];
+}
+
+/** Where a manifest's DMP operation is: sent, still queued, refused for good, or never meant for the DMP (DESTDMP=N). */
+export type Delivery = 'delivered' | 'queued' | 'refused' | 'local';
+
+export interface Publication {
+  at: string;
+  studyInstanceUid: string;
+  accession: string | null;
+  /** As stored (the INS the report carried). */
+  patientIns: string | null;
+  /** The manifest in the local archive: active, replaced, withdrawn. */
+  status: string;
+  delivery: Delivery;
+  instances: number;
 }
 
 export interface StatusDeps {
   /** The box's health checks (already cached by the caller: one C-ECHO per few seconds, whatever the screens). */
   health: () => Promise<HealthReport>;
-  outbox: Pick<Outbox, 'counts' | 'list' | 'lastDeliveredAt'>;
+  outbox: Pick<Outbox, 'counts' | 'list' | 'lastDeliveredAt' | 'getByUniqueId'>;
   inbox: Pick<ReportInbox, 'list'>;
   archive: Pick<KosArchive, 'list'>;
   dmpConfigured: boolean;
@@ -54,10 +69,18 @@ export function createStatusReporter(d: StatusDeps): { report(): Promise<StatusR
       const check = (name: string) => health.checks.find((c) => c.name === name);
       const tiles: Tile[] = [pacsTile(check('pacs')), risTile(d, check('hl7')), dmpTile(d, t), certificatesTile(d, t), diskTile(d, disk), hostTile(d.host()), softwareTile(d)];
       const deadLetters = d.outbox.list({ state: 'dead', limit: 50 }).map((r) => ({ id: r.id, op: r.op, examKey: r.examKey, reason: r.lastError ?? '', since: r.updatedAt }));
-      const publications = d.archive.list(10).map((k) => ({ at: k.createdAt, studyInstanceUid: k.studyInstanceUid, accession: k.accession, patientIns: k.patientIns, status: k.status, instances: k.instanceCount }));
+      const publications = d.archive.list(10).map(
+        (k): Publication => ({ at: k.createdAt, studyInstanceUid: k.studyInstanceUid, accession: k.accession, patientIns: k.patientIns, status: k.status, delivery: deliveryOf(d, k.sopInstanceUid), instances: k.instanceCount }),
+      );
       return { at: new Date(t).toISOString(), tiles, deadLetters, publications };
     },
   };
+}
+
+function deliveryOf(d: StatusDeps, sopInstanceUid: string): Delivery {
+  const row = d.outbox.getByUniqueId('publish', sopInstanceUid) ?? d.outbox.getByUniqueId('replace', sopInstanceUid);
+  if (!row) return 'local';
+  return row.state === 'done' ? 'delivered' : row.state === 'dead' ? 'refused' : 'queued';
 }
 
 function pacsTile(c: HealthReport['checks'][number] | undefined): Tile {

@@ -4,6 +4,7 @@ import { loadStatusAssets } from '../../../ui/status/assets.js';
 import { STATUS } from '../../../ui/strings/status.js';
 import type { StatusReport } from '../device/status-report.js';
 import type { Outbox } from '../store/outbox.js';
+import { log as rootLog, type Logger } from '../log/logger.js';
 import { CSRF_FIELD, requireAdmin, type AdminEnv } from './admin-access.js';
 
 export interface StatusRoutesDeps {
@@ -12,6 +13,15 @@ export interface StatusRoutesDeps {
   /** Wakes the outbox's sender after a retry. */
   wake: () => void;
   boxName: string;
+  /** Sends a test report through the whole chain; rejects with the reason. The button shows only when given. */
+  sendTestReport?: () => Promise<void>;
+  log?: Logger;
+}
+
+/** `id` of the retry form: one dead letter's number, or every dead letter. */
+function retryTarget(id: unknown): number[] | 'all-dead' | undefined {
+  if (id === 'all') return 'all-dead';
+  return typeof id === 'string' && /^[1-9][0-9]{0,11}$/.test(id) ? [Number(id)] : undefined;
 }
 
 /**
@@ -21,6 +31,7 @@ export interface StatusRoutesDeps {
 export function createStatusRoutes(deps: StatusRoutesDeps): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   const assets = loadStatusAssets();
+  const log = deps.log ?? rootLog.child({ component: 'status' });
   const csrfOf = (c: Context<AdminEnv>) => ({ name: CSRF_FIELD, token: c.get('session').csrf });
   const admin = requireAdmin();
   app.get('/assets/:name', (c) => {
@@ -30,17 +41,33 @@ export function createStatusRoutes(deps: StatusRoutesDeps): Hono<AdminEnv> {
   app.use('*', async (c, next) => (c.get('origin') === 'kiosk' ? next() : admin(c, next)));
   app.get('/', async (c) => {
     const retried = c.req.query('reessaye');
-    const message = retried && /^\d{1,6}$/.test(retried) ? STATUS.retried(Number(retried)) : undefined;
-    return c.html(String(StatusPage({ view: await deps.report(), csrf: csrfOf(c), boxName: deps.boxName, ...(message ? { message } : {}) })));
+    const test = c.req.query('essai');
+    const message = retried && /^\d{1,6}$/.test(retried) ? STATUS.retried(Number(retried)) : test === 'envoye' ? STATUS.testReportSent : undefined;
+    const failure = test === 'echec' ? STATUS.testReportFailed : undefined;
+    const page = StatusPage({ view: await deps.report(), csrf: csrfOf(c), boxName: deps.boxName, testReport: !!deps.sendTestReport, ...(message ? { message } : {}), ...(failure ? { failure } : {}) });
+    return c.html(String(page), 200, { 'cache-control': 'no-store' });
   });
-  app.get('/tiles', async (c) => c.html(String(StatusTiles({ view: await deps.report(), csrf: csrfOf(c) }))));
-  app.get('/report.json', async (c) => c.json(await deps.report()));
+  app.get('/tiles', async (c) => c.html(String(StatusTiles({ view: await deps.report(), csrf: csrfOf(c) })), 200, { 'cache-control': 'no-store' }));
+  app.get('/report.json', async (c) => c.json(await deps.report(), 200, { 'cache-control': 'no-store' }));
   app.post('/dead-letters/retry', async (c) => {
-    const id = (await c.req.parseBody()).id;
-    if (typeof id !== 'string' || !(id === 'all' || /^[1-9][0-9]{0,11}$/.test(id))) return c.text('id: a number or "all"', 400);
-    const n = deps.outbox.retry(id === 'all' ? 'all-dead' : [Number(id)]);
+    const target = retryTarget((await c.req.parseBody()).id);
+    if (!target) return c.text(STATUS.badRetry, 400);
+    const n = deps.outbox.retry(target);
+    log.info('dead letters retried from the status screen', { target: target === 'all-dead' ? 'all' : target[0], retried: n, origin: c.get('origin') });
     if (n) deps.wake();
     return c.redirect(`/status?reessaye=${n}`, 303);
   });
+  const send = deps.sendTestReport;
+  if (send) {
+    app.post('/test-report', async (c) => {
+      try {
+        await send();
+        return c.redirect('/status?essai=envoye', 303);
+      } catch (err) {
+        log.warn('test report from the status screen failed', { error: err });
+        return c.redirect('/status?essai=echec', 303);
+      }
+    });
+  }
   return app;
 }
