@@ -8,6 +8,7 @@ import { locateFrames } from '../../appliance/src/dicomweb/frames.js';
 import { rewriteLittleEndian } from '../../appliance/src/dicomweb/le-rewrite.js';
 import { peekPart10Meta } from '../../appliance/src/dicomweb/part10-peek.js';
 import { Part10Error, scanPart10 } from '../../appliance/src/dicomweb/part10-scan.js';
+import { REAL_WORLD_DIR } from '../fixtures/real-world.js';
 
 // ------------------------------------------------------------------ a hand-made Explicit VR LE Part-10 writer
 const LONG = new Set(['OB', 'OW', 'SQ', 'UN', 'UT', 'OD', 'OF', 'OL', 'OV', 'UC', 'UR']);
@@ -142,6 +143,14 @@ describe('Part-10 scan', () => {
     expect(layout.pixelData!.length).toBe(32 * 48 * 2);
     const [[range]] = (await locateFrames(layout)) as [[{ offset: number; length: number }]];
     expect(range.length).toBe(32 * 48 * 2);
+  });
+
+  it('cuts YBR_FULL_422 frames at two values a pixel (PS3.3 C.7.6.3.1.2), not three', async () => {
+    // A public file (pydicom's test set, test/fixtures/real-world/README.md): 100×100, 8 bits, one frame.
+    const layout = await scanPart10(join(REAL_WORLD_DIR, 'SC_ybr_full_422_uncompressed.dcm'));
+    expect(layout).toMatchObject({ photometricInterpretation: 'YBR_FULL_422', samplesPerPixel: 3, rows: 100, columns: 100 });
+    const [[range]] = (await locateFrames(layout)) as [[{ offset: number; length: number }]];
+    expect(range.length).toBe(100 * 100 * 2);
   });
 
   it('skips undefined-length sequences (and a UN one, read as implicit VR) and locates fragments through the offset table', async () => {

@@ -28,6 +28,16 @@ export function framePartContentType(rep: Representation): string {
   return `${rep.partType}; transfer-syntax=${rep.transferSyntaxUid}`;
 }
 
+/**
+ * Values stored per pixel. YBR_FULL_422 and YBR_PARTIAL_422 keep one Cb and one Cr for every two Y (PS3.3
+ * C.7.6.3.1.2): two values a pixel, not Samples per Pixel's three.
+ */
+function storedSamplesPerPixel(layout: Part10Layout): number {
+  const samples = layout.samplesPerPixel ?? 1;
+  const pi = layout.photometricInterpretation;
+  return samples === 3 && (pi === 'YBR_FULL_422' || pi === 'YBR_PARTIAL_422') ? 2 : samples;
+}
+
 /** Byte ranges of every frame, index 0 = frame 1. */
 export async function locateFrames(layout: Part10Layout): Promise<ByteRange[][]> {
   const pixel = layout.pixelData;
@@ -35,10 +45,9 @@ export async function locateFrames(layout: Part10Layout): Promise<ByteRange[][]>
   const frames = layout.numberOfFrames ?? 1;
   if (isUncompressedLittleEndian(layout.transferSyntaxUid)) {
     const { rows, columns } = layout;
-    const samples = layout.samplesPerPixel ?? 1;
     const bits = layout.bitsAllocated;
     if (!rows || !columns || !bits || pixel.length === undefined) throw new Part10Error(`${layout.path}: image pixel module incomplete`);
-    const frameBits = rows * columns * samples * bits;
+    const frameBits = rows * columns * storedSamplesPerPixel(layout) * bits;
     if (frameBits % 8 !== 0 && frames > 1) throw new Part10Error(`${layout.path}: frames not byte-aligned (Bits Allocated ${bits})`);
     const frameBytes = Math.ceil(frameBits / 8);
     if (frameBytes * frames > pixel.length) throw new Part10Error(`${layout.path}: Pixel Data shorter than ${frames} frame(s)`);

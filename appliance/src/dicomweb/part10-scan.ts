@@ -69,6 +69,7 @@ export interface Part10Layout {
   rows?: number;
   columns?: number;
   samplesPerPixel?: number;
+  photometricInterpretation?: string;
   bitsAllocated?: number;
   numberOfFrames?: number;
 }
@@ -239,6 +240,9 @@ function capture(layout: Part10Layout, el: Part10Element, value: Buffer, enc: En
       break;
     case 0x00280002:
       layout.samplesPerPixel = readUs(value, enc);
+      break;
+    case 0x00280004:
+      layout.photometricInterpretation = readText(value).trim().toUpperCase();
       break;
     case 0x00280010:
       layout.rows = readUs(value, enc);
