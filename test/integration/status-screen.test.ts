@@ -21,7 +21,6 @@ import { createPacsBridge } from '../../appliance/src/dimse/index.js';
 import { readAck, sendMllp, startMllpServer, type MllpServer } from '../../appliance/src/hl7/index.js';
 import { createHl7Intake } from '../../appliance/src/source/report-intake.js';
 import { AdminGate } from '../../appliance/src/setup/admin-gate.js';
-import { requireCsrf, withSession, type AdminEnv } from '../../appliance/src/http/admin-access.js';
 import { createLanApp, type LanEnv, type LanOrigin } from '../../appliance/src/http/lan-app.js';
 import { createStatusRoutes } from '../../appliance/src/http/status-routes.js';
 import { RisCredential } from '../../appliance/src/auth/ris/index.js';
@@ -107,12 +106,10 @@ function appFor(origin: LanOrigin, gate: AdminGate): Hono<LanEnv> {
       ris: new RisCredential({ httpToken: '', allowedAddresses: [] }),
       mount: (lanApp) => {
         lanApp.get('/setup/assets/setup.css', (c) => c.body(setupCss, 200, { 'content-type': 'text/css; charset=utf-8' }));
-        const status = new Hono<AdminEnv>();
-        status.use('*', withSession({ gate, isSetUp: () => true, secureLan: false }));
-        status.use('*', requireCsrf(gate, (c) => c.text('refusé', 403)));
-        status.route(
-          '/',
+        lanApp.route(
+          '/status',
           createStatusRoutes({
+            access: { gate, isSetUp: () => true, secureLan: false },
             report: reporter.report,
             outbox,
             wake: () => undefined,
@@ -125,7 +122,6 @@ function appFor(origin: LanOrigin, gate: AdminGate): Hono<LanEnv> {
             log,
           }),
         );
-        lanApp.route('/status', status);
       },
     },
     origin,

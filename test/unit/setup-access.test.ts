@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { hashPin, isAcceptablePin, verifyPin, PIN_HASH_PATTERN } from '../../appliance/src/setup/admin-pin.js';
-import { AdminGate } from '../../appliance/src/setup/admin-gate.js';
+import { AdminGate, MAX_SESSIONS, SessionsFullError } from '../../appliance/src/setup/admin-gate.js';
+import { Hono } from 'hono';
+import { formToken, practiceAccess, promoteToAdmin, requireAdmin, type AdminEnv } from '../../appliance/src/http/admin-access.js';
+import { createLanApp, type LanOrigin } from '../../appliance/src/http/lan-app.js';
+import { createStatusRoutes } from '../../appliance/src/http/status-routes.js';
+import { RisCredential } from '../../appliance/src/auth/ris/index.js';
+import { SETUP } from '../../ui/strings/setup.js';
 import { redactSecrets } from '../../appliance/src/log/serialize.js';
 
 describe('administrator PIN', () => {
@@ -63,5 +69,116 @@ describe('admin gate', () => {
       gate.open('lan', false);
     }
     expect(gate.session(first.id, 'lan')).toBeUndefined(); // the oldest went when the 65th came
+  });
+
+  it('keeps an administrator’s session through 200 anonymous openings: only anonymous sessions are evicted', () => {
+    let now = 0;
+    const gate = new AdminGate(settings, () => '', () => now);
+    const admin = gate.open('lan', true);
+    for (let i = 0; i < 200; i++) {
+      now += 1;
+      gate.open('lan', false);
+    }
+    expect(gate.session(admin.id, 'lan')).toBe(admin);
+  });
+
+  it('refuses an anonymous session rather than evict an administrator’s when every place is an administrator’s', () => {
+    let now = 0;
+    const gate = new AdminGate(settings, () => '', () => now);
+    const admins = Array.from({ length: MAX_SESSIONS }, () => {
+      now += 1;
+      return gate.open('kiosk', true);
+    });
+    expect(() => gate.open('lan', false)).toThrow(SessionsFullError);
+    for (const s of admins) expect(gate.session(s.id, 'kiosk')).toBe(s);
+    // Another administrator (PIN given) replaces the least recently seen one.
+    now += 1;
+    const next = gate.open('lan', true);
+    expect(gate.session(next.id, 'lan')).toBe(next);
+    expect(gate.session(admins[0]!.id, 'kiosk')).toBeUndefined();
+  });
+});
+
+describe('practice sessions over HTTP', () => {
+  const settings = { maxPinFailures: 5, pinLockMinutes: 5, sessionIdleMinutes: 15 };
+
+  /** The real status routes, and a page that shows a form, a PIN that promotes, behind the real session middleware. */
+  function appFor(origin: LanOrigin, gate: AdminGate, isSetUp = true) {
+    const access = { gate, isSetUp: () => isSetUp, secureLan: false };
+    return createLanApp(
+      {
+        clientAddress: () => '192.168.1.50',
+        ris: new RisCredential({ httpToken: '', allowedAddresses: [] }),
+        mount: (app) => {
+          const page = new Hono<AdminEnv>();
+          page.use('*', ...practiceAccess(access, (c) => c.text('refusé', 403)));
+          page.get('/form', (c) => c.html(`<input name="_csrf" value="${formToken(c).token}">`));
+          page.post('/pin', (c) => {
+            promoteToAdmin(c, access);
+            return c.text('ok');
+          });
+          page.get('/admin', requireAdmin(), (c) => c.text('admin'));
+          app.route('/page', page);
+          app.route('/status', createStatusRoutes({ access, report: () => Promise.reject(new Error('not asked')), outbox: { retry: () => 0 }, wake: () => undefined, boxName: 'Test' }));
+        },
+      },
+      origin,
+    );
+  }
+  const cookieOf = (res: Response) => res.headers.getSetCookie()[0]?.split(';')[0];
+
+  it('opens no session for static files, redirects or a session-less form, and one when a page shows a form', async () => {
+    const gate = new AdminGate(settings, () => '');
+    const app = appFor('lan', gate);
+    const css = await app.request('/status/assets/status.css');
+    expect(css.status).toBe(200);
+    expect(cookieOf(css)).toBeUndefined();
+    const toPin = await app.request('/status');
+    expect(toPin.status).toBe(303);
+    expect(cookieOf(toPin)).toBeUndefined();
+    const forged = await app.request('/page/pin', { method: 'POST', body: new URLSearchParams({ _csrf: 'x' }) });
+    expect(forged.status).toBe(403);
+    expect(cookieOf(forged)).toBeUndefined();
+    const form = await app.request('/page/form');
+    expect(cookieOf(form)).toMatch(/^drimbox_admin=/);
+    // The same cookie: the same session, no new one.
+    const again = await app.request('/page/form', { headers: { cookie: cookieOf(form)! } });
+    expect(cookieOf(again)).toBeUndefined();
+    expect(await again.text()).toBe(await form.text());
+  });
+
+  it('keeps the technician logged in through a stranger’s burst of 200 page loads', async () => {
+    const gate = new AdminGate(settings, () => '');
+    const app = appFor('lan', gate);
+    const form = await app.request('/page/form');
+    const csrf = /value="([^"]+)"/.exec(await form.text())![1]!;
+    const promoted = await app.request('/page/pin', { method: 'POST', headers: { cookie: cookieOf(form)! }, body: new URLSearchParams({ _csrf: csrf }) });
+    const admin = cookieOf(promoted)!;
+    expect((await app.request('/page/admin', { headers: { cookie: admin } })).status).toBe(200);
+    for (let i = 0; i < 200; i++) {
+      await app.request('/status/assets/status.js');
+      await app.request('/page/form');
+    }
+    expect(await (await app.request('/page/admin', { headers: { cookie: admin } })).text()).toBe('admin');
+  });
+
+  it('answers 503 with a sentence when every place is an administrator’s', async () => {
+    const gate = new AdminGate(settings, () => '');
+    for (let i = 0; i < MAX_SESSIONS; i++) gate.open('kiosk', true);
+    const res = await appFor('lan', gate).request('/page/form');
+    expect(res.status).toBe(503);
+    expect(await res.text()).toBe(SETUP.access.busy);
+    expect(cookieOf(res)).toBeUndefined();
+  });
+
+  it('treats the touch screen as the administrator before the first setup, without opening a session to say so', async () => {
+    const gate = new AdminGate(settings, () => '');
+    const app = appFor('kiosk', gate, false);
+    const res = await app.request('/page/admin');
+    expect(await res.text()).toBe('admin');
+    expect(cookieOf(res)).toBeUndefined();
+    const form = await app.request('/page/form');
+    const id = decodeURIComponent(cookieOf(form)!.split('=')[1]!);
+    expect(gate.session(id, 'kiosk')?.admin).toBe(true);
   });
 });

@@ -176,6 +176,7 @@ export const SETUP = {
     forbidden: 'Action refusée : formulaire expiré ou d’une autre origine. Rechargez la page.',
     pinRequired: 'code administrateur requis (écran de configuration)',
     formTooBig: 'formulaire trop volumineux',
+    busy: 'Trop de sessions administrateur ouvertes sur le boîtier : réessayez dans quelques minutes, ou verrouillez une session ouverte.',
     logout: 'Verrouiller',
   },
 

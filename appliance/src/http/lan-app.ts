@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { log } from '../log/logger.js';
 import type { RisCredential } from '../auth/ris/index.js';
 
@@ -33,6 +34,8 @@ export function createLanApp(deps: LanAppDeps, origin: LanOrigin): Hono<LanEnv> 
   deps.mount?.(app);
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   app.onError((err, c) => {
+    // An answer decided on the way (a full session gate: 503), not a failure.
+    if (err instanceof HTTPException) return err.getResponse();
     log.error('http request failed', { listener: origin, path: c.req.path, method: c.req.method, error: err });
     return c.json({ error: 'internal error' }, 500);
   });

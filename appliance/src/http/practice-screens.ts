@@ -1,9 +1,7 @@
-import { SETUP } from '../../../ui/strings/setup.js';
 import { Hono } from 'hono';
 import { createStatusReporter, type StatusDeps } from '../device/status-report.js';
 import { runHealthChecks, type HealthCheck, type HealthReport } from '../device/health.js';
 import type { Outbox } from '../store/outbox.js';
-import { requireCsrf, withSession, type AdminEnv } from './admin-access.js';
 import { createSetupRoutes, type SetupRoutesDeps } from './setup-routes.js';
 import { createStatusRoutes } from './status-routes.js';
 import type { LanEnv } from './lan-app.js';
@@ -51,11 +49,9 @@ function cachedHealth(checks: HealthCheck[]): () => Promise<HealthReport> {
 /** The touch screen's and the administrator's pages on the practice's side: `/setup` and `/status`, one gate. */
 export function mountPracticeScreens(app: Hono<LanEnv>, deps: PracticeScreensDeps): void {
   app.route('/setup', createSetupRoutes(deps));
-  const status = new Hono<AdminEnv>();
-  status.use('*', withSession({ gate: deps.gate, isSetUp: () => deps.wizard.isSetUp(), secureLan: deps.secureLan }));
-  status.use('*', requireCsrf(deps.gate, (c) => c.text(SETUP.access.forbidden, 403)));
-  status.route('/', createStatusRoutes({ report: createStatusReporter({ ...deps.status, health: cachedHealth(deps.health) }).report, outbox: deps.outbox, wake: deps.wakeOutbox, boxName: deps.boxName }));
-  app.route('/status', status);
+  const access = { gate: deps.gate, isSetUp: () => deps.wizard.isSetUp(), secureLan: deps.secureLan };
+  const report = createStatusReporter({ ...deps.status, health: cachedHealth(deps.health) }).report;
+  app.route('/status', createStatusRoutes({ access, report, outbox: deps.outbox, wake: deps.wakeOutbox, boxName: deps.boxName }));
 }
 
 export interface PracticeSide {

@@ -6,7 +6,7 @@ import { loadSetupAssets } from '../../../ui/setup/assets.js';
 import type { AdminGate, PinCheck } from '../setup/admin-gate.js';
 import { isStepId, STEP_IDS, type StepId } from '../setup/steps.js';
 import { SetupInputError, type SetupWizard } from '../setup/wizard.js';
-import { CSRF_FIELD, promoteToAdmin, requireAdmin, requireCsrf, withSession, type AdminEnv } from './admin-access.js';
+import { CSRF_FIELD, formToken, practiceAccess, promoteToAdmin, requireAdmin, staticAssets, type AdminEnv } from './admin-access.js';
 import { renderStep, risMessagesFragment } from '../../../ui/setup/render-step.js';
 
 export interface SetupRoutesDeps {
@@ -43,20 +43,15 @@ function safeNext(value: unknown): string {
 /** `/setup`: the first-run wizard and the administrator's PIN. Thin: the wizard (setup/wizard.ts) holds the logic. */
 export function createSetupRoutes(deps: SetupRoutesDeps): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
-  const assets = loadSetupAssets();
-  const csrfOf = (c: Context<AdminEnv>) => ({ name: CSRF_FIELD, token: c.get('session').csrf });
-  const refused = (c: Context<AdminEnv>) => c.html(String(PinLoginPage({ csrf: csrfOf(c), next: '/setup', message: SETUP.access.forbidden })), 403);
+  const refused = (c: Context<AdminEnv>) => c.html(String(PinLoginPage({ csrf: formToken(c), next: '/setup', message: SETUP.access.forbidden })), 403);
 
-  app.get('/assets/:name', (c) => {
-    const asset = assets.get(c.req.param('name'));
-    return asset ? c.body(asset.body, 200, { 'content-type': asset.contentType, 'cache-control': 'no-cache' }) : c.notFound();
-  });
+  // Static files first: a stylesheet or a script never opens a session.
+  app.get('/assets/:name', staticAssets(loadSetupAssets()));
   app.use('*', bodyLimit({ maxSize: MAX_FORM_BYTES, onError: (c) => c.text(SETUP.access.formTooBig, 413) }));
-  app.use('*', withSession({ gate: deps.gate, isSetUp: () => deps.wizard.isSetUp(), secureLan: deps.secureLan }));
-  app.use('*', requireCsrf(deps.gate, refused));
+  app.use('*', ...practiceAccess({ gate: deps.gate, isSetUp: () => deps.wizard.isSetUp(), secureLan: deps.secureLan }, refused));
   app.get('/etat', (c) => c.json({ setUp: deps.wizard.isSetUp(), startedAt: deps.startedAt }));
 
-  app.get('/code', (c) => c.html(String(PinLoginPage({ csrf: csrfOf(c), next: safeNext(c.req.query('suite')) }))));
+  app.get('/code', (c) => c.html(String(PinLoginPage({ csrf: formToken(c), next: safeNext(c.req.query('suite')) }))));
   app.post('/code', async (c) => {
     const body = await c.req.parseBody();
     const next = safeNext(body.suite);
@@ -65,22 +60,22 @@ export function createSetupRoutes(deps: SetupRoutesDeps): Hono<AdminEnv> {
       promoteToAdmin(c, { gate: deps.gate, secureLan: deps.secureLan });
       return c.redirect(next, 303);
     }
-    return c.html(String(PinLoginPage({ csrf: csrfOf(c), next, message: pinRefusal(check), locked: check.reason === 'locked' || check.reason === 'no-pin' })), check.reason === 'locked' ? 429 : 401);
+    return c.html(String(PinLoginPage({ csrf: formToken(c), next, message: pinRefusal(check), locked: check.reason === 'locked' || check.reason === 'no-pin' })), check.reason === 'locked' ? 429 : 401);
   });
   app.post('/verrouiller', (c) => {
-    deps.gate.close(c.get('session').id);
+    deps.gate.close(c.get('session')!.id); // requireCsrf: a form comes with its session
     return c.redirect('/status', 303);
   });
 
   // Factory reset: at the touch screen only, with the PIN typed again (physical presence and knowledge).
-  app.get('/reinitialiser', (c) => c.html(String(ResetPage({ csrf: csrfOf(c), pending: deps.pendingPublications(), kiosk: c.get('origin') === 'kiosk' }))));
+  app.get('/reinitialiser', (c) => c.html(String(ResetPage({ csrf: formToken(c), pending: deps.pendingPublications(), kiosk: c.get('origin') === 'kiosk' }))));
   app.post('/reinitialiser', async (c) => {
     const kiosk = c.get('origin') === 'kiosk';
-    if (!kiosk) return c.html(String(ResetPage({ csrf: csrfOf(c), pending: deps.pendingPublications(), kiosk })), 403);
+    if (!kiosk) return c.html(String(ResetPage({ csrf: formToken(c), pending: deps.pendingPublications(), kiosk })), 403);
     const body = await c.req.parseBody();
     const check = await deps.gate.checkPin('kiosk', typeof body.pin === 'string' ? body.pin : '');
     if (!check.ok) {
-      return c.html(String(ResetPage({ csrf: csrfOf(c), pending: deps.pendingPublications(), kiosk, message: pinRefusal(check) })), check.reason === 'locked' ? 429 : 401);
+      return c.html(String(ResetPage({ csrf: formToken(c), pending: deps.pendingPublications(), kiosk, message: pinRefusal(check) })), check.reason === 'locked' ? 429 : 401);
     }
     deps.gate.closeAll();
     deps.factoryReset();
@@ -93,14 +88,14 @@ export function createSetupRoutes(deps: SetupRoutesDeps): Hono<AdminEnv> {
   app.get('/etape/:step', async (c) => {
     const step = c.req.param('step');
     if (!isStepId(step)) return c.notFound();
-    return c.html(await renderStep(deps.wizard, step, { csrf: csrfOf(c), origin: c.get('origin') }));
+    return c.html(await renderStep(deps.wizard, step, { csrf: formToken(c), origin: c.get('origin') }));
   });
   app.post('/etape/:step', async (c) => {
     const step = c.req.param('step');
     if (!isStepId(step)) return c.notFound();
     const body = await c.req.parseBody();
     const action = body.action;
-    const view = { csrf: csrfOf(c), origin: c.get('origin') };
+    const view = { csrf: formToken(c), origin: c.get('origin') };
     let errors: Record<string, string> = {};
     try {
       if (typeof body.usb === 'string' && step === 'certificat') {
@@ -145,7 +140,7 @@ export function createSetupRoutes(deps: SetupRoutesDeps): Hono<AdminEnv> {
         errors[kind] = err.code;
       }
     }
-    return c.html(await renderStep(deps.wizard, 'certificat', { csrf: csrfOf(c), origin: c.get('origin'), errors }), Object.keys(errors).length ? 422 : 200);
+    return c.html(await renderStep(deps.wizard, 'certificat', { csrf: formToken(c), origin: c.get('origin'), errors }), Object.keys(errors).length ? 422 : 200);
   });
   app.post('/appliquer', async (c) => {
     const result = deps.wizard.apply();
@@ -155,7 +150,7 @@ export function createSetupRoutes(deps: SetupRoutesDeps): Hono<AdminEnv> {
       return c.html(String(ApplyingPage({ since: deps.startedAt })));
     }
     const error = result.reason === 'no-config-file' ? SETUP.apply.noConfigFile : result.reason === 'invalid' ? `${SETUP.apply.failed} ${result.detail}` : undefined;
-    return c.html(await renderStep(deps.wizard, 'resume', { csrf: csrfOf(c), origin: c.get('origin'), ...(error ? { applyError: error } : {}) }), 422);
+    return c.html(await renderStep(deps.wizard, 'resume', { csrf: formToken(c), origin: c.get('origin'), ...(error ? { applyError: error } : {}) }), 422);
   });
   return app;
 }

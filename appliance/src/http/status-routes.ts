@@ -1,13 +1,16 @@
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
+import { SETUP } from '../../../ui/strings/setup.js';
 import { StatusPage, StatusTiles } from '../../../ui/status/status-page.js';
 import { loadStatusAssets } from '../../../ui/status/assets.js';
 import { STATUS } from '../../../ui/strings/status.js';
 import type { StatusReport } from '../device/status-report.js';
 import type { Outbox } from '../store/outbox.js';
 import { log as rootLog, type Logger } from '../log/logger.js';
-import { CSRF_FIELD, requireAdmin, type AdminEnv } from './admin-access.js';
+import { formToken, practiceAccess, requireAdmin, staticAssets, type AdminAccessDeps, type AdminEnv } from './admin-access.js';
 
 export interface StatusRoutesDeps {
+  /** The practice side's sessions (the setup routes' gate). */
+  access: AdminAccessDeps;
   report: () => Promise<StatusReport>;
   outbox: Pick<Outbox, 'retry'>;
   /** Wakes the outbox's sender after a retry. */
@@ -26,28 +29,25 @@ function retryTarget(id: unknown): number[] | 'all-dead' | undefined {
 
 /**
  * `/status`: the touch screen's home once set up (open there: physical presence), an administrator's page from the
- * LAN. Sessions and form tokens are checked before (admin-access.ts, mounted with the setup routes' gate).
+ * LAN. Sessions and form tokens: admin-access.ts, with the setup routes' gate.
  */
 export function createStatusRoutes(deps: StatusRoutesDeps): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
-  const assets = loadStatusAssets();
   const log = deps.log ?? rootLog.child({ component: 'status' });
-  const csrfOf = (c: Context<AdminEnv>) => ({ name: CSRF_FIELD, token: c.get('session').csrf });
   const admin = requireAdmin();
-  app.get('/assets/:name', (c) => {
-    const asset = assets.get(c.req.param('name'));
-    return asset ? c.body(asset.body, 200, { 'content-type': asset.contentType, 'cache-control': 'no-cache' }) : c.notFound();
-  });
+  // Static files first: a stylesheet or a script never opens a session.
+  app.get('/assets/:name', staticAssets(loadStatusAssets()));
+  app.use('*', ...practiceAccess(deps.access, (c) => c.text(SETUP.access.forbidden, 403)));
   app.use('*', async (c, next) => (c.get('origin') === 'kiosk' ? next() : admin(c, next)));
   app.get('/', async (c) => {
     const retried = c.req.query('reessaye');
     const test = c.req.query('essai');
     const message = retried && /^\d{1,6}$/.test(retried) ? STATUS.retried(Number(retried)) : test === 'envoye' ? STATUS.testReportSent : undefined;
     const failure = test === 'echec' ? STATUS.testReportFailed : undefined;
-    const page = StatusPage({ view: await deps.report(), csrf: csrfOf(c), boxName: deps.boxName, testReport: !!deps.sendTestReport, ...(message ? { message } : {}), ...(failure ? { failure } : {}) });
+    const page = StatusPage({ view: await deps.report(), csrf: formToken(c), boxName: deps.boxName, testReport: !!deps.sendTestReport, ...(message ? { message } : {}), ...(failure ? { failure } : {}) });
     return c.html(String(page), 200, { 'cache-control': 'no-store' });
   });
-  app.get('/tiles', async (c) => c.html(String(StatusTiles({ view: await deps.report(), csrf: csrfOf(c) })), 200, { 'cache-control': 'no-store' }));
+  app.get('/tiles', async (c) => c.html(String(StatusTiles({ view: await deps.report(), csrf: formToken(c) })), 200, { 'cache-control': 'no-store' }));
   app.get('/report.json', async (c) => c.json(await deps.report(), 200, { 'cache-control': 'no-store' }));
   app.post('/dead-letters/retry', async (c) => {
     const target = retryTarget((await c.req.parseBody()).id);

@@ -22,8 +22,16 @@ export interface AdminGateSettings {
   sessionIdleMinutes: number;
 }
 
-const MAX_SESSIONS = 64;
+export const MAX_SESSIONS = 64;
 const MAX_SESSION_AGE_MS = 8 * 3_600_000;
+
+/** Every place in the gate holds an administrator's session: an anonymous visitor gets none rather than evicting one. */
+export class SessionsFullError extends Error {
+  constructor() {
+    super(`all ${MAX_SESSIONS} admin sessions are in use`);
+    this.name = 'SessionsFullError';
+  }
+}
 
 function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -60,12 +68,18 @@ export class AdminGate {
     return s;
   }
 
+  /**
+   * A new session. The map stays bounded: when it is full the least recently seen anonymous session goes — never an
+   * administrator's for an anonymous visitor (a stranger's burst of requests must not log the technician out). With
+   * no anonymous one left, an administrator's new session replaces the oldest administrator's, and an anonymous one
+   * is refused (SessionsFullError).
+   */
   open(origin: GateOrigin, admin: boolean): AdminSession {
     this.expire();
     if (this.sessions.size >= MAX_SESSIONS) {
-      // The oldest goes: a flood of session cookies cannot grow the map.
-      const oldest = [...this.sessions.values()].sort((a, b) => a.lastSeenMs - b.lastSeenMs)[0]!;
-      this.sessions.delete(oldest.id);
+      const victim = this.leastRecent((s) => !s.admin) ?? (admin ? this.leastRecent(() => true) : undefined);
+      if (!victim) throw new SessionsFullError();
+      this.sessions.delete(victim.id);
     }
     const t = this.now();
     const s: AdminSession = { id: randomBytes(32).toString('base64url'), origin, csrf: randomBytes(32).toString('base64url'), admin, lastSeenMs: t, createdMs: t };
@@ -104,6 +118,12 @@ export class AdminGate {
       return { ok: false, reason: 'locked', minutesLeft: this.settings.pinLockMinutes };
     }
     return { ok: false, reason: 'wrong-pin', triesLeft: this.settings.maxPinFailures - f.count };
+  }
+
+  private leastRecent(which: (s: AdminSession) => boolean): AdminSession | undefined {
+    let found: AdminSession | undefined;
+    for (const s of this.sessions.values()) if (which(s) && (!found || s.lastSeenMs < found.lastSeenMs)) found = s;
+    return found;
   }
 
   private expire(): void {
