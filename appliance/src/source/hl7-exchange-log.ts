@@ -18,17 +18,27 @@ export interface Hl7Exchange {
 type MllpHandler = (raw: Buffer, meta: { remoteAddress?: string }) => Promise<Buffer>;
 
 const KEEP = 10;
+/** How long after a screen last asked the exchanges are still recorded (the RIS step's page polls every few seconds). */
+export const WATCH_MS = 15 * 60_000;
 
-/** The last exchanges, in memory and bounded: enough for "waiting for a test message", nothing kept for ever. */
+/**
+ * The last exchanges, in memory and bounded: enough for "waiting for a test message", nothing kept for ever. Reading
+ * a message again costs a parse: it is done only while a screen is watching (asked within WATCH_MS), never on the
+ * box's everyday traffic.
+ */
 export class Hl7ExchangeLog {
   private readonly exchanges: Hl7Exchange[] = [];
+  private lastAskedMs = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   /** The handler, observed: the ACK is whatever the intake answered, unchanged. */
   observe(handler: MllpHandler): MllpHandler {
     return async (raw, meta) => {
       const ack = await handler(raw, meta);
+      if (!this.watched()) return ack;
       try {
-        this.add(describe(raw, ack, meta.remoteAddress ?? ''));
+        this.add(describe(raw, ack, meta.remoteAddress ?? '', new Date(this.now()).toISOString()));
       } catch {
         // describing is best effort: the exchange itself is done
       }
@@ -36,12 +46,14 @@ export class Hl7ExchangeLog {
     };
   }
 
+  /** The exchanges since `isoTime`; asking starts (or extends) the recording window. */
   since(isoTime: string): Hl7Exchange[] {
+    this.lastAskedMs = this.now();
     return this.exchanges.filter((e) => e.at >= isoTime);
   }
 
-  latest(): Hl7Exchange | undefined {
-    return this.exchanges[this.exchanges.length - 1];
+  private watched(): boolean {
+    return this.now() - this.lastAskedMs <= WATCH_MS;
   }
 
   private add(e: Hl7Exchange): void {
@@ -50,8 +62,7 @@ export class Hl7ExchangeLog {
   }
 }
 
-function describe(raw: Buffer, ackBytes: Buffer, remoteAddress: string): Hl7Exchange {
-  const at = new Date().toISOString();
+function describe(raw: Buffer, ackBytes: Buffer, remoteAddress: string, at: string): Hl7Exchange {
   const ackMessage = parseHl7Message(ackBytes);
   const msa = ackMessage.segment('MSA');
   const err = ackMessage.segment('ERR');
