@@ -1,4 +1,4 @@
-import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
@@ -17,6 +17,10 @@ const CERTIFICATE_FILES: Record<CertificateKind, { name: string; maxBytes: numbe
   p12: { name: 'structure.p12', maxBytes: 256 * 1024 },
   ca: { name: 'autorites-dmp.pem', maxBytes: 2 * 1024 * 1024 },
 };
+
+function checkCertificateSize(kind: CertificateKind, size: number): void {
+  if (size === 0 || size > CERTIFICATE_FILES[kind].maxBytes) throw new SetupInputError(size === 0 ? 'file-empty' : 'file-too-big');
+}
 
 export type ApplyResult = { ok: true } | { ok: false; reason: 'incomplete'; steps: StepId[] } | { ok: false; reason: 'no-config-file' } | { ok: false; reason: 'invalid'; detail: string };
 
@@ -134,29 +138,23 @@ export class SetupWizard {
 
   /** A certificate file kept in the data folder under a fixed name (never the name a browser or a stick gave). */
   async storeCertificate(kind: CertificateKind, bytes: Buffer): Promise<string> {
-    const spec = CERTIFICATE_FILES[kind];
-    if (bytes.length === 0 || bytes.length > spec.maxBytes) throw new SetupInputError(bytes.length === 0 ? 'file-empty' : 'file-too-big');
+    checkCertificateSize(kind, bytes.length);
     const dir = join(this.d.config.dataDir, 'certificats');
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const path = join(dir, spec.name);
+    const path = join(dir, CERTIFICATE_FILES[kind].name);
     await writeFile(path, bytes, { mode: 0o600 });
+    await chmod(path, 0o600); // a file already there keeps its mode on writeFile
     this.d.draft.saveAnswers('certificat', { ...this.answers('certificat'), [kind === 'p12' ? 'p12File' : 'caFile']: path });
     return path;
   }
 
-  /** Copies a file chosen on the USB stick: only a name the stick's listing holds, never a path. */
+  /** Copies a file chosen on the USB stick: only a name the stick's listing holds, never a path. Kept as an upload is. */
   async copyFromUsb(kind: CertificateKind, name: string): Promise<string> {
     const listed = (await this.d.probes.usbFiles()).find((f) => f.name === name);
     if (!listed) throw new SetupInputError('usb-file-unknown');
     const from = join(this.d.config.setup.usbDir, listed.name);
-    const size = (await stat(from)).size;
-    if (size === 0 || size > CERTIFICATE_FILES[kind].maxBytes) throw new SetupInputError(size === 0 ? 'file-empty' : 'file-too-big');
-    const dir = join(this.d.config.dataDir, 'certificats');
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const path = join(dir, CERTIFICATE_FILES[kind].name);
-    await copyFile(from, path);
-    this.d.draft.saveAnswers('certificat', { ...this.answers('certificat'), [kind === 'p12' ? 'p12File' : 'caFile']: path });
-    return path;
+    checkCertificateSize(kind, (await stat(from)).size); // before reading: a huge file on the stick is never read
+    return this.storeCertificate(kind, await readFile(from));
   }
 
   network(): Promise<NetworkView> {
