@@ -1,4 +1,4 @@
-import { elapsedMs, httpGet, networkFailure, parseHttpUrl, safeUrl, type ProbeOutcome } from './outcome.js';
+import { bodyStart, httpStatusDetail, parseHttpUrl, probeGet, safeUrl, type NetworkFailureKind, type ProbeOutcome } from './outcome.js';
 
 export type QidoReason = 'invalid-url' | 'unreachable' | 'tls-untrusted' | 'tls-failed' | 'timeout' | 'http-status' | 'not-dicomweb';
 
@@ -14,6 +14,7 @@ export interface QidoFacts {
 
 /** A study search answer is small: a PACS that ignores limit=1 is cut here. */
 const MAX_BODY_BYTES = 256 * 1024;
+const FAILURES: Record<NetworkFailureKind, QidoReason> = { unreachable: 'unreachable', timeout: 'timeout', 'tls-untrusted': 'tls-untrusted', 'tls-alert': 'tls-failed', 'tls-failed': 'tls-failed', 'not-http': 'not-dicomweb' };
 const DICOM_JSON_START = /^\s*\[\s*(\]|\{\s*"[0-9A-Fa-f]{8}"\s*:\s*\{)/;
 
 function isDicomJsonObject(value: unknown): boolean {
@@ -31,22 +32,14 @@ export async function qidoProbe(baseUrl: string, options: { timeoutMs: number })
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/studies`;
   url.search = 'limit=1';
   const shown = safeUrl(url);
-  const started = performance.now();
-  let answer;
-  try {
-    answer = await httpGet(url, { timeoutMs: options.timeoutMs, maxBytes: MAX_BODY_BYTES, headers: { accept: 'application/dicom+json' } });
-  } catch (err) {
-    const { kind, detail } = networkFailure(err);
-    const reason: QidoReason = kind === 'not-http' ? 'not-dicomweb' : kind === 'tls-alert' ? 'tls-failed' : kind;
-    return { ok: false, reason, detail: `GET ${shown}: ${detail}`, facts: { url: shown, elapsedMs: elapsedMs(started) } };
-  }
+  const got = await probeGet(url, shown, { timeoutMs: options.timeoutMs, maxBytes: MAX_BODY_BYTES, headers: { accept: 'application/dicom+json' } });
+  if (!got.ok) return { ok: false, reason: FAILURES[got.kind], detail: got.detail, facts: { url: shown, elapsedMs: got.elapsedMs } };
+  const { answer } = got;
   const contentType = String(answer.headers['content-type'] ?? '');
-  const facts = { url: shown, httpStatus: answer.status, contentType, elapsedMs: elapsedMs(started) };
-  const snippet = answer.body.toString('utf8', 0, Math.min(answer.body.length, 200)).replace(/\s+/g, ' ');
+  const facts = { url: shown, httpStatus: answer.status, contentType, elapsedMs: got.elapsedMs };
   if (answer.status === 204) return { ok: true, facts: { ...facts, studies: 0 } };
-  if (answer.status < 200 || answer.status > 299) {
-    return { ok: false, reason: 'http-status', detail: `GET ${shown}: HTTP ${answer.status}${snippet ? `: ${snippet}` : ''}`, facts };
-  }
+  if (answer.status < 200 || answer.status > 299) return { ok: false, reason: 'http-status', detail: httpStatusDetail(shown, answer), facts };
+  const snippet = bodyStart(answer.body, 200);
   const notDicomweb = (why: string): ProbeOutcome<QidoReason, QidoFacts> => ({
     ok: false,
     reason: 'not-dicomweb',

@@ -6,7 +6,7 @@ import { endpointsFromConfig } from '../../xds/config.js';
 import type { Pkcs11Config } from '../../auth/pkcs11/config-schema.js';
 import { engineSecureContext, tokenTlsCredential } from '../../auth/pkcs11/tls-key.js';
 import { tlsCredentialFromPkcs12 } from '../../auth/signer/file-signer.js';
-import { clockSkewSeconds, elapsedMs, httpGet, HttpGetFailure, networkFailure, parseHttpUrl, type HttpGetOptions, type ProbeOutcome } from './outcome.js';
+import { bodyStart, clockSkewSeconds, parseHttpUrl, probeGet, type HttpGetOptions, type NetworkFailureKind, type ProbeOutcome } from './outcome.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './psc-probe.js';
 
 export type DmpReason =
@@ -32,6 +32,8 @@ export interface DmpFacts {
   clockSkewSeconds?: number;
   elapsedMs: number;
 }
+
+const FAILURES: Record<NetworkFailureKind, DmpReason> = { unreachable: 'unreachable', timeout: 'timeout', 'tls-untrusted': 'server-untrusted', 'tls-alert': 'client-certificate-refused', 'tls-failed': 'tls-failed', 'not-http': 'tls-failed' };
 
 type Credential = { key: string; cert: string } | { secureContext: SecureContext; cert: string };
 
@@ -85,34 +87,31 @@ export async function dmpConnectionTest(xds: XdsConfig, pkcs11Structure?: Pkcs11
   }
   const clientFacts = { registryUrl, clientSubject: client.subject.replace(/\n/g, ', '), clientNotAfter: new Date(client.validTo).toISOString() };
   const tls: HttpGetOptions['tls'] = 'secureContext' in credential ? { secureContext: credential.secureContext } : { ca, key: credential.key, cert: credential.cert };
-  const started = performance.now();
-  try {
-    const answer = await httpGet(url, { timeoutMs: options.timeoutMs ?? xds.connectTimeoutMs + 5_000, maxBytes: 16 * 1024, headers: { accept: '*/*' }, tls });
-    const skew = clockSkewSeconds(answer.headers.date, answer.receivedAt);
-    const facts: DmpFacts = {
-      ...clientFacts,
-      tlsVersion: answer.tls?.protocol ?? 'unknown',
-      serverSubject: answer.tls?.peerSubject ?? 'unknown',
-      httpStatus: answer.status,
-      ...(skew !== undefined ? { clockSkewSeconds: skew } : {}),
-      elapsedMs: elapsedMs(started),
-    };
-    const warnings: { reason: string; detail: string }[] = [];
-    if (skew !== undefined && Math.abs(skew) > MAX_CLOCK_SKEW_SECONDS) {
-      warnings.push({ reason: 'clock-skew', detail: `the DMP's clock differs from the box's by ${skew} s (Date: ${answer.headers.date}): TLS and VIHF tokens need the right time` });
-    }
-    if (answer.status === 401 || answer.status === 403) {
-      const body = answer.body.toString('utf8', 0, Math.min(answer.body.length, 300)).replace(/\s+/g, ' ');
-      warnings.push({ reason: 'access-denied', detail: `TLS accepted, but the registry answered HTTP ${answer.status}: ${body}` });
-    }
-    return { ok: true, facts, ...(warnings.length ? { warnings } : {}) };
-  } catch (err) {
-    const { kind, detail } = networkFailure(err);
-    const reason: DmpReason = kind === 'tls-untrusted' ? 'server-untrusted' : kind === 'tls-alert' ? 'client-certificate-refused' : kind === 'not-http' ? 'tls-failed' : kind;
+  const got = await probeGet(url, registryUrl, { timeoutMs: options.timeoutMs ?? xds.connectTimeoutMs + 5_000, maxBytes: 16 * 1024, headers: { accept: '*/*' }, tls });
+  if (!got.ok) {
+    const facts = { ...clientFacts, elapsedMs: got.elapsedMs };
     // TLS 1.3: the server checks the client certificate after the client's handshake ends, then closes without a word.
-    if (kind === 'unreachable' && err instanceof HttpGetFailure && err.tlsEstablished) {
-      return { ok: false, reason: 'client-certificate-refused', detail: `GET ${registryUrl}: the DMP closed the connection right after the TLS handshake, without an HTTP answer (${detail})`, facts: { ...clientFacts, elapsedMs: elapsedMs(started) } };
+    if (got.kind === 'unreachable' && got.tlsEstablished) {
+      return { ok: false, reason: 'client-certificate-refused', detail: `GET ${registryUrl}: the DMP closed the connection right after the TLS handshake, without an HTTP answer (${got.why})`, facts };
     }
-    return { ok: false, reason, detail: `GET ${registryUrl}: ${detail}`, facts: { ...clientFacts, elapsedMs: elapsedMs(started) } };
+    return { ok: false, reason: FAILURES[got.kind], detail: got.detail, facts };
   }
+  const { answer } = got;
+  const skew = clockSkewSeconds(answer.headers.date, answer.receivedAt);
+  const facts: DmpFacts = {
+    ...clientFacts,
+    tlsVersion: answer.tls?.protocol ?? 'unknown',
+    serverSubject: answer.tls?.peerSubject ?? 'unknown',
+    httpStatus: answer.status,
+    ...(skew !== undefined ? { clockSkewSeconds: skew } : {}),
+    elapsedMs: got.elapsedMs,
+  };
+  const warnings: { reason: string; detail: string }[] = [];
+  if (skew !== undefined && Math.abs(skew) > MAX_CLOCK_SKEW_SECONDS) {
+    warnings.push({ reason: 'clock-skew', detail: `the DMP's clock differs from the box's by ${skew} s (Date: ${answer.headers.date}): TLS and VIHF tokens need the right time` });
+  }
+  if (answer.status === 401 || answer.status === 403) {
+    warnings.push({ reason: 'access-denied', detail: `TLS accepted, but the registry answered HTTP ${answer.status}: ${bodyStart(answer.body, 300)}` });
+  }
+  return { ok: true, facts, ...(warnings.length ? { warnings } : {}) };
 }

@@ -157,3 +157,41 @@ export function networkFailure(failure: unknown): { kind: NetworkFailureKind; de
   if (/^HPE_/.test(code)) return { kind: 'not-http', detail: `${code}: the answer is not HTTP (${message})` };
   return { kind: 'unreachable', detail: code ? `${code}: ${message}` : message };
 }
+
+/** The failed GET of a probe: its kind, whether TLS was up by then, the detail naming the URL, the time spent. */
+export interface FailedGet {
+  ok: false;
+  kind: NetworkFailureKind;
+  tlsEstablished: boolean;
+  /** `GET <url>: <why>`. */
+  detail: string;
+  /** The why alone (networkFailure's detail). */
+  why: string;
+  elapsedMs: number;
+}
+
+/**
+ * One GET for a probe, timed: the answer, or the failure classified (networkFailure) with `GET <url>:` in its detail.
+ * `shown` is the URL as the outcome may say it (credentials hidden). Each probe names the kinds in its own reasons.
+ */
+export async function probeGet(url: URL, shown: string, options: HttpGetOptions): Promise<{ ok: true; answer: HttpGetAnswer; elapsedMs: number } | FailedGet> {
+  const started = performance.now();
+  try {
+    const answer = await httpGet(url, options);
+    return { ok: true, answer, elapsedMs: elapsedMs(started) };
+  } catch (err) {
+    const { kind, detail } = networkFailure(err);
+    return { ok: false, kind, tlsEstablished: err instanceof HttpGetFailure && err.tlsEstablished, detail: `GET ${shown}: ${detail}`, why: detail, elapsedMs: elapsedMs(started) };
+  }
+}
+
+/** The first characters of an answer's body on one line, for a detail. */
+export function bodyStart(body: Buffer, chars: number): string {
+  return body.toString('utf8', 0, Math.min(body.length, chars)).replace(/\s+/g, ' ');
+}
+
+/** An answer with an unexpected status, said with the start of its body. */
+export function httpStatusDetail(shown: string, answer: Pick<HttpGetAnswer, 'status' | 'body'>): string {
+  const snippet = bodyStart(answer.body, 200);
+  return `GET ${shown}: HTTP ${answer.status}${snippet ? `: ${snippet}` : ''}`;
+}

@@ -1,4 +1,4 @@
-import { clockSkewSeconds, elapsedMs, httpGet, networkFailure, parseHttpUrl, type ProbeOutcome } from './outcome.js';
+import { clockSkewSeconds, httpStatusDetail, parseHttpUrl, probeGet, type NetworkFailureKind, type ProbeOutcome } from './outcome.js';
 
 export type PscReason = 'invalid-url' | 'unreachable' | 'tls-untrusted' | 'tls-failed' | 'timeout' | 'http-status' | 'invalid-document' | 'issuer-mismatch';
 
@@ -19,6 +19,7 @@ export interface PscFacts {
 }
 
 const MAX_BODY_BYTES = 256 * 1024;
+const FAILURES: Record<NetworkFailureKind, PscReason> = { unreachable: 'unreachable', timeout: 'timeout', 'tls-untrusted': 'tls-untrusted', 'tls-alert': 'tls-failed', 'tls-failed': 'tls-failed', 'not-http': 'invalid-document' };
 export const MAX_CLOCK_SKEW_SECONDS = 120;
 
 const REQUIRED = [
@@ -35,21 +36,12 @@ export async function pscDiscovery(issuer: string, options: { timeoutMs: number 
   // §4.1: "/.well-known/openid-configuration" appended to the issuer, its trailing "/" removed first.
   const url = new URL(`${issuer.trim().replace(/\/+$/, '')}/.well-known/openid-configuration`);
   const discoveryUrl = url.toString();
-  const started = performance.now();
-  let answer;
-  try {
-    answer = await httpGet(url, { timeoutMs: options.timeoutMs, maxBytes: MAX_BODY_BYTES, headers: { accept: 'application/json' } });
-  } catch (err) {
-    const { kind, detail } = networkFailure(err);
-    const reason: PscReason = kind === 'not-http' ? 'invalid-document' : kind === 'tls-alert' ? 'tls-failed' : kind;
-    return { ok: false, reason, detail: `GET ${discoveryUrl}: ${detail}`, facts: { discoveryUrl, elapsedMs: elapsedMs(started) } };
-  }
+  const got = await probeGet(url, discoveryUrl, { timeoutMs: options.timeoutMs, maxBytes: MAX_BODY_BYTES, headers: { accept: 'application/json' } });
+  if (!got.ok) return { ok: false, reason: FAILURES[got.kind], detail: got.detail, facts: { discoveryUrl, elapsedMs: got.elapsedMs } };
+  const { answer } = got;
   const skew = clockSkewSeconds(answer.headers.date, answer.receivedAt);
-  const facts: Partial<PscFacts> = { discoveryUrl, httpStatus: answer.status, elapsedMs: elapsedMs(started), ...(skew !== undefined ? { clockSkewSeconds: skew } : {}) };
-  if (answer.status !== 200) {
-    const snippet = answer.body.toString('utf8', 0, Math.min(answer.body.length, 200)).replace(/\s+/g, ' ');
-    return { ok: false, reason: 'http-status', detail: `GET ${discoveryUrl}: HTTP ${answer.status}${snippet ? `: ${snippet}` : ''}`, facts };
-  }
+  const facts: Partial<PscFacts> = { discoveryUrl, httpStatus: answer.status, elapsedMs: got.elapsedMs, ...(skew !== undefined ? { clockSkewSeconds: skew } : {}) };
+  if (answer.status !== 200) return { ok: false, reason: 'http-status', detail: httpStatusDetail(discoveryUrl, answer), facts };
   const invalid = (why: string): ProbeOutcome<PscReason, PscFacts> => ({ ok: false, reason: 'invalid-document', detail: `GET ${discoveryUrl}: ${why}`, facts });
   if (answer.truncated) return invalid(`document larger than ${MAX_BODY_BYTES} bytes`);
   let doc: unknown;
