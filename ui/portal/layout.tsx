@@ -1,6 +1,7 @@
 import type { Child } from 'hono/jsx';
 import { raw } from 'hono/html';
 import { FR } from '../strings/portal.js';
+import { PageHead } from '../shared/page-head.js';
 
 /** The page frame of the portal. Values are escaped by hono/jsx. No CDN, no inline script or style (the CSP forbids them). */
 
@@ -15,13 +16,7 @@ export function Layout(props: { title: string; user?: LayoutUser; children?: Chi
     <>
       {raw('<!doctype html>\n')}
       <html lang="fr">
-        <head>
-          <meta charset="utf-8" />
-          <meta name="viewport" content="width=device-width, initial-scale=1" />
-          <title>{`${title} — ${FR.appName}`}</title>
-          <link rel="stylesheet" href="/portal/assets/portail.css" />
-          <script src="/portal/assets/portail.js" defer />
-        </head>
+        <PageHead title={`${title} — ${FR.appName}`} styles={['/portal/assets/portail.css']} scripts={['/portal/assets/portail.js']} />
         <body>
           <a class="evitement" href="#contenu">
             {FR.skipToContent}

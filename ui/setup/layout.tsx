@@ -1,5 +1,6 @@
 import type { Child, FC } from 'hono/jsx';
 import { SETUP } from '../strings/setup.js';
+import { PageHead } from '../shared/page-head.js';
 
 export interface Csrf {
   name: string;
@@ -12,15 +13,7 @@ export const CsrfField: FC<{ csrf: Csrf }> = ({ csrf }) => <input type="hidden" 
 /** One screen of the touch screen: no CDN, no inline script or style; the on-screen keyboard comes with it. */
 export const SetupLayout: FC<{ title: string; counter?: string; children?: Child }> = ({ title, counter, children }) => (
   <html lang="fr">
-    <head>
-      <meta charset="utf-8" />
-      <meta name="viewport" content="width=device-width, initial-scale=1" />
-      <title>{`${title} — ${SETUP.appName}`}</title>
-      <link rel="stylesheet" href="/setup/assets/clavier.css" />
-      <link rel="stylesheet" href="/setup/assets/setup.css" />
-      <script src="/setup/assets/clavier.js" defer></script>
-      <script src="/setup/assets/setup.js" defer></script>
-    </head>
+    <PageHead title={`${title} — ${SETUP.appName}`} styles={['/setup/assets/clavier.css', '/setup/assets/setup.css']} scripts={['/setup/assets/clavier.js', '/setup/assets/setup.js']} />
     <body>
       <header class="bandeau">
         <span class="marque">

@@ -2,6 +2,7 @@ import type { FC } from 'hono/jsx';
 import { raw } from 'hono/html';
 import { STATUS } from '../strings/status.js';
 import type { Csrf } from '../setup/layout.js';
+import { PageHead } from '../shared/page-head.js';
 import type { StatusReport } from '../../appliance/src/device/status-report.js';
 
 type Fact = string | number | boolean | null;
@@ -130,14 +131,7 @@ export const StatusPage: FC<StatusPageProps> = ({ view, csrf, boxName, message, 
   <>
     {raw('<!doctype html>')}
     <html lang="fr">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{`${STATUS.title} — ${boxName}`}</title>
-        <link rel="stylesheet" href="/setup/assets/setup.css" />
-        <link rel="stylesheet" href="/status/assets/status.css" />
-        <script src="/status/assets/status.js" defer></script>
-      </head>
+      <PageHead title={`${STATUS.title} — ${boxName}`} styles={['/setup/assets/setup.css', '/status/assets/status.css']} scripts={['/status/assets/status.js']} />
       <body>
         <header class="bandeau">
           <span class="marque">
