@@ -1,5 +1,5 @@
 import { readFile, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readNamedFile } from './config/named-file.js';
 import { join } from 'node:path';
 import { listen } from './http/listen.js';
 import type { Hono } from 'hono';
@@ -150,11 +150,7 @@ export function dmpFromConfig(config: Config): { client: DmpClient; context: Xds
 }
 
 function readConfigFile(file: string, key: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new XdsConfigError(`cannot read ${key} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  return readNamedFile(file, key, (message) => new XdsConfigError(message));
 }
 
 /** Direct mode's signer for the outbox: the card logged in at the box, in its holder's name. */

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readNamedFile } from '../config/named-file.js';
 import type { Pkcs11Config } from './pkcs11/config-schema.js';
 import { Pkcs11Signer } from './pkcs11/signer.js';
 import { tokenTlsCredential } from './pkcs11/tls-key.js';
@@ -39,11 +39,7 @@ export function structureCredentials(files: StructureFiles, token: Pkcs11Config[
   };
   const need = (file: string, key: string) => {
     if (!file) throw new CredentialError(`set ${key}: the DMP connection needs it`);
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new CredentialError(`cannot read ${key} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
+    return readNamedFile(file, key, (message) => new CredentialError(message));
   };
 
   let signer: Signer;

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readNamedFile } from '../../config/named-file.js';
 import { readPkcs12 } from './pkcs12.js';
 import { CredentialError, type SignatureAlgorithmName, type Signer } from './signer.js';
 
@@ -78,9 +78,5 @@ export function splitPemCertificates(text: string): string[] {
 }
 
 function readFile(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new CredentialError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  return readNamedFile(path, what, (message) => new CredentialError(message));
 }
