@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { FolderSize } from '../../appliance/src/device/folder-size.js';
-import { openDatabase } from '../../appliance/src/store/database.js';
+import { openDatabase, type Db } from '../../appliance/src/store/database.js';
 import { defaultRetryPolicy, Outbox } from '../../appliance/src/store/outbox.js';
 import { ReportInbox } from '../../appliance/src/store/report-inbox.js';
 import { KosArchive } from '../../appliance/src/store/kos-archive.js';
@@ -12,7 +12,7 @@ import { createStatusReporter, type StatusDeps } from '../../appliance/src/devic
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-12-05T12:00:00Z');
 
-function deps(over: Omit<Partial<StatusDeps>, 'outbox' | 'archive'> = {}, clock = NOW): StatusDeps & { outbox: Outbox; archive: KosArchive } {
+function deps(over: Omit<Partial<StatusDeps>, 'outbox' | 'archive'> = {}, clock = NOW): StatusDeps & { outbox: Outbox; archive: KosArchive; db: Db } {
   const db = openDatabase(':memory:');
   const outbox = new Outbox(db, defaultRetryPolicy, () => new Date(clock));
   return {
@@ -29,6 +29,7 @@ function deps(over: Omit<Partial<StatusDeps>, 'outbox' | 'archive'> = {}, clock 
     device: () => ({ work: {} as never, admitting: true, fleetVariables: [] }),
     version: '9.9.9',
     now: () => NOW,
+    db,
     ...over,
   };
 }
@@ -104,13 +105,21 @@ describe('status report', () => {
     const [twelve, eleven] = d.outbox.claimDue(2);
     d.outbox.complete(twelve!, { kind: 'success' });
     d.outbox.complete(eleven!, { kind: 'permanent', text: 'no DMP for this patient' });
+    // A manifest replacing an earlier one: its replace operation says where it is.
+    const replace = d.outbox.enqueue({ op: 'replace', examKey: '1.8.8', uniqueId: '1.9.8', targetUniqueId: '1.9.0', payload: {} });
+    d.outbox.complete(d.outbox.claimDue(10).find((r) => r.id === replace.id)!, { kind: 'success' });
+    // One query for the whole list, not two per manifest.
+    const prepare = vi.spyOn(d.db, 'prepare');
     const { publications } = await createStatusReporter(d).report();
+    expect(prepare.mock.calls.filter(([sql]) => /unique_id/.test(String(sql)))).toHaveLength(1);
+    prepare.mockRestore();
     expect(publications).toHaveLength(10);
-    expect(publications.slice(0, 4).map((p) => [p.accession, p.patientIns, p.delivery, p.instances])).toEqual([
+    expect(publications.slice(0, 5).map((p) => [p.accession, p.patientIns, p.delivery, p.instances])).toEqual([
       ['ACC-12', '285012', 'delivered', 1],
       ['ACC-11', '285011', 'refused', 1],
       ['ACC-10', '285010', 'queued', 1],
       ['ACC-9', '28509', 'local', 1],
+      ['ACC-8', '28508', 'delivered', 1],
     ]);
     expect(publications.at(-1)!.accession).toBe('ACC-3');
   });

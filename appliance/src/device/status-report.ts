@@ -1,7 +1,7 @@
 import type { HealthReport } from './health.js';
 import type { HostSample } from './host-health.js';
 import type { DeviceStatus } from './appliance.js';
-import type { Outbox } from '../store/outbox.js';
+import type { Outbox, OutboxState } from '../store/outbox.js';
 import type { ReportInbox } from '../store/report-inbox.js';
 import type { KosArchive } from '../store/kos-archive.js';
 import type { DiskState } from './disk-guard.js';
@@ -42,7 +42,7 @@ export interface Publication {
 export interface StatusDeps {
   /** The box's health checks (already cached by the caller: one C-ECHO per few seconds, whatever the screens). */
   health: () => Promise<HealthReport>;
-  outbox: Pick<Outbox, 'counts' | 'list' | 'lastDeliveredAt' | 'getByUniqueId'>;
+  outbox: Pick<Outbox, 'counts' | 'list' | 'lastDeliveredAt' | 'publicationStates'>;
   inbox: Pick<ReportInbox, 'list'>;
   archive: Pick<KosArchive, 'list'>;
   dmpConfigured: boolean;
@@ -69,18 +69,19 @@ export function createStatusReporter(d: StatusDeps): { report(): Promise<StatusR
       const check = (name: string) => health.checks.find((c) => c.name === name);
       const tiles: Tile[] = [pacsTile(check('pacs')), risTile(d, check('hl7')), dmpTile(d, t), certificatesTile(d, t), diskTile(d, disk), hostTile(d.host()), softwareTile(d)];
       const deadLetters = d.outbox.list({ state: 'dead', limit: 50 }).map((r) => ({ id: r.id, op: r.op, examKey: r.examKey, reason: r.lastError ?? '', since: r.updatedAt }));
-      const publications = d.archive.list(10).map(
-        (k): Publication => ({ at: k.createdAt, studyInstanceUid: k.studyInstanceUid, accession: k.accession, patientIns: k.patientIns, status: k.status, delivery: deliveryOf(d, k.sopInstanceUid), instances: k.instanceCount }),
+      const manifests = d.archive.list(10);
+      const states = d.outbox.publicationStates(manifests.map((k) => k.sopInstanceUid));
+      const publications = manifests.map(
+        (k): Publication => ({ at: k.createdAt, studyInstanceUid: k.studyInstanceUid, accession: k.accession, patientIns: k.patientIns, status: k.status, delivery: deliveryOf(states.get(k.sopInstanceUid)), instances: k.instanceCount }),
       );
       return { at: new Date(t).toISOString(), tiles, deadLetters, publications };
     },
   };
 }
 
-function deliveryOf(d: StatusDeps, sopInstanceUid: string): Delivery {
-  const row = d.outbox.getByUniqueId('publish', sopInstanceUid) ?? d.outbox.getByUniqueId('replace', sopInstanceUid);
-  if (!row) return 'local';
-  return row.state === 'done' ? 'delivered' : row.state === 'dead' ? 'refused' : 'queued';
+function deliveryOf(state: OutboxState | undefined): Delivery {
+  if (!state) return 'local';
+  return state === 'done' ? 'delivered' : state === 'dead' ? 'refused' : 'queued';
 }
 
 function pacsTile(c: HealthReport['checks'][number] | undefined): Tile {

@@ -135,6 +135,20 @@ export class Outbox {
     return r && fromRaw(r);
   }
 
+  /**
+   * Where each manifest's DMP operation is, in one query: the state of its publish operation, else of its replace
+   * (a manifest replacing an earlier one). A manifest with neither is not in the map.
+   */
+  publicationStates(sopInstanceUids: readonly string[]): Map<string, OutboxState> {
+    const out = new Map<string, OutboxState>();
+    if (sopInstanceUids.length === 0) return out;
+    const rows = this.db
+      .prepare(`SELECT unique_id, op, state FROM outbox WHERE op IN ('publish', 'replace') AND unique_id IN (${sopInstanceUids.map(() => '?').join(', ')})`)
+      .all(...sopInstanceUids) as { unique_id: string; op: OutboxOp; state: OutboxState }[];
+    for (const r of rows) if (r.op === 'publish' || !out.has(r.unique_id)) out.set(r.unique_id, r.state);
+    return out;
+  }
+
   list(filter: { state?: OutboxState; limit?: number } = {}): OutboxRow[] {
     const rows = filter.state
       ? this.db.prepare('SELECT * FROM outbox WHERE state = ? ORDER BY id LIMIT ?').all(filter.state, filter.limit ?? 1000)
