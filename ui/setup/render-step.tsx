@@ -4,15 +4,13 @@ import { StepPage } from './step-page.js';
 import { SummaryPage, type SummaryRow } from './other-pages.js';
 import { BoxDeclaration, CertificateFiles, CertificateResult, CertificateUpload, DmpChoice, NetworkFacts, PinFields, PscChoice, RetrieveChoice, ReverseResult, RisMessages, type ExchangeView, type NetworkView } from './step-views.js';
 import { Outcome } from './outcome.js';
-
-const STEPS = ['identite', 'reseau', 'pacs', 'pacs-retour', 'ris', 'certificat', 'dmp', 'psc', 'pin', 'resume'] as const;
-type Step = (typeof STEPS)[number];
+import { STEP_IDS, stepNumber, type StepId } from '../../appliance/src/setup/steps.js';
 
 /** What a wizard screen needs from the wizard (appliance/src/setup/wizard.ts), and nothing more. */
 export interface WizardView {
-  answers(step: Step): Record<string, string>;
-  testOutcome(step: Step): unknown;
-  incompleteSteps(): Step[];
+  answers(step: StepId): Record<string, string>;
+  testOutcome(step: StepId): unknown;
+  incompleteSteps(): StepId[];
   declaration(): Promise<{ aeTitle: string; address: string; port: number }>;
   hl7Since(isoTime: string): ExchangeView[];
   network(): Promise<NetworkView>;
@@ -33,7 +31,7 @@ const SECRET_FIELDS = new Set(['p12Password', 'clientSecret', 'pinHash']);
 
 function summaryRows(w: WizardView): SummaryRow[] {
   const incomplete = new Set(w.incompleteSteps());
-  return STEPS.filter((s) => s !== 'resume').map((step) => {
+  return STEP_IDS.filter((s) => s !== 'resume').map((step) => {
     const answers = w.answers(step);
     const labels = SETUP.steps[step] as Record<string, unknown>;
     const values: [string, string][] = Object.entries(answers)
@@ -44,9 +42,9 @@ function summaryRows(w: WizardView): SummaryRow[] {
 }
 
 /** Renders one wizard screen with what its step shows besides its fields. */
-export async function renderStep(w: WizardView, step: Step, o: StepViewOptions): Promise<string> {
-  const n = STEPS.indexOf(step) + 1;
-  const total = STEPS.length;
+export async function renderStep(w: WizardView, step: StepId, o: StepViewOptions): Promise<string> {
+  const n = stepNumber(step);
+  const total = STEP_IDS.length;
   const answers = w.answers(step);
   const errors = o.errors ?? {};
   const frame = { step, n, total, csrf: o.csrf, answers, errors };
