@@ -22,6 +22,9 @@ import { MoveRouter, StudyPeekingSink, type MoveExpectation } from './move-route
 import { isValidUid, trimUid } from './uid.js';
 import type { FileMeta } from './part10.js';
 import { normaliseAddress } from '../auth/address-list.js';
+import { ScpAdmissions, type RefusedAssociation, type TemporaryAdmission } from './scp-admissions.js';
+
+export { MAX_ADMISSION_MS, type RefusalReason, type RefusedAssociation, type TemporaryAdmission } from './scp-admissions.js';
 
 export interface InstanceOrigin {
   callingAeTitle: string;
@@ -57,28 +60,6 @@ export interface StoreScpOptions {
   maxPduLength?: number;
 }
 
-/** A peer let in for a while besides the configured ones: the setup wizard's test of a draft PACS or box AE title. */
-export interface TemporaryAdmission {
-  callingAeTitle: string;
-  /** Where the peer connects from. */
-  addresses: string[];
-  /** The AE title the peer calls the box by (the draft's, which may not be the running one). */
-  calledAeTitle: string;
-  /** Lifetime, at most MAX_ADMISSION_MS: revoked then even if nobody calls the returned function. */
-  ttlMs: number;
-}
-
-export type RefusalReason = 'address-not-allowed' | 'too-many-associations' | 'called-ae-not-recognised' | 'calling-ae-not-recognised';
-
-export interface RefusedAssociation {
-  at: Date;
-  address: string;
-  /** Absent when the connection was closed before the association request was read. */
-  callingAeTitle?: string;
-  calledAeTitle?: string;
-  reason: RefusalReason;
-}
-
 export interface StoreScp {
   readonly aeTitle: string;
   readonly port: number;
@@ -91,8 +72,6 @@ export interface StoreScp {
   close(): Promise<void>;
 }
 
-export const MAX_ADMISSION_MS = 15 * 60_000;
-
 const VERIFICATION = '1.2.840.10008.1.1';
 const DEFAULT_MAX_PDU = 262_144;
 /** All standard transfer syntaxes live under 1.2.840.10008.1.2 (PS3.6 Table A-1); the box stores the bytes, it need not decode them. */
@@ -103,65 +82,11 @@ function isStorageClass(uid: string): boolean {
   return uid.startsWith('1.2.840.10008.5.1.4.1.1.') || !uid.startsWith('1.2.840.10008.');
 }
 
-interface LiveAdmission {
-  callingAeTitle: string;
-  calledAeTitle: string;
-  addresses: Set<string>;
-  expiresAt: number;
-  revoke(): void;
-}
-
 interface Shared {
   options: StoreScpOptions;
   router: MoveRouter;
-  allowed: Set<string>;
+  admissions: ScpAdmissions;
   connections: Set<Socket>;
-  admissions: Set<LiveAdmission>;
-  lastRefusal?: RefusedAssociation;
-}
-
-function liveAdmissions(shared: Shared): LiveAdmission[] {
-  const now = Date.now();
-  return [...shared.admissions].filter((a) => a.expiresAt > now);
-}
-
-function refused(shared: Shared, refusal: Omit<RefusedAssociation, 'at'>): void {
-  shared.lastRefusal = { at: new Date(), ...refusal };
-}
-
-/** Whether an association request is let in: by the configuration, by a temporary admission, or refused (and why). */
-function decide(shared: Shared, address: string, calling: string, called: string): 'configured' | 'admitted' | RefusalReason {
-  const { aeTitle, allowedAddresses } = shared.options;
-  if (called === aeTitle && shared.allowed.has(calling) && (!allowedAddresses || allowedAddresses.has(address))) return 'configured';
-  const forCalled = liveAdmissions(shared).filter((a) => a.calledAeTitle === called);
-  if (forCalled.some((a) => a.callingAeTitle === calling && a.addresses.has(address))) return 'admitted';
-  if (called !== aeTitle && forCalled.length === 0) return 'called-ae-not-recognised';
-  const callingKnown = (called === aeTitle && shared.allowed.has(calling)) || forCalled.some((a) => a.callingAeTitle === calling);
-  return callingKnown ? 'address-not-allowed' : 'calling-ae-not-recognised';
-}
-
-function admit(shared: Shared, admission: TemporaryAdmission): () => void {
-  if (!Number.isFinite(admission.ttlMs) || admission.ttlMs <= 0 || admission.ttlMs > MAX_ADMISSION_MS) {
-    throw new RangeError(`a temporary admission lasts 1 ms to ${MAX_ADMISSION_MS} ms, not ${admission.ttlMs}`);
-  }
-  const unalias = shared.router.alsoKnownAs(admission.calledAeTitle.trim());
-  const live: LiveAdmission = {
-    callingAeTitle: admission.callingAeTitle.trim(),
-    calledAeTitle: admission.calledAeTitle.trim(),
-    addresses: new Set(admission.addresses.map(normaliseAddress)),
-    expiresAt: Date.now() + admission.ttlMs,
-    revoke: () => {
-      clearTimeout(timer);
-      if (!shared.admissions.delete(live)) return;
-      unalias();
-      log.info('DICOM SCP: temporary admission ended', { callingAeTitle: live.callingAeTitle, calledAeTitle: live.calledAeTitle });
-    },
-  };
-  const timer = setTimeout(live.revoke, admission.ttlMs);
-  timer.unref();
-  shared.admissions.add(live);
-  log.info('DICOM SCP: peer admitted temporarily', { callingAeTitle: live.callingAeTitle, calledAeTitle: live.calledAeTitle, addresses: [...live.addresses], ttlMs: admission.ttlMs });
-  return live.revoke;
 }
 
 /** The box's C-ECHO/C-STORE SCP: the C-MOVE destination, and where the PACS pushes IOCM rejection notes. */
@@ -171,25 +96,20 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
   }
   configureLibrary(options.maxPduLength ?? DEFAULT_MAX_PDU);
   await mkdir(options.storageDir, { recursive: true });
-  const shared: Shared = {
-    options,
-    router: new MoveRouter(options.aeTitle),
-    allowed: new Set(options.allowedCallingAeTitles.map((ae) => ae.trim())),
-    connections: new Set(),
-    admissions: new Set(),
-  };
+  const router = new MoveRouter(options.aeTitle);
+  const shared: Shared = { options, router, admissions: new ScpAdmissions(options, router), connections: new Set() };
   const maxAssociations = options.maxAssociations ?? 16;
   const server: Server = createServer((socket) => {
     const peer = normaliseAddress(socket.remoteAddress ?? '');
-    if (options.allowedAddresses && !options.allowedAddresses.has(peer) && !liveAdmissions(shared).some((a) => a.addresses.has(peer))) {
+    if (!shared.admissions.mayConnect(peer)) {
       log.warn('DICOM SCP: connection refused, address not declared', { peer });
-      refused(shared, { address: peer, reason: 'address-not-allowed' });
+      shared.admissions.refused({ address: peer, reason: 'address-not-allowed' });
       socket.destroy();
       return;
     }
     if (shared.connections.size >= maxAssociations) {
       log.warn('DICOM SCP: connection refused, too many associations', { peer, maxAssociations });
-      refused(shared, { address: peer, reason: 'too-many-associations' });
+      shared.admissions.refused({ address: peer, reason: 'too-many-associations' });
       socket.destroy();
       return;
     }
@@ -222,11 +142,11 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
     aeTitle: options.aeTitle,
     port,
     expectMove: (expectation) => shared.router.expect(expectation),
-    admitTemporarily: (admission) => admit(shared, admission),
-    lastRefusal: () => shared.lastRefusal,
+    admitTemporarily: (admission) => shared.admissions.admit(admission),
+    lastRefusal: () => shared.admissions.lastRefusal(),
     close: () =>
       new Promise<void>((resolve) => {
-        for (const admission of [...shared.admissions]) admission.revoke();
+        shared.admissions.revokeAll();
         server.close(() => resolve());
         for (const socket of shared.connections) socket.destroy();
       }),
@@ -285,7 +205,7 @@ class BoxScp extends Scp {
     this.callingAeTitle = association.getCallingAeTitle().trim();
     const called = association.getCalledAeTitle().trim();
     const { RejectReason, PresentationContextResult } = constants;
-    const decision = decide(this.shared, this.address, this.callingAeTitle, called);
+    const decision = this.shared.admissions.decide(this.address, this.callingAeTitle, called);
     if (decision !== 'configured' && decision !== 'admitted') {
       const why = {
         'called-ae-not-recognised': 'called AE title is not the box',
@@ -294,7 +214,7 @@ class BoxScp extends Scp {
         'too-many-associations': 'too many associations',
       }[decision];
       log.warn(`DICOM SCP: association rejected, ${why}`, { called, callingAeTitle: this.callingAeTitle, peer: this.address });
-      refused(this.shared, { address: this.address, callingAeTitle: this.callingAeTitle, calledAeTitle: called, reason: decision });
+      this.shared.admissions.refused({ address: this.address, callingAeTitle: this.callingAeTitle, calledAeTitle: called, reason: decision });
       this.reject(decision === 'called-ae-not-recognised' ? RejectReason.CalledAeNotRecognized : RejectReason.CallingAeNotRecognized);
       return;
     }
