@@ -1,5 +1,4 @@
 import { readFile, rm } from 'node:fs/promises';
-import { readNamedFile } from './config/named-file.js';
 import { join } from 'node:path';
 import { listen } from './http/listen.js';
 import type { Hono } from 'hono';
@@ -16,19 +15,11 @@ import { ReportProcessor } from './source/report-processor.js';
 import { OutboxDrainer } from './source/outbox-drainer.js';
 import { createHl7Intake, interpretInboxRow } from './source/report-intake.js';
 import { checkLateImages } from './source/late-images-watch.js';
-import { createDmpSender, type DirectIdentity } from './source/dmp-sender.js';
 import type { PortalUser } from './auth/session/index.js';
-import { DmpClient, contextFromConfig, endpointsFromConfig, timeoutsFromConfig, XdsConfigError, type XdsSubmissionContext } from './xds/index.js';
-import { structureCredentials } from './auth/structure-credentials.js';
 import { CardReader } from './auth/card/card-reader.js';
 import { createCpsLoginRoutes } from './http/cps-login-routes.js';
-import { engineSecureContext } from './auth/pkcs11/tls-key.js';
 import { agentFetch } from './consumer/agent-fetch.js';
 import { resolveInvokeImageDisplay } from './source/invoke-image-display.js';
-import { Agent } from 'node:https';
-import { rootCertificates } from 'node:tls';
-import type { TlsClientCredential } from './xds/transport.js';
-import type { Signer } from './auth/signer/signer.js';
 import { createHttpApp } from './http/app.js';
 import { createLanApp, type LanEnv } from './http/lan-app.js';
 import { clientAddressResolver } from './http/client-address.js';
@@ -42,6 +33,8 @@ import { mountSourceDicomweb } from './http/source-dicomweb.js';
 import { createConsumerService, consumerSettingsFrom, type ConsumerService } from './consumer/index.js';
 import { createConsumerRoutes } from './http/consumer-routes.js';
 import { createPscClient } from './auth/psc/index.js';
+import { createDmpSender } from './source/dmp-sender.js';
+import { dmpFromConfig, directIdentity, notConfiguredSender } from './dmp-connection.js';
 import { AuditLog } from './store/audit.js';
 import { DiskGuard } from './device/disk-guard.js';
 import { ensureSelfSignedCertificate, listenerCertificate, type BoxCertificate } from './device/box-certificate.js';
@@ -116,62 +109,6 @@ export interface RunningBox extends BoxParts {
   drain(graceMs: number): Promise<void>;
   stop(): Promise<void>;
 }
-
-/** The DMP connection of the configuration, or undefined when no DMP is configured (xds.baseUrl empty). */
-export function dmpFromConfig(config: Config): { client: DmpClient; context: XdsSubmissionContext; signer: Signer; certificateNotAfter: Date; sourceAgent: Agent } | undefined {
-  const x = config.xds;
-  if (!x.baseUrl && !x.repositoryUrl) return undefined;
-  const keys = structureCredentials(x, config.pkcs11.structure);
-  if (!x.caFile) throw new XdsConfigError('set xds.caFile: the DMP connection needs it');
-  const ca = readConfigFile(x.caFile, 'xds.caFile');
-  const sourceCa = config.consumer.sourceCaFile ? readConfigFile(config.consumer.sourceCaFile, 'consumer.sourceCaFile') : undefined;
-  let dmpCredential: TlsClientCredential;
-  let sourceAgent: Agent;
-  if ('privateKeyEngine' in keys.tls) {
-    // OpenSSL's engine makes one context per process (auth/pkcs11/tls-key.ts): the DMP and the source boxes share
-    // it, with both sets of CAs (each connection still checks its server's name).
-    const shared = engineSecureContext(keys.tls, { ca: Buffer.concat([ca, Buffer.from('\n'), sourceCa ?? Buffer.from(rootCertificates.join('\n'))]), minVersion: 'TLSv1.2' });
-    dmpCredential = { secureContext: shared };
-    sourceAgent = new Agent({ keepAlive: true, secureContext: shared, rejectUnauthorized: true });
-  } else {
-    dmpCredential = keys.tls;
-    sourceAgent = new Agent({ keepAlive: true, ...keys.tls, ...(sourceCa ? { ca: sourceCa } : {}), minVersion: 'TLSv1.2', rejectUnauthorized: true });
-  }
-  const context = contextFromConfig(x);
-  const client = new DmpClient({
-    endpoints: endpointsFromConfig(x),
-    tls: { ca, credential: dmpCredential },
-    timeouts: timeoutsFromConfig(x),
-    context,
-    signer: keys.signer,
-  });
-  rootLog.info('DMP keys', keys.describe);
-  return { client, context, signer: keys.signer, certificateNotAfter: keys.tlsNotAfter, sourceAgent };
-}
-
-function readConfigFile(file: string, key: string): Buffer {
-  return readNamedFile(file, key, (message) => new XdsConfigError(message));
-}
-
-/** Direct mode's signer for the outbox: the card logged in at the box, in its holder's name. */
-function directIdentity(card: CardReader): () => DirectIdentity | undefined {
-  return () => {
-    const c = card.current();
-    return c && { signer: c.signer, nameId: c.holder.nationalId, subjectName: [c.holder.givenName, c.holder.surname].filter(Boolean).join(' ') };
-  };
-}
-
-/** The outbox's sender to the configured DMP, or undefined when no DMP is configured. */
-export function dmpSenderFromConfig(config: Config, archive: KosArchive): OutboxSender | undefined {
-  const dmp = dmpFromConfig(config);
-  return dmp && createDmpSender({ ...dmp, archive, dataDir: config.dataDir });
-}
-
-const notConfiguredSender: OutboxSender = {
-  async send() {
-    return { kind: 'retryable', reason: 'no DMP connection configured on this box (xds.* settings)' };
-  },
-};
 
 /** Starts every service of the box on one configuration: SCP, PACS bridge, HL7 listener, source pipeline, HTTP. */
 export async function startBox(config: Config, options: BoxOptions = {}): Promise<RunningBox> {

@@ -16,7 +16,7 @@ import { openDatabase } from '../../appliance/src/store/database.js';
 import { Outbox } from '../../appliance/src/store/outbox.js';
 import { KosArchive } from '../../appliance/src/store/kos-archive.js';
 import { OutboxDrainer } from '../../appliance/src/source/outbox-drainer.js';
-import { dmpSenderFromConfig } from '../../appliance/src/start-box.js';
+import { dmpSenderFromConfig } from '../../appliance/src/dmp-connection.js';
 import { buildKos } from '../../appliance/src/dicom/kos/index.js';
 import { createUid } from '../../appliance/src/dicom/uid.js';
 import { reportFromHl7 } from '../../appliance/src/report/parse.js';
