@@ -171,7 +171,7 @@ describe('viewer against Orthanc DICOMweb in headless Chromium', () => {
     points.push({ fx: skullAt, fy: 0.5, r: 0 });
     const [brainCerveau, , skullCerveau] = (await sampleImage(page, points)).values as [number, number, number];
 
-    await page.click('[data-preset="os"]');
+    await page.selectOption('#preset-select', 'os');
     await page.waitForFunction((label) => document.querySelector('#window-label')?.textContent === label, STRINGS.window(600, 2800));
     await page.waitForTimeout(150);
     await shot('4-preset-os');
@@ -184,13 +184,13 @@ describe('viewer against Orthanc DICOMweb in headless Chromium', () => {
     expect(skullOs).toBeGreaterThan(brainOs + 40);
     expect(airOs).toBeLessThan(10);
 
-    await page.click('[data-preset="poumon"]');
+    await page.selectOption('#preset-select', 'poumon');
     await page.waitForFunction((label) => document.querySelector('#window-label')?.textContent === label, STRINGS.window(-600, 1500));
     await page.waitForTimeout(150);
     const [brainLung] = (await sampleImage(page, points)).values as [number];
     expect(brainLung).toBeGreaterThan(200); // −600/1500 puts soft tissue near white
 
-    await page.click('[data-preset="cerveau"]');
+    await page.selectOption('#preset-select', 'cerveau');
     await page.waitForFunction((label) => document.querySelector('#window-label')?.textContent === label, STRINGS.window(40, 80));
 
     // Contrast tool (the default) dragged to the right widens the window.
@@ -209,7 +209,7 @@ describe('viewer against Orthanc DICOMweb in headless Chromium', () => {
   });
 
   it('measures a distance in millimetres consistent with Pixel Spacing', async () => {
-    await page.click('[data-preset="cerveau"]');
+    await page.selectOption('#preset-select', 'cerveau');
     await page.click('[data-tool="measure"]');
     expect(await page.getAttribute('[data-tool="measure"]', 'aria-pressed')).toBe('true');
     const { box } = await sampleImage(page, []);
@@ -252,7 +252,7 @@ describe('viewer against Orthanc DICOMweb in headless Chromium', () => {
     await page.mouse.up();
     await page.waitForTimeout(150);
     expect(meanAbsDiff(beforePan, await grid(page, 16))).toBeGreaterThan(5);
-    await page.click('[data-preset="os"]');
+    await page.selectOption('#preset-select', 'os');
     await shot('7-zoom-pan');
 
     await page.click('[data-action="reset"]');
@@ -310,7 +310,7 @@ describe('viewer against Orthanc DICOMweb in headless Chromium', () => {
     const firstBright = row.findIndex((v) => v > 235);
     expect(firstBright).toBeGreaterThan(0.05 * row.length);
     expect(firstBright).toBeLessThan(0.4 * row.length);
-    await tab.click('[data-preset="os"]');
+    await tab.selectOption('#preset-select', 'os');
     await tab.waitForFunction((label) => document.querySelector('#window-label')?.textContent === label, STRINGS.window(600, 2800));
     await tab.waitForTimeout(150);
     const [centreOs] = (await sampleImage(tab, [{ fx: 0.5, fy: 0.5, r: 3 }])).values as [number];
@@ -332,7 +332,7 @@ describe('viewer against Orthanc DICOMweb in headless Chromium', () => {
       await other.evaluate(() => sessionStorage.clear());
       await other.goto(`${rig.baseUrl}/viewer/?study=${rig.study.studyInstanceUid}`);
       await other.waitForSelector('#status[data-state="error"]');
-      expect((await other.textContent('#status'))?.trim()).toBe(STRINGS.errors.unauthorized);
+      expect((await other.textContent('#status'))?.trim()).toBe(STRINGS.errors.sessionExpired);
       expect(rig.calls.at(-1)!.status).toBe(401);
       expect(rig.calls.at(-1)!.authorization).toBeUndefined();
       await other.screenshot({ path: join(SCREENSHOT_DIR, 'viewer-10-unauthorized.png') });

@@ -31,7 +31,38 @@ export const TAG = {
   PixelSpacing: '00280030',
   WindowCenter: '00281050',
   WindowWidth: '00281051',
+  SamplesPerPixel: '00280002',
+  PhotometricInterpretation: '00280004',
+  PlanarConfiguration: '00280006',
+  BitsAllocated: '00280100',
+  BitsStored: '00280101',
+  TransferSyntaxUID: '00020010',
+  SliceLocation: '00201041',
+  SliceThickness: '00180050',
+  FrameTime: '00181063',
+  RecommendedDisplayFrameRate: '00082144',
+  CineRate: '00180040',
+  PatientID: '00100020',
+  SeriesDate: '00080021',
+  AcquisitionTime: '00080032',
+  RedPaletteLUTData: '00281201',
+  GreenPaletteLUTData: '00281202',
+  BluePaletteLUTData: '00281203',
+  RedPaletteLUTDescriptor: '00281101',
+  ConceptNameCodeSequence: '0040A043',
+  CodeValue: '00080100',
+  ContentSequence: '0040A730',
+  ReferencedSOPSequence: '00081199',
+  ReferencedSOPInstanceUID: '00081155',
+  CurrentRequestedProcedureEvidenceSequence: '0040A375',
+  ReferencedSeriesSequence: '00081115',
 } as const;
+
+/** Items of a sequence attribute (never throws on a malformed one). */
+export function items(ds: DicomJsonDataset, tag: string): DicomJsonDataset[] {
+  const values = ds[tag]?.Value;
+  return Array.isArray(values) ? values.filter((v): v is DicomJsonDataset => v !== null && typeof v === 'object' && !Array.isArray(v)) : [];
+}
 
 export function first(ds: DicomJsonDataset, tag: string): unknown {
   return ds[tag]?.Value?.[0];

@@ -1,4 +1,5 @@
 import type { DicomJsonDataset } from './dicom-json.js';
+import { firstPart } from './loader-metadata.js';
 
 /** The few QIDO-RS / WADO-RS calls the viewer makes (PS3.18 §10.6, §10.4), all through one same-origin base. */
 
@@ -18,7 +19,14 @@ export interface DicomwebClient {
   seriesMetadata(study: string, series: string): Promise<DicomJsonDataset[]>;
   /** The WADO-RS URI of one frame (1-based), as the image loader fetches it. */
   frameUrl(study: string, series: string, sop: string, frame: number): string;
+  /**
+   * The bytes behind a BulkDataURI of the metadata, fetched on this client's own base whatever host the URI names
+   * (the server writes its public address): only a `/studies/…/bulk/tag` path is followed.
+   */
+  bulkData(uri: string): Promise<Uint8Array>;
 }
+
+const BULK_PATH = /\/studies\/[0-9.]+\/series\/[0-9.]+\/instances\/[0-9.]+\/bulk\/[0-9A-Fa-f]{8}$/;
 
 export function createDicomwebClient(base: string, headers: () => Record<string, string>): DicomwebClient {
   const root = base.replace(/\/+$/, '');
@@ -39,5 +47,13 @@ export function createDicomwebClient(base: string, headers: () => Record<string,
     searchSeries: (study) => getJson(path('studies', study, 'series')),
     seriesMetadata: (study, series) => getJson(path('studies', study, 'series', series, 'metadata')),
     frameUrl: (study, series, sop, frame) => `${path('studies', study, 'series', series, 'instances', sop, 'frames')}/${frame}`,
+    async bulkData(uri) {
+      const tail = BULK_PATH.exec(new URL(uri, location.origin).pathname)?.[0];
+      if (!tail) throw new DicomwebHttpError(400, uri);
+      const url = root + tail;
+      const res = await fetch(url, { headers: { Accept: 'multipart/related; type="application/octet-stream"', ...headers() }, credentials: 'same-origin' });
+      if (!res.ok) throw new DicomwebHttpError(res.status, url);
+      return firstPart(new Uint8Array(await res.arrayBuffer()), res.headers.get('content-type') ?? '').bytes;
+    },
   };
 }

@@ -2,10 +2,12 @@ import { cache, getShouldUseCPURendering, imageLoader, init as initCore, type Ty
 import { init as initLoader, wadors } from '@cornerstonejs/dicom-image-loader';
 import { init as initTools } from '@cornerstonejs/tools';
 import type { DicomwebClient } from './dicomweb-client.js';
+import { conversionOf, prepareForLoader } from './loader-metadata.js';
 import type { StackFrame } from './study-model.js';
 import { renderThumbnail } from './thumbnail-render.js';
 import { TAG, num } from './dicom-json.js';
 import type { WindowPreset } from './presets.js';
+import { convertingImageId, registerConvertingLoader } from './converting-loader.js';
 
 /** Cornerstone3D set up for this page: WADO-RS frames through the given DICOMweb base, decoded in a worker. */
 
@@ -20,6 +22,7 @@ export function initImaging(headers: () => Record<string, string>): void {
     wasmBasePath: new URL('wasm/', import.meta.url).href,
     beforeSend: () => headers(),
   });
+  registerConvertingLoader(headers);
   initTools();
   cache.setMaxCacheSize(IMAGE_CACHE_BYTES);
 }
@@ -29,35 +32,50 @@ export function rendererKind(): 'gpu' | 'cpu' {
   return getShouldUseCPURendering() ? 'cpu' : 'gpu';
 }
 
-/** Registers each frame's metadata with the loader and returns the `wadors:` image ids, in stack order. */
-export function registerFrames(client: DicomwebClient, study: string, series: string, frames: StackFrame[]): string[] {
-  return frames.map((f) => {
+/**
+ * Registers each frame's metadata with the loader (made safe for it, see loader-metadata.ts) and returns the image
+ * ids, in stack order: `wadors:` frame URLs, or the converting loader's scheme for frames it must turn into RGB first.
+ */
+export async function registerFrames(client: DicomwebClient, study: string, series: string, frames: StackFrame[]): Promise<string[]> {
+  const prepared = new Map<StackFrame['metadata'], Promise<StackFrame['metadata']>>();
+  const ids: string[] = [];
+  for (const f of frames) {
+    let meta = prepared.get(f.metadata);
+    if (!meta) {
+      meta = prepareForLoader(f.metadata, (uri) => client.bulkData(uri));
+      prepared.set(f.metadata, meta);
+    }
     const url = new URL(client.frameUrl(study, series, f.sopInstanceUid, f.frame), location.origin).href;
-    const imageId = `wadors:${url}`;
-    wadors.metaDataManager.add(imageId, f.metadata as unknown as Parameters<typeof wadors.metaDataManager.add>[1]);
-    return imageId;
-  });
+    const conversion = conversionOf(f.metadata);
+    const imageId = conversion ? convertingImageId(url, conversion, f.metadata) : `wadors:${url}`;
+    wadors.metaDataManager.add(imageId, (await meta) as unknown as Parameters<typeof wadors.metaDataManager.add>[1]);
+    ids.push(imageId);
+  }
+  return ids;
 }
 
-/** Draws one frame, windowed as the image asks (or min/max), into a square canvas. */
+/** Draws one frame, windowed as the image asks (or min/max), into a square canvas; colour stays colour. */
 export async function drawThumbnail(canvas: HTMLCanvasElement, imageId: string, frame: StackFrame): Promise<void> {
   const image: Types.IImage = await imageLoader.loadAndCacheImage(imageId);
   const prescaled = image.preScale?.scaled === true;
   const center = num(frame.metadata, TAG.WindowCenter);
   const width = num(frame.metadata, TAG.WindowWidth);
   const window: WindowPreset | undefined = center !== undefined && width !== undefined && width >= 1 ? { center, width } : undefined;
+  const pixels = image.getPixelData();
   const size = canvas.width;
   const rendered = renderThumbnail(
     {
-      pixels: image.getPixelData(),
+      pixels,
       width: image.width,
       height: image.height,
       slope: prescaled ? 1 : image.slope,
       intercept: prescaled ? 0 : image.intercept,
       invert: image.photometricInterpretation === 'MONOCHROME1',
-      samplesPerPixel: image.color ? image.getPixelData().length / (image.width * image.height) : 1,
+      samplesPerPixel: image.color ? pixels.length / (image.width * image.height) : 1,
+      // Colour converted to 8 bits on the way in (converting-loader.ts) says so by its array type.
+      bitsStored: pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray ? 8 : num(frame.metadata, TAG.BitsStored),
     },
-    window,
+    image.color ? undefined : window,
     size,
   );
   const ctx = canvas.getContext('2d');

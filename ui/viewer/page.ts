@@ -1,6 +1,7 @@
 import { formatDate, formatPersonName, formatSex } from './format.js';
-import { PRESET_ORDER, type PresetName } from './presets.js';
-import type { ToolMode, ViewState } from './stack-viewport.js';
+import type { EdgeLetters } from './orientation.js';
+import type { PresetName } from './presets.js';
+import { TOOL_MODES, type ToolMode, type ViewState } from './stack-viewport.js';
 import type { SeriesSummary, StudyBanner } from './study-model.js';
 import { STRINGS } from '../strings/viewer.js';
 
@@ -8,7 +9,7 @@ import { STRINGS } from '../strings/viewer.js';
 
 export const THUMBNAIL_SIZE = 128;
 
-function byId<T extends HTMLElement>(id: string): T {
+export function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
   if (!el) throw new Error(`viewer: #${id} missing from index.html`);
   return el as T;
@@ -33,8 +34,8 @@ export function showBanner(b: StudyBanner): void {
 
 export type StatusState = 'loading' | 'ready' | 'error';
 
-export function setStatus(state: StatusState, text = ''): void {
-  const el = byId('status');
+export function setStatus(state: StatusState, text = '', id = 'status'): void {
+  const el = byId(id);
   el.dataset.state = state;
   el.textContent = text;
 }
@@ -43,6 +44,7 @@ export interface SeriesItem {
   summary: SeriesSummary;
   button: HTMLButtonElement;
   thumbnail: HTMLCanvasElement;
+  badge: HTMLElement;
 }
 
 export function renderSeriesList(series: SeriesSummary[], onSelect: (uid: string) => void): SeriesItem[] {
@@ -65,11 +67,13 @@ export function renderSeriesList(series: SeriesSummary[], onSelect: (uid: string
     meta.textContent = [summary.modality, summary.seriesNumber !== undefined ? `#${summary.seriesNumber}` : undefined, summary.instanceCount !== undefined ? STRINGS.seriesImages(summary.instanceCount) : undefined]
       .filter(Boolean)
       .join(' · ');
-    button.append(thumbnail, title, meta);
+    const badge = document.createElement('span');
+    badge.className = 'badge';
+    button.append(thumbnail, title, meta, badge);
     button.addEventListener('click', () => onSelect(summary.seriesInstanceUid));
     li.append(button);
     list.append(li);
-    return { summary, button, thumbnail };
+    return { summary, button, thumbnail, badge };
   });
 }
 
@@ -81,43 +85,122 @@ export interface ToolbarHandlers {
   tool(mode: ToolMode): void;
   preset(name: PresetName): void;
   reset(): void;
+  cine(): void;
+  tags(): void;
+  fullscreen(): void;
+  nextKeyImage(): void;
+  compare(): void;
 }
 
-export function buildToolbar(h: ToolbarHandlers): { setTool(mode: ToolMode): void } {
+export interface Toolbar {
+  setTool(mode: ToolMode): void;
+  /** Presets offered for the series on screen (none hides the menu). */
+  setPresets(names: readonly PresetName[]): void;
+  setCine(available: boolean, playing: boolean): void;
+  setKeyImages(count: number): void;
+  setCompare(available: boolean, on: boolean): void;
+  setFullscreen(on: boolean): void;
+}
+
+/** Symbols shown on every screen; the words beside them only where there is room (CSS), always as the name. */
+const TOOL_SYMBOL: Record<ToolMode, string> = { windowLevel: '◐', scroll: '↕', pan: '✥', zoom: '⊕', measure: '↔', angle: '∠', roi: '◯' };
+
+export function buildToolbar(h: ToolbarHandlers): Toolbar {
   const bar = byId('toolbar');
-  const button = (label: string, data: Record<string, string>, onClick: () => void) => {
+  bar.setAttribute('aria-label', STRINGS.toolsLabel);
+  const button = (symbol: string, label: string, data: Record<string, string>, onClick: () => void) => {
     const b = document.createElement('button');
     b.type = 'button';
-    b.textContent = label;
+    b.title = label;
+    b.setAttribute('aria-label', label);
+    const s = document.createElement('span');
+    s.className = 'symbol';
+    s.setAttribute('aria-hidden', 'true');
+    s.textContent = symbol;
+    const l = document.createElement('span');
+    l.className = 'label';
+    l.textContent = label;
+    b.append(s, l);
     Object.assign(b.dataset, data);
     b.addEventListener('click', onClick);
     return b;
   };
-  const group = (label?: string) => {
+  const group = () => {
     const g = document.createElement('div');
     g.className = 'group';
-    if (label) {
-      const l = document.createElement('span');
-      l.className = 'group-label';
-      l.textContent = label;
-      g.append(l);
-    }
     bar.append(g);
     return g;
   };
-  const modes: ToolMode[] = ['windowLevel', 'pan', 'zoom', 'measure'];
   const toolGroup = group();
-  const toolButtons = modes.map((mode) => {
-    const b = button(STRINGS.tools[mode], { tool: mode }, () => h.tool(mode));
+  const toolButtons = TOOL_MODES.map((mode) => {
+    const b = button(TOOL_SYMBOL[mode], STRINGS.tools[mode], { tool: mode }, () => h.tool(mode));
     toolGroup.append(b);
     return b;
   });
-  const presets = group(STRINGS.presetsLabel);
-  for (const name of PRESET_ORDER) presets.append(button(STRINGS.presets[name], { preset: name }, () => h.preset(name)));
-  group().append(button(STRINGS.tools.reset, { action: 'reset' }, () => h.reset()));
-  const setTool = (mode: ToolMode) => toolButtons.forEach((b, i) => b.setAttribute('aria-pressed', String(modes[i] === mode)));
-  setTool('windowLevel');
-  return { setTool };
+  const view = group();
+  const presets = document.createElement('select');
+  presets.id = 'preset-select';
+  presets.setAttribute('aria-label', STRINGS.presetsLabel);
+  presets.addEventListener('change', () => {
+    const name = presets.value as PresetName;
+    presets.value = '';
+    if (name) h.preset(name);
+  });
+  view.append(presets, button('⟲', STRINGS.tools.reset, { action: 'reset' }, () => h.reset()));
+  const cine = button('▶', STRINGS.tools.cine, { action: 'cine' }, () => h.cine());
+  const key = button('★', STRINGS.tools.keyImage, { action: 'key-image' }, () => h.nextKeyImage());
+  const compare = button('◫', STRINGS.tools.compare, { action: 'compare' }, () => h.compare());
+  view.append(cine, key, compare);
+  const more = group();
+  const fullscreen = button('⊡', STRINGS.tools.fullscreen, { action: 'fullscreen' }, () => h.fullscreen());
+  more.append(button('⋮', STRINGS.tools.tags, { action: 'tags' }, () => h.tags()), fullscreen);
+
+  const label = (b: HTMLButtonElement, text: string, symbol: string) => {
+    b.title = text;
+    b.setAttribute('aria-label', text);
+    b.querySelector('.label')!.textContent = text;
+    b.querySelector('.symbol')!.textContent = symbol;
+  };
+  const toolbar: Toolbar = {
+    setTool: (mode) => toolButtons.forEach((b, i) => b.setAttribute('aria-pressed', String(TOOL_MODES[i] === mode))),
+    setPresets(names) {
+      const first = document.createElement('option');
+      first.value = '';
+      first.textContent = STRINGS.presetsLabel;
+      presets.replaceChildren(
+        first,
+        ...names.map((n) => {
+          const o = document.createElement('option');
+          o.value = n;
+          o.textContent = STRINGS.presets[n];
+          return o;
+        }),
+      );
+      presets.hidden = names.length === 0;
+    },
+    setCine(available, playing) {
+      cine.hidden = !available;
+      cine.setAttribute('aria-pressed', String(playing));
+      label(cine, playing ? STRINGS.tools.cineStop : STRINGS.tools.cine, playing ? '■' : '▶');
+    },
+    setKeyImages(count) {
+      key.hidden = count === 0;
+    },
+    setCompare(available, on) {
+      compare.hidden = !available;
+      compare.setAttribute('aria-pressed', String(on));
+    },
+    setFullscreen(on) {
+      label(fullscreen, on ? STRINGS.tools.fullscreenExit : STRINGS.tools.fullscreen, '⊡');
+      fullscreen.setAttribute('aria-pressed', String(on));
+    },
+  };
+  toolbar.setTool('windowLevel');
+  toolbar.setPresets([]);
+  toolbar.setCine(false, false);
+  toolbar.setKeyImages(0);
+  toolbar.setCompare(false, false);
+  return toolbar;
 }
 
 export function showViewState(s: ViewState): void {
@@ -129,14 +212,25 @@ export function showViewState(s: ViewState): void {
   const counter = byId('image-counter');
   counter.textContent = s.count > 0 ? STRINGS.image(s.index + 1, s.count) : '';
   counter.dataset.index = String(s.index);
-  byId('window-label').textContent = s.window ? STRINGS.window(s.window.center, s.window.width) : '';
-  byId('zoom-label').textContent = s.zoomPercent !== undefined ? STRINGS.zoom(s.zoomPercent) : '';
+  byId('window-label').textContent = s.window && s.count > 0 ? STRINGS.window(s.window.center, s.window.width) : '';
+  byId('zoom-label').textContent = s.zoomPercent !== undefined && s.count > 0 ? STRINGS.zoom(s.zoomPercent) : '';
+}
+
+/** Corner text of the image on screen: what it is and where it lies; empty strings clear it. */
+export function showImageText(text: { series: string; slice: string; keyImage: boolean }): void {
+  byId('series-label').textContent = text.series;
+  byId('slice-info').textContent = text.slice;
+  byId('key-image-mark').textContent = text.keyImage ? STRINGS.keyImageMark : '';
+}
+
+export function showOrientation(letters: EdgeLetters | undefined): void {
+  for (const edge of ['top', 'bottom', 'left', 'right'] as const) byId(`orientation-${edge}`).textContent = letters?.[edge] ?? '';
 }
 
 export function onSlider(listener: (index: number) => void): void {
   byId<HTMLInputElement>('slice-slider').addEventListener('input', (e) => listener(Number((e.target as HTMLInputElement).value) - 1));
 }
 
-export function viewportElement(): HTMLDivElement {
-  return byId<HTMLDivElement>('viewport');
+export function viewportElement(id = 'viewport'): HTMLDivElement {
+  return byId<HTMLDivElement>(id);
 }

@@ -21,6 +21,8 @@ export type ViewerRequest =
       token?: string;
       /** The KOS the study was found through: sent as `KOS-SOPInstanceUID` (ci-sis-imaging.md §3.2). */
       kosSopInstanceUid?: string;
+      /** An earlier exam of the same patient, on the same DICOMweb base, shown beside it for comparison. */
+      priorStudyInstanceUid?: string;
     }
   | { ok: false; reason: 'missingStudy' | 'badStudy' | 'badBase' };
 
@@ -54,6 +56,8 @@ export function parseViewerRequest(search: string, hash = ''): ViewerRequest {
   if (dicomwebBase === undefined) return { ok: false, reason: 'badBase' };
   const kos = params.get('kos')?.trim();
   if (kos && !isUid(kos)) return { ok: false, reason: 'badStudy' };
+  const prior = params.get('prior')?.trim();
+  if (prior && (!isUid(prior) || prior === study)) return { ok: false, reason: 'badStudy' };
   const token = fragment.get('token')?.trim() || params.get('token')?.trim() || undefined;
   return {
     ok: true,
@@ -62,6 +66,7 @@ export function parseViewerRequest(search: string, hash = ''): ViewerRequest {
     dicomwebBase,
     ...(token ? { token } : {}),
     ...(kos ? { kosSopInstanceUid: kos } : {}),
+    ...(prior ? { priorStudyInstanceUid: prior } : {}),
   };
 }
 

@@ -30,3 +30,8 @@ export function voiRange(p: WindowPreset): { lower: number; upper: number } {
 export function windowOf(range: { lower: number; upper: number }): WindowPreset {
   return { center: Math.round((range.lower + range.upper) / 2 + 0.5), width: Math.round(range.upper - range.lower + 1) };
 }
+
+/** The presets worth offering for a series: Hounsfield windows mean something on CT only. */
+export function presetsFor(modality: string | undefined): readonly PresetName[] {
+  return modality?.trim().toUpperCase() === 'CT' ? PRESET_ORDER : [];
+}

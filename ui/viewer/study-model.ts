@@ -60,7 +60,7 @@ export function seriesSummaries(qido: DicomJsonDataset[]): SeriesSummary[] {
 }
 
 /** Distance along the slice normal, when position and orientation are both there. */
-function positionAlongNormal(ds: DicomJsonDataset): number | undefined {
+export function positionAlongNormal(ds: DicomJsonDataset): number | undefined {
   const ipp = nums(ds, TAG.ImagePositionPatient);
   const iop = nums(ds, TAG.ImageOrientationPatient);
   if (ipp?.length !== 3 || iop?.length !== 6) return undefined;
