@@ -29,6 +29,8 @@ export interface ViewerRig {
   baseUrl: string;
   token: string;
   study: SynthResult;
+  /** An earlier head CT of the same patient (one series, other noise), for the comparison view. */
+  prior: SynthResult;
   build: BuildReport;
   orthanc: OrthancPeer;
   /** A fresh Chromium profile (its own --user-data-dir in the rig's temp folder). */
@@ -59,9 +61,19 @@ export async function startViewerRig(options: { instances: number; seriesCount: 
   try {
     const build = await buildViewer({ outDir: join(work, 'dist') });
     const study = await synthesizeStudy({ modality: 'CT', outDir: join(work, 'study'), ...options });
+    const prior = await synthesizeStudy({
+      modality: 'CT',
+      outDir: join(work, 'prior'),
+      ...options,
+      seriesCount: 1,
+      instances: Math.max(2, Math.floor(options.instances / options.seriesCount / 2)),
+      patient: study.patient,
+      studyDescription: 'Scanner cérébral antérieur',
+      seed: 77,
+    });
     const orthanc = await startOrthanc();
     cleanups.push(() => orthanc.stop());
-    for (const file of study.files) await orthanc.upload(readFileSync(file));
+    for (const file of [...study.files, ...prior.files]) await orthanc.upload(readFileSync(file));
 
     const token = 'viewer-e2e.' + Math.random().toString(36).slice(2);
     const calls: DicomwebCall[] = [];
@@ -97,7 +109,7 @@ export async function startViewerRig(options: { instances: number; seriesCount: 
       return context;
     };
     const browser = await launchBrowser([]);
-    return { baseUrl: `http://127.0.0.1:${port}`, token, study, build, orthanc, browser, calls, launchBrowser, stop };
+    return { baseUrl: `http://127.0.0.1:${port}`, token, study, prior, build, orthanc, browser, calls, launchBrowser, stop };
   } catch (err) {
     await stop();
     throw err;

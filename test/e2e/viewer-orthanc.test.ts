@@ -319,6 +319,36 @@ describe('viewer against Orthanc DICOMweb in headless Chromium', () => {
     await tab.close();
   });
 
+  it('shows an earlier exam beside the current one and scrolls it with it', async () => {
+    const tab = await rig.browser.newPage();
+    try {
+      await tab.goto(`${rig.baseUrl}/viewer/?study=${rig.study.studyInstanceUid}&prior=${rig.prior.studyInstanceUid}#token=${rig.token}`);
+      await tab.waitForSelector('body[data-first-image-ms]', { timeout: 30_000 });
+      expect(await tab.isVisible('#pane-prior')).toBe(false);
+      await tab.click('[data-action="compare"]');
+      await tab.waitForSelector('#prior-status[data-state="ready"]', { state: 'attached', timeout: 30_000 });
+      expect(await tab.getAttribute('#pane-prior', 'data-prior-series')).toBe(rig.prior.series[0]!.seriesInstanceUid);
+      expect(await tab.textContent('#prior-label')).toContain('Scanner cérébral antérieur');
+      const priorIndex = async () => Number(/Image (\d+)/.exec((await tab.textContent('#prior-counter')) ?? '')?.[1]);
+      const before = await priorIndex();
+      await tab.click('#viewport');
+      for (let i = 0; i < 6; i++) await tab.keyboard.press('ArrowDown');
+      await tab.waitForFunction((b) => Number(/Image (\d+)/.exec(document.querySelector('#prior-counter')?.textContent ?? '')?.[1]) > b, before, { timeout: 5_000 });
+      // The prior's own phantom is drawn in its pane: bright skull ring across its middle row.
+      const row = await tab.evaluate(() => {
+        const c = document.querySelector<HTMLCanvasElement>('#prior-viewport canvas')!;
+        const d = c.getContext('2d')!.getImageData(0, Math.floor(c.height / 2), c.width, 1).data;
+        return Array.from({ length: c.width }, (_, x) => d[x * 4]!);
+      });
+      expect(row.some((v) => v > 235)).toBe(true);
+      await tab.screenshot({ path: join(SCREENSHOT_DIR, 'viewer-12-compare.png') });
+      await tab.click('[data-action="compare"]');
+      expect(await tab.isVisible('#pane-prior')).toBe(false);
+    } finally {
+      await tab.close();
+    }
+  });
+
   it('refuses a link that would send the token to another origin, and says so when access is refused', async () => {
     const other = await rig.browser.newPage();
     try {

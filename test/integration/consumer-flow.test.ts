@@ -294,6 +294,12 @@ describe('consumer DRIMbox, from the DMP to the local PACS', () => {
     expect(after.filter((r) => r.level === 'instance').map((r) => r.sop).sort()).toEqual(expectedInstances.sort());
     expect(after.filter((r) => r.level === 'series').map((r) => r.series).sort()).toEqual(expectedSeries.sort());
     expect(bed.consumer.cache.instances(other.study.studyInstanceUid).map((r) => r.sopInstanceUid).sort()).toEqual(sopsOf(other));
+
+    // Both exams of the patient are now in the cache: each study page offers the viewer with the other beside it.
+    const page = await (await claire.go(`/portal/etudes/${other.study.studyInstanceUid}`)).text();
+    const compare = /<a class="bouton" data-compare-with="([^"]+)" href="([^"]+)"/.exec(page);
+    expect(compare?.[1]).toBe(main.study.studyInstanceUid);
+    expect(compare?.[2].replaceAll('&amp;', '&')).toBe(`/viewer/?study=${other.study.studyInstanceUid}&base=/portal/dicom-web&prior=${main.study.studyInstanceUid}`);
   });
 
   it('two professionals at the same time never see each other’s patients, exams, jobs or images', async () => {

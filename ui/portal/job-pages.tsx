@@ -1,6 +1,6 @@
 import type { JobProgress, StudyView } from '../../appliance/src/consumer/index.js';
 import { FR } from '../strings/portal.js';
-import { fill, megabytes } from './format.js';
+import { fill, frenchDateTime, megabytes } from './format.js';
 import { Layout, type LayoutUser } from './layout.js';
 import { IdentityBlock, ImportForm, JobLine } from './parts.js';
 
@@ -119,6 +119,14 @@ function StudyActions({ view, job: j }: { view: StudyView; job?: JobProgress }) 
           {FR.viewButton}
         </a>
       )}{' '}
+      {view.cachedInstances > 0 &&
+        view.priors.map((p) => (
+          <>
+            <a class="bouton" data-compare-with={p.studyUid} href={p.viewerUrl}>
+              {fill(FR.compareButton, { date: frenchDateTime(p.contentDate) || p.studyUid })}
+            </a>{' '}
+          </>
+        ))}
       {resumable && (
         <form method="post" action={`/portal/etudes/${view.study.studyUid}/reprendre`} class="en-ligne">
           <button type="submit" id="reprendre">{FR.resumeButton}</button>

@@ -112,6 +112,8 @@ export const FR = {
   failuresTitle: 'Instances non traitées',
   resumeButton: 'Reprendre la récupération',
   viewButton: 'Ouvrir la visionneuse',
+  /** Opens the viewer with another exam of the patient beside this one (synchronised scrolling). */
+  compareButton: 'Comparer avec l’examen du {date}',
   backToPatient: 'Retour au patient',
   jobUnknown: 'Ce travail n’existe pas ou n’appartient pas à votre session.',
 

@@ -46,7 +46,7 @@ export const STRINGS = {
   tagsBinary: (bytes: number | undefined) => (bytes === undefined ? '(données binaires)' : `(données binaires, ${bytes} octets)`),
   tagsSequence: (n: number) => (n > 1 ? `(séquence de ${n} éléments)` : `(séquence de ${n} élément)`),
   priorTitle: 'Examen antérieur',
-  priorLabel: (date: string, description: string) => `${date} — ${description}`,
+  priorLabel: (date: string, study: string, series: string) => `${date} — ${study} (${series})`,
   compareHint: 'Défilement synchronisé',
   presetsLabel: 'Fenêtres',
   presets: {

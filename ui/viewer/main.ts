@@ -1,6 +1,7 @@
 import { adoptToken, dicomwebHeaders } from './auth.js';
 import { createCinePlayer, framesPerSecond } from './cine.js';
 import { TAG, nums, str } from './dicom-json.js';
+import { FrameHttpError } from './converting-loader.js';
 import { createDicomwebClient } from './dicomweb-client.js';
 import { initImaging, rendererKind } from './imaging.js';
 import { keyImageUids } from './key-images.js';
@@ -229,6 +230,14 @@ function wireControls(view: StackViewport, element: HTMLElement, extra: ExtraHan
   element.addEventListener('contextmenu', (e) => e.preventDefault());
   return toolbar;
 }
+
+// Cornerstone keeps a rejected load in its cache and prefetch queues where nothing awaits it: the page has already
+// said what failed (onImageError, open()), so such rejections are logged rather than left as uncaught errors.
+window.addEventListener('unhandledrejection', (e) => {
+  if (!(e.reason instanceof XMLHttpRequest || e.reason instanceof FrameHttpError)) return;
+  console.warn('viewer: image request refused', (e.reason as { status?: number }).status);
+  e.preventDefault();
+});
 
 start().catch((err: unknown) => {
   console.error('viewer:', err);

@@ -49,7 +49,7 @@ export function openPrior(deps: { client: DicomwebClient; study: string; main: S
       if (!pick) throw Object.assign(new Error('prior has no image'), { status: 404 });
       shown = await store.load(pick.seriesInstanceUid);
       const banner = bannerOf(shown.frames[0]?.metadata);
-      byId('prior-label').textContent = `${STRINGS.priorTitle} : ${STRINGS.priorLabel(formatDate(banner.studyDate), pick.description ?? STRINGS.seriesUntitled)}`;
+      byId('prior-label').textContent = `${STRINGS.priorTitle} : ${STRINGS.priorLabel(formatDate(banner.studyDate), banner.studyDescription ?? STRINGS.unknown, pick.description ?? STRINGS.seriesUntitled)}`;
       if (!view) {
         view = createStackViewport(byId<HTMLDivElement>('prior-viewport'));
         view.onChange(counter);

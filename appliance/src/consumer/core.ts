@@ -110,6 +110,8 @@ export interface StudyView {
   cachedInstances: number;
   referencedInstances: number;
   viewerUrl: string;
+  /** The patient's other exams opened in this session with images in the cache: the viewer shows one beside this one. */
+  priors: { studyUid: string; contentDate?: string; viewerUrl: string }[];
 }
 
 /**

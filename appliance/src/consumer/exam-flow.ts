@@ -147,13 +147,23 @@ export function examFlow(core: ConsumerCore) {
         for (const sop of sops) if (cached.get(series)?.has(sop)) present++;
       }
       const p = table.patient(session.id, row.patientHandle);
+      const viewerUrl = settings.viewerUrlTemplate.replace('{study}', encodeURIComponent(studyUid));
+      const priors = table
+        .studies(session.id)
+        .filter((other) => other.studyUid !== studyUid && other.patientHandle === row.patientHandle && cache.cachedSops(other.studyUid).size > 0)
+        .map((other) => {
+          const contentDate = (JSON.parse(other.manifest) as KosManifest).contentDate;
+          return { studyUid: other.studyUid, ...(contentDate ? { contentDate } : {}), viewerUrl: `${viewerUrl}&prior=${encodeURIComponent(other.studyUid)}` };
+        })
+        .sort((a, b) => (b.contentDate ?? '').localeCompare(a.contentDate ?? ''));
       return {
         study: row,
         manifest,
         ...(p ? { patient: patientOf(p) } : {}),
         cachedInstances: present,
         referencedInstances: referenced,
-        viewerUrl: settings.viewerUrlTemplate.replace('{study}', encodeURIComponent(studyUid)),
+        viewerUrl,
+        priors,
       };
     },
 
