@@ -299,7 +299,7 @@ describe('consumer DRIMbox, from the DMP to the local PACS', () => {
     const page = await (await claire.go(`/portal/etudes/${other.study.studyInstanceUid}`)).text();
     const compare = /<a class="bouton" data-compare-with="([^"]+)" href="([^"]+)"/.exec(page);
     expect(compare?.[1]).toBe(main.study.studyInstanceUid);
-    expect(compare?.[2].replaceAll('&amp;', '&')).toBe(`/viewer/?study=${other.study.studyInstanceUid}&base=/portal/dicom-web&prior=${main.study.studyInstanceUid}`);
+    expect(compare?.[2]?.replaceAll('&amp;', '&')).toBe(`/viewer/?study=${other.study.studyInstanceUid}&base=/portal/dicom-web&prior=${main.study.studyInstanceUid}`);
   });
 
   it('two professionals at the same time never see each other’s patients, exams, jobs or images', async () => {
