@@ -252,6 +252,19 @@ describe('what a radiologist needs on a real study', () => {
     expect(await page.isVisible('#preset-select')).toBe(false);
   });
 
+  it('magnifies a small image pixel by pixel, never smoothed', async () => {
+    await page.click(`.series-item[data-series-uid="${ref(10).uid}"]`); // CR, 16×16
+    await waitShown(page, ref(10));
+    const row = await page.evaluate(() => {
+      const c = document.querySelector<HTMLCanvasElement>('#viewport canvas')!;
+      const d = c.getContext('2d')!.getImageData(0, Math.floor(c.height / 2), c.width, 1).data;
+      return Array.from({ length: c.width }, (_, x) => d[x * 4]!);
+    });
+    // Nearest neighbour: one flat run per image column (16), plus the black margins; smoothing gives hundreds.
+    const changes = row.filter((v, i) => i > 0 && v !== row[i - 1]).length;
+    expect(changes).toBeLessThanOrEqual(20);
+  });
+
   it('marks the key images a KOS of the study selects, and jumps to them', async () => {
     await page.click(`.series-item[data-series-uid="${ref(1).uid}"]`);
     await waitShown(page, ref(1));

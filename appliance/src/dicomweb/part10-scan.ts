@@ -42,6 +42,14 @@ export class Part10Error extends Error {
   }
 }
 
+/** A Deflated Explicit VR LE file: its dataset must be inflated (or transcoded by the PACS) before it can be read. */
+export class DeflatedDatasetError extends Part10Error {
+  constructor(path: string) {
+    super(`${path}: deflated dataset, cannot be scanned`);
+    this.name = 'DeflatedDatasetError';
+  }
+}
+
 export interface Part10Element {
   tag: number;
   vr: string;
@@ -190,7 +198,7 @@ export async function scanPart10(path: string): Promise<Part10Layout> {
       pos += h.headerLength + h.length;
     }
     if (!transferSyntaxUid) throw new Part10Error(`${path}: no Transfer Syntax UID in the file meta information`);
-    if (transferSyntaxUid === DEFLATED_EXPLICIT_VR_LE) throw new Part10Error(`${path}: deflated dataset, cannot be scanned`);
+    if (transferSyntaxUid === DEFLATED_EXPLICIT_VR_LE) throw new DeflatedDatasetError(path);
     const enc: Encoding = { implicit: transferSyntaxUid === IMPLICIT_VR_LE, littleEndian: transferSyntaxUid !== EXPLICIT_VR_BE };
     const layout: Part10Layout = { path, size, transferSyntaxUid, datasetOffset: pos, elements: [] };
 

@@ -7,11 +7,11 @@ import { rewriteLittleEndian } from './le-rewrite.js';
 import { parseMediaType } from './media-type.js';
 import { boundaryOf, readMultipart, type IncomingPart } from './multipart-reader.js';
 import { multipartBody, multipartContentType, newBoundary, type OutgoingPart } from './multipart-writer.js';
-import { PIXEL_DATA, hex, scanPart10, Part10Error, type Part10Layout } from './part10-scan.js';
+import { DeflatedDatasetError, PIXEL_DATA, hex, scanPart10, Part10Error, type Part10Layout } from './part10-scan.js';
 import { linkedController, type Coverage, type DicomwebResponse, type RequestContext, type Served } from './response.js';
 import { spool, type SpooledInstance } from './spool.js';
 import { collect, fileChunks } from './streams.js';
-import { EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, canRewriteLocally, isLossy } from './transfer-syntax.js';
+import { EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, canRewriteLocally, isEncapsulated, isLossy, isUncompressedLittleEndian } from './transfer-syntax.js';
 import type { ImageUpstream, InstanceRef, UpstreamInstance } from './upstream/types.js';
 
 /**
@@ -255,6 +255,30 @@ export function createWadoService(options: WadoServiceOptions) {
     }
   }
 
+  /**
+   * The instance with frames this box can cut: as stored when uncompressed little endian or encapsulated; otherwise
+   * (big endian, deflate) transcoded by the PACS to Explicit VR Little Endian, which it does without loss.
+   */
+  async function cuttableInstance(ref: InstanceRef, signal: AbortSignal): Promise<{ layout: Part10Layout; release(): Promise<void> }> {
+    if (!upstream.transcode) return fetchInstanceFile(ref, signal);
+    try {
+      const held = await fetchInstanceFile(ref, signal);
+      const stored = held.layout.transferSyntaxUid;
+      if (isUncompressedLittleEndian(stored) || isEncapsulated(stored)) return held;
+      await held.release();
+    } catch (err) {
+      if (!(err instanceof DicomwebError && err.detail?.cause instanceof DeflatedDatasetError)) throw err;
+    }
+    const transcoded = await upstream.transcode(ref, EXPLICIT_VR_LE, signal);
+    const spooled = await spool(transcoded, tempDir);
+    try {
+      return { layout: await scanPart10(spooled.path), release: () => spooled.release() };
+    } catch (err) {
+      await spooled.release();
+      throw new DicomwebError(502, 'the PACS sent an unreadable instance', { cause: err });
+    }
+  }
+
   function acceptHeaderValue(accept: RequestContext['accept']): string {
     if (accept === undefined) return '*/*';
     return typeof accept === 'string' ? accept : accept.join(', ');
@@ -297,11 +321,18 @@ export function createWadoService(options: WadoServiceOptions) {
     if (ctx.coverage && !ctx.coverage.get(ref.seriesInstanceUid)?.has(ref.sopInstanceUid)) throw new DicomwebError(404, 'no such instance');
     if (upstream.passthrough) {
       const path = `/studies/${ref.studyInstanceUid}/series/${ref.seriesInstanceUid}/instances/${ref.sopInstanceUid}/frames/${frameNumbers.join(',')}`;
-      const answer = await upstream.passthrough(path, acceptHeaderValue(ctx.accept), controller.signal);
-      return reframe(answer.contentType, answer.body, controller, served);
+      try {
+        const answer = await upstream.passthrough(path, acceptHeaderValue(ctx.accept), controller.signal);
+        return reframe(answer.contentType, answer.body, controller, served);
+      } catch (err) {
+        // A PACS that cannot cut the frames itself (Orthanc: big endian, deflate, YBR_FULL_422) still serves the
+        // instance: the frames are then cut here, as over DIMSE.
+        if (controller.signal.aborted || !pacsRefusedFrames(err)) throw err;
+        log.info('wado: the PACS refused the frames, cutting them from the instance', { sop: ref.sopInstanceUid, error: err });
+      }
     }
     const ranges = parseAccept(ctx.accept);
-    const held = await fetchInstanceFile(ref, controller.signal);
+    const held = await cuttableInstance(ref, controller.signal);
     try {
       const rep = bestMultipart(ranges, frameRepresentations(held.layout.transferSyntaxUid));
       if (!rep) throw new DicomwebError(406, `frames stored as ${held.layout.transferSyntaxUid} cannot be sent in an acceptable media type`);
@@ -361,3 +392,10 @@ export function createWadoService(options: WadoServiceOptions) {
 }
 
 export type WadoService = ReturnType<typeof createWadoService>;
+
+/** The PACS answered a frames request with a refusal or a failure of its own (not: not found, unreachable, too slow). */
+function pacsRefusedFrames(err: unknown): boolean {
+  if (!(err instanceof DicomwebError)) return false;
+  const upstreamStatus = err.detail?.status;
+  return err.status === 400 || err.status === 406 || (err.status === 502 && typeof upstreamStatus === 'number' && upstreamStatus >= 500);
+}

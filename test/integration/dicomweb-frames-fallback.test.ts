@@ -1,0 +1,81 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../appliance/src/config/schema.js';
+import { createDicomwebUpstream, createDimseUpstream } from '../../appliance/src/dicomweb/index.js';
+import { boundaryOf, readMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
+import { createPacsBridge } from '../../appliance/src/dimse/index.js';
+import { buildRealWorldStudy, REAL_WORLD_SERIES, type RealWorldStudy } from '../fixtures/real-world.js';
+import { freePort } from '../peers/ports.js';
+import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
+import { startBox, TEST_TOKEN, type TestBox } from './dicomweb-box.js';
+
+// Frames of instances a PACS's own DICOMweb cannot cut (Orthanc answers 500 for big endian and deflate, 400 for
+// uncompressed YBR_FULL_422): the box cuts them itself from the instance, as it does over DIMSE, the PACS
+// transcoding big endian and deflate to Explicit VR Little Endian first. Both upstreams must give the same bytes.
+
+const AUTH = { authorization: `Bearer ${TEST_TOKEN}` };
+const ACCEPT = { accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' };
+const CASES = ['MR_small_bigendian.dcm', 'image_dfl.dcm', 'SC_ybr_full_422_uncompressed.dcm', 'CT_small.dcm'];
+
+let dir: string;
+let pacs: OrthancPeer;
+let study: RealWorldStudy;
+let overDicomweb: TestBox;
+let overDimse: TestBox;
+
+async function frame(box: TestBox, series: string, sop: string): Promise<{ status: number; bytes?: Buffer; contentType?: string }> {
+  const res = await fetch(`${box.baseUrl}/studies/${study.studyInstanceUid}/series/${series}/instances/${sop}/frames/1`, { headers: { ...AUTH, ...ACCEPT } });
+  const boundary = boundaryOf(res.headers.get('content-type'));
+  if (res.status !== 200 || !boundary) return { status: res.status };
+  for await (const part of readMultipart(res.body as unknown as AsyncIterable<Uint8Array>, boundary)) {
+    const chunks: Buffer[] = [];
+    for await (const c of part.body) chunks.push(c);
+    return { status: 200, bytes: Buffer.concat(chunks), contentType: part.headers.get('content-type') ?? '' };
+  }
+  return { status: 502 };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'frames-fallback-'));
+  study = buildRealWorldStudy(join(dir, 'study'));
+  pacs = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: await freePort() } } });
+  for (const name of CASES) await pacs.upload(readFileSync(study.files[REAL_WORLD_SERIES.findIndex((s) => s.file === name)]!));
+  overDicomweb = await startBox(() => createDicomwebUpstream({ baseUrl: pacs.dicomwebUrl }));
+  const config = configSchema.parse({ pacs: { aeTitle: pacs.aeTitle, host: '127.0.0.1', port: pacs.dicomPort, retrieve: 'C-GET' } });
+  const bridge = createPacsBridge(config.pacs, { aeTitle: 'DRIMBOX' }, config.dimse);
+  overDimse = await startBox((tempDir) => createDimseUpstream({ bridge, tempDir }));
+}, 120_000);
+
+afterAll(async () => {
+  await overDicomweb?.stop();
+  await overDimse?.stop();
+  await pacs?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('frames the PACS cannot cut are cut by the box', () => {
+  it.each(CASES)('%s: the same frame over DICOMweb and over DIMSE', async (name) => {
+    const index = REAL_WORLD_SERIES.findIndex((s) => s.file === name);
+    const [seriesId] = await pacs.rest<string[]>('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Series', Query: { SeriesNumber: String(index + 1) } }) });
+    const info = await pacs.rest<{ MainDicomTags: { SeriesInstanceUID: string }; Instances: string[] }>(`/series/${seriesId}`);
+    const instance = await pacs.rest<{ MainDicomTags: { SOPInstanceUID: string } }>(`/instances/${info.Instances[0]}`);
+    const seriesUid = info.MainDicomTags.SeriesInstanceUID;
+    const sop = instance.MainDicomTags.SOPInstanceUID;
+    const direct = await fetch(`${pacs.dicomwebUrl}/studies/${study.studyInstanceUid}/series/${seriesUid}/instances/${sop}/frames/1`, { headers: ACCEPT });
+    if (name !== 'CT_small.dcm') expect(direct.status, `Orthanc cuts ${name} itself`).toBeGreaterThanOrEqual(400); // the case this fallback is for
+    await direct.arrayBuffer();
+
+    const viaWeb = await frame(overDicomweb, seriesUid, sop);
+    const viaDimse = await frame(overDimse, seriesUid, sop);
+    expect(viaWeb.status, name).toBe(200);
+    expect(viaDimse.status, name).toBe(200);
+    expect(viaWeb.contentType).toMatch(/transfer-syntax=1\.2\.840\.10008\.1\.2\.1\b/);
+    expect(viaWeb.bytes!.equals(viaDimse.bytes!), `${name}: same pixels both ways`).toBe(true);
+    const tags = await pacs.rest<Record<string, string>>(`/instances/${info.Instances[0]}/tags?short`);
+    const [rows, columns, bits] = ['0028,0010', '0028,0011', '0028,0100'].map((t) => Number(tags[t]));
+    const samples = tags['0028,0004'] === 'YBR_FULL_422' ? 2 : Number(tags['0028,0002']);
+    expect(viaWeb.bytes!.length).toBe((rows! * columns! * samples * bits!) / 8);
+  });
+});
