@@ -62,9 +62,11 @@ export async function startRealWorldRig(): Promise<RealWorldRig> {
       const url = new URL(c.req.url);
       const series = /\/series\/([0-9.]+)\/instances\/[0-9.]+\/frames\//.exec(url.pathname)?.[1];
       if (series && refuseFramesOf.has(series)) return c.json({ error: 'frames of this instance cannot be located' }, 422);
+      // The page may still be asking while the rig stops: a relay that fails answers 502 instead of throwing.
       const upstream = await fetch(`http://127.0.0.1:${box.port}${url.pathname}${url.search}`, {
         headers: { accept: c.req.header('accept') ?? '*/*', authorization: c.req.header('authorization') ?? '' },
-      });
+      }).catch(() => undefined);
+      if (!upstream) return c.json({ error: 'box unreachable' }, 502);
       return new Response(upstream.body, { status: upstream.status, headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' } });
     });
     const port = await freePort();

@@ -253,7 +253,7 @@ describe('what a radiologist needs on a real study', () => {
   });
 
   it('magnifies a small image pixel by pixel, never smoothed', async () => {
-    await page.click(`.series-item[data-series-uid="${ref(10).uid}"]`); // CR, 16×16
+    await openByLink(page, ref(10)); // CR, 16×16
     await waitShown(page, ref(10));
     const row = await page.evaluate(() => {
       const c = document.querySelector<HTMLCanvasElement>('#viewport canvas')!;
