@@ -78,6 +78,8 @@ export interface Part10Layout {
   columns?: number;
   samplesPerPixel?: number;
   photometricInterpretation?: string;
+  /** (0008,0005), one entry per value (the first may be empty: the default repertoire). */
+  specificCharacterSet?: string[];
   bitsAllocated?: number;
   numberOfFrames?: number;
 }
@@ -248,6 +250,9 @@ function capture(layout: Part10Layout, el: Part10Element, value: Buffer, enc: En
       break;
     case 0x00280002:
       layout.samplesPerPixel = readUs(value, enc);
+      break;
+    case 0x00080005:
+      layout.specificCharacterSet = readText(value).split('\\').map((v) => v.trim());
       break;
     case 0x00280004:
       layout.photometricInterpretation = readText(value).trim().toUpperCase();
