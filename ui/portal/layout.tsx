@@ -1,7 +1,7 @@
 import type { Child } from 'hono/jsx';
 import { raw } from 'hono/html';
 import { FR } from '../strings/portal.js';
-import { PageHead } from '../shared/page-head.js';
+import { PageHead } from '../common/page-head.js';
 
 /** The page frame of the portal. Values are escaped by hono/jsx. No CDN, no inline script or style (the CSP forbids them). */
 

@@ -1,6 +1,6 @@
 import type { Child, FC } from 'hono/jsx';
 import { SETUP } from '../strings/setup.js';
-import { PageHead } from '../shared/page-head.js';
+import { PageHead } from '../common/page-head.js';
 
 export interface Csrf {
   name: string;

@@ -2,7 +2,7 @@ import type { FC } from 'hono/jsx';
 import { raw } from 'hono/html';
 import { STATUS } from '../strings/status.js';
 import type { Csrf } from '../setup/layout.js';
-import { PageHead } from '../shared/page-head.js';
+import { PageHead } from '../common/page-head.js';
 import type { StatusReport } from '../../appliance/src/device/status-report.js';
 
 type Fact = string | number | boolean | null;
