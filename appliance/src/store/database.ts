@@ -15,7 +15,10 @@ export function openDatabase(file: string, migrations: Migration[] = allMigratio
     throw new Error(`cannot open database ${file}: ${(err as Error).message}`);
   }
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  // FULL: each commit is synced to the WAL before it returns. With NORMAL a committed transaction "might roll back
+  // following a power loss" (sqlite.org/pragma.html#pragma_synchronous): a report already ACKed to the RIS, or a
+  // submission the DMP already has, would be lost or redone on a box whose power is pulled.
+  db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db, migrations);
