@@ -75,13 +75,28 @@ export function createHl7Intake(deps: IntakeDeps) {
       return buildAck(raw, err instanceof Hl7Error ? err.ackCode : 'AR', ackError(err));
     }
     const header = msg.header;
-    const recorded = deps.inbox.record({
+    // The report is read before it is stored, so that an accepted message costs one write (and one sync) before its ACK.
+    let study: string | undefined;
+    let reportProblem: unknown;
+    try {
+      const report = reportFromHl7(msg);
+      if (report.action !== 'withdraw' && report.action !== 'refresh' && !report.studyInstanceUid) {
+        throw new Hl7Error('AE', 'the report names no Study Instance UID (CDA documentationOf/serviceEvent/id)', 'OBX^1^5', hl7ErrorCodes.requiredFieldMissing);
+      }
+      const problem = checkReportLimits(report);
+      if (problem) throw new Hl7Error('AE', `${problem.text}: the DMP would refuse it`, problem.location, hl7ErrorCodes.dataTypeError);
+      study = report.studyInstanceUid;
+    } catch (err) {
+      reportProblem = err;
+    }
+    const recorded = await deps.inbox.recordSoon({
       channel: 'hl7',
       raw,
       remote: meta.remoteAddress,
       sender: `${header.get(3)}^${header.get(4)}`,
       controlId: msg.controlId || undefined,
       messageType: msg.messageType && msg.triggerEvent ? `${msg.messageType}^${msg.triggerEvent}` : msg.messageType,
+      ...(study && !reportProblem ? { studyInstanceUid: study } : {}),
     });
     if (recorded.kind === 'duplicate') {
       log.info('HL7 message received again', { inbox: recorded.row.id, original: recorded.original.id, controlId: msg.controlId });
@@ -91,18 +106,10 @@ export function createHl7Intake(deps: IntakeDeps) {
       return buildAck(msg, 'AR', { text: recorded.row.error ?? 'control id reused', location: 'MSH^1^10', hl7ErrorCode: hl7ErrorCodes.duplicateKeyIdentifier });
     }
     const { row } = recorded;
-    try {
-      const report = reportFromHl7(msg);
-      if (report.action !== 'withdraw' && report.action !== 'refresh' && !report.studyInstanceUid) {
-        throw new Hl7Error('AE', 'the report names no Study Instance UID (CDA documentationOf/serviceEvent/id)', 'OBX^1^5', hl7ErrorCodes.requiredFieldMissing);
-      }
-      const problem = checkReportLimits(report);
-      if (problem) throw new Hl7Error('AE', `${problem.text}: the DMP would refuse it`, problem.location, hl7ErrorCodes.dataTypeError);
-      if (report.studyInstanceUid) deps.inbox.setStudy(row.id, report.studyInstanceUid);
-    } catch (err) {
-      deps.inbox.markRejected(row.id, (err as Error).message);
-      log.warn('HL7 report refused', { inbox: row.id, controlId: msg.controlId, reason: (err as Error).message });
-      return buildAck(msg, err instanceof Hl7Error ? err.ackCode : 'AE', ackError(err));
+    if (reportProblem !== undefined) {
+      deps.inbox.markRejected(row.id, (reportProblem as Error).message);
+      log.warn('HL7 report refused', { inbox: row.id, controlId: msg.controlId, reason: (reportProblem as Error).message });
+      return buildAck(msg, reportProblem instanceof Hl7Error ? reportProblem.ackCode : 'AE', ackError(reportProblem));
     }
     deps.onStored?.();
     log.info('HL7 report accepted', { inbox: row.id, controlId: msg.controlId, type: row.messageType });

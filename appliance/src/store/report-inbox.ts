@@ -94,10 +94,43 @@ const fromRaw = (r: Raw): InboxRow => ({
 });
 
 export class ReportInbox {
+  private pending: { input: RecordInput; resolve: (r: RecordResult) => void; reject: (err: unknown) => void }[] = [];
+
   constructor(
     private readonly db: Db,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  /**
+   * `record`, with group commit: the messages that arrive while a commit is being synced are written together in
+   * the next transaction, one sync for all of them; each promise settles only once its message is on disk (no ACK
+   * before its fsync). A batch that fails is retried message by message, so one bad message fails alone.
+   */
+  recordSoon(input: RecordInput): Promise<RecordResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ input, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    let results: RecordResult[];
+    try {
+      results = this.db.transaction(() => batch.map((b) => this.record(b.input)))();
+    } catch {
+      for (const b of batch) {
+        try {
+          b.resolve(this.record(b.input));
+        } catch (err) {
+          b.reject(err);
+        }
+      }
+      return;
+    }
+    batch.forEach((b, i) => b.resolve(results[i]!));
+  }
 
   /** Persists the message (fsync'd by SQLite at commit) and tells whether it is new. */
   record(input: RecordInput): RecordResult {
