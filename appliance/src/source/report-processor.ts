@@ -268,7 +268,7 @@ export class ReportProcessor {
         row.id,
         sendToDmp ? `manifest ${built.sopInstanceUid} queued (${examNow.instanceCount} instances)` : `manifest ${built.sopInstanceUid} kept locally: the report is not for the DMP (DESTDMP=N)`,
       );
-    })();
+    }).immediate();
     this.log.info('manifest built', { inbox: row.id, study: studyUid, kos: built.sopInstanceUid, instances: examNow.instanceCount, queued: sendToDmp });
     this.deps.onManifestChanged?.(studyUid);
     if (sendToDmp) this.deps.onQueued?.();
@@ -322,7 +322,7 @@ export class ReportProcessor {
         }
       }
       this.deps.inbox.markDone(row.id, `withdrawal of ${targets.map((k) => k.sopInstanceUid).join(', ')} queued`);
-    })();
+    }).immediate();
     this.log.info('manifest withdrawn', { inbox: row.id, kos: targets.map((k) => k.sopInstanceUid) });
     for (const k of targets) this.deps.onManifestChanged?.(k.studyInstanceUid);
     this.deps.onQueued?.();

@@ -161,7 +161,7 @@ export class ConsumerCacheIndex {
         .run(i.studyUid, i.seriesUid, i.sopInstanceUid, i.sopClassUid, i.transferSyntaxUid, i.bytes, i.instanceNumber ?? null, i.instanceJson, now).changes;
       if (added) this.db.prepare('UPDATE consumer_cache_studies SET bytes = bytes + ?, instances = instances + 1 WHERE study_uid = ?').run(i.bytes, i.studyUid);
       return added > 0;
-    })();
+    }).immediate();
   }
 
   /** Forgets an instance whose file went missing. */
@@ -173,7 +173,7 @@ export class ConsumerCacheIndex {
       if (!r) return;
       this.db.prepare('DELETE FROM consumer_cache_instances WHERE study_uid = ? AND sop_instance_uid = ?').run(studyUid, sopInstanceUid);
       this.db.prepare('UPDATE consumer_cache_studies SET bytes = bytes - ?, instances = instances - 1 WHERE study_uid = ?').run(r.bytes, studyUid);
-    })();
+    }).immediate();
   }
 
   touch(studyUid: string, at: number): void {

@@ -290,7 +290,7 @@ export class ConsumerSessionTable {
       if (!r) return undefined;
       this.db.prepare('DELETE FROM consumer_pending_contexts WHERE id = ?').run(id);
       return r.expires_at > now ? r.context : undefined;
-    })();
+    }).immediate();
   }
 
   deleteExpiredContexts(now: number): number {

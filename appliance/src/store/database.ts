@@ -20,6 +20,9 @@ export function openDatabase(file: string, migrations: Migration[] = allMigratio
   // submission the DMP already has, would be lost or redone on a box whose power is pulled.
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
+  // Another process (the `drimbox` command, a backup) may hold the write lock: wait up to 5 s for it. Every write
+  // transaction starts with BEGIN IMMEDIATE (`.immediate()`): a deferred one that has read first cannot wait —
+  // SQLite answers SQLITE_BUSY at once rather than let its snapshot go stale.
   db.pragma('busy_timeout = 5000');
   migrate(db, migrations);
   return db;
@@ -46,7 +49,7 @@ export function migrate(db: Db, migrations: Migration[]): void {
         throw new Error(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
       }
       db.pragma(`user_version = ${m.version}`);
-    })();
+    }).immediate();
   }
 }
 

@@ -57,7 +57,7 @@ export class DicomwebMetadataCache {
         )
         .run(entry.studyInstanceUid, entry.seriesInstanceUid, entry.instanceCount, entry.baseUrl, entry.gzippedJson, entry.gzippedJson.length, entry.builtAt, new Date().toISOString());
       this.prune(entry);
-    })();
+    }).immediate();
   }
 
   /** When the exam changed (IOCM rejection, late images, corrected report): its series are rebuilt on next use. */

@@ -202,7 +202,7 @@ export class Outbox {
         if (claim.run(ts, r.id).changes === 1) claimed.push(fromRaw({ ...r, state: 'sending', attempts: r.attempts + 1, updated_at: ts }));
       }
       return claimed;
-    })();
+    }).immediate();
   }
 
   /** Records the outcome of a send attempt of a claimed row. */
@@ -246,7 +246,7 @@ export class Outbox {
       return this.db.prepare(`UPDATE outbox SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE state = 'dead'`).run(ts, ts).changes;
     }
     const stmt = this.db.prepare(`UPDATE outbox SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE id = ? AND state IN ('dead', 'waiting-retry')`);
-    return this.db.transaction(() => ids.reduce((n, id) => n + stmt.run(ts, ts, id).changes, 0))();
+    return this.db.transaction(() => ids.reduce((n, id) => n + stmt.run(ts, ts, id).changes, 0)).immediate();
   }
 
   /** Technician action: forget finished rows (done, and dead if asked) older than a date. */

@@ -104,7 +104,8 @@ export class ReportInbox {
   /**
    * `record`, with group commit: the messages that arrive while a commit is being synced are written together in
    * the next transaction, one sync for all of them; each promise settles only once its message is on disk (no ACK
-   * before its fsync). A batch that fails is retried message by message, so one bad message fails alone.
+   * before its fsync). A batch that fails is retried message by message, so one bad message fails alone (a lock
+   * held by another process fails them all at once).
    */
   recordSoon(input: RecordInput): Promise<RecordResult> {
     return new Promise((resolve, reject) => {
@@ -118,8 +119,14 @@ export class ReportInbox {
     this.pending = [];
     let results: RecordResult[];
     try {
-      results = this.db.transaction(() => batch.map((b) => this.record(b.input)))();
-    } catch {
+      results = this.db.transaction(() => batch.map((b) => this.record(b.input))).immediate();
+    } catch (err) {
+      // The database is locked by another process past the busy timeout: every message of the batch waits the
+      // same way, so all are refused now (the sender resends) rather than each waiting again.
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+        for (const b of batch) b.reject(err);
+        return;
+      }
       for (const b of batch) {
         try {
           b.resolve(this.record(b.input));
@@ -161,7 +168,7 @@ export class ReportInbox {
         .run(ts, input.channel, input.remote ?? null, input.sender ?? null, input.controlId ?? null, input.messageType ?? null, kind === 'new' ? input.raw : input.raw.subarray(0, REJECTED_PREFIX_BYTES), digest, state, error, kind === 'new' ? ts : null, input.studyInstanceUid ?? null, ts);
       const row = this.get(Number(lastInsertRowid))!;
       return kind === 'new' ? { kind, row } : { kind, row, original: fromRaw(original!) };
-    })();
+    }).immediate();
   }
 
   get(id: number): InboxRow | undefined {
@@ -233,7 +240,7 @@ export class ReportInbox {
         made++;
       }
       return made;
-    })();
+    }).immediate();
   }
 
   setStudy(id: number, studyInstanceUid: string): void {
