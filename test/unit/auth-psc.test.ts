@@ -139,6 +139,18 @@ describe('ExpiringCache', () => {
     cache.set('d', 4, 50); // already expired: not stored
     expect(cache.get('d')).toBeUndefined();
   });
+
+  it('never keeps an entry longer than its lifetime when the wall clock is set back', () => {
+    let wall = 1_000_000;
+    let mono = 0;
+    const cache = new ExpiringCache<string>(10, () => wall, () => mono);
+    cache.set('token', 'active', wall + 60_000);
+    wall -= 3_600_000; // NTP sets the clock back an hour
+    mono += 30_000;
+    expect(cache.get('token')).toBe('active');
+    mono += 30_000; // a minute has really passed
+    expect(cache.get('token')).toBeUndefined();
+  });
 });
 
 describe('parsePscUserInfo', () => {

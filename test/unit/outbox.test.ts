@@ -2,6 +2,7 @@ import { describe, it, expect, beforeEach } from 'vitest';
 import { openDatabase, type Db } from '../../appliance/src/store/database.js';
 import { Outbox, retryDelayMs, defaultRetryPolicy, type SendOutcome, type OutboxRow } from '../../appliance/src/store/outbox.js';
 import { OutboxDrainer } from '../../appliance/src/source/outbox-drainer.js';
+import { ReportInbox } from '../../appliance/src/store/report-inbox.js';
 
 let db: Db;
 let clock: Date;
@@ -97,6 +98,34 @@ describe('outbox', () => {
     o.complete(a!, { kind: 'success' });
     expect(o.purge({ before: new Date(clock.getTime() + 1) })).toBe(1);
     expect(o.list().map((r) => r.uniqueId)).toEqual(['b']);
+  });
+});
+
+describe('outbox and inbox when the clock goes back (a box without a real-time clock, an NTP correction)', () => {
+  it('takes new work at once and a retry set by the clock ahead, instead of stalling until the clock catches up', () => {
+    const o = new Outbox(db, policy, now);
+    publish(o, '1.2.3', 'study-1');
+    const [row] = o.claimDue(10);
+    o.complete(row!, { kind: 'retryable', reason: 'DMP unreachable' });
+    publish(o, '1.2.4', 'study-2');
+    clock = new Date(clock.getTime() - 24 * 3_600_000); // the clock goes back a day
+    expect(o.nextDueAt()!.getTime()).toBe(clock.getTime());
+    expect(o.claimDue(10).map((r) => r.uniqueId).sort()).toEqual(['1.2.3', '1.2.4']);
+
+    const inbox = new ReportInbox(db, now);
+    clock = new Date('2026-11-27T10:00:00Z');
+    inbox.record({ channel: 'hl7', raw: Buffer.from('report'), controlId: 'C1' });
+    clock = new Date(clock.getTime() - 24 * 3_600_000);
+    expect(inbox.due().map((r) => r.controlId)).toEqual(['C1']);
+    expect(inbox.nextDueAt()!.getTime()).toBe(clock.getTime());
+  });
+
+  it('still waits for an ordinary backoff', () => {
+    const o = new Outbox(db, policy, now);
+    publish(o, '1.2.3');
+    o.complete(o.claimDue(10)[0]!, { kind: 'retryable', reason: 'DMP unreachable' });
+    expect(o.claimDue(10)).toEqual([]);
+    expect(o.nextDueAt()!.getTime()).toBeGreaterThan(clock.getTime());
   });
 });
 

@@ -191,11 +191,11 @@ export class Outbox {
       const rows = this.db
         .prepare(
           `SELECT o.* FROM outbox o
-           WHERE o.state IN ('pending', 'waiting-retry') AND o.next_attempt_at <= ?
+           WHERE (o.state = 'pending' OR (o.state = 'waiting-retry' AND (o.next_attempt_at <= ? OR o.next_attempt_at > ?)))
              AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.exam_key = o.exam_key AND p.id < o.id AND p.state NOT IN ('done', 'dead'))
            ORDER BY o.id LIMIT ?`,
         )
-        .all(ts, limit) as RawRow[];
+        .all(ts, this.clockWentBack(), limit) as RawRow[];
       const claim = this.db.prepare(`UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ? AND state IN ('pending', 'waiting-retry')`);
       const claimed: OutboxRow[] = [];
       for (const r of rows) {
@@ -255,9 +255,20 @@ export class Outbox {
     return this.db.prepare(`DELETE FROM outbox WHERE state IN ${states} AND updated_at < ?`).run(options.before.toISOString()).changes;
   }
 
-  /** Earliest time a waiting row becomes due, to sleep until then. */
+  /** Earliest time a waiting row becomes due, to sleep until then (now for new work and after the clock went back). */
   nextDueAt(): Date | undefined {
-    const r = this.db.prepare(`SELECT MIN(next_attempt_at) AS t FROM outbox WHERE state IN ('pending', 'waiting-retry')`).get() as { t: string | null };
-    return r.t ? new Date(r.t) : undefined;
+    const r = this.db
+      .prepare(`SELECT MIN(next_attempt_at) AS t, SUM(state = 'pending') AS fresh FROM outbox WHERE state IN ('pending', 'waiting-retry')`)
+      .get() as { t: string | null; fresh: number | null };
+    if (!r.t) return undefined;
+    return r.fresh || r.t > this.clockWentBack() ? this.now() : new Date(r.t);
+  }
+
+  /**
+   * A retry time beyond this was set by a clock ahead of the present one (a box without a real-time clock, an NTP
+   * correction): no backoff is that long, so such a row is due now rather than stalled until the clock catches up.
+   */
+  private clockWentBack(): string {
+    return new Date(this.now().getTime() + this.policy.maxDelayMs + 60_000).toISOString();
   }
 }

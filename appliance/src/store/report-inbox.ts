@@ -191,10 +191,10 @@ export class ReportInbox {
     return (
       this.db
         .prepare(
-          `SELECT * FROM report_inbox WHERE state IN ('received', 'waiting') AND next_attempt_at <= ?
+          `SELECT * FROM report_inbox WHERE state = 'received' OR (state = 'waiting' AND (next_attempt_at <= ? OR next_attempt_at > ?))
            ORDER BY CASE state WHEN 'received' THEN 0 ELSE 1 END, next_attempt_at, id LIMIT ?`,
         )
-        .all(this.now().toISOString(), limit) as Raw[]
+        .all(this.now().toISOString(), this.clockWentBack(), limit) as Raw[]
     ).map(fromRaw);
   }
 
@@ -208,8 +208,16 @@ export class ReportInbox {
   }
 
   nextDueAt(): Date | undefined {
-    const r = this.db.prepare(`SELECT MIN(next_attempt_at) AS t FROM report_inbox WHERE state IN ('received', 'waiting')`).get() as { t: string | null };
-    return r.t ? new Date(r.t) : undefined;
+    const r = this.db
+      .prepare(`SELECT MIN(next_attempt_at) AS t, SUM(state = 'received') AS fresh FROM report_inbox WHERE state IN ('received', 'waiting')`)
+      .get() as { t: string | null; fresh: number | null };
+    if (!r.t) return undefined;
+    return r.fresh || r.t > this.clockWentBack() ? this.now() : new Date(r.t);
+  }
+
+  /** New messages are always due; a recheck set more than a day ahead was set by a clock that has since gone back. */
+  private clockWentBack(): string {
+    return new Date(this.now().getTime() + 24 * 3_600_000).toISOString();
   }
 
   /** A message about this exam is still to be processed. */
