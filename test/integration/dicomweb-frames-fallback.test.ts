@@ -25,8 +25,8 @@ let study: RealWorldStudy;
 let overDicomweb: TestBox;
 let overDimse: TestBox;
 
-async function frame(box: TestBox, series: string, sop: string): Promise<{ status: number; bytes?: Buffer; contentType?: string }> {
-  const res = await fetch(`${box.baseUrl}/studies/${study.studyInstanceUid}/series/${series}/instances/${sop}/frames/1`, { headers: { ...AUTH, ...ACCEPT } });
+async function frame(box: TestBox, series: string, sop: string, accept = ACCEPT.accept): Promise<{ status: number; bytes?: Buffer; contentType?: string }> {
+  const res = await fetch(`${box.baseUrl}/studies/${study.studyInstanceUid}/series/${series}/instances/${sop}/frames/1`, { headers: { ...AUTH, accept } });
   const boundary = boundaryOf(res.headers.get('content-type'));
   if (res.status !== 200 || !boundary) return { status: res.status };
   for await (const part of readMultipart(res.body as unknown as AsyncIterable<Uint8Array>, boundary)) {
@@ -77,5 +77,28 @@ describe('frames the PACS cannot cut are cut by the box', () => {
     const [rows, columns, bits] = ['0028,0010', '0028,0011', '0028,0100'].map((t) => Number(tags[t]));
     const samples = tags['0028,0004'] === 'YBR_FULL_422' ? 2 : Number(tags['0028,0002']);
     expect(viaWeb.bytes!.length).toBe((rows! * columns! * samples * bits!) / 8);
+  });
+});
+
+describe('the ANS test platform asks for frames with its instance Accept list', () => {
+  it('gets the frames (as dcm4chee-arc answers), the same bytes, over both upstreams', async () => {
+    // The Accept line of the ANS WADO-RS validator's request (test/fixtures/reference/spec/wado-rs/).
+    const ans = readFileSync(join(import.meta.dirname, '../fixtures/reference/spec/wado-rs/ans-request-series.http.txt'), 'latin1')
+      .split(/\r?\n/)
+      .find((l) => l.startsWith('Accept:'))!
+      .slice(7);
+    const index = REAL_WORLD_SERIES.findIndex((s) => s.file === 'CT_small.dcm');
+    const [seriesId] = await pacs.rest<string[]>('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Series', Query: { SeriesNumber: String(index + 1) } }) });
+    const info = await pacs.rest<{ MainDicomTags: { SeriesInstanceUID: string }; Instances: string[] }>(`/series/${seriesId}`);
+    const sop = (await pacs.rest<{ MainDicomTags: { SOPInstanceUID: string } }>(`/instances/${info.Instances[0]}`)).MainDicomTags.SOPInstanceUID;
+    for (const box of [overDicomweb, overDimse]) {
+      const standard = await frame(box, info.MainDicomTags.SeriesInstanceUID, sop);
+      const asAns = await frame(box, info.MainDicomTags.SeriesInstanceUID, sop, ans);
+      expect(asAns.status).toBe(200);
+      expect(asAns.contentType).toMatch(/^application\/octet-stream; transfer-syntax=1\.2\.840\.10008\.1\.2\.1$/);
+      expect(asAns.bytes!.equals(standard.bytes!)).toBe(true);
+    }
+    // Still refused: a frames request that names nothing the box can send.
+    expect((await frame(overDimse, info.MainDicomTags.SeriesInstanceUID, sop, 'image/png')).status).toBe(406);
   });
 });

@@ -227,3 +227,16 @@ export function acceptsGzip(acceptEncoding: string | null | undefined): boolean 
   }
   return (gzip ?? star ?? 0) > 0;
 }
+
+/**
+ * The ANS test platform (homologation) asks for frames and bulk data with the Accept list it uses for instances:
+ * `multipart/related; type="application/dicom"; transfer-syntax=…` only, which PS3.18 does not allow for frames (406
+ * here). The reference platform (dcm4chee-arc) answers such a request with the frames; so does the box: the same
+ * ranges read as application/octet-stream parts, transfer syntaxes and q values kept. Undefined when no range asks
+ * for application/dicom parts (nothing to reinterpret).
+ */
+export function instanceRangesAsFrames(ranges: MediaRange[]): MediaRange[] | undefined {
+  const asked = ranges.filter((r) => r.type === 'multipart' && normalizedPartType(r) === 'application/dicom');
+  if (asked.length === 0) return undefined;
+  return asked.map((r) => ({ ...r, params: new Map(r.params).set('type', 'application/octet-stream') }));
+}

@@ -1,6 +1,6 @@
 import type { RetrieveTarget } from '../dimse/types.js';
 import type { Logger } from '../log/logger.js';
-import { acceptsMultipartOf, bestMultipart, chooseInstanceTransferSyntax, parseAccept, type MediaRange, type Representation } from './accept.js';
+import { acceptsMultipartOf, bestMultipart, chooseInstanceTransferSyntax, instanceRangesAsFrames, parseAccept, type MediaRange, type Representation } from './accept.js';
 import { DicomwebError } from './errors.js';
 import { framePartContentType, frameRepresentations, locateFrames, type ByteRange } from './frames.js';
 import { rewriteLittleEndian } from './le-rewrite.js';
@@ -255,6 +255,17 @@ export function createWadoService(options: WadoServiceOptions) {
     }
   }
 
+  /** How frames go out: PS3.18 negotiation, else the ANS test platform's instance-style Accept (logged as such). */
+  function frameRepresentation(ranges: MediaRange[], stored: string, ref: InstanceRef): Representation | undefined {
+    const reps = frameRepresentations(stored);
+    const rep = bestMultipart(ranges, reps);
+    if (rep) return rep;
+    const reread = instanceRangesAsFrames(ranges);
+    const deviant = reread && bestMultipart(reread, reps);
+    if (deviant) log.info('wado: frames asked as application/dicom parts (ANS test platform style), sent as frames', { sop: ref.sopInstanceUid, as: framePartContentType(deviant) });
+    return deviant;
+  }
+
   /**
    * The instance with frames this box can cut: as stored when uncompressed little endian or encapsulated; otherwise
    * (big endian, deflate) transcoded by the PACS to Explicit VR Little Endian, which it does without loss.
@@ -334,7 +345,7 @@ export function createWadoService(options: WadoServiceOptions) {
     const ranges = parseAccept(ctx.accept);
     const held = await cuttableInstance(ref, controller.signal);
     try {
-      const rep = bestMultipart(ranges, frameRepresentations(held.layout.transferSyntaxUid));
+      const rep = frameRepresentation(ranges, held.layout.transferSyntaxUid, ref);
       if (!rep) throw new DicomwebError(406, `frames stored as ${held.layout.transferSyntaxUid} cannot be sent in an acceptable media type`);
       let all: ByteRange[][];
       try {
@@ -368,7 +379,7 @@ export function createWadoService(options: WadoServiceOptions) {
     try {
       const { layout } = held;
       if (tag === hex(PIXEL_DATA)) {
-        const rep = bestMultipart(ranges, frameRepresentations(layout.transferSyntaxUid));
+        const rep = frameRepresentation(ranges, layout.transferSyntaxUid, ref);
         if (!rep) throw new DicomwebError(406, 'pixel data cannot be sent in an acceptable media type');
         const all = await locateFrames(layout).catch((err: unknown) => {
           throw new DicomwebError(422, 'frames of this instance cannot be located', { cause: err });
