@@ -231,9 +231,9 @@ export function acceptsGzip(acceptEncoding: string | null | undefined): boolean 
 /**
  * The ANS test platform (homologation) asks for frames and bulk data with the Accept list it uses for instances:
  * `multipart/related; type="application/dicom"; transfer-syntax=…` only, which PS3.18 does not allow for frames (406
- * here). The reference platform (dcm4chee-arc) answers such a request with the frames; so does the box: the same
- * ranges read as application/octet-stream parts, transfer syntaxes and q values kept. Undefined when no range asks
- * for application/dicom parts (nothing to reinterpret).
+ * here), and the homologation expects the frames (issue 14.6): the same ranges are read as application/octet-stream
+ * parts, transfer syntaxes and q values kept (how dcm4chee-arc, the platform's reference, was reported to answer;
+ * not checked against it here). Undefined when no range asks for application/dicom parts.
  */
 export function instanceRangesAsFrames(ranges: MediaRange[]): MediaRange[] | undefined {
   const asked = ranges.filter((r) => r.type === 'multipart' && normalizedPartType(r) === 'application/dicom');
