@@ -51,7 +51,9 @@ export class AdminGate {
   constructor(
     private readonly settings: AdminGateSettings,
     private readonly pinHash: () => string,
-    private readonly now: () => number = Date.now,
+    // A monotonic clock: idle and absolute session lifetimes and PIN locks are durations, which a wall clock set
+    // forward (shorter lock) or back (longer session) must not change.
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** The session a cookie names, if alive; touching it extends its idle time. */

@@ -49,7 +49,7 @@ export class CardReader {
     private readonly module: Pkcs11Module,
     private readonly options: CardReaderOptions,
     private readonly log: Logger,
-    now: () => number = Date.now,
+    now: () => number = () => performance.now(),
   ) {
     this.guard = new PinGuard(options.maxPinFailures, options.pinLockMinutes * 60_000, now);
   }

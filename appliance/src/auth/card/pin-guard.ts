@@ -9,7 +9,8 @@ export class PinGuard {
   constructor(
     private readonly maxFailures: number,
     private readonly lockMs: number,
-    private readonly now: () => number = Date.now,
+    // A monotonic clock: setting the wall clock forward must not end a lock early (only durations are kept here).
+    private readonly now: () => number = () => performance.now(),
     private readonly maxCards = 64,
   ) {}
 
