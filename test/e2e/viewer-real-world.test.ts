@@ -352,5 +352,16 @@ describe('what a radiologist needs on a real study', () => {
     await touch('touchEnd', []);
     await page.waitForFunction((b) => Number(document.querySelector('#image-counter')?.getAttribute('data-index')) > b, before, { timeout: 5_000 });
     await shot('touch-scroll');
+
+    // One ordinary pinch (fingers from 80 to 240 px apart) on the small screen: a sensible zoom, not thousands of %.
+    await touch('touchStart', [{ x: x - 40, y }, { x: x + 40, y }]);
+    for (let i = 1; i <= 8; i++) await touch('touchMove', [{ x: x - 40 - i * 10, y }, { x: x + 40 + i * 10, y }]);
+    await touch('touchEnd', []);
+    await page.waitForFunction((z) => document.querySelector('#zoom-label')?.textContent !== z, STRINGS.zoom(100), { timeout: 5_000 });
+    const zoom = Number(/(\d+)/.exec((await page.textContent('#zoom-label')) ?? '')?.[1]);
+    console.log(`viewer 800x480: one pinch ×3 of the finger spread gives zoom ${zoom} %`);
+    // Proportional to the fingers' spread (×3): about 300 %.
+    expect(zoom).toBeGreaterThan(240);
+    expect(zoom).toBeLessThan(360);
   });
 });

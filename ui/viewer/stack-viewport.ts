@@ -93,15 +93,15 @@ export function createStackViewport(element: HTMLDivElement): StackViewport {
   if (id === 1) {
     group.addTool(WindowLevelTool.toolName);
     group.addTool(PanTool.toolName);
-    group.addTool(ZoomTool.toolName, { pinchToZoom: true, pan: true });
+    group.addTool(ZoomTool.toolName);
     group.addTool(StackScrollTool.toolName);
     group.addTool(LengthTool.toolName, { getTextLines: lengthTextLines });
     group.addTool(AngleTool.toolName, { getTextLines: angleTextLines });
     group.addTool(EllipticalROITool.toolName, { getTextLines: ellipseTextLines });
-    // Fixed bindings whatever the mode: wheel scrolls, middle button pans, right button and pinch zoom.
+    // Fixed bindings whatever the mode: wheel scrolls, middle button pans, right button zooms (pinch: see below).
     group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
     group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
-    group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }, { numTouchPoints: 2 }] });
+    group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
     group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
   }
   group.addViewport(viewportId, engineId);
@@ -173,6 +173,30 @@ export function createStackViewport(element: HTMLDivElement): StackViewport {
   // The loader reports failures on the library's event target, not on the element.
   eventTarget.addEventListener(Enums.Events.IMAGE_LOAD_ERROR, onLoadError);
   eventTarget.addEventListener(Enums.Events.IMAGE_LOAD_FAILED, onLoadError);
+
+  // Pinch: the zoom follows the spread of the two fingers (×2 apart, ×2 zoom) whatever the screen's size; the
+  // library's own pinch scaled with the screen (one pinch on the 800×480 screen once reached 53,575 %).
+  const spread = (t: TouchList) => Math.hypot(t[0]!.clientX - t[1]!.clientX, t[0]!.clientY - t[1]!.clientY);
+  let pinch: { from: number; zoom: number } | undefined;
+  element.addEventListener(
+    'touchstart',
+    (e) => {
+      pinch = e.touches.length === 2 && imageIds.length > 0 && spread(e.touches) > 0 ? { from: spread(e.touches), zoom: viewport.getZoom() } : undefined;
+    },
+    { passive: true },
+  );
+  element.addEventListener(
+    'touchmove',
+    (e) => {
+      if (!pinch || e.touches.length !== 2) return;
+      viewport.setZoom(pinch.zoom * (spread(e.touches) / pinch.from));
+      viewport.render();
+    },
+    { passive: true },
+  );
+  element.addEventListener('touchend', (e) => {
+    if (e.touches.length < 2) pinch = undefined;
+  });
 
   const clamp = (i: number) => Math.max(0, Math.min(imageIds.length - 1, Math.round(i)));
   const scrollTo = async (index: number) => {
