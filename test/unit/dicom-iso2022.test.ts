@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeIso2022, redecode, usesCodeExtensions } from '../../appliance/src/dicom/dataset/iso2022.js';
+import { decodeIso2022, redecode, specificCharacterSetOf, usesCodeExtensions } from '../../appliance/src/dicom/dataset/iso2022.js';
+import { toDicomJson } from '../../appliance/src/dimse/dicom-json.js';
+import { RawDataset } from '../../appliance/src/dimse/receive.js';
 import { instanceToDicomJson } from '../../appliance/src/dicomweb/dicom-json.js';
 import { scanPart10 } from '../../appliance/src/dicomweb/part10-scan.js';
 import { REAL_WORLD_DIR } from '../fixtures/real-world.js';
@@ -20,6 +23,15 @@ describe('DICOM JSON of text under ISO 2022 code extensions', () => {
   it('decodes Korean (KS X 1001 in G1) per PS3.5 Annex I', async () => {
     expect(await patientName('chrI2')).toEqual({ Alphabetic: 'Hong^Gildong', Ideographic: '洪^吉洞', Phonetic: '홍^길동' });
     expect(await patientName('chrKoreanMulti')).toEqual({ Alphabetic: '김희중' });
+  });
+
+  it('decodes a C-FIND identifier the same way (QIDO over DIMSE): the set is read from the received bytes', async () => {
+    const layout = await scanPart10(file('chrI2'));
+    const bytes = readFileSync(file('chrI2')).subarray(layout.datasetOffset);
+    expect(specificCharacterSetOf(bytes, false)).toEqual(['', 'ISO 2022 IR 149']);
+    const json = toDicomJson(new RawDataset(bytes, layout.transferSyntaxUid));
+    expect(json['00100010']?.Value?.[0]).toEqual({ Alphabetic: 'Hong^Gildong', Ideographic: '洪^吉洞', Phonetic: '홍^길동' });
+    expect(specificCharacterSetOf(Buffer.from([0x10, 0x00, 0x10, 0x00, 0x50, 0x4e, 0x00, 0x00]), false)).toEqual([]);
   });
 
   it('leaves single character sets to the reader (Greek ISO_IR 126) and says UTF-8 in the answer', async () => {

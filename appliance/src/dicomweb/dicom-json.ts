@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { DcmDataset } from '../dicom/dataset/dcmjs.js';
-import { redecode, usesCodeExtensions } from '../dicom/dataset/iso2022.js';
+import { redecodeDicomJson, usesCodeExtensions } from '../dicom/dataset/iso2022.js';
 import { readPart10 } from '../dicom/dataset/part10.js';
 import type { DicomJson } from '../dimse/types.js';
 import { PIXEL_DATA, hex, type Part10Layout } from './part10-scan.js';
@@ -24,15 +24,7 @@ export interface JsonOptions {
   /** URL of a top-level binary element's value on this box (…/instances/{sop}/bulk/{tag}); undefined: inline it. */
   bulkDataUri?: (tag: string) => string | undefined;
   inlineLimit?: number;
-  /**
-   * The file's Specific Character Set when it uses ISO 2022 code extensions, read from the file itself (dcmjs
-   * reports UTF-8 once it has read a dataset): its text values are decoded again (iso2022.ts).
-   */
-  codeExtensions?: readonly string[];
 }
-
-/** Text VRs whose values the Specific Character Set governs (PS3.5 §6.1.2.3). */
-const TEXT_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'UT', 'UC']);
 
 function concatBinary(values: unknown[]): Buffer {
   const parts: Buffer[] = [];
@@ -50,14 +42,13 @@ function jsonNumber(v: unknown): number | string | null {
   return null;
 }
 
-function personName(v: unknown, charsets: readonly string[] | undefined): Record<string, string> | null {
-  const text = (s: string) => (charsets ? redecode(s, charsets, true) : s);
-  if (typeof v === 'string') return v === '' ? null : { Alphabetic: text(v) };
+function personName(v: unknown): Record<string, string> | null {
+  if (typeof v === 'string') return v === '' ? null : { Alphabetic: v };
   if (v === null || typeof v !== 'object') return null;
   const out: Record<string, string> = {};
   for (const key of ['Alphabetic', 'Ideographic', 'Phonetic']) {
     const s = (v as Record<string, unknown>)[key];
-    if (typeof s === 'string' && s !== '') out[key] = text(s);
+    if (typeof s === 'string' && s !== '') out[key] = s;
   }
   return Object.keys(out).length ? out : null;
 }
@@ -75,7 +66,7 @@ function convertElement(vr: string, values: unknown[], tag: string, depth: numbe
       out = values.filter((i): i is DcmDataset => i !== null && typeof i === 'object').map((i) => datasetToDicomJson(i, options, depth + 1));
       break;
     case 'PN':
-      out = values.map((v) => personName(v, options.codeExtensions));
+      out = values.map(personName);
       break;
     case 'AT':
       out = values.map((v) => (typeof v === 'number' ? hex(v >>> 0) : typeof v === 'string' ? v.toUpperCase() : null));
@@ -92,10 +83,8 @@ function convertElement(vr: string, values: unknown[], tag: string, depth: numbe
     case 'IS':
       out = values.map(jsonNumber);
       break;
-    default: {
-      const charsets = TEXT_VRS.has(vr) ? options.codeExtensions : undefined;
-      out = values.map((v) => (typeof v === 'string' ? (v === '' ? null : charsets ? redecode(v, charsets) : v) : v === null || v === undefined ? null : String(v)));
-    }
+    default:
+      out = values.map((v) => (typeof v === 'string' ? (v === '' ? null : v) : v === null || v === undefined ? null : String(v)));
   }
   // PS3.18 F.2.5: an empty value has no "Value"; inside a multi-valued element it is null.
   if (out.length === 0 || out.every((v) => v === null)) return { vr };
@@ -152,8 +141,11 @@ export async function instanceToDicomJson(layout: Part10Layout, options: JsonOpt
     await handle.close();
   }
   const { dataset } = readPart10(bytes);
+  const json = datasetToDicomJson(dataset, options);
+  // dcmjs reads only the first value of a multi-valued Specific Character Set (and then reports UTF-8): the file's
+  // own value decides whether text is decoded again under ISO 2022 code extensions.
   const charsets = layout.specificCharacterSet ?? [];
-  const json = datasetToDicomJson(dataset, { ...options, ...(usesCodeExtensions(charsets) ? { codeExtensions: charsets } : {}) });
+  if (usesCodeExtensions(charsets)) redecodeDicomJson(json, charsets);
   for (const { tag, vr } of left) json[tag] = { vr, BulkDataURI: options.bulkDataUri!(tag)! };
   if (layout.pixelData) {
     const tag = hex(PIXEL_DATA);

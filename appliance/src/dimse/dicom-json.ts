@@ -1,7 +1,10 @@
 import type { DicomJson, FindQuery } from './types.js';
 import { dcmjsData, type DcmjsElement } from './library.js';
 import type { RawDataset } from './receive.js';
+import { redecodeDicomJson, specificCharacterSetOf, usesCodeExtensions } from '../dicom/dataset/iso2022.js';
 import { readPart10 } from '../dicom/dataset/part10.js';
+
+const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
 
 const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
 const NUMERIC_VRS = new Set(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'SV', 'UV']);
@@ -33,7 +36,10 @@ function asPart10(dataset: Buffer, transferSyntaxUid: string): Buffer {
  */
 export function toDicomJson(raw: RawDataset): DicomJson {
   const { dataset } = readPart10(asPart10(raw.bytes, raw.transferSyntaxUid));
-  return normalizeDataset(dataset as unknown as Record<string, DcmjsElement>);
+  const json = normalizeDataset(dataset as unknown as Record<string, DcmjsElement>);
+  // ISO 2022 code extensions (Japanese, Korean, Chinese names): dcmjs read only the first character set.
+  const charsets = specificCharacterSetOf(raw.bytes, raw.transferSyntaxUid === IMPLICIT_VR_LITTLE_ENDIAN);
+  return usesCodeExtensions(charsets) ? redecodeDicomJson(json, charsets) : json;
 }
 
 function normalizeDataset(dict: Record<string, DcmjsElement>): DicomJson {

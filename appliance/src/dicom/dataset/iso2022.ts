@@ -169,3 +169,62 @@ export function redecode(text: string, charsets: readonly string[], pn = false):
   if (!bytes) return text.replace(/\u001b(\$\(D|\$\)[AC]|\$B|[()\-][A-Za-z])/g, '');
   return decodeIso2022(bytes, charsets, pn);
 }
+
+/** Text VRs whose values the Specific Character Set governs (PS3.5 §6.1.2.3). */
+const TEXT_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'UT', 'UC']);
+
+type JsonDataset = Record<string, { vr?: string; Value?: unknown[] } | undefined>;
+
+/** Decodes again, in place, every text and person name value of a DICOM JSON dataset read by dcmjs (items too). */
+export function redecodeDicomJson<T extends JsonDataset>(ds: T, charsets: readonly string[]): T {
+  for (const el of Object.values(ds)) {
+    if (!el?.Value) continue;
+    if (el.vr === 'SQ') {
+      for (const item of el.Value) if (item && typeof item === 'object') redecodeDicomJson(item as JsonDataset, charsets);
+    } else if (el.vr === 'PN') {
+      el.Value = el.Value.map((v) => {
+        if (!v || typeof v !== 'object') return v;
+        const groups = { ...(v as Record<string, unknown>) };
+        for (const [k, g] of Object.entries(groups)) if (typeof g === 'string') groups[k] = redecode(g, charsets, true);
+        return groups;
+      });
+    } else if (el.vr && TEXT_VRS.has(el.vr)) {
+      el.Value = el.Value.map((v) => (typeof v === 'string' ? redecode(v, charsets) : v));
+    }
+  }
+  return ds;
+}
+
+/**
+ * (0008,0005) of a dataset received as bytes (a C-FIND identifier), read from the bytes: it comes before every
+ * element that could be a sequence, so the walk stops at the first tag past it. Empty when absent or unreadable.
+ */
+export function specificCharacterSetOf(bytes: Uint8Array, implicitVr: boolean): string[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 0;
+  while (pos + 8 <= bytes.length) {
+    const tag = ((view.getUint16(pos, true) << 16) | view.getUint16(pos + 2, true)) >>> 0;
+    if (tag > 0x00080005) return [];
+    let length: number;
+    let header: number;
+    if (implicitVr) {
+      length = view.getUint32(pos + 4, true);
+      header = 8;
+    } else {
+      const vr = String.fromCharCode(bytes[pos + 4]!, bytes[pos + 5]!);
+      const long = ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV'].includes(vr);
+      if (long && pos + 12 > bytes.length) return [];
+      length = long ? view.getUint32(pos + 8, true) : view.getUint16(pos + 6, true);
+      header = long ? 12 : 8;
+    }
+    if (length === 0xffffffff || pos + header + length > bytes.length) return [];
+    if (tag === 0x00080005) {
+      return String.fromCharCode(...bytes.subarray(pos + header, pos + header + length))
+        .replace(/[\0 ]+$/, '')
+        .split('\\')
+        .map((v) => v.trim());
+    }
+    pos += header + length;
+  }
+  return [];
+}
