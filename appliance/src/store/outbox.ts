@@ -1,4 +1,5 @@
 import type { Db } from './database.js';
+import { clockWentBackAfter, nextWake } from './due-time.js';
 
 /**
  * The durable DMP outbox. Each row is one DMP operation whose XDS uniqueId is fixed when it is queued,
@@ -195,7 +196,7 @@ export class Outbox {
              AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.exam_key = o.exam_key AND p.id < o.id AND p.state NOT IN ('done', 'dead'))
            ORDER BY o.id LIMIT ?`,
         )
-        .all(ts, this.clockWentBack(), limit) as RawRow[];
+        .all(ts, clockWentBackAfter(this.now(), this.policy.maxDelayMs), limit) as RawRow[];
       const claim = this.db.prepare(`UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ? AND state IN ('pending', 'waiting-retry')`);
       const claimed: OutboxRow[] = [];
       for (const r of rows) {
@@ -258,17 +259,8 @@ export class Outbox {
   /** Earliest time a waiting row becomes due, to sleep until then (now for new work and after the clock went back). */
   nextDueAt(): Date | undefined {
     const r = this.db
-      .prepare(`SELECT MIN(next_attempt_at) AS t, SUM(state = 'pending') AS fresh FROM outbox WHERE state IN ('pending', 'waiting-retry')`)
-      .get() as { t: string | null; fresh: number | null };
-    if (!r.t) return undefined;
-    return r.fresh || r.t > this.clockWentBack() ? this.now() : new Date(r.t);
-  }
-
-  /**
-   * A retry time beyond this was set by a clock ahead of the present one (a box without a real-time clock, an NTP
-   * correction): no backoff is that long, so such a row is due now rather than stalled until the clock catches up.
-   */
-  private clockWentBack(): string {
-    return new Date(this.now().getTime() + this.policy.maxDelayMs + 60_000).toISOString();
+      .prepare(`SELECT MIN(next_attempt_at) AS earliest, SUM(state = 'pending') AS fresh FROM outbox WHERE state IN ('pending', 'waiting-retry')`)
+      .get() as { earliest: string | null; fresh: number | null };
+    return nextWake(r, this.now(), this.policy.maxDelayMs);
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './database.js';
+import { clockWentBackAfter, nextWake } from './due-time.js';
 
 /**
  * Every report-carrying message exactly as received, written before it is acknowledged: what the box
@@ -92,6 +93,9 @@ const fromRaw = (r: Raw): InboxRow => ({
   updatedAt: r.updated_at,
   releasedBy: r.released_by,
 });
+
+/** No recheck of a waiting report is set further ahead than this (see due-time.ts). */
+const LONGEST_RECHECK_MS = 24 * 3_600_000;
 
 export class ReportInbox {
   private pending: { input: RecordInput; resolve: (r: RecordResult) => void; reject: (err: unknown) => void }[] = [];
@@ -194,7 +198,7 @@ export class ReportInbox {
           `SELECT * FROM report_inbox WHERE state = 'received' OR (state = 'waiting' AND (next_attempt_at <= ? OR next_attempt_at > ?))
            ORDER BY CASE state WHEN 'received' THEN 0 ELSE 1 END, next_attempt_at, id LIMIT ?`,
         )
-        .all(this.now().toISOString(), this.clockWentBack(), limit) as Raw[]
+        .all(this.now().toISOString(), clockWentBackAfter(this.now(), LONGEST_RECHECK_MS), limit) as Raw[]
     ).map(fromRaw);
   }
 
@@ -209,15 +213,9 @@ export class ReportInbox {
 
   nextDueAt(): Date | undefined {
     const r = this.db
-      .prepare(`SELECT MIN(next_attempt_at) AS t, SUM(state = 'received') AS fresh FROM report_inbox WHERE state IN ('received', 'waiting')`)
-      .get() as { t: string | null; fresh: number | null };
-    if (!r.t) return undefined;
-    return r.fresh || r.t > this.clockWentBack() ? this.now() : new Date(r.t);
-  }
-
-  /** New messages are always due; a recheck set more than a day ahead was set by a clock that has since gone back. */
-  private clockWentBack(): string {
-    return new Date(this.now().getTime() + 24 * 3_600_000).toISOString();
+      .prepare(`SELECT MIN(next_attempt_at) AS earliest, SUM(state = 'received') AS fresh FROM report_inbox WHERE state IN ('received', 'waiting')`)
+      .get() as { earliest: string | null; fresh: number | null };
+    return nextWake(r, this.now(), LONGEST_RECHECK_MS);
   }
 
   /** A message about this exam is still to be processed. */
