@@ -18,6 +18,8 @@ import { startBox, TEST_TOKEN, type TestBox } from './dicomweb-box.js';
 const AUTH = { authorization: `Bearer ${TEST_TOKEN}` };
 const ACCEPT = { accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' };
 const CASES = ['MR_small_bigendian.dcm', 'image_dfl.dcm', 'SC_ybr_full_422_uncompressed.dcm', 'CT_small.dcm'];
+/** The same MR picture stored JPEG-LS and JPEG 2000 lossless, and uncompressed (the reference pixels). */
+const COMPRESSED = ['MR_small_jpeg_ls_lossless.dcm', 'MR_small_jp2klossless.dcm', 'MR_small_implicit.dcm'];
 
 let dir: string;
 let pacs: OrthancPeer;
@@ -41,11 +43,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'frames-fallback-'));
   study = buildRealWorldStudy(join(dir, 'study'));
   pacs = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: await freePort() } } });
-  for (const name of CASES) await pacs.upload(readFileSync(study.files[REAL_WORLD_SERIES.findIndex((s) => s.file === name)]!));
+  for (const name of [...CASES, ...COMPRESSED]) await pacs.upload(readFileSync(study.files[REAL_WORLD_SERIES.findIndex((s) => s.file === name)]!));
   overDicomweb = await startBox(() => createDicomwebUpstream({ baseUrl: pacs.dicomwebUrl }));
   const config = configSchema.parse({ pacs: { aeTitle: pacs.aeTitle, host: '127.0.0.1', port: pacs.dicomPort, retrieve: 'C-GET' } });
   const bridge = createPacsBridge(config.pacs, { aeTitle: 'DRIMBOX' }, config.dimse);
-  overDimse = await startBox((tempDir) => createDimseUpstream({ bridge, tempDir }));
+  overDimse = await startBox((tempDir) => createDimseUpstream({ bridge, tempDir, decompress: true }));
 }, 120_000);
 
 afterAll(async () => {
@@ -100,5 +102,41 @@ describe('the ANS test platform asks for frames with its instance Accept list', 
     }
     // Still refused: a frames request that names nothing the box can send.
     expect((await frame(overDimse, info.MainDicomTags.SeriesInstanceUID, sop, 'image/png')).status).toBe(406);
+  });
+});
+
+/** SOP and series of the fixture `name` in Orthanc. */
+async function located(name: string): Promise<{ series: string; sop: string }> {
+  const index = REAL_WORLD_SERIES.findIndex((s) => s.file === name);
+  const [seriesId] = await pacs.rest<string[]>('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Series', Query: { SeriesNumber: String(index + 1) } }) });
+  const info = await pacs.rest<{ MainDicomTags: { SeriesInstanceUID: string }; Instances: string[] }>(`/series/${seriesId}`);
+  const sop = (await pacs.rest<{ MainDicomTags: { SOPInstanceUID: string } }>(`/instances/${info.Instances[0]}`)).MainDicomTags.SOPInstanceUID;
+  return { series: info.MainDicomTags.SeriesInstanceUID, sop };
+}
+
+describe('decompression on request over DIMSE (the PACS converts, asked by C-GET)', () => {
+  it('a client asking for the default Explicit VR LE gets compressed frames and instances decompressed, pixels identical', async () => {
+    const reference = await located('MR_small_implicit.dcm');
+    const pixels = await frame(overDimse, reference.series, reference.sop, 'multipart/related; type="application/octet-stream"');
+    expect(pixels.status).toBe(200);
+    expect(pixels.bytes!.length).toBe(64 * 64 * 2);
+    for (const name of ['MR_small_jpeg_ls_lossless.dcm']) {
+      const { series, sop } = await located(name);
+      const asStored = await frame(overDimse, series, sop);
+      expect(asStored.contentType, name).toMatch(/transfer-syntax=1\.2\.840\.10008\.1\.2\.4\.(80|90)$/); // still sent as stored when taken
+      const decompressed = await frame(overDimse, series, sop, 'multipart/related; type="application/octet-stream"');
+      expect(decompressed.status, name).toBe(200);
+      expect(decompressed.contentType).toMatch(/transfer-syntax=1\.2\.840\.10008\.1\.2\.1$/);
+      expect(decompressed.bytes!.equals(pixels.bytes!), `${name}: lossless, the same pixels`).toBe(true);
+      const instance = await fetch(`${overDimse.baseUrl}/studies/${study.studyInstanceUid}/series/${series}/instances/${sop}`, { headers: { ...AUTH, accept: 'multipart/related; type="application/dicom"' } });
+      expect(instance.status, name).toBe(200);
+      expect(instance.headers.get('content-type')).toMatch(/transfer-syntax=1\.2\.840\.10008\.1\.2\.1;/);
+      await instance.arrayBuffer();
+    }
+    // A PACS that cannot convert (Debian's Orthanc has no JPEG 2000 decoder): a clear 406, and the frames as stored
+    // still served to a client that takes them.
+    const j2k = await located('MR_small_jp2klossless.dcm');
+    expect((await frame(overDimse, j2k.series, j2k.sop, 'multipart/related; type="application/octet-stream"')).status).toBe(406);
+    expect((await frame(overDimse, j2k.series, j2k.sop)).status).toBe(200);
   });
 });

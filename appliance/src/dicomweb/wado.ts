@@ -85,7 +85,7 @@ export function createWadoService(options: WadoServiceOptions) {
     const sizeOk = instance.size === undefined || instance.size <= maxRewriteBytes;
     const byTheBox = (ts: string) => canRewriteLocally(stored, ts) && sizeOk;
     // The PACS may transcode, never from lossless to lossy (a clinical image must not lose information silently).
-    const byThePacs = (ts: string) => upstream.transcode !== undefined && (isLossy(stored) || !isLossy(ts));
+    const byThePacs = (ts: string) => upstream.transcode !== undefined && (upstream.canTranscodeTo?.(ts) ?? true) && (isLossy(stored) || !isLossy(ts));
     const chosen = chooseInstanceTransferSyntax(ranges, stored, [byTheBox, byThePacs]);
     if (chosen === stored) {
       return { part: { contentType: dicomPartType(stored), contentLength: instance.size, body: instance.body() }, dispose: () => instance.dispose() };
@@ -267,20 +267,25 @@ export function createWadoService(options: WadoServiceOptions) {
   }
 
   /**
-   * The instance with frames this box can cut: as stored when uncompressed little endian or encapsulated; otherwise
-   * (big endian, deflate) transcoded by the PACS to Explicit VR Little Endian, which it does without loss.
+   * The instance with frames this box can cut and send: as stored when uncompressed little endian, or encapsulated
+   * in a syntax the client takes; otherwise (big endian, deflate, or compressed frames the client cannot take, as a
+   * client asking for the default Explicit VR LE) converted by the PACS to Explicit VR LE first, when it can be.
    */
-  async function cuttableInstance(ref: InstanceRef, signal: AbortSignal): Promise<{ layout: Part10Layout; release(): Promise<void> }> {
-    if (!upstream.transcode) return fetchInstanceFile(ref, signal);
+  async function cuttableInstance(ref: InstanceRef, ranges: MediaRange[], signal: AbortSignal): Promise<{ layout: Part10Layout; release(): Promise<void> }> {
+    const converts = upstream.transcode !== undefined && (upstream.canTranscodeTo?.(EXPLICIT_VR_LE) ?? true);
+    if (!converts) return fetchInstanceFile(ref, signal);
     try {
       const held = await fetchInstanceFile(ref, signal);
       const stored = held.layout.transferSyntaxUid;
-      if (isUncompressedLittleEndian(stored) || isEncapsulated(stored)) return held;
+      const sendable = isUncompressedLittleEndian(stored) || (isEncapsulated(stored) && frameRepresentation(ranges, stored, ref) !== undefined);
+      const wantsUncompressed = bestMultipart(ranges, frameRepresentations(EXPLICIT_VR_LE)) !== undefined;
+      if (sendable || (isEncapsulated(stored) && !wantsUncompressed)) return held;
       await held.release();
+      if (isEncapsulated(stored)) log.info('wado: frames asked uncompressed, the PACS decompresses the instance', { sop: ref.sopInstanceUid, stored });
     } catch (err) {
       if (!(err instanceof DicomwebError && err.detail?.cause instanceof DeflatedDatasetError)) throw err;
     }
-    const transcoded = await upstream.transcode(ref, EXPLICIT_VR_LE, signal);
+    const transcoded = await upstream.transcode!(ref, EXPLICIT_VR_LE, signal);
     const spooled = await spool(transcoded, tempDir);
     try {
       return { layout: await scanPart10(spooled.path), release: () => spooled.release() };
@@ -343,7 +348,7 @@ export function createWadoService(options: WadoServiceOptions) {
       }
     }
     const ranges = parseAccept(ctx.accept);
-    const held = await cuttableInstance(ref, controller.signal);
+    const held = await cuttableInstance(ref, ranges, controller.signal);
     try {
       const rep = frameRepresentation(ranges, held.layout.transferSyntaxUid, ref);
       if (!rep) throw new DicomwebError(406, `frames stored as ${held.layout.transferSyntaxUid} cannot be sent in an acceptable media type`);

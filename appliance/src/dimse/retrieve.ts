@@ -190,7 +190,7 @@ export async function retrieveByGet(ctx: BridgeContext, target: RetrieveTarget, 
   const identifier = retrieveIdentifier(target);
   await mkdir(options.outDir, { recursive: true });
   const classes = options.sopClassUids ?? (await sopClassesInStudy(ctx, target.studyInstanceUid, options.signal)) ?? COMMON_STORAGE_CLASSES;
-  const { contexts, dropped } = storageContexts(classes, MAX_CONTEXTS - 1);
+  const { contexts, dropped } = storageContexts(classes, MAX_CONTEXTS - 1, options.onlyTransferSyntax);
   if (dropped.length) log.warn('C-GET: too many SOP classes for one association, some cannot be received', { dropped });
   const collector = new Collector(options);
   const { association, done } = await lease(ctx, [{ abstractSyntaxUid: STUDY_ROOT_GET, transferSyntaxUids: UNCOMPRESSED }, ...contexts], {

@@ -68,16 +68,19 @@ function knownWithoutPixels(sopClassUid: string): boolean {
 
 /**
  * Presentation contexts in which the box offers to be the C-STORE SCP: every class uncompressed first, then,
- * while the budget lasts, each compressed syntax for every class — classes known to carry no pixels last.
+ * while the budget lasts, each compressed syntax for every class — classes known to carry no pixels last. With
+ * `only`, every class in that one transfer syntax and nothing else.
  */
-export function storageContexts(sopClassUids: string[], budget: number): { contexts: ProposedContext[]; dropped: string[] } {
+export function storageContexts(sopClassUids: string[], budget: number, only?: string): { contexts: ProposedContext[]; dropped: string[] } {
   const classes = [...new Set(sopClassUids)];
   const contexts: ProposedContext[] = [];
   const dropped: string[] = [];
   for (const uid of classes) {
     if (contexts.length >= budget) dropped.push(uid);
-    else contexts.push({ abstractSyntaxUid: uid, transferSyntaxUids: UNCOMPRESSED, scpRole: true });
+    else contexts.push({ abstractSyntaxUid: uid, transferSyntaxUids: only ? [only] : UNCOMPRESSED, scpRole: true });
   }
+  // One syntax asked for (the PACS converts to it, PS3.4 C.4.3.1): no compressed context is offered.
+  if (only) return { contexts, dropped };
   const kept = classes.filter((uid) => !dropped.includes(uid));
   for (const group of [kept.filter((uid) => !knownWithoutPixels(uid)), kept.filter(knownWithoutPixels)]) {
     for (const ts of STORED_AS_IS) {

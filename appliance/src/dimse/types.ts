@@ -61,6 +61,11 @@ export interface RetrieveOptions {
   signal?: AbortSignal;
   /** SOP classes the target holds, when known (e.g. from a C-FIND): a C-GET then skips asking the PACS. */
   sopClassUids?: string[];
+  /**
+   * C-GET only: the instances are accepted in this transfer syntax alone, so the PACS converts them (decompression
+   * on request). Ignored by a C-MOVE, whose instances come through the box's SCP.
+   */
+  onlyTransferSyntax?: string;
 }
 
 /**

@@ -31,7 +31,7 @@ export async function createImageServing(deps: { config: Config; db: Db; archive
   const tempDir = join(config.dataDir, 'tmp', 'dicomweb');
   const upstream = config.pacs.dicomwebUrl
     ? createDicomwebUpstream({ baseUrl: config.pacs.dicomwebUrl })
-    : createDimseUpstream({ bridge, tempDir });
+    : createDimseUpstream({ bridge, tempDir, decompress: config.pacs.retrieve === 'C-GET' });
   const service = await createDicomwebService({
     upstream,
     publicBaseUrl: config.box.publicBaseUrl,

@@ -4,7 +4,7 @@ import { PacsError, type DicomJson, type FindQuery, type PacsBridge, type Receiv
 import { DicomwebError } from '../errors.js';
 import { dimseMatchValue, returnAttributes } from '../qido-query.js';
 import { AsyncQueue, fileChunks } from '../streams.js';
-import type { ImageUpstream, SearchRequest, UpstreamInstance } from './types.js';
+import type { ImageUpstream, InstanceRef, SearchRequest, UpstreamInstance } from './types.js';
 
 /**
  * The PACS over DIMSE, through the PACS bridge: C-FIND for searches, C-GET (or C-MOVE to the box) for instances.
@@ -17,7 +17,14 @@ export interface DimseUpstreamOptions {
   /** Parent of the per-request temp folders (on the data volume, not tmpfs: a study can be large). */
   tempDir: string;
   description?: string;
+  /**
+   * The bridge retrieves by C-GET: the PACS can be asked for an instance in one uncompressed transfer syntax, which
+   * it converts to (decompression on request). A C-MOVE cannot ask that.
+   */
+  decompress?: boolean;
 }
+
+const UNCOMPRESSED_LE = new Set(['1.2.840.10008.1.2.1', '1.2.840.10008.1.2']);
 
 /** A PacsError as an answer to a remote caller: what failed, in general terms; the details stay in the log. */
 export function pacsErrorToDicomweb(err: unknown, what: string): unknown {
@@ -91,5 +98,40 @@ export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstrea
     }
   }
 
-  return { description: options.description ?? 'PACS (DIMSE)', searchIsPaged: false, search, instances };
+  const canTranscodeTo = (transferSyntaxUid: string) => options.decompress === true && UNCOMPRESSED_LE.has(transferSyntaxUid);
+
+  /** One instance, the PACS converting it to an uncompressed syntax (C-GET offering that syntax alone). */
+  async function transcode(ref: InstanceRef, transferSyntaxUid: string, signal: AbortSignal): Promise<UpstreamInstance> {
+    if (!canTranscodeTo(transferSyntaxUid)) throw new DicomwebError(406, `the PACS is not asked to convert to ${transferSyntaxUid} over DIMSE`);
+    await mkdir(tempDir, { recursive: true });
+    const dir = await mkdtemp(join(tempDir, 'convert-'));
+    let received: ReceivedInstance | undefined;
+    try {
+      const result = await bridge.retrieve({ level: 'IMAGE', ...ref }, { outDir: dir, signal, onlyTransferSyntax: transferSyntaxUid, onInstance: (i) => void (received = i) });
+      // The PACS could not convert it (e.g. Orthanc without a JPEG 2000 decoder): not available in that syntax.
+      if (!received) throw new DicomwebError(406, `the PACS cannot send this instance as ${transferSyntaxUid}`, { upstream: 'dimse', result });
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      // The PACS answered the C-GET with a failure: it cannot convert this one (not: it is unreachable).
+      if (err instanceof PacsError && err.kind === 'failed') throw new DicomwebError(406, `the PACS cannot send this instance as ${transferSyntaxUid}`, { upstream: 'dimse', cause: err });
+      throw err instanceof DicomwebError ? err : pacsErrorToDicomweb(err, 'conversion');
+    }
+    const r: ReceivedInstance = received;
+    return {
+      transferSyntaxUid: r.transferSyntaxUid,
+      sopInstanceUid: r.sopInstanceUid,
+      path: r.path,
+      size: r.bytes,
+      body: () => fileChunks(r.path),
+      dispose: () => rm(dir, { recursive: true, force: true }),
+    };
+  }
+
+  return {
+    description: options.description ?? 'PACS (DIMSE)',
+    searchIsPaged: false,
+    search,
+    instances,
+    ...(options.decompress ? { transcode, canTranscodeTo } : {}),
+  };
 }

@@ -45,8 +45,10 @@ export interface ImageUpstream {
   search(request: SearchRequest, signal: AbortSignal): AsyncIterable<DicomJson>;
   /** Instances of a study, series or instance, each as soon as the PACS delivers it. */
   instances(target: RetrieveTarget, signal: AbortSignal): AsyncIterable<UpstreamInstance>;
-  /** Has the PACS transcode one instance (DICOMweb upstream only). */
+  /** Has the PACS transcode one instance (DICOMweb; over DIMSE by C-GET, to an uncompressed syntax only). */
   transcode?(ref: InstanceRef, transferSyntaxUid: string, signal: AbortSignal): Promise<UpstreamInstance>;
+  /** Whether `transcode` can reach this transfer syntax (absent: any). */
+  canTranscodeTo?(transferSyntaxUid: string): boolean;
   /** The PACS's own series metadata, with its own URIs (DICOMweb upstream only). */
   seriesMetadata?(studyInstanceUid: string, seriesInstanceUid: string, signal: AbortSignal): Promise<DicomJson[]>;
   /** A frames or bulk-data request passed to the PACS as is, with the caller's Accept (DICOMweb upstream only). */
