@@ -83,7 +83,7 @@ describe('frames the PACS cannot cut are cut by the box', () => {
 });
 
 describe('the ANS test platform asks for frames with its instance Accept list', () => {
-  it('gets the frames (as dcm4chee-arc answers), the same bytes, over both upstreams', async () => {
+  it('gets the frames the homologation expects, the same bytes, over both upstreams', async () => {
     // The Accept line of the ANS WADO-RS validator's request (test/fixtures/reference/spec/wado-rs/).
     const ans = readFileSync(join(import.meta.dirname, '../fixtures/reference/spec/wado-rs/ans-request-series.http.txt'), 'latin1')
       .split(/\r?\n/)
