@@ -57,17 +57,26 @@ export async function prepareForLoader(ds: DicomJsonDataset, fetchBulk: FetchBul
   return out;
 }
 
+/** Position of `needle` in `hay` from `from`, or -1 (the body is searched as bytes, never decoded whole). */
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from: number): number {
+  outer: for (let i = from; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
 /** The first part of a multipart/related body (RFC 2387), and the transfer syntax it names. */
 export function firstPart(body: Uint8Array, contentType: string): { bytes: Uint8Array; transferSyntax?: string } {
   const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
   if (!boundary) throw new Error(`not a multipart answer: ${contentType}`);
-  const text = new TextDecoder('latin1').decode(body);
-  const start = text.indexOf(`--${boundary}`);
-  const headerEnd = start < 0 ? -1 : text.indexOf('\r\n\r\n', start);
-  if (headerEnd < 0) throw new Error('multipart answer without a part');
-  const end = text.indexOf(`\r\n--${boundary}`, headerEnd + 4);
+  const ascii = (t: string) => Uint8Array.from(t, (c) => c.charCodeAt(0));
+  const start = indexOfBytes(body, ascii(`--${boundary}`), 0);
+  const headerEnd = start < 0 ? -1 : indexOfBytes(body, ascii('\r\n\r\n'), start);
+  if (headerEnd < 0 || headerEnd - start > 8192) throw new Error('multipart answer without a readable part');
+  const end = indexOfBytes(body, ascii(`\r\n--${boundary}`), headerEnd + 4);
   if (end < 0) throw new Error('multipart answer cut short');
-  const headers = text.slice(start, headerEnd);
+  const headers = String.fromCharCode(...body.subarray(start, headerEnd));
   const transferSyntax = /transfer-syntax="?([0-9.]+)"?/i.exec(headers)?.[1] ?? /transfer-syntax="?([0-9.]+)"?/i.exec(contentType)?.[1];
   return { bytes: body.subarray(headerEnd + 4, end), ...(transferSyntax ? { transferSyntax } : {}) };
 }

@@ -255,15 +255,22 @@ export function createWadoService(options: WadoServiceOptions) {
     }
   }
 
-  /** How frames go out: PS3.18 negotiation, else the ANS test platform's instance-style Accept (logged as such). */
-  function frameRepresentation(ranges: MediaRange[], stored: string, ref: InstanceRef): Representation | undefined {
+  /** How frames go out: PS3.18 negotiation, else the ANS test platform's instance-style Accept (`deviant`). */
+  function frameRepresentation(ranges: MediaRange[], stored: string): { rep: Representation; deviant: boolean } | undefined {
     const reps = frameRepresentations(stored);
     const rep = bestMultipart(ranges, reps);
-    if (rep) return rep;
+    if (rep) return { rep, deviant: false };
     const reread = instanceRangesAsFrames(ranges);
     const deviant = reread && bestMultipart(reread, reps);
-    if (deviant) log.info('wado: frames asked as application/dicom parts (ANS test platform style), sent as frames', { sop: ref.sopInstanceUid, as: framePartContentType(deviant) });
-    return deviant;
+    return deviant ? { rep: deviant, deviant: true } : undefined;
+  }
+
+  /** The representation frames are sent in, the deviation logged; 406 when none. */
+  function sentFramesAs(ranges: MediaRange[], stored: string, ref: InstanceRef, refusal: string): Representation {
+    const chosen = frameRepresentation(ranges, stored);
+    if (!chosen) throw new DicomwebError(406, refusal);
+    if (chosen.deviant) log.info('wado: frames asked as application/dicom parts (ANS test platform style), sent as frames', { sop: ref.sopInstanceUid, as: framePartContentType(chosen.rep) });
+    return chosen.rep;
   }
 
   /**
@@ -277,7 +284,7 @@ export function createWadoService(options: WadoServiceOptions) {
     try {
       const held = await fetchInstanceFile(ref, signal);
       const stored = held.layout.transferSyntaxUid;
-      const sendable = isUncompressedLittleEndian(stored) || (isEncapsulated(stored) && frameRepresentation(ranges, stored, ref) !== undefined);
+      const sendable = isUncompressedLittleEndian(stored) || (isEncapsulated(stored) && frameRepresentation(ranges, stored) !== undefined);
       const wantsUncompressed = bestMultipart(ranges, frameRepresentations(EXPLICIT_VR_LE)) !== undefined;
       if (sendable || (isEncapsulated(stored) && !wantsUncompressed)) return held;
       await held.release();
@@ -350,8 +357,7 @@ export function createWadoService(options: WadoServiceOptions) {
     const ranges = parseAccept(ctx.accept);
     const held = await cuttableInstance(ref, ranges, controller.signal);
     try {
-      const rep = frameRepresentation(ranges, held.layout.transferSyntaxUid, ref);
-      if (!rep) throw new DicomwebError(406, `frames stored as ${held.layout.transferSyntaxUid} cannot be sent in an acceptable media type`);
+      const rep = sentFramesAs(ranges, held.layout.transferSyntaxUid, ref, `frames stored as ${held.layout.transferSyntaxUid} cannot be sent in an acceptable media type`);
       let all: ByteRange[][];
       try {
         all = await locateFrames(held.layout);
@@ -384,8 +390,7 @@ export function createWadoService(options: WadoServiceOptions) {
     try {
       const { layout } = held;
       if (tag === hex(PIXEL_DATA)) {
-        const rep = frameRepresentation(ranges, layout.transferSyntaxUid, ref);
-        if (!rep) throw new DicomwebError(406, 'pixel data cannot be sent in an acceptable media type');
+        const rep = sentFramesAs(ranges, layout.transferSyntaxUid, ref, 'pixel data cannot be sent in an acceptable media type');
         const all = await locateFrames(layout).catch((err: unknown) => {
           throw new DicomwebError(422, 'frames of this instance cannot be located', { cause: err });
         });

@@ -2,9 +2,7 @@ import type { DicomJson, FindQuery } from './types.js';
 import { dcmjsData, type DcmjsElement } from './library.js';
 import type { RawDataset } from './receive.js';
 import { redecodeDicomJson, specificCharacterSetOf, usesCodeExtensions } from '../dicom/dataset/iso2022.js';
-import { readPart10 } from '../dicom/dataset/part10.js';
-
-const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
+import { IMPLICIT_VR_LITTLE_ENDIAN, readPart10 } from '../dicom/dataset/part10.js';
 
 const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
 const NUMERIC_VRS = new Set(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'SV', 'UV']);

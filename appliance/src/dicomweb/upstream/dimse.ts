@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PacsError, type DicomJson, type FindQuery, type PacsBridge, type ReceivedInstance, type RetrieveTarget } from '../../dimse/types.js';
 import { DicomwebError } from '../errors.js';
+import { isUncompressedLittleEndian } from '../transfer-syntax.js';
 import { dimseMatchValue, returnAttributes } from '../qido-query.js';
 import { AsyncQueue, fileChunks } from '../streams.js';
 import type { ImageUpstream, InstanceRef, SearchRequest, UpstreamInstance } from './types.js';
@@ -24,7 +25,17 @@ export interface DimseUpstreamOptions {
   decompress?: boolean;
 }
 
-const UNCOMPRESSED_LE = new Set(['1.2.840.10008.1.2.1', '1.2.840.10008.1.2']);
+/** A file the bridge received, as an upstream instance; `dispose` removes what it leaves on disk. */
+function asUpstreamInstance(received: ReceivedInstance, dispose: () => Promise<void>): UpstreamInstance {
+  return {
+    transferSyntaxUid: received.transferSyntaxUid,
+    sopInstanceUid: received.sopInstanceUid,
+    path: received.path,
+    size: received.bytes,
+    body: () => fileChunks(received.path),
+    dispose,
+  };
+}
 
 /** A PacsError as an answer to a remote caller: what failed, in general terms; the details stay in the log. */
 export function pacsErrorToDicomweb(err: unknown, what: string): unknown {
@@ -76,18 +87,11 @@ export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstrea
     try {
       for await (const received of queue) {
         let disposed = false;
-        yield {
-          transferSyntaxUid: received.transferSyntaxUid,
-          sopInstanceUid: received.sopInstanceUid,
-          path: received.path,
-          size: received.bytes,
-          body: () => fileChunks(received.path),
-          dispose: async () => {
-            if (disposed) return;
-            disposed = true;
-            await unlink(received.path).catch(() => undefined);
-          },
-        };
+        yield asUpstreamInstance(received, async () => {
+          if (disposed) return;
+          disposed = true;
+          await unlink(received.path).catch(() => undefined);
+        });
       }
     } finally {
       // The client left or the stream failed: stop the PACS now rather than receive what nobody will read.
@@ -98,7 +102,7 @@ export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstrea
     }
   }
 
-  const canTranscodeTo = (transferSyntaxUid: string) => options.decompress === true && UNCOMPRESSED_LE.has(transferSyntaxUid);
+  const canTranscodeTo = (transferSyntaxUid: string) => options.decompress === true && isUncompressedLittleEndian(transferSyntaxUid);
 
   /** One instance, the PACS converting it to an uncompressed syntax (C-GET offering that syntax alone). */
   async function transcode(ref: InstanceRef, transferSyntaxUid: string, signal: AbortSignal): Promise<UpstreamInstance> {
@@ -116,15 +120,7 @@ export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstrea
       if (err instanceof PacsError && err.kind === 'failed') throw new DicomwebError(406, `the PACS cannot send this instance as ${transferSyntaxUid}`, { upstream: 'dimse', cause: err });
       throw err instanceof DicomwebError ? err : pacsErrorToDicomweb(err, 'conversion');
     }
-    const r: ReceivedInstance = received;
-    return {
-      transferSyntaxUid: r.transferSyntaxUid,
-      sopInstanceUid: r.sopInstanceUid,
-      path: r.path,
-      size: r.bytes,
-      body: () => fileChunks(r.path),
-      dispose: () => rm(dir, { recursive: true, force: true }),
-    };
+    return asUpstreamInstance(received, () => rm(dir, { recursive: true, force: true }));
   }
 
   return {
