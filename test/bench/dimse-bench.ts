@@ -1,5 +1,5 @@
 /**
- * The PACS bridge (dcmjs-dimse) against DCMTK, side by side, on one Orthanc. Prints figures, asserts nothing.
+ * The PACS bridge (the project's own DICOM association layer, appliance/src/dimse) against DCMTK, side by side, on one Orthanc. Prints figures, asserts nothing.
  *   npx tsx test/bench/dimse-bench.ts [runs]
  * Loads a 2,000-instance study (small images) and the 1,300-instance CT study (512×512, the ANS homologation
  * set's shape), then times: C-FIND at IMAGE level of the 2,000 (ours vs findscu), C-GET of the 1,300 (ours vs
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
 
     console.log('operation                     | ours ms | dcmtk ms | ours/dcmtk speed | ours CPU ms | ours peak RSS MB');
     for (const r of rows) console.log(r.join(' | '));
-    console.log(`\nbaseline process (tsx + dcmjs-dimse + dcmjs loaded, one C-ECHO): peak RSS ${base.peakRssMb.toFixed(0)} MB`);
+    console.log(`\nbaseline process (tsx + the bridge + dcmjs loaded, one C-ECHO): peak RSS ${base.peakRssMb.toFixed(0)} MB`);
     console.log('dcmtk times are whole processes (findscu, getscu -od, storescu); ours exclude Node start-up. C-GET and C-STORE write to disk: Orthanc and the page cache weigh in.');
   } finally {
     await orthanc.stop();

@@ -29,7 +29,9 @@ let box: TestBox;
 let study: SynthResult;
 let big: SynthResult;
 let tempDir: string;
-const retrievals: { target: RetrieveTarget; signal?: AbortSignal; outcome?: string }[] = [];
+let smallBudgetBox: TestBox;
+let smallBudgetTempDir: string;
+const retrievals: { target: RetrieveTarget; signal?: AbortSignal; outcome?: string; handedOn: ('memory' | 'disk')[] }[] = [];
 
 async function parts(res: Response): Promise<{ contentType: string; body: Buffer }[]> {
   const boundary = boundaryOf(res.headers.get('content-type'));
@@ -78,10 +80,21 @@ beforeAll(async () => {
     ...real,
     find: (q, s) => real.find(q, s),
     async retrieve(target: RetrieveTarget, options: RetrieveOptions) {
-      const record: (typeof retrievals)[number] = { target, signal: options.signal };
+      const record: (typeof retrievals)[number] = { target, signal: options.signal, handedOn: [] };
       retrievals.push(record);
+      const onInstance = options.onInstance;
       try {
-        const r = await real.retrieve(target, options);
+        const r = await real.retrieve(target, {
+          ...options,
+          ...(onInstance
+            ? {
+                onInstance: (i) => {
+                  record.handedOn.push(i.held ? 'memory' : 'disk');
+                  return onInstance(i);
+                },
+              }
+            : {}),
+        });
         record.outcome = 'done';
         return r;
       } catch (err) {
@@ -94,9 +107,14 @@ beforeAll(async () => {
     tempDir = t;
     return createDimseUpstream({ bridge: spy, tempDir: t });
   });
+  smallBudgetBox = await startBox((t) => {
+    smallBudgetTempDir = t;
+    return createDimseUpstream({ bridge: spy, tempDir: t, memoryPerRetrievalBytes: 400_000 });
+  });
 });
 
 afterAll(async () => {
+  await smallBudgetBox?.stop();
   await box?.stop();
   await pacs?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -133,6 +151,32 @@ describe('DICOMweb over DIMSE (C-FIND, C-GET) against Orthanc', () => {
     const theirs = await Promise.all(study.series.flatMap((s) => s.instances).map(async (i) => content(await orthancFile(i.sopInstanceUid))));
     expect(ours.sort()).toEqual(theirs.sort());
     expect(readdirSync(tempDir)).toEqual([]);
+  });
+
+  it('WADO: instances go from the association to the client in memory within the budget, on disk past it (slow client), same content', async () => {
+    const res = await fetch(`${smallBudgetBox.baseUrl}/studies/${big.studyInstanceUid}`, { headers: AUTH });
+    const reader = res.body!.getReader();
+    const chunks: Buffer[] = [];
+    let first = true;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(Buffer.from(value));
+      // A client that stalls once, long enough for the PACS to send more than the budget holds.
+      if (first) await new Promise((r) => setTimeout(r, 1500));
+      first = false;
+    }
+    const record = retrievals.findLast((r) => r.target.studyInstanceUid === big.studyInstanceUid)!;
+    expect(record.handedOn).toHaveLength(80);
+    expect(record.handedOn).toContain('memory');
+    expect(record.handedOn).toContain('disk');
+    const body = Buffer.concat(chunks);
+    const served = await parts(new Response(body, { headers: { 'content-type': res.headers.get('content-type')! } }));
+    expect(served).toHaveLength(80);
+    const ours = await Promise.all(served.map(async (p) => content(p.body)));
+    const theirs = await Promise.all(big.series.flatMap((s) => s.instances).map(async (i) => content(await orthancFile(i.sopInstanceUid))));
+    expect(ours.sort()).toEqual(theirs.sort());
+    await expect.poll(() => readdirSync(smallBudgetTempDir).length, { timeout: 5000 }).toBe(0);
   });
 
   it('metadata built from the retrieved headers, BulkDataURIs on the box, frames cut from the files', async () => {

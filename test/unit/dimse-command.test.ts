@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCommand, encodeStoreRequest, encodeStoreResponse } from '../../appliance/src/dimse/command.js';
-import { Dataset, CStoreRequest, CMoveResponse } from '../../appliance/src/dimse/library.js';
+import dimse from 'dcmjs-dimse';
+
+const { Dataset } = dimse;
+const { CStoreRequest } = dimse.requests;
+const { CMoveResponse } = dimse.responses;
 
 // The box encodes and decodes its hot-path DIMSE commands itself; dcmjs-dimse (dcmjs underneath) is the referee.
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { findIdentifier, toDicomJson } from '../../appliance/src/dimse/dicom-json.js';
 import { RawDataset } from '../../appliance/src/dimse/receive.js';
-import { Network, Scp, commandClasses } from '../../appliance/src/dimse/library.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Explicit VR little endian element, short form. */
 function el(group: number, element: number, vr: string, value: Buffer): Buffer {
@@ -45,13 +46,20 @@ describe('C-FIND identifiers to DICOM JSON (PS3.18 F.2)', () => {
   });
 });
 
-describe('dcmjs-dimse internals the bridge overrides (pinned 0.3.3)', () => {
-  it('still has them', () => {
-    expect(Network).not.toBe(Object);
-    expect(Object.getPrototypeOf(Scp.prototype)).toBe(Network.prototype);
-    for (const name of ['_processPDataTf', '_performDimse', '_sendDimse', 'sendAssociationRequest', 'sendAbort', 'sendCancel']) {
-      expect(typeof (Network.prototype as unknown as Record<string, unknown>)[name], name).toBe('function');
+describe('no dependency on dcmjs-dimse (issue 15)', () => {
+  const dir = join(import.meta.dirname, '../../appliance/src/dimse');
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+
+  it('imports dcmjs-dimse only for the C-STORE transcoding fallback', () => {
+    const importing = files.filter((f) => /from 'dcmjs-dimse'/.test(readFileSync(join(dir, f), 'utf8')));
+    expect(importing).toEqual(['transcode.ts']);
+  });
+
+  it('uses none of its private members', () => {
+    expect(files.length).toBeGreaterThan(20);
+    for (const f of files) {
+      const text = readFileSync(join(dir, f), 'utf8');
+      expect(text, f).not.toMatch(/\b(Network|NetworkInternals|_processP\w*|_sendDimse|_performDimse|methodFactory|getPdvs)\b|\.pending\b/);
     }
-    expect(Object.keys(commandClasses)).toHaveLength(11);
   });
 });

@@ -12,7 +12,7 @@ import { linkedController, type Coverage, type DicomwebResponse, type RequestCon
 import { spool, type SpooledInstance } from './spool.js';
 import { collect, fileChunks } from './streams.js';
 import { EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, canRewriteLocally, isEncapsulated, isLossy, isUncompressedLittleEndian } from './transfer-syntax.js';
-import type { ImageUpstream, InstanceRef, UpstreamInstance } from './upstream/types.js';
+import type { ImageUpstream, InstanceHints, InstanceRef, UpstreamInstance } from './upstream/types.js';
 
 /**
  * WADO-RS retrieval (PS3.18 §10.4): instances, frames and bulk data as multipart/related, streamed from the PACS.
@@ -51,11 +51,11 @@ export function createWadoService(options: WadoServiceOptions) {
   const maxRewriteBytes = options.maxRewriteBytes ?? 256 * 1024 * 1024;
 
   /** Upstream instances, reported to `onUpstream` so a test (or a metrics page) sees a retrieval abandoned. */
-  async function* tracked(target: RetrieveTarget, signal: AbortSignal): AsyncGenerator<UpstreamInstance> {
+  async function* tracked(target: RetrieveTarget, signal: AbortSignal, hints?: InstanceHints): AsyncGenerator<UpstreamInstance> {
     options.onUpstream?.('start');
     let completed = false;
     try {
-      yield* upstream.instances(target, signal);
+      yield* upstream.instances(target, signal, hints);
       completed = true;
     } finally {
       options.onUpstream?.(completed ? 'end' : 'abandoned');
@@ -64,8 +64,10 @@ export function createWadoService(options: WadoServiceOptions) {
 
   /** `tracked`, narrowed to what the caller may see; instances outside the coverage are dropped unread. */
   async function* covered(target: RetrieveTarget, coverage: Coverage | undefined, signal: AbortSignal): AsyncGenerator<UpstreamInstance> {
+    // Each instance is passed on whole, once, in order: the upstream may hand its bytes over from memory.
+    const hints: InstanceHints = { readOnceInOrder: true };
     if (!coverage) {
-      yield* tracked(target, signal);
+      yield* tracked(target, signal, hints);
       return;
     }
     const seriesList = target.level === 'STUDY' ? [...coverage.keys()] : target.seriesInstanceUid ? [target.seriesInstanceUid] : [];
@@ -73,7 +75,7 @@ export function createWadoService(options: WadoServiceOptions) {
       const sops = coverage.get(seriesInstanceUid);
       if (!sops || (target.level === 'IMAGE' && !sops.has(target.sopInstanceUid ?? ''))) continue;
       const narrowed: RetrieveTarget = target.level === 'IMAGE' ? target : { level: 'SERIES', studyInstanceUid: target.studyInstanceUid, seriesInstanceUid };
-      for await (const instance of tracked(narrowed, signal)) {
+      for await (const instance of tracked(narrowed, signal, hints)) {
         if (instance.sopInstanceUid && sops.has(instance.sopInstanceUid)) yield instance;
         else await instance.dispose();
       }

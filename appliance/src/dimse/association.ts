@@ -2,28 +2,17 @@ import { connect, type Socket } from 'node:net';
 import { log } from '../log/logger.js';
 import { PacsError } from './types.js';
 import { associationAborted, associationRejected, connectError, peerLabel, type Peer } from './errors.js';
-import {
-  Association,
-  Network,
-  constants,
-  type CStoreRequest,
-  type PDataTf,
-  type PresentationContext,
-  type Request,
-  type Response,
-} from './library.js';
+import { DicomConnection } from './connection.js';
+import { associateRequest, negotiatedContexts, type ProposedContext } from './negotiation.js';
+import type { NegotiatedContexts, PresentationContext } from './presentation-context.js';
+import { cancelRequest, type CStoreRequest, type DimseMessage, type Request, type Response } from './message.js';
+import type { AssociateRq } from './pdu/associate.js';
 import { Receiver, contextIdOf, storeDecisionOf } from './receive.js';
-import { sendRawDataset, writeCommand } from './pdata.js';
+import { sendRawDataset, writeCommand, writeMessage } from './pdata.js';
 import { encodeStoreRequest, encodeStoreResponse } from './command.js';
-import { installPduReader } from './pdu-reader.js';
 import type { StoreDecision, StoreSink } from './sink.js';
 
-export interface ProposedContext {
-  abstractSyntaxUid: string;
-  transferSyntaxUids: string[];
-  /** C-GET: the box proposes to be the C-STORE SCP on this context (SCP/SCU role selection, PS3.7 D.3.3.4). */
-  scpRole?: boolean;
-}
+export type { ProposedContext } from './negotiation.js';
 
 /** Incoming C-STOREs on this association (C-GET sub-operations). */
 export interface StoreHandler {
@@ -45,8 +34,6 @@ export interface AssociationParams {
   store?: StoreHandler;
 }
 
-/** dcmjs-dimse's own timers are set out of the way: the box's watchdog below is the one that counts. */
-const NEVER = 2 ** 31 - 1;
 /** Association PDUs are small but not bounded by the P-DATA maximum: this much is always accepted. */
 const MIN_PDU_LIMIT = 64 * 1024;
 /** Maximum number of presentation contexts in one association (odd IDs 1-255, PS3.8 §9.3.2.2). */
@@ -59,20 +46,15 @@ function nextMessageId(): number {
   return lastMessageId;
 }
 
-class ScuNetwork extends Network {
-  receiver: Receiver | undefined;
-  override _processPDataTf(pdu: PDataTf): Promise<void> {
-    this.receiver!.handle(pdu);
-    return Promise.resolve();
-  }
-}
-
 function isPending(status: number): boolean {
   return status === 0xff00 || status === 0xff01;
 }
 
 interface Operation {
+  request: Request;
+  context: PresentationContext;
   fail(error: PacsError): void;
+  response(message: Response): void;
 }
 
 /**
@@ -81,26 +63,31 @@ interface Operation {
  * operation in flight; nothing is ever left to reject unhandled.
  */
 export class ScuAssociation {
-  private readonly net: ScuNetwork;
+  private readonly connection: DicomConnection;
   private readonly receiver: Receiver;
   private readonly label: string;
+  private readonly request: AssociateRq;
+  private contexts: NegotiatedContexts | undefined;
+  private peerMaxPduLength = 0;
   private failure: PacsError | undefined;
   private closed = false;
   private connected = false;
-  private readonly operations = new Set<Operation>();
+  /** Operations in flight by Message ID. */
+  private readonly operations = new Map<number, Operation>();
   private waiting = 0;
   private lastActivity = Date.now();
   private readonly watchdog: NodeJS.Timeout;
   private during = 'association negotiation';
   private onClosed: (() => void)[] = [];
   private failureListeners: ((error: PacsError) => void)[] = [];
+  private acceptedListener: (() => void) | undefined;
 
   private constructor(
     private readonly params: AssociationParams,
     private readonly socket: Socket,
   ) {
     this.label = peerLabel(params.peer);
-    // Registered before dcmjs-dimse's own listener, so the error a technician reads is this one.
+    this.request = associateRequest({ callingAeTitle: params.callingAeTitle, calledAeTitle: params.peer.aeTitle, maxPduLength: params.maxPduLength, contexts: params.contexts });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.fail(
         this.connected
@@ -109,20 +96,43 @@ export class ScuAssociation {
       );
     });
     socket.once('connect', () => (this.connected = true));
-    this.net = new ScuNetwork(socket, { connectTimeout: NEVER, associationTimeout: NEVER, pduTimeout: NEVER });
     socket.setTimeout(0);
-    installPduReader(this.net, Math.max(params.maxPduLength, MIN_PDU_LIMIT), (err) => {
-      this.fail(new PacsError('association-aborted', `DICOM protocol error from PACS ${this.label} during ${this.during}: ${err.message}`, { pacs: this.label, cause: err }));
-      this.abort();
+    this.connection = new DicomConnection(socket, 'requestor', Math.max(params.maxPduLength, MIN_PDU_LIMIT), {
+      accepted: (ac) => {
+        this.contexts = negotiatedContexts(this.request, ac);
+        this.peerMaxPduLength = ac.user.maxPduLength;
+        this.waiting--;
+        this.during = 'idle association';
+        this.acceptedListener?.();
+      },
+      rejected: (rj) => {
+        this.waiting--;
+        this.fail(associationRejected(params.peer, params.callingAeTitle, rj));
+      },
+      pdata: (pdvs) => this.receiver.handle(pdvs),
+      releaseRequested: () => {
+        // The PACS ends the association (PS3.8 A-RELEASE, acceptor side): answered, and what is in flight fails.
+        this.fail(new PacsError('association-aborted', `PACS ${this.label} released the association during ${this.during}`, { pacs: this.label }));
+        this.connection.answerRelease();
+      },
+      aborted: (abort) => this.fail(associationAborted(params.peer, abort, this.during, params.callingAeTitle)),
+      protocolError: (err) => {
+        log.warn('DICOM protocol error, association aborted', { pacs: this.label, during: this.during, err });
+        this.fail(new PacsError('association-aborted', `DICOM protocol error from PACS ${this.label} during ${this.during}: ${err.message}`, { pacs: this.label, cause: err }));
+      },
     });
-    this.receiver = new Receiver(this.net, {
+    this.receiver = new Receiver(socket, {
+      contexts: () => this.contexts!,
+      deliver: (context, message) => this.delivered(context, message),
       openStoreSink: (context, request) => {
         if (!params.store) throw new Error('C-STORE received on an association that did not propose to store');
         return params.store.openSink(context, request);
       },
-      fail: (error) => this.fail(new PacsError('failed', `receiving from PACS ${this.label} failed: ${error.message}`, { pacs: this.label, cause: error })),
+      fail: (error) => {
+        this.fail(new PacsError('failed', `receiving from PACS ${this.label} failed: ${error.message}`, { pacs: this.label, cause: error }));
+        this.abort();
+      },
     });
-    this.net.receiver = this.receiver;
     socket.on('data', () => (this.lastActivity = Date.now()));
     socket.on('close', () => {
       this.closed = true;
@@ -131,16 +141,6 @@ export class ScuAssociation {
       this.fail(new PacsError('association-aborted', `connection to PACS ${this.label} closed during ${this.during}`, { pacs: this.label }));
       for (const cb of this.onClosed.splice(0)) cb();
     });
-    this.net.on('abort', (abort: { source: number; reason: number }) => {
-      this.fail(associationAborted(params.peer, abort, this.during, params.callingAeTitle));
-      socket.destroy();
-    });
-    this.net.on('networkError', (err: Error) => {
-      this.fail(new PacsError('association-aborted', `DICOM protocol error with PACS ${this.label} during ${this.during}: ${err.message}`, { pacs: this.label, cause: err }));
-      this.abort();
-    });
-    // Two parameters: dcmjs-dimse's emitter passes the response callback only to listeners that declare it (unused here).
-    this.net.on('cStoreRequest', (request: CStoreRequest, _callback: unknown) => void this.answerStore(request));
     const period = Math.max(50, Math.min(1000, Math.floor(params.responseTimeoutMs / 4)));
     this.watchdog = setInterval(() => this.checkInactivity(), period);
     this.watchdog.unref();
@@ -153,7 +153,14 @@ export class ScuAssociation {
     return new Promise<ScuAssociation>((resolve, reject) => {
       const socket = connect({ host: peer.host, port: peer.port });
       socket.setNoDelay(true);
-      const association = new ScuAssociation(params, socket);
+      let association: ScuAssociation;
+      try {
+        association = new ScuAssociation(params, socket);
+      } catch (err) {
+        socket.destroy();
+        reject(err);
+        return;
+      }
       let settled = false;
       const settle = (error: PacsError | undefined) => {
         if (settled) return;
@@ -179,19 +186,11 @@ export class ScuAssociation {
       params.signal?.addEventListener('abort', onAbort, { once: true });
       association.waiting++;
       association.failureListeners.push((error) => settle(error));
+      association.acceptedListener = () => settle(undefined);
       socket.once('connect', () => {
         clearTimeout(connectTimer);
         association.lastActivity = Date.now();
-        association.net.sendAssociationRequest(association.buildRequest());
-      });
-      association.net.on('associationAccepted', () => {
-        association.waiting--;
-        association.during = 'idle association';
-        settle(undefined);
-      });
-      association.net.on('associationRejected', (reject: { result: number; source: number; reason: number }) => {
-        association.waiting--;
-        settle(associationRejected(peer, params.callingAeTitle, reject));
+        association.connection.requestAssociation(association.request);
       });
     });
   }
@@ -199,27 +198,26 @@ export class ScuAssociation {
   /** The accepted context for an abstract syntax, preferring one whose transfer syntax is the one given. */
   acceptedContext(abstractSyntaxUid: string, transferSyntaxUid?: string): PresentationContext | undefined {
     let fallback: PresentationContext | undefined;
-    for (const { context } of this.net.association!.getPresentationContexts()) {
-      if (context.getAbstractSyntaxUid() !== abstractSyntaxUid) continue;
-      if (context.getResult() !== constants.PresentationContextResult.Accept) continue;
-      if (transferSyntaxUid === undefined || context.getAcceptedTransferSyntaxUid() === transferSyntaxUid) return context;
+    for (const context of this.contexts?.all() ?? []) {
+      if (context.abstractSyntaxUid !== abstractSyntaxUid || !context.accepted) continue;
+      if (transferSyntaxUid === undefined || context.transferSyntaxUid === transferSyntaxUid) return context;
       fallback ??= context;
     }
     return transferSyntaxUid === undefined ? fallback : undefined;
   }
 
-  /** The peer's maximum PDU length, as accepted. */
+  /** The peer's maximum PDU length, as accepted (0: no limit). */
   get peerMaxPdu(): number {
-    return this.net.association!.getMaxPduLength();
+    return this.peerMaxPduLength;
   }
 
   get isUsable(): boolean {
-    return !this.failure && !this.closed;
+    return !this.failure && !this.closed && this.connection.canSendData;
   }
 
   /**
    * Runs one DIMSE request; `onResponse` sees each pending response as it arrives; resolves with the final one.
-   * `sendDataset`, when given, writes the dataset itself (C-STORE of a file's raw bytes).
+   * `sendDataset`, when given, writes the message itself (C-STORE of a file's raw bytes).
    */
   perform(
     request: Request,
@@ -229,45 +227,44 @@ export class ScuAssociation {
     sendDataset?: (contextId: number, messageId: number) => Promise<void>,
   ): Promise<Response> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.closed) return Promise.reject(new PacsError('association-aborted', `association with PACS ${this.label} is closed`, { pacs: this.label }));
+    if (!this.isUsable) return Promise.reject(new PacsError('association-aborted', `association with PACS ${this.label} is closed`, { pacs: this.label }));
     request.setMessageId(nextMessageId());
+    const messageId = request.getMessageId();
     return new Promise<Response>((resolve, reject) => {
-      const operation: Operation = { fail: (error) => finish(error) };
-      const listener = (response: Response) => {
-        try {
-          this.lastActivity = Date.now();
-          const status = response.getStatus();
-          if (isPending(status)) onResponse?.(response);
-          else finish(undefined, response);
-        } catch (err) {
-          finish(new PacsError('failed', `handling a ${what} response from PACS ${this.label} failed: ${(err as Error).message}`, { pacs: this.label, cause: err }));
-        }
-      };
       const finish = (error: PacsError | undefined, response?: Response) => {
-        if (!this.operations.delete(operation)) return;
+        if (this.operations.get(messageId) !== operation) return;
+        this.operations.delete(messageId);
         this.waiting--;
-        request.off('response', listener);
-        const index = this.net.pending.indexOf(request);
-        if (index >= 0) this.net.pending.splice(index, 1);
         if (this.waiting === 0) this.during = 'idle association';
         if (error) reject(error);
         else resolve(response!);
       };
-      this.operations.add(operation);
+      const operation: Operation = {
+        request,
+        context,
+        fail: (error) => finish(error),
+        response: (response) => {
+          try {
+            this.lastActivity = Date.now();
+            const status = response.getStatus();
+            if (isPending(status)) onResponse?.(response);
+            else finish(undefined, response);
+          } catch (err) {
+            finish(new PacsError('failed', `handling a ${what} response from PACS ${this.label} failed: ${(err as Error).message}`, { pacs: this.label, cause: err }));
+          }
+        },
+      };
+      this.operations.set(messageId, operation);
       this.waiting++;
       this.during = what;
       this.lastActivity = Date.now();
-      request.on('response', listener);
-      this.net.pending.push(request);
-      if (sendDataset) {
-        sendDataset(context.getPresentationContextId(), request.getMessageId()).catch((err: unknown) => {
-          const error = new PacsError('failed', `sending ${what} to PACS ${this.label} failed: ${(err as Error).message}`, { pacs: this.label, cause: err });
-          finish(error);
-          this.abort();
-        });
-      } else {
-        this.net._sendDimse({ context, command: request });
-      }
+      const sent = sendDataset
+        ? sendDataset(context.id, messageId)
+        : writeMessage(this.socket, context.id, this.peerMaxPdu, request.encodeCommand(), request.getDataset()?.bytes);
+      sent.catch((err: unknown) => {
+        finish(new PacsError('failed', `sending ${what} to PACS ${this.label} failed: ${(err as Error).message}`, { pacs: this.label, cause: err }));
+        this.abort();
+      });
     });
   }
 
@@ -289,8 +286,9 @@ export class ScuAssociation {
 
   /** Sends C-CANCEL for a C-FIND, C-GET or C-MOVE in progress (PS3.7 §9.3.2.3); its final response still comes. */
   cancel(request: Request): void {
-    if (!this.isUsable || !this.net.pending.includes(request)) return;
-    (this.net as unknown as { sendCancel(r: Request): void }).sendCancel(request);
+    const operation = this.operations.get(request.getMessageId());
+    if (!this.isUsable || operation?.request !== request) return;
+    writeMessage(this.socket, operation.context.id, this.peerMaxPdu, cancelRequest(request.getMessageId()).encodeCommand()).catch(() => undefined);
   }
 
   /** Something else proves the peer alive (a C-MOVE's instances arriving on another association). */
@@ -309,7 +307,7 @@ export class ScuAssociation {
 
   /** A-RELEASE; aborts instead when the peer does not answer in time. Never rejects. */
   async release(): Promise<void> {
-    if (!this.isUsable) {
+    if (!this.isUsable || this.connection.state !== 'Sta6-established') {
       this.abort();
       return;
     }
@@ -323,26 +321,40 @@ export class ScuAssociation {
         clearTimeout(timer);
         resolve();
       });
-      this.net.on('associationReleaseResponse', () => this.socket.end());
-      this.net.sendAssociationReleaseRequest();
+      this.connection.requestRelease();
     });
   }
 
   /** A-ABORT and close, at once. */
   abort(): void {
     if (this.closed) return;
-    if (!this.socket.destroyed && this.socket.writable && this.net.association) {
-      this.net.sendAbort(constants.AbortSource.ServiceUser, constants.AbortReason.NotSpecified);
-    }
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 100).unref();
+    this.connection.abort();
   }
 
   private fail(error: PacsError): void {
     if (this.failure) return;
     this.failure = error;
-    for (const operation of [...this.operations]) operation.fail(error);
+    for (const operation of [...this.operations.values()]) operation.fail(error);
     for (const listener of this.failureListeners.splice(0)) listener(error);
+  }
+
+  /** A complete message from the peer: a response to an operation in flight, or a C-STORE of a C-GET. */
+  private delivered(context: PresentationContext, message: DimseMessage): void {
+    this.lastActivity = Date.now();
+    if (message.isResponse) {
+      const operation = this.operations.get(message.getMessageIdBeingRespondedTo()!);
+      if (!operation) {
+        log.debug('DIMSE response to no request in flight, ignored', { pacs: this.label, messageIdBeingRespondedTo: message.getMessageIdBeingRespondedTo() });
+        return;
+      }
+      operation.response(message);
+      return;
+    }
+    if (message.commandField === 0x0001 && this.params.store) {
+      void this.answerStore(message);
+      return;
+    }
+    throw new Error(`unexpected DIMSE request 0x${message.commandField.toString(16)} on presentation context ${context.id}`);
   }
 
   private checkInactivity(): void {
@@ -357,20 +369,6 @@ export class ScuAssociation {
       ),
     );
     this.abort();
-  }
-
-  private buildRequest(): Association {
-    const association = new Association(this.params.callingAeTitle, this.params.peer.aeTitle);
-    for (const proposed of this.params.contexts) {
-      const id = association.addPresentationContext(proposed.abstractSyntaxUid);
-      for (const ts of proposed.transferSyntaxUids) association.addTransferSyntaxToPresentationContext(id, ts);
-      if (proposed.scpRole) {
-        const context = association.getPresentationContext(id);
-        context.setUserRole(false);
-        context.setProviderRole(true);
-      }
-    }
-    return association;
   }
 
   /** The C-STORE-RSP of a C-GET sub-operation, once the instance is on disk; written directly (see command.ts). */
@@ -388,8 +386,8 @@ export class ScuAssociation {
     const contextId = contextIdOf(request);
     if (!this.isUsable || contextId === undefined) return;
     const response = encodeStoreResponse({
-      sopClassUid: String(request.getAffectedSopClassUid() ?? ''),
-      sopInstanceUid: String(request.getAffectedSopInstanceUid() ?? ''),
+      sopClassUid: request.getAffectedSopClassUid() ?? '',
+      sopInstanceUid: request.getAffectedSopInstanceUid() ?? '',
       messageIdBeingRespondedTo: request.getMessageId(),
       status,
       ...(errorComment && status !== 0 ? { errorComment } : {}),

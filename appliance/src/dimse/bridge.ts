@@ -1,7 +1,7 @@
 import type { Config, PacsConfig } from '../config/schema.js';
 import { PacsError, type PacsBridge } from './types.js';
 import { lease, VERIFICATION, UNCOMPRESSED, type BridgeContext } from './context.js';
-import { CEchoRequest, configureLibrary } from './library.js';
+import { echoRequest } from './message.js';
 import { Semaphore } from './semaphore.js';
 import { find } from './find.js';
 import { retrieveByGet, retrieveByMove } from './retrieve.js';
@@ -16,12 +16,11 @@ export interface BoxIdentity {
   scp?: StoreScp;
 }
 
-/** The box's view of one PACS over DIMSE (dcmjs-dimse), with the association limit of pacs.maxAssociations. */
+/** The box's view of one PACS over DIMSE, with the association limit of pacs.maxAssociations. */
 /** The association settings the bridge uses (the SCP's own settings do not concern it). */
 export type BridgeDimseSettings = Pick<Config['dimse'], 'connectTimeoutMs' | 'responseTimeoutMs' | 'maxPduLength'>;
 
 export function createPacsBridge(pacs: PacsConfig, box: BoxIdentity, dimse: BridgeDimseSettings): PacsBridge {
-  configureLibrary(dimse.maxPduLength);
   const peer = { aeTitle: pacs.aeTitle, host: pacs.host, port: pacs.port };
   const ctx: BridgeContext = {
     peer,
@@ -37,7 +36,7 @@ export function createPacsBridge(pacs: PacsConfig, box: BoxIdentity, dimse: Brid
       try {
         const context = association.acceptedContext(VERIFICATION);
         if (!context) throw new PacsError('refused', `PACS ${peerLabel(peer)} does not accept C-ECHO (Verification)`, { pacs: peerLabel(peer) });
-        const response = await association.perform(new CEchoRequest(), context, 'C-ECHO');
+        const response = await association.perform(echoRequest(context), context, 'C-ECHO');
         const status = response.getStatus();
         if (status !== 0x0000) throw new PacsError('failed', `PACS ${peerLabel(peer)} answered C-ECHO with status ${statusHex(status)}`, { pacs: peerLabel(peer), status });
       } finally {

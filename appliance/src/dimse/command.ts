@@ -128,3 +128,46 @@ export function encodeStoreResponse(c: { sopClassUid: string; sopInstanceUid: st
   elements.push(element(0x1000, ui(c.sopInstanceUid)));
   return commandSet(elements);
 }
+
+const BY_KEYWORD = new Map(Object.entries(ELEMENTS).map(([number, e]) => [e.keyword, { number: Number(number), vr: e.vr }]));
+
+function encodeValue(keyword: string, vr: CommandVr, value: unknown): Buffer {
+  switch (vr) {
+    case 'US':
+      return us(Number(value));
+    case 'UL': {
+      const b = Buffer.allocUnsafe(4);
+      b.writeUInt32LE(Number(value));
+      return b;
+    }
+    case 'AT': {
+      const tags = value as number[];
+      const b = Buffer.allocUnsafe(4 * tags.length);
+      tags.forEach((tag, i) => {
+        b.writeUInt16LE(tag >>> 16, 4 * i);
+        b.writeUInt16LE(tag & 0xffff, 4 * i + 2);
+      });
+      return b;
+    }
+    case 'UI':
+      return ui(String(value));
+    default: {
+      const s = String(value);
+      if (/[^\x20-\x7e]|\\/.test(s) || s.length > (vr === 'AE' ? 16 : 64)) throw new Error(`DIMSE command ${keyword}: "${s}" is not a valid ${vr} value`);
+      return text(s);
+    }
+  }
+}
+
+/** Any command set of PS3.7 Table E.1-1 from keyword → value, in ascending element order, with its group length. */
+export function encodeCommand(elements: Record<string, unknown>): Buffer {
+  const known = Object.entries(elements)
+    .filter(([keyword, value]) => keyword !== 'CommandGroupLength' && value !== undefined)
+    .map(([keyword, value]) => {
+      const e = BY_KEYWORD.get(keyword);
+      if (!e) throw new Error(`unknown DIMSE command element ${keyword}`);
+      return { ...e, keyword, value };
+    })
+    .sort((a, b) => a.number - b.number);
+  return commandSet(known.map((e) => element(e.number, encodeValue(e.keyword, e.vr, e.value))));
+}

@@ -2,7 +2,7 @@ import { PacsError, type DicomJson, type FindQuery } from './types.js';
 import { AsyncQueue } from './async-queue.js';
 import { lease, STUDY_ROOT_FIND, UNCOMPRESSED, type BridgeContext } from './context.js';
 import { findIdentifier, toDicomJson } from './dicom-json.js';
-import { CFindRequest, Dataset, type Response } from './library.js';
+import { findRequest, type Request, type Response } from './message.js';
 import { rawDatasetOf } from './receive.js';
 import { peerLabel, statusHex, statusText } from './errors.js';
 
@@ -24,11 +24,12 @@ export async function* find(ctx: BridgeContext, query: FindQuery, signal?: Abort
   let cancelSent = false;
   let onAbort: (() => void) | undefined;
   let operation: Promise<void> = Promise.resolve();
-  const request = new CFindRequest();
+  let request: Request | undefined;
   try {
     const context = association.acceptedContext(STUDY_ROOT_FIND);
     if (!context) throw new PacsError('refused', `PACS ${peerLabel(ctx.peer)} does not accept Study Root C-FIND`, { pacs: peerLabel(ctx.peer) });
-    request.setDataset(new Dataset(identifier, context.getAcceptedTransferSyntaxUid()));
+    const query = findRequest(context, identifier);
+    request = query;
     const queue = new AsyncQueue<DicomJson>({
       highWaterMark: HIGH_WATER_MARK,
       lowWaterMark: LOW_WATER_MARK,
@@ -37,11 +38,11 @@ export async function* find(ctx: BridgeContext, query: FindQuery, signal?: Abort
     });
     onAbort = () => {
       cancelSent = true;
-      association.cancel(request);
+      association.cancel(query);
       queue.fail(new PacsError('cancelled', `${what} cancelled`, { pacs: peerLabel(ctx.peer) }), true);
     };
     operation = association
-      .perform(request, context, what, (response) => {
+      .perform(query, context, what, (response) => {
         const raw = rawDatasetOf(response);
         if (raw) queue.push(toDicomJson(raw));
       })
@@ -68,7 +69,7 @@ export async function* find(ctx: BridgeContext, query: FindQuery, signal?: Abort
     if (onAbort) signal?.removeEventListener('abort', onAbort);
     association.resume('consumer');
     if (!finished && association.isUsable) {
-      if (!cancelSent) association.cancel(request);
+      if (!cancelSent && request) association.cancel(request);
       await Promise.race([operation, new Promise((resolve) => setTimeout(resolve, CANCEL_GRACE_MS).unref())]);
       if (!finished) association.abort();
     }

@@ -97,3 +97,11 @@ export async function sendRawDataset(send: RawSend): Promise<void> {
     await closeFd(fd);
   }
 }
+
+/** Sends one DIMSE message whose dataset, if any, is already encoded: the command, then the dataset, as one batch. */
+export function writeMessage(socket: Socket, contextId: number, peerMaxPdu: number, command: Buffer, dataset?: Buffer): Promise<void> {
+  const max = maxValue(peerMaxPdu);
+  const parts = pdus(contextId, command, max, true, true);
+  if (dataset) parts.push(...(dataset.length ? pdus(contextId, dataset, max, false, true) : [pduHeader(contextId, LAST, 0)]));
+  return writeAll(socket, parts);
+}

@@ -1,14 +1,15 @@
-import type { NetworkInternals } from './library.js';
+import { AbortReason } from './pdu/constants.js';
+import { PduError } from './pdu/cursor.js';
 
 /** PDU types of PS3.8 §9.3: A-ASSOCIATE-RQ/AC/RJ, P-DATA-TF, A-RELEASE-RQ/RP, A-ABORT. */
 const PDU_TYPES = new Set([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07]);
 const HEADER = 6;
 
 /**
- * Cuts the byte stream of an association into PDUs. Replaces dcmjs-dimse's accumulator, which concatenates
- * the whole partial PDU on every TCP read (quadratic: a C-GET with 1 MiB PDUs took 14 s instead of 3 s):
- * here each PDU is copied at most once, and not at all when it sits in one read.
- * A PDU longer than `maxLength` is a protocol error: an untrusted peer does not get to make the box buffer gigabytes.
+ * Cuts the byte stream of an association into PDUs. Each PDU is copied at most once, and not at all when it sits
+ * in one read (concatenating the partial PDU on every TCP read is quadratic: a C-GET with 1 MiB PDUs took 14 s
+ * instead of 3 s). A PDU longer than `maxLength` is a protocol error: an untrusted peer does not get to make the
+ * box buffer gigabytes.
  */
 export class PduReader {
   private chunks: Buffer[] = [];
@@ -28,9 +29,9 @@ export class PduReader {
         if (this.buffered < HEADER) return;
         const header = this.peek(HEADER);
         const type = header[0]!;
-        if (!PDU_TYPES.has(type)) throw new Error(`unknown PDU type 0x${type.toString(16)}`);
+        if (!PDU_TYPES.has(type)) throw new PduError(`unknown PDU type 0x${type.toString(16)}`, AbortReason.UnrecognizedPdu);
         const length = header.readUInt32BE(2);
-        if (length > this.maxLength) throw new Error(`PDU of ${length} bytes exceeds the ${this.maxLength} the box accepts`);
+        if (length > this.maxLength) throw new PduError(`PDU of ${length} bytes exceeds the ${this.maxLength} the box accepts`);
         this.expected = HEADER + length;
       }
       if (this.buffered < this.expected) return;
@@ -67,32 +68,4 @@ export class PduReader {
     this.buffered -= n;
     return out;
   }
-}
-
-interface ReadableNetwork extends NetworkInternals {
-  _processPdu(pdu: Buffer): Promise<void>;
-  statistics: { addBytesReceived(n: number): void };
-}
-
-/**
- * Swaps dcmjs-dimse's 'data' listener on the association's socket for a PduReader feeding the same
- * Network._processPdu. Call right after constructing the Network, before any data can arrive.
- * `onError` gets protocol errors (the caller aborts the association).
- */
-export function installPduReader(network: NetworkInternals, maxLength: number, onError: (error: Error) => void): void {
-  const net = network as ReadableNetwork;
-  const socket = net.socket;
-  for (const listener of socket.listeners('data')) socket.removeListener('data', listener as (...args: unknown[]) => void);
-  let failed = false;
-  const reader = new PduReader(maxLength, (pdu) => void net._processPdu(pdu));
-  socket.on('data', (chunk: Buffer) => {
-    if (failed) return;
-    net.statistics.addBytesReceived(chunk.length);
-    try {
-      reader.push(chunk);
-    } catch (err) {
-      failed = true;
-      onError(err as Error);
-    }
-  });
 }

@@ -1,36 +1,22 @@
-import {
-  commandClasses,
-  Dataset,
-  TransferSyntax,
-  type Command,
-  type CStoreRequest,
-  type NetworkInternals,
-  type PDataTf,
-  type PresentationContext,
-} from './library.js';
+import type { Socket } from 'node:net';
 import type { StoreDecision, StoreSink } from './sink.js';
 import { decodeCommand, splitCommand } from './command.js';
+import { CommandField, DimseMessage, RawDataset, type CStoreRequest } from './message.js';
+import type { NegotiatedContexts, PresentationContext } from './presentation-context.js';
+import type { Pdv } from './pdu/pdata-tf.js';
 
-/** A dataset kept as the bytes the peer sent (C-FIND identifiers, final C-GET/C-MOVE responses): decoded by whoever needs it. */
-export class RawDataset {
-  constructor(
-    readonly bytes: Buffer,
-    readonly transferSyntaxUid: string,
-  ) {}
-  getTransferSyntaxUid(): string {
-    return this.transferSyntaxUid;
-  }
-}
+export { RawDataset } from './message.js';
 
-export function rawDatasetOf(command: Command): RawDataset | undefined {
-  const dataset = command.getDataset() as unknown;
-  return dataset instanceof RawDataset ? dataset : undefined;
+const IMPLICIT_VR_LE = '1.2.840.10008.1.2';
+
+export function rawDatasetOf(command: DimseMessage): RawDataset | undefined {
+  return command.getDataset();
 }
 
 const storeDecisions = new WeakMap<object, StoreDecision>();
 const contextIds = new WeakMap<object, number>();
 /** The presentation context an incoming request came on: its response goes back on it. */
-export function contextIdOf(request: Command): number | undefined {
+export function contextIdOf(request: DimseMessage): number | undefined {
   return contextIds.get(request);
 }
 /** What the receiver did with the dataset of an incoming C-STORE (set before the request is handed on). */
@@ -39,48 +25,56 @@ export function storeDecisionOf(request: CStoreRequest): StoreDecision | undefin
 }
 
 export interface ReceiverHooks {
+  /** The accepted presentation contexts of the association. */
+  contexts(): NegotiatedContexts;
+  /** A complete message: a response, a request without dataset, a C-STORE once its dataset is in its sink. */
+  deliver(context: PresentationContext, message: DimseMessage): void;
   /** Called when the first dataset fragment of a C-STORE arrives: where its bytes go. */
   openStoreSink(context: PresentationContext, request: CStoreRequest): StoreSink;
   /** A finished instance could not be handed on (a bug or a disk error): the association is aborted. */
   fail(error: Error): void;
 }
 
-const C_STORE_RQ = 0x0001;
 /** Commands are a few hundred bytes; identifiers and final responses a few KiB. Past these, a peer is misbehaving. */
 const MAX_COMMAND_BYTES = 64 * 1024;
 const MAX_HELD_DATASET_BYTES = 16 * 1024 * 1024;
 
 /**
- * Replaces dcmjs-dimse's Network._processPDataTf (which buffers every dataset in memory and re-parses it):
- * C-STORE datasets stream to a sink with socket backpressure, other datasets are kept raw, and all state
- * changes happen synchronously, so PDUs that arrive while an instance is being closed cannot interleave.
+ * Assembles DIMSE messages from PDVs (PS3.7 §6.3.1, PS3.8 Annex E): C-STORE datasets stream to a sink with socket
+ * backpressure, other datasets are kept raw, and all state changes happen synchronously, so PDUs that arrive while
+ * an instance is being closed cannot interleave. Anything out of order throws: the association is then aborted.
  */
 export class Receiver {
   private commandChunks: Buffer[] = [];
-  private command: Command | undefined;
+  private commandBytes = 0;
+  private commandContext: number | undefined;
+  private command: DimseMessage | undefined;
+  private datasetContext: PresentationContext | undefined;
   private datasetChunks: Buffer[] = [];
   private heldBytes = 0;
   private sink: StoreSink | undefined;
   private readonly pauses = new Set<string>();
 
   constructor(
-    private readonly net: NetworkInternals,
+    private readonly socket: Socket,
     private readonly hooks: ReceiverHooks,
   ) {}
 
-  handle(pdu: PDataTf): void {
-    for (const pdv of pdu.getPdvs()) {
-      const association = this.net.association;
-      if (!association) throw new Error('P-DATA-TF before the association was established');
-      const context = association.getPresentationContext(pdv.getPresentationContextId());
-      if (pdv.isCommand()) {
+  handle(pdvs: Pdv[]): void {
+    for (const pdv of pdvs) {
+      const context = this.hooks.contexts().accepted(pdv.contextId);
+      if (pdv.command) {
         if (this.command) throw new Error('command fragment received while a dataset was expected');
-        this.commandChunks.push(pdv.getValue());
-        if (this.commandChunks.reduce((n, c) => n + c.length, 0) > MAX_COMMAND_BYTES) throw new Error('DIMSE command longer than 64 KiB');
-        if (pdv.isLastFragment()) this.commandComplete(context);
+        if (this.commandContext !== undefined && this.commandContext !== pdv.contextId) throw new Error('command fragments on two presentation contexts');
+        this.commandContext = pdv.contextId;
+        this.commandChunks.push(pdv.value);
+        this.commandBytes += pdv.value.length;
+        if (this.commandBytes > MAX_COMMAND_BYTES) throw new Error('DIMSE command longer than 64 KiB');
+        if (pdv.last) this.commandComplete(context);
       } else {
-        if (!this.command) throw new Error('dataset fragment received without a command');
-        this.datasetFragment(context, this.command, pdv.getValue(), pdv.isLastFragment());
+        if (!this.command || !this.datasetContext) throw new Error('dataset fragment received without a command');
+        if (pdv.contextId !== this.datasetContext.id) throw new Error(`dataset fragment on presentation context ${pdv.contextId}, its command came on ${this.datasetContext.id}`);
+        this.datasetFragment(this.datasetContext, this.command, pdv.value, pdv.last);
       }
     }
   }
@@ -88,11 +82,11 @@ export class Receiver {
   /** Pauses reading from the peer for a reason (a slow consumer, a slow disk); reading resumes when no reason is left. */
   pause(reason: string): void {
     this.pauses.add(reason);
-    this.net.socket.pause();
+    this.socket.pause();
   }
 
   resume(reason: string): void {
-    if (this.pauses.delete(reason) && this.pauses.size === 0) this.net.socket.resume();
+    if (this.pauses.delete(reason) && this.pauses.size === 0) this.socket.resume();
   }
 
   get paused(): boolean {
@@ -105,6 +99,7 @@ export class Receiver {
     this.sink = undefined;
     this.command = undefined;
     this.commandChunks = [];
+    this.commandBytes = 0;
     this.datasetChunks = [];
     this.heldBytes = 0;
   }
@@ -112,22 +107,22 @@ export class Receiver {
   private commandComplete(context: PresentationContext): void {
     const bytes = this.commandChunks.length === 1 ? this.commandChunks[0]! : Buffer.concat(this.commandChunks);
     this.commandChunks = [];
+    this.commandBytes = 0;
+    this.commandContext = undefined;
     const { command: commandBytes, trailing } = splitCommand(bytes);
-    const elements = decodeCommand(commandBytes);
-    const field = elements.CommandField as number;
-    const Class = commandClasses[field];
-    if (!Class) throw new Error(`unsupported DIMSE command field 0x${Number(field).toString(16)}`);
-    const command = Object.assign(new Class(), { commandDataset: new Dataset(elements), dataset: undefined });
-    contextIds.set(command, context.getPresentationContextId());
-    if (command.hasDataset()) this.command = command;
-    else {
-      if (trailing) Object.assign(command, { dataset: new RawDataset(trailing, TransferSyntax.ImplicitVRLittleEndian) });
-      this.net._performDimse(context, command);
+    const message = DimseMessage.received(decodeCommand(commandBytes));
+    contextIds.set(message, context.id);
+    if (message.hasDataset()) {
+      this.command = message;
+      this.datasetContext = context;
+      return;
     }
+    if (trailing) message.setDataset(new RawDataset(trailing, IMPLICIT_VR_LE));
+    this.hooks.deliver(context, message);
   }
 
-  private datasetFragment(context: PresentationContext, command: Command, value: Buffer, last: boolean): void {
-    if (command.getCommandFieldType() !== C_STORE_RQ) {
+  private datasetFragment(context: PresentationContext, message: DimseMessage, value: Buffer, last: boolean): void {
+    if (message.commandField !== CommandField.CStoreRq) {
       this.datasetChunks.push(value);
       this.heldBytes += value.length;
       if (this.heldBytes > MAX_HELD_DATASET_BYTES) throw new Error('dataset of a non-C-STORE message longer than 16 MiB');
@@ -136,12 +131,12 @@ export class Receiver {
       const bytes = this.datasetChunks.length === 1 ? this.datasetChunks[0]! : Buffer.concat(this.datasetChunks);
       this.datasetChunks = [];
       this.command = undefined;
-      Object.assign(command, { dataset: new RawDataset(bytes, context.getAcceptedTransferSyntaxUid() ?? TransferSyntax.ImplicitVRLittleEndian) });
-      this.net._performDimse(context, command);
+      this.datasetContext = undefined;
+      message.setDataset(new RawDataset(bytes, context.getAcceptedTransferSyntaxUid() ?? IMPLICIT_VR_LE));
+      this.hooks.deliver(context, message);
       return;
     }
-    const request = command as CStoreRequest;
-    this.sink ??= this.hooks.openStoreSink(context, request);
+    this.sink ??= this.hooks.openStoreSink(context, message);
     const sink = this.sink;
     if (!sink.write(value) && !this.pauses.has('disk')) {
       this.pause('disk');
@@ -150,10 +145,11 @@ export class Receiver {
     if (!last) return;
     this.sink = undefined;
     this.command = undefined;
+    this.datasetContext = undefined;
     sink.end().then(
       (decision) => {
-        storeDecisions.set(request, decision);
-        this.net._performDimse(context, request);
+        storeDecisions.set(message, decision);
+        this.hooks.deliver(context, message);
       },
       (err: unknown) => this.hooks.fail(err instanceof Error ? err : new Error(String(err))),
     );

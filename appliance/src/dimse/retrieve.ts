@@ -3,11 +3,13 @@ import { PacsError, type ReceivedInstance, type RetrieveOptions, type RetrievePr
 import { MAX_CONTEXTS, type ScuAssociation } from './association.js';
 import { lease, STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE, UNCOMPRESSED, type BridgeContext } from './context.js';
 import { COMMON_STORAGE_CLASSES, storageContexts } from './storage-contexts.js';
-import { CFindRequest, CGetRequest, CMoveRequest, Dataset, type CStoreRequest, type PresentationContext, type Request, type Response } from './library.js';
+import { findRequest, getRequest, moveRequest, type CStoreRequest, type Request, type Response } from './message.js';
+import type { PresentationContext } from './presentation-context.js';
 import { rawDatasetOf } from './receive.js';
 import { toDicomJson } from './dicom-json.js';
 import { find } from './find.js';
-import { DiscardSink, FileSink, type StoreDecision } from './sink.js';
+import { DiscardSink, FileSink, type StoreDecision, type StoreSink } from './sink.js';
+import { MemoryFirstSink } from './memory-sink.js';
 import { isValidUid, trimUid } from './uid.js';
 import { peerLabel, statusHex, statusText } from './errors.js';
 import type { StoreScp } from './scp.js';
@@ -40,8 +42,7 @@ async function sopClassesInStudy(ctx: BridgeContext, studyInstanceUid: string, s
   try {
     const context = association.acceptedContext(STUDY_ROOT_FIND);
     if (!context) return undefined;
-    const request = new CFindRequest();
-    request.setDataset(new Dataset({ QueryRetrieveLevel: 'STUDY', StudyInstanceUID: studyInstanceUid, SOPClassesInStudy: [] }, context.getAcceptedTransferSyntaxUid()));
+    const request = findRequest(context, { QueryRetrieveLevel: 'STUDY', StudyInstanceUID: studyInstanceUid, SOPClassesInStudy: [] });
     const classes = new Set<string>();
     await association.perform(request, context, 'C-FIND of the SOP classes in the study', (response) => {
       const raw = rawDatasetOf(response);
@@ -79,11 +80,15 @@ class Collector {
 
   async stored(instance: ReceivedInstance): Promise<number> {
     this.instances++;
-    if (!this.options.onInstance || this.error !== undefined) return 0x0000;
+    if (!this.options.onInstance || this.error !== undefined) {
+      instance.held?.release();
+      return 0x0000;
+    }
     try {
       await this.options.onInstance(instance);
       return 0x0000;
     } catch (err) {
+      instance.held?.release();
       this.error = err;
       this.cancel();
       // 0xA700 Refused: out of resources (PS3.4 B.2.3): the box could not take this instance.
@@ -196,7 +201,7 @@ export async function retrieveByGet(ctx: BridgeContext, target: RetrieveTarget, 
   const { association, done } = await lease(ctx, [{ abstractSyntaxUid: STUDY_ROOT_GET, transferSyntaxUids: UNCOMPRESSED }, ...contexts], {
     signal: options.signal,
     store: {
-      openSink: (context, request) => openSink(ctx, options.outDir, context, request),
+      openSink: (context, request) => openSink(ctx, options, context, request),
       stored: (_request: CStoreRequest, decision: StoreDecision) =>
         'instance' in decision ? collector.stored(decision.instance) : Promise.resolve(decision.failure.status),
     },
@@ -206,21 +211,21 @@ export async function retrieveByGet(ctx: BridgeContext, target: RetrieveTarget, 
     if (!context) {
       throw new PacsError('refused', `PACS ${peerLabel(ctx.peer)} does not accept C-GET: set pacs.retrieve to "C-MOVE"`, { pacs: peerLabel(ctx.peer) });
     }
-    const request = new CGetRequest();
-    request.setDataset(new Dataset(identifier, context.getAcceptedTransferSyntaxUid()));
+    const request = getRequest(context, identifier);
     return await run({ ctx, association, request, context, what: `C-GET of ${describe(target)}`, options, collector });
   } finally {
     await done();
   }
 }
 
-function openSink(ctx: BridgeContext, outDir: string, context: PresentationContext, request: CStoreRequest) {
+function openSink(ctx: BridgeContext, options: RetrieveOptions, context: PresentationContext, request: CStoreRequest): StoreSink {
   const sopInstanceUid = trimUid(String(request.getAffectedSopInstanceUid() ?? ''));
   const sopClassUid = trimUid(String(request.getAffectedSopClassUid() ?? ''));
   if (!isValidUid(sopInstanceUid) || !isValidUid(sopClassUid)) {
     return new DiscardSink({ status: 0xc000, comment: 'invalid Affected SOP Class or Instance UID' });
   }
-  return new FileSink({ sopClassUid, sopInstanceUid, transferSyntaxUid: context.getAcceptedTransferSyntaxUid() ?? '', sourceAeTitle: ctx.peer.aeTitle }, outDir);
+  const meta = { sopClassUid, sopInstanceUid, transferSyntaxUid: context.getAcceptedTransferSyntaxUid() ?? '', sourceAeTitle: ctx.peer.aeTitle };
+  return options.memory ? new MemoryFirstSink(meta, options.outDir, options.memory) : new FileSink(meta, options.outDir);
 }
 
 /** C-MOVE to the box's own SCP: the instances arrive on associations the PACS opens, routed to this retrieve. */
@@ -233,9 +238,7 @@ export async function retrieveByMove(ctx: BridgeContext, scp: StoreScp, target: 
   try {
     const context = association.acceptedContext(STUDY_ROOT_MOVE);
     if (!context) throw new PacsError('refused', `PACS ${peerLabel(ctx.peer)} does not accept C-MOVE`, { pacs: peerLabel(ctx.peer) });
-    const request = new CMoveRequest();
-    request.setDataset(new Dataset(identifier, context.getAcceptedTransferSyntaxUid()));
-    request.getCommandDataset().setElement('MoveDestination', scp.aeTitle);
+    const request = moveRequest(context, identifier, scp.aeTitle);
     return await run({
       ctx,
       association,

@@ -2,21 +2,15 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { log } from '../log/logger.js';
 import type { ReceivedInstance } from './types.js';
-import {
-  CEchoResponse,
-  Scp,
-  configureLibrary,
-  constants,
-  type Association,
-  type CStoreRequest,
-  type NetworkInternals,
-  type PDataTf,
-  type PresentationContext,
-} from './library.js';
+import { DicomConnection } from './connection.js';
+import { associateAccept } from './negotiation.js';
+import type { NegotiatedContexts, PresentationContext } from './presentation-context.js';
+import { CommandField, echoResponse, type CStoreRequest, type DimseMessage } from './message.js';
+import { ContextResult, RejectReason, RejectResult, RejectSource, DICOM_APPLICATION_CONTEXT } from './pdu/constants.js';
+import type { AssociateRq } from './pdu/associate.js';
 import { Receiver, contextIdOf, storeDecisionOf } from './receive.js';
 import { encodeStoreResponse } from './command.js';
-import { writeCommand } from './pdata.js';
-import { installPduReader } from './pdu-reader.js';
+import { writeCommand, writeMessage } from './pdata.js';
 import { DiscardSink, FileSink, type StoreSink } from './sink.js';
 import { MoveRouter, StudyPeekingSink, type MoveExpectation } from './move-router.js';
 import { isValidUid, trimUid } from './uid.js';
@@ -94,7 +88,6 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
   if (options.allowedCallingAeTitles.length === 0) {
     throw new Error('startStoreScp: allowedCallingAeTitles is empty, no PACS could store to the box (give at least the PACS AE title)');
   }
-  configureLibrary(options.maxPduLength ?? DEFAULT_MAX_PDU);
   await mkdir(options.storageDir, { recursive: true });
   const router = new MoveRouter(options.aeTitle);
   const shared: Shared = { options, router, admissions: new ScpAdmissions(options, router), connections: new Set() };
@@ -153,8 +146,12 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
   };
 }
 
-class BoxScp extends Scp {
+/** One inbound association: the box as acceptor, C-ECHO and C-STORE SCP. */
+class BoxScp {
+  private readonly connection: DicomConnection;
   private readonly receiver: Receiver;
+  private contexts: NegotiatedContexts | undefined;
+  private peerMaxPdu = 0;
   private callingAeTitle = '';
   private readonly address: string;
   /** Let in by a temporary admission only: it may answer a C-MOVE, nothing else is kept from it. */
@@ -163,48 +160,51 @@ class BoxScp extends Scp {
   private readonly routes = new WeakMap<object, MoveExpectation>();
 
   constructor(
-    socket: Socket,
+    private readonly socket: Socket,
     private readonly shared: Shared,
   ) {
-    super(socket, { connectTimeout: 2 ** 31 - 1, associationTimeout: 2 ** 31 - 1, pduTimeout: 2 ** 31 - 1 });
     this.address = normaliseAddress(socket.remoteAddress ?? '');
-    const net = this as unknown as NetworkInternals;
-    installPduReader(net, Math.max(shared.options.maxPduLength ?? DEFAULT_MAX_PDU, 64 * 1024), (err) => {
-      log.warn('DICOM SCP: protocol error, aborting the association', { callingAeTitle: this.callingAeTitle, err });
-      this.abortAndClose();
+    const maxPduLength = shared.options.maxPduLength ?? DEFAULT_MAX_PDU;
+    this.connection = new DicomConnection(socket, 'acceptor', Math.max(maxPduLength, 64 * 1024), {
+      associateRequest: (rq) => this.associationRequested(rq, maxPduLength),
+      pdata: (pdvs) => this.receiver.handle(pdvs),
+      aborted: () => log.warn('DICOM SCP: the peer aborted the association', { callingAeTitle: this.callingAeTitle }),
+      protocolError: (err) => log.warn('DICOM SCP: protocol error, association aborted', { callingAeTitle: this.callingAeTitle, peer: this.address, err }),
     });
-    this.receiver = new Receiver(net, {
+    this.receiver = new Receiver(socket, {
+      contexts: () => this.contexts!,
+      deliver: (context, message) => this.delivered(context, message),
       openStoreSink: (context, request) => this.openSink(context, request),
       fail: (error) => {
         log.error('DICOM SCP: handing on a received instance failed', { callingAeTitle: this.callingAeTitle, err: error });
-        this.abortAndClose();
+        this.connection.abort();
       },
     });
     const idle = shared.options.idleTimeoutMs ?? 60_000;
     socket.setTimeout(idle);
     socket.on('timeout', () => {
+      // A peer the box itself paused (disk backpressure) is not idle.
       if (this.receiver.paused) return;
       log.warn('DICOM SCP: inbound association idle, aborting', { callingAeTitle: this.callingAeTitle, idleMs: idle });
-      this.abortAndClose();
+      this.connection.abort();
     });
     socket.on('error', (err) => log.debug('DICOM SCP: connection error', { callingAeTitle: this.callingAeTitle, err }));
     socket.on('close', () => this.receiver.dispose());
-    (this as unknown as { on(e: string, l: (err: Error) => void): void }).on('networkError', (err) => {
-      log.warn('DICOM SCP: protocol error, aborting the association', { callingAeTitle: this.callingAeTitle, err });
-      this.abortAndClose();
-    });
   }
 
-  /** Replaces dcmjs-dimse's (see receive.ts): datasets stream to disk instead of memory. */
-  _processPDataTf(pdu: PDataTf): Promise<void> {
-    this.receiver.handle(pdu);
-    return Promise.resolve();
-  }
-
-  override associationRequested(association: Association): void {
-    this.callingAeTitle = association.getCallingAeTitle().trim();
-    const called = association.getCalledAeTitle().trim();
-    const { RejectReason, PresentationContextResult } = constants;
+  private associationRequested(rq: AssociateRq, maxPduLength: number): void {
+    this.callingAeTitle = rq.callingAeTitle;
+    const called = rq.calledAeTitle;
+    if ((rq.protocolVersion & 1) === 0) {
+      log.warn('DICOM SCP: association rejected, protocol version not supported', { callingAeTitle: this.callingAeTitle, protocolVersion: rq.protocolVersion });
+      this.connection.reject({ result: RejectResult.Permanent, source: RejectSource.ServiceProviderAcse, reason: RejectReason.ProtocolVersionNotSupported });
+      return;
+    }
+    if (rq.applicationContext !== DICOM_APPLICATION_CONTEXT) {
+      log.warn('DICOM SCP: association rejected, application context not supported', { callingAeTitle: this.callingAeTitle, applicationContext: rq.applicationContext });
+      this.connection.reject({ result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason: RejectReason.ApplicationContextNameNotSupported });
+      return;
+    }
     const decision = this.shared.admissions.decide(this.address, this.callingAeTitle, called);
     if (decision !== 'configured' && decision !== 'admitted') {
       const why = {
@@ -215,66 +215,54 @@ class BoxScp extends Scp {
       }[decision];
       log.warn(`DICOM SCP: association rejected, ${why}`, { called, callingAeTitle: this.callingAeTitle, peer: this.address });
       this.shared.admissions.refused({ address: this.address, callingAeTitle: this.callingAeTitle, calledAeTitle: called, reason: decision });
-      this.reject(decision === 'called-ae-not-recognised' ? RejectReason.CalledAeNotRecognized : RejectReason.CallingAeNotRecognized);
+      // A-ASSOCIATE-RJ, permanent, from the service user (PS3.8 §9.3.4), then the connection is closed.
+      this.connection.reject({
+        result: RejectResult.Permanent,
+        source: RejectSource.ServiceUser,
+        reason: decision === 'called-ae-not-recognised' ? RejectReason.CalledAeNotRecognized : RejectReason.CallingAeNotRecognized,
+      });
       return;
     }
     this.admittedOnly = decision === 'admitted';
-    for (const { context } of association.getPresentationContexts()) {
-      const abstract = context.getAbstractSyntaxUid();
-      if (abstract !== VERIFICATION && !isStorageClass(abstract)) {
-        context.setResult(PresentationContextResult.RejectAbstractSyntaxNotSupported);
-        continue;
-      }
-      const chosen = chooseTransferSyntax(context.getTransferSyntaxUids());
-      if (chosen) context.setResult(PresentationContextResult.Accept, chosen);
-      else context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
-    }
-    this.sendAssociationAccept();
-  }
-
-  /** A-ASSOCIATE-RJ, permanent, from the service user (PS3.8 §9.3.4), then the connection is closed. */
-  private reject(reason: number): void {
-    this.sendAssociationReject(constants.RejectResult.Permanent, constants.RejectSource.ServiceUser, reason);
-    (this as unknown as NetworkInternals).socket.end();
-  }
-
-  override associationReleaseRequested(): void {
-    this.sendAssociationReleaseResponse();
-  }
-
-  override cEchoRequest(request: Parameters<InstanceType<typeof Scp>['cEchoRequest']>[0], callback: (response: InstanceType<typeof CEchoResponse>) => void): void {
-    const response = CEchoResponse.fromRequest(request);
-    response.setStatus(constants.Status.Success);
-    callback(response);
-  }
-
-  /** The C-STORE-RSP goes straight to the socket (see command.ts), not through the callback. */
-  override cStoreRequest(request: CStoreRequest): void {
-    this.answerStore(request).catch((err: unknown) => {
-      log.error('DICOM SCP: answering a C-STORE failed, aborting the association', { callingAeTitle: this.callingAeTitle, err });
-      this.abortAndClose();
+    const { ac, contexts } = associateAccept(rq, maxPduLength, (abstract, proposed) => {
+      if (abstract !== VERIFICATION && !isStorageClass(abstract)) return { result: ContextResult.AbstractSyntaxNotSupported };
+      const chosen = chooseTransferSyntax(proposed);
+      return chosen ? { result: ContextResult.Acceptance, transferSyntaxUid: chosen } : { result: ContextResult.TransferSyntaxesNotSupported };
     });
+    this.contexts = contexts;
+    this.peerMaxPdu = rq.user.maxPduLength;
+    this.connection.accept(ac);
   }
 
-  override abort(): void {
-    log.warn('DICOM SCP: the peer aborted the association', { callingAeTitle: this.callingAeTitle });
-    (this as unknown as NetworkInternals).socket.destroy();
+  /** A complete request: C-ECHO answered at once, C-STORE once its dataset is on disk. */
+  private delivered(context: PresentationContext, message: DimseMessage): void {
+    if (message.commandField === CommandField.CEchoRq) {
+      writeMessage(this.socket, context.id, this.peerMaxPdu, echoResponse(message).encodeCommand()).catch(() => undefined);
+      return;
+    }
+    if (message.commandField === CommandField.CStoreRq) {
+      this.answerStore(message).catch((err: unknown) => {
+        log.error('DICOM SCP: answering a C-STORE failed, aborting the association', { callingAeTitle: this.callingAeTitle, err });
+        this.connection.abort();
+      });
+      return;
+    }
+    throw new Error(`DIMSE command 0x${message.commandField.toString(16)} is not served by the box's SCP`);
   }
 
   private openSink(context: PresentationContext, request: CStoreRequest): StoreSink {
     const meta: FileMeta = {
       sopClassUid: trimUid(String(request.getAffectedSopClassUid() ?? '')),
       sopInstanceUid: trimUid(String(request.getAffectedSopInstanceUid() ?? '')),
-      transferSyntaxUid: context.getAcceptedTransferSyntaxUid() ?? '',
+      transferSyntaxUid: context.transferSyntaxUid ?? '',
       sourceAeTitle: this.callingAeTitle,
     };
     if (!isValidUid(meta.sopInstanceUid) || !isValidUid(meta.sopClassUid)) {
       // 0xC000-0xCFFF: Error, cannot understand (PS3.4 B.2.3).
       return new DiscardSink({ status: 0xc000, comment: 'invalid Affected SOP Class or Instance UID' });
     }
-    const command = request.getCommandDataset();
-    const originatorMessageId = command.getElement('MoveOriginatorMessageID') as unknown as number | undefined;
-    const originatorAeTitle = command.getElement('MoveOriginatorApplicationEntityTitle') as string | undefined;
+    const originatorMessageId = request.getElement('MoveOriginatorMessageID');
+    const originatorAeTitle = request.getElement('MoveOriginatorApplicationEntityTitle') as string | undefined;
     log.debug('DICOM SCP: C-STORE received', { callingAeTitle: this.callingAeTitle, sopInstanceUid: meta.sopInstanceUid, originatorMessageId, originatorAeTitle });
     const route = this.shared.router.route({
       callingAeTitle: this.callingAeTitle,
@@ -320,9 +308,8 @@ class BoxScp extends Scp {
     } else if (decision) {
       status = await this.statusOf(request, decision.instance);
     }
-    const net = this as unknown as NetworkInternals;
     const contextId = contextIdOf(request);
-    if (contextId === undefined || !net.association || net.socket.destroyed) return;
+    if (contextId === undefined || !this.connection.canSendData) return;
     const response = encodeStoreResponse({
       sopClassUid: String(request.getAffectedSopClassUid() ?? ''),
       sopInstanceUid: String(request.getAffectedSopInstanceUid() ?? ''),
@@ -330,7 +317,7 @@ class BoxScp extends Scp {
       status,
       ...(errorComment ? { errorComment } : {}),
     });
-    await writeCommand(net.socket, contextId, net.association.getMaxPduLength(), response);
+    await writeCommand(this.socket, contextId, this.peerMaxPdu, response);
   }
 
   /** Hands the instance to the retrieve waiting for it, then to the SCP's observer; their answer is the C-STORE status. */
@@ -355,16 +342,6 @@ class BoxScp extends Scp {
       if (!move) status = 0xa700;
     }
     return status;
-  }
-
-  private abortAndClose(): void {
-    const net = this as unknown as NetworkInternals;
-    try {
-      if (net.association) this.sendAbort(constants.AbortSource.ServiceUser, constants.AbortReason.NotSpecified);
-    } finally {
-      net.socket.end();
-      setTimeout(() => net.socket.destroy(), 100).unref();
-    }
   }
 }
 

@@ -1,7 +1,8 @@
 import { PacsError, type StoreOutcome } from './types.js';
 import { MAX_CONTEXTS, type ProposedContext, type ScuAssociation } from './association.js';
 import { lease, UNCOMPRESSED, type BridgeContext } from './context.js';
-import { CStoreRequest, Dataset, Transcoding, type Response } from './library.js';
+import { storeRequest, type RawDataset, type Response } from './message.js';
+import { transcodeFile } from './transcode.js';
 import { NotPart10Error, readPart10Header, type Part10Header } from './part10.js';
 import { statusHex, statusText } from './errors.js';
 
@@ -111,26 +112,24 @@ function contextsFor(files: Pending[]): ProposedContext[] {
 async function sendOne(association: ScuAssociation, file: Pending): Promise<StoreOutcome> {
   const base = { path: file.path, sopInstanceUid: file.sopInstanceUid };
   const exact = association.acceptedContext(file.sopClassUid, file.transferSyntaxUid);
-  const request = new CStoreRequest(new Dataset({ SOPClassUID: file.sopClassUid, SOPInstanceUID: file.sopInstanceUid }, file.transferSyntaxUid));
   let response: Response;
   let transferSyntaxUid: string;
   if (exact) {
     transferSyntaxUid = file.transferSyntaxUid;
-    response = await association.storeRaw(request, exact, file);
+    response = await association.storeRaw(storeRequest(file), exact, file);
   } else {
     const context = UNCOMPRESSED.map((ts) => association.acceptedContext(file.sopClassUid, ts)).find((c) => c !== undefined);
     if (!context) {
       return { ...base, status: 'refused', reason: `the PACS does not accept SOP class ${file.sopClassUid} (presentation context rejected)` };
     }
-    transferSyntaxUid = context.getAcceptedTransferSyntaxUid()!;
-    let dataset: InstanceType<typeof Dataset>;
+    transferSyntaxUid = context.transferSyntaxUid!;
+    let dataset: RawDataset;
     try {
-      dataset = await convert(file, transferSyntaxUid);
+      dataset = await transcodeFile(file.path, transferSyntaxUid);
     } catch (err) {
       return { ...base, status: 'refused', reason: `the PACS takes only ${transferSyntaxUid} and the file cannot be converted: ${(err as Error).message}` };
     }
-    const converted = new CStoreRequest(dataset);
-    response = await association.perform(converted, context, `C-STORE of ${file.path}`);
+    response = await association.perform(storeRequest(file, dataset), context, `C-STORE of ${file.path}`);
   }
   const status = response.getStatus();
   const comment = response.getErrorComment();
@@ -139,18 +138,4 @@ async function sendOne(association: ScuAssociation, file: Pending): Promise<Stor
   // Warnings (PS3.4 B.2.3): 0xB000 coercion of data elements, 0xB006 elements discarded, 0xB007 dataset does not match the SOP class.
   if (status === 0xb000 || status === 0xb006 || status === 0xb007) return { ...base, status: 'warning', transferSyntaxUid, dimseStatus: status, reason: words };
   return { ...base, status: 'refused', transferSyntaxUid, dimseStatus: status, reason: `the PACS refused it: ${words}` };
-}
-
-let codecs: Promise<void> | undefined;
-/** The fallback path only: parses the whole file and re-encodes it (dcmjs-dimse, with its WASM codecs for compressed data). */
-async function convert(file: Pending, transferSyntaxUid: string): Promise<InstanceType<typeof Dataset>> {
-  const dataset = await new Promise<InstanceType<typeof Dataset>>((resolve, reject) =>
-    Dataset.fromFile(file.path, (err, ds) => (err || !ds ? reject(err ?? new Error('unreadable')) : resolve(ds))),
-  );
-  const source = dataset.getTransferSyntaxUid();
-  if (!UNCOMPRESSED.includes(source) && source !== '1.2.840.10008.1.2.2') {
-    codecs ??= Transcoding.initializeAsync();
-    await codecs;
-  }
-  return Transcoding.transcodeDataset(dataset, transferSyntaxUid);
 }

@@ -18,14 +18,31 @@ export interface RetrieveTarget {
   sopInstanceUid?: string;
 }
 
-/** One instance received from the PACS, already written to disk (never held whole in memory). */
+/**
+ * One instance received from the PACS: written to disk, or, for a retrieve given a memory budget, held in memory
+ * while the budget lasts (never more than the budget: past it, instances go to disk).
+ */
 export interface ReceivedInstance {
   sopClassUid: string;
   sopInstanceUid: string;
   transferSyntaxUid: string;
-  /** Part-10 file on disk. */
+  /** Part-10 file on disk; empty when `held` has the bytes. */
   path: string;
   bytes: number;
+  held?: HeldBytes;
+}
+
+/** A received instance's Part-10 bytes kept in memory; `release` gives their share of the budget back (idempotent). */
+export interface HeldBytes {
+  chunks: readonly Buffer[];
+  release(): void;
+}
+
+/** Bytes a retrieve may hold in memory at once, shared by its instances (see RetrieveOptions.memory). */
+export interface MemoryBudget {
+  /** Takes `bytes` from the budget; false (and nothing taken) when they do not fit. */
+  take(bytes: number): boolean;
+  give(bytes: number): void;
 }
 
 export interface RetrieveProgress {
@@ -66,6 +83,12 @@ export interface RetrieveOptions {
    * on request). Ignored by a C-MOVE, whose instances come through the box's SCP.
    */
   onlyTransferSyntax?: string;
+  /**
+   * C-GET only: instances are kept in memory while this budget lasts, handed on from there (no disk round trip),
+   * and written to `outDir` past it. The C-STORE-RSP never waits for the reader: a slow client costs disk, not the
+   * PACS's patience. Whoever receives a held instance releases it (`held.release()`) once its bytes are used.
+   */
+  memory?: MemoryBudget;
 }
 
 /**

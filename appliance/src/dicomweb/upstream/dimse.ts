@@ -5,7 +5,8 @@ import { DicomwebError } from '../errors.js';
 import { isUncompressedLittleEndian } from '../transfer-syntax.js';
 import { dimseMatchValue, returnAttributes } from '../qido-query.js';
 import { AsyncQueue, fileChunks } from '../streams.js';
-import type { ImageUpstream, InstanceRef, SearchRequest, UpstreamInstance } from './types.js';
+import type { ImageUpstream, InstanceHints, InstanceRef, SearchRequest, UpstreamInstance } from './types.js';
+import { ByteBudget } from '../../dimse/memory-sink.js';
 
 /**
  * The PACS over DIMSE, through the PACS bridge: C-FIND for searches, C-GET (or C-MOVE to the box) for instances.
@@ -23,10 +24,30 @@ export interface DimseUpstreamOptions {
    * it converts to (decompression on request). A C-MOVE cannot ask that.
    */
   decompress?: boolean;
+  /**
+   * Bytes one WADO-RS retrieval may hold in memory between the PACS and the client (C-GET): within it, instances go
+   * from the association to the client without touching the disk; past it (a slow client), they wait on disk.
+   */
+  memoryPerRetrievalBytes?: number;
 }
 
-/** A file the bridge received, as an upstream instance; `dispose` removes what it leaves on disk. */
+export const DEFAULT_MEMORY_PER_RETRIEVAL_BYTES = 8 * 1024 * 1024;
+
+/** An instance the bridge received, as an upstream instance; `dispose` removes what it leaves on disk or in memory. */
 function asUpstreamInstance(received: ReceivedInstance, dispose: () => Promise<void>): UpstreamInstance {
+  const { held } = received;
+  if (held) {
+    return {
+      transferSyntaxUid: received.transferSyntaxUid,
+      sopInstanceUid: received.sopInstanceUid,
+      size: received.bytes,
+      body: () => heldChunks(held.chunks),
+      dispose: () => {
+        held.release();
+        return dispose();
+      },
+    };
+  }
   return {
     transferSyntaxUid: received.transferSyntaxUid,
     sopInstanceUid: received.sopInstanceUid,
@@ -36,6 +57,29 @@ function asUpstreamInstance(received: ReceivedInstance, dispose: () => Promise<v
     dispose,
   };
 }
+
+/**
+ * Held pieces as they came (one per PDV); small ones joined into slices of about 64 KiB, since each piece written
+ * to the client costs a round trip through the stream, while a large one is passed on without a copy.
+ */
+async function* heldChunks(chunks: readonly Buffer[]): AsyncGenerator<Uint8Array> {
+  let batch: Buffer[] = [];
+  let size = 0;
+  for (const chunk of chunks) {
+    if (chunk.length >= HELD_SLICE_BYTES && size === 0) {
+      yield chunk;
+      continue;
+    }
+    batch.push(chunk);
+    size += chunk.length;
+    if (size < HELD_SLICE_BYTES) continue;
+    yield batch.length === 1 ? batch[0]! : Buffer.concat(batch, size);
+    batch = [];
+    size = 0;
+  }
+  if (size) yield Buffer.concat(batch, size);
+}
+const HELD_SLICE_BYTES = 64 * 1024;
 
 /** A PacsError as an answer to a remote caller: what failed, in general terms; the details stay in the log. */
 export function pacsErrorToDicomweb(err: unknown, what: string): unknown {
@@ -49,6 +93,7 @@ export function pacsErrorToDicomweb(err: unknown, what: string): unknown {
 
 export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstream {
   const { bridge, tempDir } = options;
+  const memoryBytes = options.memoryPerRetrievalBytes ?? DEFAULT_MEMORY_PER_RETRIEVAL_BYTES;
 
   async function* search(request: SearchRequest, signal: AbortSignal): AsyncGenerator<DicomJson> {
     const keys: Record<string, string> = {};
@@ -64,7 +109,7 @@ export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstrea
     }
   }
 
-  async function* instances(target: RetrieveTarget, signal: AbortSignal): AsyncGenerator<UpstreamInstance> {
+  async function* instances(target: RetrieveTarget, signal: AbortSignal, hints?: InstanceHints): AsyncGenerator<UpstreamInstance> {
     await mkdir(tempDir, { recursive: true });
     const dir = await mkdtemp(join(tempDir, 'retrieve-'));
     const controller = new AbortController();
@@ -74,7 +119,7 @@ export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstrea
     const queue = new AsyncQueue<ReceivedInstance>();
     let finished = false;
     const retrieval = bridge
-      .retrieve(target, { outDir: dir, signal: controller.signal, onInstance: (i) => queue.push(i) })
+      .retrieve(target, { outDir: dir, signal: controller.signal, onInstance: (i) => queue.push(i), ...(hints?.readOnceInOrder ? { memory: new ByteBudget(memoryBytes) } : {}) })
       .then(
         (result) => {
           if (result.instances === 0 && result.failed > 0) {
@@ -88,7 +133,7 @@ export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstrea
       for await (const received of queue) {
         let disposed = false;
         yield asUpstreamInstance(received, async () => {
-          if (disposed) return;
+          if (disposed || received.held) return;
           disposed = true;
           await unlink(received.path).catch(() => undefined);
         });
@@ -97,6 +142,7 @@ export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstrea
       // The client left or the stream failed: stop the PACS now rather than receive what nobody will read.
       if (!finished) controller.abort(new Error('retrieval abandoned by the DICOMweb client'));
       await retrieval;
+      for (const left of queue.drain()) left.held?.release();
       signal.removeEventListener('abort', onAbort);
       await rm(dir, { recursive: true, force: true });
     }

@@ -31,6 +31,12 @@ export interface UpstreamInstance {
   dispose(): Promise<void>;
 }
 
+/** How the caller will read the instances it asks for. */
+export interface InstanceHints {
+  /** Each body read once, start to end, in the order given, and nothing else asked of it (no path, no rescan). */
+  readOnceInOrder?: boolean;
+}
+
 /** A multipart response of the PACS, to be re-framed under our own boundary. */
 export interface UpstreamMultipart {
   contentType: string;
@@ -44,7 +50,7 @@ export interface ImageUpstream {
   readonly searchIsPaged: boolean;
   search(request: SearchRequest, signal: AbortSignal): AsyncIterable<DicomJson>;
   /** Instances of a study, series or instance, each as soon as the PACS delivers it. */
-  instances(target: RetrieveTarget, signal: AbortSignal): AsyncIterable<UpstreamInstance>;
+  instances(target: RetrieveTarget, signal: AbortSignal, hints?: InstanceHints): AsyncIterable<UpstreamInstance>;
   /** Has the PACS transcode one instance (DICOMweb; over DIMSE by C-GET, to an uncompressed syntax only). */
   transcode?(ref: InstanceRef, transferSyntaxUid: string, signal: AbortSignal): Promise<UpstreamInstance>;
   /** Whether `transcode` can reach this transfer syntax (absent: any). */
