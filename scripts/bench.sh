@@ -9,7 +9,7 @@ mkdir -p test-results
 log=test-results/bench.log
 : >"$log"
 names=("$@")
-[ "${#names[@]}" -gt 0 ] || names=(fuzz source outbox-drain wado consumer-import dimse synth pkcs11-sign)
+[ "${#names[@]}" -gt 0 ] || names=(fuzz source outbox-drain wado consumer-import wan dimse synth pkcs11-sign)
 for name in "${names[@]}"; do
   script="test/bench/${name}-bench.ts"
   [ -f "$script" ] || { echo "no benchmark $script" >&2; exit 2; }

@@ -3,6 +3,9 @@
  * published by "Saint-Pierre" (Orthanc + our DICOMweb routes), opened in the Strasbourg portal (contextual call,
  * PSC login, DMP ITI-18/43), pulled into the cache, then imported into the local Orthanc by C-STORE — compared
  * with dcmtk's storescu sending the same files to the same Orthanc.
+ * Then the pull alone, in a child process (wan-pull.ts): against curl fetching the same series URLs with the same
+ * headers into files (goal pull-vs-curl), and pinned to one core with taskset while the source box and its PACS
+ * are pinned to the other (goal pi-one-core: a 200 MB study into the cache in under 10 s on one core).
  *   npx tsx test/bench/consumer-import-bench.ts [instances] [rows] [import associations]
  */
 import { execFileSync } from 'node:child_process';
@@ -12,6 +15,8 @@ import { runDcmtk } from '../peers/dcmtk.js';
 import { loginWithPassword } from '../peers/psc-sim/login-driver.js';
 import { HttpBrowser, startConsumerBed } from '../integration/consumer-bed.js';
 import { bernardContextCall } from '../fixtures/patients.js';
+import { printGoal } from './goal.js';
+import { curlSeries, manifestOf, pullInChild } from './wan-pull.js';
 
 const INSTANCES = Number(process.argv[2] ?? 1300);
 const ROWS = Number(process.argv[3] ?? 512);
@@ -109,6 +114,38 @@ try {
   if (store.code !== 0) throw new Error(`storescu failed: ${store.stderr.slice(0, 500)}`);
   const inPacs = (await bed.localPacs.rest<string[]>('/instances')).length;
 
+  // 4. The pull alone, in a child process, against curl of the same series URLs (same headers), side by side.
+  const manifest = await manifestOf(join(bed.dir, 'exam-0'), exam.kosSopInstanceUid, `http://127.0.0.1:${bed.proxy.port}/dicom-web`);
+  const accessToken = await bed.psc.mintToken('claire.martin', { clientId: 'drimbox-strasbourg' });
+  const order = { manifest, accessToken, concurrency: 4 };
+  const curls: number[] = [];
+  const pulls: { ms: number; cpuMs: number; bytes: number }[] = [];
+  for (let round = 0; round < 2; round++) {
+    settle();
+    curls.push((await curlSeries(manifest, accessToken)).ms);
+    settle();
+    pulls.push(await pullInChild(order));
+  }
+  const curlMs = Math.min(...curls);
+  const pullBest = pulls.reduce((a, b) => (b.ms < a.ms ? b : a));
+  // Pi class: the consumer's pull on core 0 alone; this process (source box, simulators) and the PACS on core 1.
+  const others = [process.pid, bed.sourcePacs.pid, bed.localPacs.pid];
+  const pin = (cpus: string) => {
+    for (const pid of others) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+  };
+  let oneCore: { ms: number; cpuMs: number; bytes: number };
+  let curlOneCoreMs: number;
+  pin('1');
+  try {
+    settle();
+    curlOneCoreMs = (await curlSeries(manifest, accessToken, '0')).ms;
+    settle();
+    oneCore = await pullInChild(order, '0');
+  } finally {
+    pin('0-1');
+  }
+  const per200Mb = (ms: number, bytes: number) => (ms / 1000) * (200e6 / bytes);
+
   console.log(`\nconsumer import bench — ${INSTANCES} instances of ${ROWS}×${ROWS}, ${(cachedBytes / 1e6).toFixed(0)} MB (${totalBytes} files), loopback, one run, import on ${LANES} association(s)`);
   console.log(`  exam list (DMP ITI-18 through the portal page)       ${listMs.toFixed(0)} ms`);
   console.log(`  click → first image in the cache (ITI-43 + WADO-RS)   ${firstMs.toFixed(0)} ms`);
@@ -118,7 +155,15 @@ try {
   console.log(`  dcmtk storescu of the same files (one association)   ${seconds(storescuMs)} s   ${mbps(cachedBytes, storescuMs)} MB/s   (${inPacs} in the PACS)`);
   console.log(`  import / storescu throughput: as stored ${(storescuMs / plain.ms).toFixed(2)}×, coerced ${(storescuMs / coerced.ms).toFixed(2)}× (target ≥ 0.8×)`);
   console.log(`  source → cache → PACS end to end: ${seconds(retrieveMs + plain.ms)} s`);
+  console.log(`  pull alone (child process) vs curl of the same series URLs, same headers, written to files; best of ${curls.length}:`);
+  console.log(`    curl                                                ${seconds(curlMs)} s   ${mbps(cachedBytes, curlMs)} MB/s   (runs ${curls.map((c) => seconds(c)).join(', ')} s)`);
+  console.log(`    consumer pull                                       ${seconds(pullBest.ms)} s   ${mbps(cachedBytes, pullBest.ms)} MB/s   (runs ${pulls.map((p) => seconds(p.ms)).join(', ')} s; CPU ${seconds(pullBest.cpuMs)} s)`);
+  console.log(`  one core (taskset -c 0; source box + PACS on core 1):`);
+  console.log(`    curl                                                ${seconds(curlOneCoreMs)} s   ${mbps(cachedBytes, curlOneCoreMs)} MB/s`);
+  console.log(`    consumer pull                                       ${seconds(oneCore.ms)} s   ${mbps(cachedBytes, oneCore.ms)} MB/s   (CPU ${seconds(oneCore.cpuMs)} s; ${per200Mb(oneCore.ms, oneCore.bytes).toFixed(2)} s per 200 MB)`);
   console.log(`  RSS of this process (portal + source box + simulators): ${baselineMb} MB before the click; peak ${retrievePeakMb} MB while pulling, ${plainPeakMb} MB importing, ${coercedPeakMb} MB importing with coercion`);
+  printGoal('pull-vs-curl', curlMs / pullBest.ms, 0.8, '×');
+  printGoal('pi-one-core', per200Mb(oneCore.ms, oneCore.bytes), 10, ' s', false);
 } finally {
   await bed.stop();
 }

@@ -171,6 +171,11 @@ export interface BedOptions {
   card?: CardReader;
   /** The workstation CPS login: its HTTPS listener, verifying card certificates against this CA bundle. */
   cpsCaFile?: string;
+  /**
+   * A link between the two sites (a WAN relay): given the source box's port, returns the port the KOS names; the
+   * bed stops it with the rest.
+   */
+  sourceLink?: (sourcePort: number) => Promise<{ port: number; stop(): Promise<void> }>;
 }
 
 async function publish(
@@ -257,7 +262,13 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
     const proxy = new CuttingProxy(sourceBox.port);
     await proxy.start();
     stops.push(() => proxy.stop());
-    const retrieveBaseUrl = `http://127.0.0.1:${proxy.port}/dicom-web`;
+    let retrievePort = proxy.port;
+    if (options.sourceLink) {
+      const link = await options.sourceLink(proxy.port);
+      stops.push(() => link.stop());
+      retrievePort = link.port;
+    }
+    const retrieveBaseUrl = `http://127.0.0.1:${retrievePort}/dicom-web`;
 
     // Mr Bernard's exams, in Saint-Pierre's PACS and published to the DMP.
     const exams: PublishedExam[] = [];

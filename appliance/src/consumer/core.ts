@@ -131,7 +131,7 @@ export async function createConsumerCore(deps: ConsumerDeps) {
     { ttlMs: settings.sessionTtlMs, idleMs: settings.sessionIdleMs, cookie: { name: 'drimbox_portail', path: PORTAL, secure: settings.secureCookies } },
     now,
   );
-  const cache = new ImageCache({ dir: settings.cacheDir, maxBytes: settings.cacheMaxBytes, index: new ConsumerCacheIndex(db), metadata, log });
+  const cache = new ImageCache({ dir: settings.cacheDir, maxBytes: settings.cacheMaxBytes, index: new ConsumerCacheIndex(db), metadata, log, transaction: (work) => db.transaction(work).immediate() });
   await cache.open();
   const jobs = new JobRegistry();
   const locks = new StudyLocks();

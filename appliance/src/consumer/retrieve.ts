@@ -1,6 +1,6 @@
 import type { KosManifest } from '../dicom/kos/index.js';
 import type { Logger } from '../log/logger.js';
-import { CacheError, type ImageCache } from './cache/image-cache.js';
+import { CacheError, type ImageCache, type StagedInstance } from './cache/image-cache.js';
 import { waitAdmitted, type Job } from './jobs.js';
 import { SourceError, type SourceClient } from './source-client.js';
 import { checkRetrieveUrl, type SourcePolicy } from './source-url.js';
@@ -93,13 +93,15 @@ export async function runRetrieve(job: Job, request: RetrieveRequest, deps: Retr
     for (const p of plans) for (const sop of p.wanted) if (cached.get(p.seriesUid)?.has(sop)) alreadyCached++;
     job.update({ alreadyCached, done: alreadyCached });
 
+    const missingOf = new Map(plans.map((p) => [p, new Set([...p.wanted].filter((sop) => !cached.get(p.seriesUid)?.has(sop)))]));
+    const asked = await firstSlices(job, plans, missingOf, request, deps);
     for (const p of plans) {
       if (signal.aborted) throw signal.reason;
-      const have = cached.get(p.seriesUid) ?? new Set<string>();
-      const missing = new Set([...p.wanted].filter((sop) => !have.has(sop)));
+      const missing = missingOf.get(p)!;
       if (missing.size === 0) continue;
       job.update({ details: { ...job.progress.details, series: p.seriesUid } });
-      if (missing.size === p.wanted.size) await seriesRequest(job, p, missing, request, deps);
+      // Whole when nothing of it was cached before this job (the first slice this job just fetched aside).
+      if (missing.size + (asked.get(p) ?? 0) === p.wanted.size) await seriesRequest(job, p, missing, request, deps);
       if (missing.size > 0) await instanceRequests(job, p, missing, request, deps);
     }
     deps.cache.touch(study);
@@ -117,6 +119,57 @@ export async function runRetrieve(job: Job, request: RetrieveRequest, deps: Retr
   } finally {
     unpin?.();
     release?.();
+  }
+}
+
+/** A series at least this long has its middle slice fetched first (a shorter one comes whole about as fast). */
+export const FIRST_SLICE_MIN_INSTANCES = 32;
+
+/**
+ * The viewer opens on the middle slice of the first series and draws each other series' middle slice as its
+ * thumbnail: those are fetched first, one request each, so the first image does not wait for half a series.
+ * The middle is taken in the viewer's order, from the series metadata (the KOS's order if the source gives none).
+ * Only for series with nothing
+ * cached yet; returns how many instances of each series were fetched so.
+ */
+async function firstSlices(job: Job, plans: SeriesPlan[], missingOf: Map<SeriesPlan, Set<string>>, request: RetrieveRequest, deps: RetrieveDeps): Promise<Map<SeriesPlan, number>> {
+  const asked = new Map<SeriesPlan, number>();
+  for (const p of plans) {
+    const missing = missingOf.get(p)!;
+    if (p.wanted.size < FIRST_SLICE_MIN_INSTANCES || missing.size !== p.wanted.size) continue;
+    if (job.controller.signal.aborted) throw job.controller.signal.reason;
+    const order = await viewerOrder(job, p, request, deps);
+    const middle = order[Math.floor((order.length - 1) / 2)]!;
+    const one = new Set([middle]);
+    await instanceRequests(job, p, one, request, deps);
+    missing.delete(middle);
+    asked.set(p, 1);
+  }
+  return asked;
+}
+
+const METADATA_MAX_BYTES = 64 * 1024 * 1024;
+const METADATA_TIMEOUT_MS = 3_000;
+
+/** The series' wanted instances as the viewer stacks them: by Instance Number, then SOP Instance UID. */
+async function viewerOrder(job: Job, p: SeriesPlan, request: RetrieveRequest, deps: RetrieveDeps): Promise<string[]> {
+  const kosOrder = [...p.wanted];
+  if (!deps.client.seriesMetadata) return kosOrder;
+  const signal = AbortSignal.any([job.controller.signal, AbortSignal.timeout(METADATA_TIMEOUT_MS)]);
+  try {
+    const items = await deps.client.seriesMetadata({ url: p.seriesUrl, accessToken: request.accessToken, kosSopInstanceUid: request.manifest.sopInstanceUid, signal }, METADATA_MAX_BYTES);
+    const numberOf = new Map<string, number>();
+    for (const item of items) {
+      const ds = item as Record<string, { Value?: unknown[] } | undefined>;
+      const sop = ds['00080018']?.Value?.[0];
+      const n = Number(ds['00200013']?.Value?.[0]);
+      if (typeof sop === 'string' && Number.isFinite(n)) numberOf.set(sop, n);
+    }
+    return kosOrder.sort((a, b) => (numberOf.get(a) ?? Infinity) - (numberOf.get(b) ?? Infinity) || a.localeCompare(b));
+  } catch (err) {
+    if (job.controller.signal.aborted) throw job.controller.signal.reason;
+    deps.log.warn('consumer: series metadata unavailable, first slice taken in the KOS order', { series: p.seriesUid, error: err });
+    return kosOrder;
   }
 }
 
@@ -142,17 +195,70 @@ function plan(job: Job, manifest: KosManifest, policy: SourcePolicy): SeriesPlan
   return plans;
 }
 
+/** What a refused or failed commit means for the job: the instance failed, or the whole transfer stops. */
+function commitOutcome(job: Job, sop: string, err: unknown): Stop | undefined {
+  if (err instanceof CacheError && err.kind === 'refused') {
+    job.fail({ sopInstanceUid: sop, reason: err.message });
+    return undefined;
+  }
+  if (err instanceof CacheError) return new Stop(`cache d'images plein : ${err.message}`, false);
+  throw err;
+}
+
+function counted(job: Job, bytes: number): void {
+  job.update({ transferred: job.progress.transferred + 1, done: job.progress.done + 1, bytes: job.progress.bytes + bytes });
+}
+
 async function storePart(job: Job, p: SeriesPlan, sop: string, body: AsyncIterable<Uint8Array>, deps: RetrieveDeps): Promise<void> {
   try {
     const { bytes } = await deps.cache.store({ studyUid: job.progress.studyInstanceUid, seriesUid: p.seriesUid, sopInstanceUid: sop }, body);
-    job.update({ transferred: job.progress.transferred + 1, done: job.progress.done + 1, bytes: job.progress.bytes + bytes });
+    counted(job, bytes);
   } catch (err) {
-    if (err instanceof CacheError && err.kind === 'refused') {
-      job.fail({ sopInstanceUid: sop, reason: err.message });
-      return;
-    }
-    if (err instanceof CacheError) throw new Stop(`cache d'images plein : ${err.message}`, false);
-    throw err;
+    const stop = commitOutcome(job, sop, err);
+    if (stop) throw stop;
+  }
+}
+
+/** Received instances still being checked, placed and indexed at once, while the next one streams in. */
+const COMMITS_AHEAD = 8;
+
+/**
+ * The commits of one series answer: each received part is committed while the reader goes on to the next, so the
+ * connection never waits for the disk or the index. At most COMMITS_AHEAD wait; a commit that must stop the transfer
+ * (cache full, an unexpected error) is kept and thrown by `check` or `drain`.
+ */
+class Commits {
+  private readonly running = new Set<Promise<void>>();
+  private stop: { error: unknown } | undefined;
+
+  constructor(private readonly job: Job) {}
+
+  async add(sop: string, staged: StagedInstance): Promise<void> {
+    const run = staged.commit().then(
+      ({ bytes }) => counted(this.job, bytes),
+      (err: unknown) => {
+        try {
+          const stop = commitOutcome(this.job, sop, err);
+          if (stop) this.stop ??= { error: stop };
+        } catch (error) {
+          this.stop ??= { error };
+        }
+      },
+    );
+    const tracked = run.finally(() => this.running.delete(tracked));
+    this.running.add(tracked);
+    while (this.running.size >= COMMITS_AHEAD) await Promise.race(this.running);
+    this.check();
+  }
+
+  check(): void {
+    if (this.stop) throw this.stop.error;
+  }
+
+  /** Waits for every commit; throws what stopped one. */
+  async drain(): Promise<void> {
+    while (this.running.size) await Promise.all(this.running);
+    this.check();
   }
 }
 
@@ -171,6 +277,7 @@ function stopFor(err: unknown): Stop | undefined {
 }
 
 async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, request: RetrieveRequest, deps: RetrieveDeps): Promise<void> {
+  const commits = new Commits(job);
   try {
     for await (const part of deps.client.retrieve({
       url: p.seriesUrl,
@@ -182,9 +289,18 @@ async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, requ
       // Not referenced by the KOS, or already here: skipped unread (the reader discards it).
       if (!sop || !missing.has(sop)) continue;
       missing.delete(sop);
-      await storePart(job, p, sop, part.body, deps);
+      let staged: StagedInstance;
+      try {
+        staged = await deps.cache.receive({ studyUid: job.progress.studyInstanceUid, seriesUid: p.seriesUid, sopInstanceUid: sop }, part.body);
+      } catch (err) {
+        const stop = commitOutcome(job, sop, err);
+        if (stop) throw stop;
+        continue;
+      }
+      await commits.add(sop, staged);
     }
   } catch (err) {
+    await commits.drain().catch(() => undefined);
     // A series the source cannot serve whole may still be served instance by instance (an answer cut mid-stream,
     // a 5xx for the series: one bad instance must not cost the others).
     if (err instanceof SourceError && (err.kind === 'not-found' || err.kind === 'protocol' || answeredFailure(err))) {
@@ -193,6 +309,7 @@ async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, requ
     }
     throw stopFor(err) ?? err;
   }
+  await commits.drain();
 }
 
 async function instanceRequests(job: Job, p: SeriesPlan, missing: Set<string>, request: RetrieveRequest, deps: RetrieveDeps): Promise<void> {

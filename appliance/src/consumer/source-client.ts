@@ -62,6 +62,8 @@ export interface SourceClientOptions {
 
 export interface SourceClient {
   retrieve(request: SourceRequest): AsyncGenerator<SourcePart>;
+  /** WADO-RS metadata of a series (…/series/{se}/metadata), gzip accepted; refused beyond `maxBytes`. */
+  seriesMetadata?(request: SourceRequest, maxBytes: number): Promise<unknown[]>;
 }
 
 function statusError(status: number, host: string, withToken: boolean): SourceError {
@@ -169,5 +171,48 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
     }
   }
 
-  return { retrieve };
+  async function seriesMetadata(request: SourceRequest, maxBytes: number): Promise<unknown[]> {
+    const host = request.url.host;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(request.signal.reason);
+    request.signal.addEventListener('abort', onAbort, { once: true });
+    const deadline = setTimeout(() => controller.abort(new Error('response timeout')), responseTimeoutMs);
+    try {
+      const res = await fetchImpl(new URL(`${request.url.href}/metadata`), {
+        headers: {
+          accept: 'application/dicom+json',
+          // Decoded by fetch; metadata is text, several times smaller gzipped.
+          'accept-encoding': 'gzip',
+          ...(request.accessToken ? { authorization: `Bearer ${request.accessToken}` } : {}),
+          'kos-sopinstanceuid': request.kosSopInstanceUid,
+        },
+        redirect: 'error',
+        signal: controller.signal,
+      });
+      if (res.status !== 200 || !res.body) {
+        await res.body?.cancel().catch(() => undefined);
+        throw statusError(res.status, host, !!request.accessToken);
+      }
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      const reader = res.body.getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        const chunk = r.value;
+        total += chunk.byteLength;
+        if (total > maxBytes) {
+          controller.abort(new Error('too large'));
+          throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé des métadonnées de plus de ${maxBytes} octets`);
+        }
+        chunks.push(chunk);
+      }
+      const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      if (!Array.isArray(parsed)) throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé des métadonnées qui ne sont pas un tableau JSON`);
+      return parsed;
+    } finally {
+      clearTimeout(deadline);
+      request.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  return { retrieve, seriesMetadata };
 }

@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Part10Error, scanPart10 } from '../../dicomweb/part10-scan.js';
 import type { Logger } from '../../log/logger.js';
-import type { CachedInstanceRow, CachedSeriesRow, ConsumerCacheIndex, ConsumerMetadataCache } from '../../store/consumer-cache.js';
+import type { CachedInstanceRow, CachedSeriesRow, ConsumerCacheIndex, ConsumerMetadataCache, NewCachedInstance } from '../../store/consumer-cache.js';
 import { indexAttributes } from './attributes.js';
 
 /**
@@ -24,6 +21,48 @@ export interface ImageCacheOptions {
   metadata?: ConsumerMetadataCache;
   log: Logger;
   now?: () => number;
+  /** Runs `work` in one SQLite transaction (index writes of several instances, one commit); default: as is. */
+  transaction?: (work: () => void) => void;
+}
+
+export interface StagedInstance {
+  bytes: number;
+  /** Checks, places and indexes the instance (CacheError as for `store`). */
+  commit(): Promise<{ bytes: number; added: boolean }>;
+  discard(): Promise<void>;
+}
+
+/** Index rows written in one transaction at most, and the longest a placed instance waits for its row. */
+const INDEX_BATCH_MAX = 64;
+const INDEX_BATCH_MS = 100;
+/** Received bytes are written in pieces of about this size (one system call for several network chunks). */
+const WRITE_BATCH = 256 * 1024;
+
+/** Writes a stream to a new file, refusing beyond `limit` bytes; returns the byte count. */
+async function writeStream(path: string, body: AsyncIterable<Uint8Array>, limit: number, sop: string): Promise<number> {
+  const handle = await open(path, 'wx');
+  try {
+    let bytes = 0;
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const write = async () => {
+      const { bytesWritten } = await handle.writev(pending);
+      if (bytesWritten !== pendingBytes) throw new Error(`${path}: short write (${bytesWritten} of ${pendingBytes} bytes), is the disk full?`);
+      pending = [];
+      pendingBytes = 0;
+    };
+    for await (const chunk of body) {
+      bytes += chunk.byteLength;
+      if (bytes > limit) throw new CacheError(`instance ${sop} is larger than the whole cache (${limit} bytes)`, 'full');
+      pending.push(chunk);
+      pendingBytes += chunk.byteLength;
+      if (pendingBytes >= WRITE_BATCH) await write();
+    }
+    if (pendingBytes) await write();
+    return bytes;
+  } finally {
+    await handle.close();
+  }
 }
 
 export class CacheError extends Error {
@@ -56,6 +95,14 @@ export class ImageCache {
   private readonly pins = new Map<string, number>();
   private readonly now: () => number;
   private readonly lastTouch = new Map<string, number>();
+  private readonly unindexed: { row: NewCachedInstance; resolve: (added: boolean) => void; reject: (err: unknown) => void }[] = [];
+  /** Bytes of instances placed (or about to be) whose index rows are not written yet. */
+  private unindexedBytes = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private lastFlush = 0;
+  private lastFlushMs = 0;
+  /** Directories known to exist (a mkdir per instance costs a system call each). */
+  private readonly made = new Set<string>();
 
   constructor(private readonly options: ImageCacheOptions) {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes <= 0) throw new RangeError(`cache size limit must be a positive number of bytes, got ${options.maxBytes}`);
@@ -82,6 +129,7 @@ export class ImageCache {
    */
   async open(): Promise<void> {
     const { index, log } = this.options;
+    this.made.clear();
     await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true });
     await mkdir(join(this.dir, 'studies'), { recursive: true });
@@ -167,49 +215,112 @@ export class ImageCache {
    * expected instance, CacheError('full') when even evicting every other unpinned study leaves no room.
    */
   async store(expected: ExpectedInstance, body: AsyncIterable<Uint8Array>): Promise<{ bytes: number; added: boolean }> {
+    return (await this.receive(expected, body)).commit();
+  }
+
+  /**
+   * First half of `store`: the stream read to its end into a temporary file. The caller may read the next stream
+   * while `commit` checks, places and indexes this one; `commit` (or `discard`) must be called once.
+   */
+  async receive(expected: ExpectedInstance, body: AsyncIterable<Uint8Array>): Promise<StagedInstance> {
     const final = this.pathOf(expected.studyUid, expected.seriesUid, expected.sopInstanceUid);
-    await mkdir(this.tmpDir, { recursive: true });
+    await this.ensureDir(this.tmpDir);
     const tmp = join(this.tmpDir, `${randomBytes(12).toString('hex')}.part`);
-    let keep = false;
+    let bytes: number;
     try {
-      let bytes = 0;
-      const limit = this.maxBytes;
-      await pipeline(
-        Readable.from(
-          (async function* () {
-            for await (const chunk of body) {
-              bytes += chunk.byteLength;
-              if (bytes > limit) throw new CacheError(`instance ${expected.sopInstanceUid} is larger than the whole cache (${limit} bytes)`, 'full');
-              yield chunk;
-            }
-          })(),
-        ),
-        createWriteStream(tmp),
-      );
+      bytes = await writeStream(tmp, body, this.maxBytes, expected.sopInstanceUid);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    let settled = false;
+    const once = () => {
+      if (settled) throw new Error(`staged instance ${expected.sopInstanceUid} already committed or discarded`);
+      settled = true;
+    };
+    return {
+      bytes,
+      commit: async () => {
+        once();
+        return this.commitStaged(expected, tmp, final, bytes);
+      },
+      discard: async () => {
+        once();
+        await rm(tmp, { force: true });
+      },
+    };
+  }
+
+  private async commitStaged(expected: ExpectedInstance, tmp: string, final: string, bytes: number): Promise<{ bytes: number; added: boolean }> {
+    let placed = false;
+    let reserved = false;
+    try {
       const attributes = await this.check(tmp, expected);
       await this.makeRoom(bytes, expected.studyUid);
-      await mkdir(join(this.studyDir(expected.studyUid), expected.seriesUid), { recursive: true });
+      // Counted from now on, so that instances committed at the same time do not all fit in the same room.
+      this.unindexedBytes += bytes;
+      reserved = true;
+      await this.ensureDir(join(this.studyDir(expected.studyUid), expected.seriesUid));
       await rename(tmp, final);
-      keep = true;
-      const added = this.options.index.addInstance(
-        {
-          studyUid: expected.studyUid,
-          seriesUid: expected.seriesUid,
-          sopInstanceUid: expected.sopInstanceUid,
-          sopClassUid: attributes.sopClassUid,
-          transferSyntaxUid: attributes.transferSyntaxUid,
-          bytes,
-          ...(attributes.instanceNumber !== undefined ? { instanceNumber: attributes.instanceNumber } : {}),
-          instanceJson: JSON.stringify(attributes.instance),
-          seriesJson: JSON.stringify(attributes.series),
-          studyJson: JSON.stringify(attributes.study),
-          storedAt: this.now(),
-        },
-        this.now(),
-      );
+      placed = true;
+      const now = this.now();
+      const added = await this.indexLater({
+        studyUid: expected.studyUid,
+        seriesUid: expected.seriesUid,
+        sopInstanceUid: expected.sopInstanceUid,
+        sopClassUid: attributes.sopClassUid,
+        transferSyntaxUid: attributes.transferSyntaxUid,
+        bytes,
+        ...(attributes.instanceNumber !== undefined ? { instanceNumber: attributes.instanceNumber } : {}),
+        instanceJson: JSON.stringify(attributes.instance),
+        seriesJson: JSON.stringify(attributes.series),
+        studyJson: JSON.stringify(attributes.study),
+        storedAt: now,
+      });
+      reserved = false; // indexLater released it
       return { bytes, added };
     } finally {
-      if (!keep) await rm(tmp, { force: true });
+      if (reserved) this.unindexedBytes -= bytes;
+      if (!placed) await rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Index rows are written in batches, one SQLite transaction (one fsync) for the instances placed within
+   * INDEX_BATCH_MS of each other: with `synchronous = FULL` a commit per instance costs more than the instance's
+   * bytes on an SD card. A file placed but not yet indexed is deleted at the next `open()`, like a partial one.
+   */
+  private indexLater(row: NewCachedInstance): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.unindexed.push({ row, resolve, reject });
+      if (this.unindexed.length >= INDEX_BATCH_MAX) this.flushIndex();
+      // A slow disk (an SD card's fsync) spaces the batches further: the commit blocks the event loop.
+      else this.flushTimer ??= setTimeout(() => this.flushIndex(), Math.max(0, this.lastFlush + Math.max(INDEX_BATCH_MS, 4 * this.lastFlushMs) - Date.now()));
+    });
+  }
+
+  private flushIndex(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.lastFlush = Date.now();
+    const batch = this.unindexed.splice(0);
+    if (batch.length === 0) return;
+    const { index } = this.options;
+    const transaction = this.options.transaction ?? ((work: () => void) => work());
+    const added: boolean[] = [];
+    let failure: { error: unknown } | undefined;
+    try {
+      transaction(() => {
+        for (const b of batch) added.push(index.addInstance(b.row, this.now()));
+      });
+    } catch (error) {
+      failure = { error };
+    }
+    this.lastFlushMs = Date.now() - this.lastFlush;
+    for (const [i, b] of batch.entries()) {
+      this.unindexedBytes -= b.row.bytes;
+      if (failure) b.reject(failure.error);
+      else b.resolve(added[i]!);
     }
   }
 
@@ -244,7 +355,7 @@ export class ImageCache {
   /** Evicts least recently used, unpinned studies (never `keep`) until `incoming` more bytes fit. */
   async makeRoom(incoming: number, keep?: string): Promise<void> {
     const { index, log } = this.options;
-    let total = index.totalBytes();
+    let total = index.totalBytes() + this.unindexedBytes;
     if (total + incoming <= this.maxBytes) return;
     for (const study of index.studiesByAge()) {
       if (total + incoming <= this.maxBytes) return;
@@ -261,8 +372,16 @@ export class ImageCache {
     }
   }
 
+  private async ensureDir(path: string): Promise<void> {
+    if (this.made.has(path)) return;
+    await mkdir(path, { recursive: true });
+    this.made.add(path);
+  }
+
   /** Removes a study from the index, then from disk. */
   async evict(studyUid: string): Promise<void> {
+    const dir = this.studyDir(studyUid);
+    for (const path of this.made) if (path.startsWith(dir)) this.made.delete(path);
     this.options.metadata?.invalidateStudy(studyUid);
     this.options.index.deleteStudy(studyUid);
     this.lastTouch.delete(studyUid);

@@ -1,0 +1,123 @@
+/**
+ * The consumer hundreds of km from the source box: the KOS names the source through a relay on loopback that plays a
+ * WAN link (wan-relay.ts: 50 Mbit/s each way, 20 ms one way). A professional opens the exam in the portal; we time
+ *   - the first image: until the slice the viewer opens on (the middle of the first series, in the viewer's own
+ *     order, ui/viewer/study-model.ts) is in the cache, then the viewer's requests to the portal for it (series
+ *     search, series metadata, that frame);
+ *   - the thumbnails: until the middle slice of every series is in the cache;
+ *   - the whole study, against the floor of its raw bytes at link rate;
+ * and count the bytes the link carried against the raw Part-10 bytes (and what gzip would make of them).
+ *   npx tsx test/bench/wan-bench.ts [instances] [rows] [Mbit/s] [one-way ms]
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import type { JobProgress } from '../../appliance/src/consumer/index.js';
+import { initialIndex, seriesSummaries, stackFrames } from '../../ui/viewer/study-model.js';
+import type { DicomJsonDataset } from '../../ui/viewer/dicom-json.js';
+import { bernardContextCall } from '../fixtures/patients.js';
+import { HttpBrowser, startConsumerBed } from '../integration/consumer-bed.js';
+import { loginWithPassword } from '../peers/psc-sim/login-driver.js';
+import { printGoal } from './goal.js';
+import { startWanRelay, type WanRelay } from './wan-relay.js';
+
+const INSTANCES = Number(process.argv[2] ?? 160);
+const ROWS = Number(process.argv[3] ?? 512);
+const MBITS = Number(process.argv[4] ?? 50);
+const DELAY_MS = Number(process.argv[5] ?? 20);
+const t = () => performance.now();
+
+console.log(`setting up: ${INSTANCES} instances of ${ROWS}×${ROWS} behind a ${MBITS} Mbit/s, ${DELAY_MS} ms one-way link…`);
+let relay: WanRelay | undefined;
+const bed = await startConsumerBed({
+  examSizes: [INSTANCES],
+  rows: ROWS,
+  settings: { cacheMaxBytes: 8 * 1024 ** 3 },
+  sourceLink: async (port) => (relay = await startWanRelay(port, { bitsPerSecond: MBITS * 1e6, delayMs: DELAY_MS })),
+});
+try {
+  const exam = bed.exams[0]!;
+  const study = exam.study.studyInstanceUid;
+  const rawBytes = exam.study.files.reduce((n, f) => n + statSync(f).size, 0);
+  // gzip -1 of a sample of the files: what a gzip content-coding of WADO-RS would carry.
+  const sample = exam.study.files.filter((_, i) => i % Math.max(1, Math.floor(exam.study.files.length / 10)) === 0);
+  const sampleRaw = sample.reduce((n, f) => n + statSync(f).size, 0);
+  const sampleGz = sample.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 1 }).length, 0);
+
+  // The slice the viewer opens on, and each series' thumbnail slice, from the whole study (the viewer's order).
+  const metadataOf = async (base: string, headers: Record<string, string>, series: string): Promise<DicomJsonDataset[]> => {
+    const res = await fetch(`${base}/studies/${study}/series/${series}/metadata`, { headers: { accept: 'application/dicom+json', ...headers } });
+    const body: unknown = await res.json().catch(() => undefined);
+    if (res.status !== 200 || !Array.isArray(body)) throw new Error(`source series metadata: HTTP ${res.status}, ${JSON.stringify(body).slice(0, 300)}`);
+    return body as DicomJsonDataset[];
+  };
+  const token = await bed.psc.mintToken('claire.martin', { clientId: 'drimbox-strasbourg' });
+  const sourceHeaders = { authorization: `Bearer ${token}`, 'kos-sopinstanceuid': exam.kosSopInstanceUid };
+  const sourceBase = `http://127.0.0.1:${bed.proxy.port}/dicom-web`;
+  const qido = (await (await fetch(`${sourceBase}/studies/${study}/series`, { headers: { accept: 'application/dicom+json', ...sourceHeaders } })).json()) as DicomJsonDataset[];
+  const allSeries = seriesSummaries(qido);
+  const middles: { series: string; sop: string }[] = [];
+  for (const s of allSeries) {
+    const frames = stackFrames(await metadataOf(sourceBase, sourceHeaders, s.seriesInstanceUid));
+    middles.push({ series: s.seriesInstanceUid, sop: frames[initialIndex(frames.length)]!.sopInstanceUid });
+  }
+  const first = middles[0]!;
+
+  const browser = new HttpBrowser(bed.portal);
+  const posted = await browser.post('/portal/contexte', bernardContextCall());
+  const toPsc = await browser.go(posted.headers.get('location')!);
+  const { callbackUrl } = await loginWithPassword(new URL(toPsc.headers.get('location')!), { user: 'claire.martin', password: 'psc-sim-2026' });
+  const patientUrl = (await browser.go(callbackUrl)).headers.get('location')!;
+  await (await browser.go(patientUrl)).text();
+
+  // The viewer's requests for its first image, to the portal (the cache), made as soon as that slice is cached
+  // (while the rest streams in): series search, series metadata, the frame.
+  const local = `/portal/dicom-web/studies/${study}`;
+  let frameBytes = 0;
+  const viewerRequests = async (): Promise<number> => {
+    const start = t();
+    const series = await browser.json<DicomJsonDataset[]>(`${local}/series`);
+    await browser.json<DicomJsonDataset[]>(`${local}/series/${first.series}/metadata`);
+    const frame = await browser.go(`${local}/series/${first.series}/instances/${first.sop}/frames/1`, { headers: { accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' } });
+    frameBytes = (await frame.arrayBuffer()).byteLength;
+    if (frame.status !== 200 || series.length === 0) throw new Error(`viewer requests failed: frame HTTP ${frame.status}`);
+    return t() - start;
+  };
+  let viewer: Promise<number> | undefined;
+  const cached = (sop: string, series: string) => bed.consumer.cache.cachedSops(study).get(series)?.has(sop) ?? false;
+  const downBefore = relay!.downBytes();
+  const clicked = t();
+  const opened = await browser.post(`${patientUrl}/ouvrir`, { document: exam.documentUniqueId });
+  const jobId = opened.headers.get('location')!.split('/').pop()!;
+  let firstCachedMs = 0;
+  let thumbsMs = 0;
+  let p: JobProgress;
+  for (;;) {
+    if (!firstCachedMs && cached(first.sop, first.series)) {
+      firstCachedMs = t() - clicked;
+      viewer = viewerRequests();
+    }
+    if (!thumbsMs && middles.every((m) => cached(m.sop, m.series))) thumbsMs = t() - clicked;
+    p = await browser.json<JobProgress>(`/portal/api/jobs/${jobId}`);
+    if (p.state !== 'running' && p.state !== 'waiting') break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const wholeMs = t() - clicked;
+  if (p.state !== 'done') throw new Error(`retrieve ended ${p.state}: ${p.message}`);
+  const wire = relay!.downBytes() - downBefore;
+  const viewerMs = await viewer!;
+
+  const floorMs = (rawBytes * 8 * 1000) / (MBITS * 1e6);
+  const firstImageMs = firstCachedMs + viewerMs;
+  console.log(`\nWAN bench — ${INSTANCES} instances of ${ROWS}×${ROWS} in ${allSeries.length} series, ${(rawBytes / 1e6).toFixed(1)} MB raw, link ${MBITS} Mbit/s each way, ${DELAY_MS} ms one way`);
+  console.log(`  click → viewer's first slice in the cache                ${firstCachedMs.toFixed(0)} ms`);
+  console.log(`  viewer's requests for it (series, metadata, frame of ${(frameBytes / 1024).toFixed(0)} KiB)  ${viewerMs.toFixed(0)} ms`);
+  console.log(`  first image (sum)                                      ${firstImageMs.toFixed(0)} ms`);
+  console.log(`  click → every series' thumbnail slice in the cache     ${thumbsMs.toFixed(0)} ms`);
+  console.log(`  click → whole study in the cache                       ${(wholeMs / 1000).toFixed(2)} s   (raw bytes at link rate: ${(floorMs / 1000).toFixed(2)} s, ${(wholeMs / floorMs).toFixed(2)}×)`);
+  console.log(`  bytes on the link towards the consumer                 ${(wire / 1e6).toFixed(1)} MB = ${(wire / rawBytes).toFixed(3)}× the raw Part-10 bytes`);
+  console.log(`  gzip -1 of a sample of the files                       ${(sampleGz / sampleRaw).toFixed(3)}× (not offered by the source's WADO-RS today)`);
+  printGoal('wan-first-image', firstImageMs / 1000, 1, ' s', false);
+  printGoal('wan-whole-study', wholeMs / floorMs, 1.2, '×', false);
+} finally {
+  await bed.stop();
+}

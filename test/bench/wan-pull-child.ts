@@ -1,0 +1,93 @@
+/**
+ * The consumer box's pull alone, in its own process (so it can be pinned with `taskset` and measured apart from the
+ * source box it pulls from): the retrieve job of appliance/src/consumer/retrieve.ts, its source client and image
+ * cache, exactly as the portal runs them, on a fresh cache. Reads a PullOrder as JSON on stdin, prints a PullReport
+ * as JSON on its last stdout line.
+ *   npx tsx test/bench/wan-pull-child.ts < order.json
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ImageCache } from '../../appliance/src/consumer/cache/image-cache.js';
+import { JobRegistry } from '../../appliance/src/consumer/jobs.js';
+import { runRetrieve, StudyLocks } from '../../appliance/src/consumer/retrieve.js';
+import { createSourceClient } from '../../appliance/src/consumer/source-client.js';
+import type { KosManifest } from '../../appliance/src/dicom/kos/index.js';
+import { createLogger } from '../../appliance/src/log/logger.js';
+import { ConsumerCacheIndex } from '../../appliance/src/store/consumer-cache.js';
+import { consumerDb } from '../unit/consumer-helpers.js';
+
+export interface PullOrder {
+  manifest: KosManifest;
+  accessToken: string;
+  concurrency: number;
+  /** Where the cache goes (a fresh directory under it); default the system temp dir. */
+  parentDir?: string;
+}
+
+export interface PullReport {
+  ms: number;
+  /** From the start to the first instance in the cache. */
+  firstMs: number;
+  /** The SOP Instance UIDs in the order they entered the cache (first few only). */
+  firstSops: string[];
+  bytes: number;
+  done: number;
+  failed: number;
+  state: string;
+  message?: string;
+  cpuMs: number;
+}
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text;
+}
+
+const order = JSON.parse(await readStdin()) as PullOrder;
+const dir = mkdtempSync(join(order.parentDir ?? tmpdir(), 'pull-child-'));
+try {
+  const db = consumerDb(join(dir, 'index.sqlite'));
+  const log = createLogger({ component: 'pull-child' });
+  const index = new ConsumerCacheIndex(db);
+  const cache = new ImageCache({ dir: join(dir, 'cache'), maxBytes: 8 * 1024 ** 3, index, log, transaction: (work) => db.transaction(work).immediate() });
+  await cache.open();
+  const job = new JobRegistry().create('bench', 'retrieve', order.manifest.studyInstanceUid, order.manifest.series.reduce((n, s) => n + s.instances.length, 0));
+  const firstSops: string[] = [];
+  let firstMs = 0;
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const originalAdd = index.addInstance.bind(index);
+  index.addInstance = (row, now) => {
+    if (firstSops.length === 0) firstMs = performance.now() - start;
+    if (firstSops.length < 8) firstSops.push(row.sopInstanceUid);
+    return originalAdd(row, now);
+  };
+  await runRetrieve(job, { manifest: order.manifest, accessToken: order.accessToken }, {
+    cache,
+    client: createSourceClient(),
+    policy: { whitelist: () => undefined, allowInsecureSourceHosts: true },
+    log,
+    concurrency: order.concurrency,
+    locks: new StudyLocks(),
+  });
+  const ms = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  const p = job.progress;
+  const report: PullReport = {
+    ms,
+    firstMs,
+    firstSops,
+    bytes: p.bytes,
+    done: p.done,
+    failed: p.failed,
+    state: p.state,
+    ...(p.message ? { message: p.message } : {}),
+    cpuMs: (used.user + used.system) / 1000,
+  };
+  db.close();
+  console.log(JSON.stringify(report));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,82 @@
+/**
+ * Bench helpers around one pull of a published study: its manifest as the KOS names it, the consumer's pull in a
+ * child process (wan-pull-child.ts, optionally pinned to CPUs with taskset), and the anchor: curl fetching the
+ * same series URLs with the same headers, one after another, each written to a file.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { studyFromFiles, type KosManifest } from '../../appliance/src/dicom/kos/index.js';
+import { SOURCE_ACCEPT } from '../../appliance/src/consumer/source-client.js';
+import type { PullOrder, PullReport } from './wan-pull-child.js';
+
+/** The manifest of a synthesized study as the KOS published with `retrieveBaseUrl` references it. */
+export async function manifestOf(studyDir: string, kosSopInstanceUid: string, retrieveBaseUrl: string): Promise<KosManifest> {
+  const study = (await studyFromFiles(studyDir)).studies[0];
+  if (!study) throw new Error(`no study under ${studyDir}`);
+  return {
+    sopInstanceUid: kosSopInstanceUid,
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.88.59',
+    patient: {},
+    studyInstanceUid: study.studyInstanceUid,
+    series: study.series.map((s) => ({
+      seriesInstanceUid: s.seriesInstanceUid,
+      retrieveUrl: `${retrieveBaseUrl}/studies/${study.studyInstanceUid}/series/${s.seriesInstanceUid}`,
+      instances: s.instances.map((i) => ({ sopClassUid: i.sopClassUid, sopInstanceUid: i.sopInstanceUid })),
+    })),
+  };
+}
+
+function run(command: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** `cpus`: a taskset CPU list ("0") to pin the child to, or undefined to let it run anywhere. */
+function pinned(cpus: string | undefined, command: string, args: string[]): [string, string[]] {
+  return cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]];
+}
+
+export async function pullInChild(order: PullOrder, cpus?: string): Promise<PullReport> {
+  const [cmd, args] = pinned(cpus, process.execPath, [...(process.env.CHILD_PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] : []), "--import", "tsx", join(import.meta.dirname, 'wan-pull-child.ts')]);
+  const r = await run(cmd, args, JSON.stringify(order));
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.code !== 0 || !last.startsWith('{')) throw new Error(`pull child failed (exit ${r.code}): ${r.stderr}`);
+  const report = JSON.parse(last) as PullReport;
+  if (report.state !== 'done') throw new Error(`pull child ended ${report.state}: ${report.message ?? ''}`);
+  return report;
+}
+
+/** curl of every series URL of the manifest, one after another, each multipart answer written to a file. */
+export async function curlSeries(manifest: KosManifest, accessToken: string, cpus?: string): Promise<{ ms: number; bytes: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'curl-anchor-'));
+  try {
+    let bytes = 0;
+    const start = performance.now();
+    for (const [i, s] of manifest.series.entries()) {
+      const file = join(dir, `series-${i}.multipart`);
+      const [cmd, args] = pinned(cpus, 'curl', [
+        '-sS', '--fail', '-o', file,
+        '-H', `accept: ${SOURCE_ACCEPT}`,
+        '-H', `authorization: Bearer ${accessToken}`,
+        '-H', `kos-sopinstanceuid: ${manifest.sopInstanceUid}`,
+        s.retrieveUrl!,
+      ]);
+      const r = await run(cmd, args);
+      if (r.code !== 0) throw new Error(`curl ${s.retrieveUrl} failed: ${r.stderr}`);
+      bytes += statSync(file).size;
+    }
+    return { ms: performance.now() - start, bytes };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

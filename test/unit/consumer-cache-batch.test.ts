@@ -1,0 +1,90 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CacheError, ImageCache } from '../../appliance/src/consumer/cache/image-cache.js';
+import { createLogger } from '../../appliance/src/log/logger.js';
+import { ConsumerCacheIndex } from '../../appliance/src/store/consumer-cache.js';
+import { makeMiniStudy, type MiniStudy } from '../fixtures/mini-instances.js';
+import { consumerDb } from './consumer-helpers.js';
+
+const log = createLogger({ component: 'test' });
+let work: string;
+let study: MiniStudy;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'consumer-cache-batch-'));
+  study = await makeMiniStudy({ outDir: join(work, 'src'), instances: 12, seriesCount: 2, rows: 32, columns: 32 });
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function* bytesOf(path: string): AsyncGenerator<Buffer> {
+  const b = readFileSync(path);
+  for (let i = 0; i < b.length; i += 700) yield b.subarray(i, i + 700);
+}
+
+function newCache(name: string, maxBytes = 64 * 1024 * 1024) {
+  const db = consumerDb();
+  const index = new ConsumerCacheIndex(db);
+  let transactions = 0;
+  const cache = new ImageCache({
+    dir: join(work, name),
+    maxBytes,
+    index,
+    log,
+    transaction: (work) => {
+      transactions++;
+      db.transaction(work).immediate();
+    },
+  });
+  return { cache, index, transactions: () => transactions };
+}
+
+const instances = () => study.series.flatMap((s) => s.instances.map((i) => ({ series: s.seriesInstanceUid, ...i })));
+
+describe('consumer image cache: received while the previous one commits, indexed in batches', () => {
+  it('indexes instances committed together in fewer transactions than instances, every one of them', async () => {
+    const { cache, index, transactions } = newCache('batch');
+    await cache.open();
+    const all = instances();
+    const results = await Promise.all(all.map((i) => cache.store({ studyUid: study.studyInstanceUid, seriesUid: i.series, sopInstanceUid: i.sopInstanceUid }, bytesOf(i.path))));
+    expect(results.every((r) => r.added)).toBe(true);
+    expect(index.instances(study.studyInstanceUid).map((r) => r.sopInstanceUid).sort()).toEqual(all.map((i) => i.sopInstanceUid).sort());
+    expect(transactions()).toBeGreaterThan(0);
+    expect(transactions()).toBeLessThan(all.length);
+  });
+
+  it('a received instance is neither placed nor indexed before its commit; a discarded one leaves nothing', async () => {
+    const { cache, index } = newCache('staged');
+    await cache.open();
+    const [a, b] = instances();
+    const expected = (i: typeof a) => ({ studyUid: study.studyInstanceUid, seriesUid: i!.series, sopInstanceUid: i!.sopInstanceUid });
+    const staged = await cache.receive(expected(a), bytesOf(a!.path));
+    expect(staged.bytes).toBe(readFileSync(a!.path).length);
+    expect(index.instances(study.studyInstanceUid)).toHaveLength(0);
+    expect(existsSync(cache.pathOf(study.studyInstanceUid, a!.series, a!.sopInstanceUid))).toBe(false);
+    await expect(staged.commit()).resolves.toEqual({ bytes: staged.bytes, added: true });
+    expect(readFileSync(cache.pathOf(study.studyInstanceUid, a!.series, a!.sopInstanceUid)).equals(readFileSync(a!.path))).toBe(true);
+    await expect(staged.commit()).rejects.toThrow(/already committed/);
+
+    const dropped = await cache.receive(expected(b), bytesOf(b!.path));
+    await dropped.discard();
+    expect(readdirSync(join(work, 'staged', 'tmp'))).toEqual([]);
+    expect(index.instances(study.studyInstanceUid)).toHaveLength(1);
+  });
+
+  it('instances committed at the same time share the room: past the limit one is refused as full, none half-placed', async () => {
+    const [a, b] = instances();
+    const size = readFileSync(a!.path).length;
+    const { cache, index } = newCache('room', Math.floor(size * 1.5));
+    await cache.open();
+    const staged = await Promise.all([a, b].map((i) => cache.receive({ studyUid: study.studyInstanceUid, seriesUid: i!.series, sopInstanceUid: i!.sopInstanceUid }, bytesOf(i!.path))));
+    const outcomes = await Promise.allSettled(staged.map((s) => s.commit()));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(CacheError);
+    expect((refused.reason as CacheError).kind).toBe('full');
+    expect(index.instances(study.studyInstanceUid)).toHaveLength(1);
+    expect(readdirSync(join(work, 'room', 'tmp'))).toEqual([]);
+  });
+});
