@@ -73,6 +73,34 @@ describe('portal sessions', () => {
     expect(sessions.resolve(cookieOf(busy.setCookie))).toBeUndefined();
   });
 
+  it('turning the clock back lengthens no session: the monotonic clock ends it on time, and after a restart a record from the future is over', () => {
+    const db = consumerDb();
+    const table = new ConsumerSessionTable(db);
+    let wall = 1_800_000_000_000;
+    let mono = 1000;
+    const settings = { ttlMs: 60 * MINUTE, idleMs: 10 * MINUTE, cookie: { name: 'drimbox_portail', path: '/portal', secure: true } };
+    const sessions = new SessionManager(table, settings, () => wall, () => mono);
+    const both = (ms: number) => ((wall += ms), (mono += ms));
+    const busy = sessions.create();
+    const idle = sessions.create();
+    both(5 * MINUTE);
+    wall -= 120 * MINUTE; // NTP, or a hand, sets the clock two hours back
+    for (let t = 5; t < 60; t += 5) {
+      expect(sessions.resolve(cookieOf(busy.setCookie)), `at ${t} min`).toBeDefined();
+      both(5 * MINUTE);
+    }
+    // 60 minutes of real time: over, though the wall clock says it has two hours left.
+    expect(sessions.resolve(cookieOf(busy.setCookie))).toBeUndefined();
+    // Never used since before the jump: idle for 55 real minutes.
+    expect(sessions.resolve(cookieOf(idle.setCookie))).toBeUndefined();
+
+    // The box restarts with its clock set back: the records stamped in its future are not trusted.
+    const stamped = sessions.create();
+    wall -= 30 * MINUTE;
+    const afterRestart = new SessionManager(table, settings, () => wall, () => 5);
+    expect(afterRestart.resolve(cookieOf(stamped.setCookie))).toBeUndefined();
+  });
+
   it('rotates the id at login: the anonymous cookie stops working, the contextual call waiting for the login is kept', () => {
     const { sessions, now } = setup();
     const anon = sessions.create();

@@ -3,6 +3,7 @@ import type { PendingLogin, PscTokens } from '../psc/types.js';
 import { clearCookie, cookieValues, serializeCookie, type CookieSettings } from './cookie.js';
 import type { PortalUser } from './user.js';
 import type { SessionRow } from '../../store/consumer-sessions.js';
+import { SessionClockGuard } from './clock-guard.js';
 
 /**
  * Server-side sessions of the consumer portal. The browser holds only a random 256-bit value; the box keeps a
@@ -92,12 +93,16 @@ function parse<T>(json: string | undefined): T | undefined {
 }
 
 export class SessionManager {
+  private readonly clock: SessionClockGuard;
+
   constructor(
     private readonly records: SessionRecords,
     private readonly settings: SessionSettings,
     private readonly now: () => number = Date.now,
+    monotonicNow?: () => number,
   ) {
     if (settings.idleMs <= 0 || settings.ttlMs <= 0) throw new RangeError('session lifetimes must be positive');
+    this.clock = new SessionClockGuard(settings.idleMs, monotonicNow);
   }
 
   get cookieSettings(): CookieSettings {
@@ -111,10 +116,12 @@ export class SessionManager {
       const id = digest(value);
       const row = this.records.get(id);
       if (!row) continue;
-      if (row.expiresAt <= now || row.lastSeenAt + this.settings.idleMs <= now) {
+      if (this.clock.isOver(id, row, now)) {
         this.records.delete(id);
+        this.clock.forget(id);
         continue;
       }
+      this.clock.seen(id);
       if (now - row.lastSeenAt >= TOUCH_EVERY_MS) this.records.touch(id, now);
       return this.toSession(row);
     }
@@ -127,6 +134,7 @@ export class SessionManager {
     const value = randomBytes(32).toString('base64url');
     const row: SessionRecord = { id: digest(value), createdAt: now, lastSeenAt: now, expiresAt: now + this.settings.ttlMs };
     this.records.insert(row);
+    this.clock.started(row.id, this.settings.ttlMs);
     return { session: this.toSession(row), setCookie: serializeCookie(this.settings.cookie, value, this.settings.ttlMs / 1000) };
   }
 
@@ -155,6 +163,7 @@ export class SessionManager {
       ...(keepResumeContext && previous.resumeContext ? { resumeContext: previous.resumeContext } : {}),
     };
     this.records.insert(row);
+    this.clock.started(row.id, this.settings.ttlMs);
     // A logged-in session logging in again (another professional at the same browser) starts empty.
     if (!previous.user || previous.user.subjectNameId === user.subjectNameId) this.records.moveOpened(previous.id, row.id);
     this.records.delete(previous.id);
@@ -176,6 +185,7 @@ export class SessionManager {
   /** Ends a session: its record and everything it opened go; returns the header that clears the cookie. */
   end(session: Session): string {
     this.records.delete(session.id);
+    this.clock.forget(session.id);
     return clearCookie(this.settings.cookie);
   }
 
