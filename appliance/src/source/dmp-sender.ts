@@ -1,10 +1,10 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Signer } from '../auth/signer/signer.js';
 import type { KosArchive, KosRecord } from '../store/kos-archive.js';
 import type { OutboxRow, OutboxSender, SendOutcome } from '../store/outbox.js';
 import type { ReportEvent } from '../report/types.js';
-import { parseKos } from '../dicom/kos/index.js';
 import { buildProvideAndRegister, vihfSubjectFromReport, type DmpClient, type Outcome, type VihfSubject, type XdsSubmissionContext } from '../xds/index.js';
 import { authorOf, MetadataError } from '../xds/index.js';
 
@@ -58,7 +58,7 @@ export function createDmpSender(deps: DmpSenderDeps): OutboxSender {
 
   async function publish(row: OutboxRow, kos: KosRecord, report: ReportEvent, who: Vihf, replacesEntryUUID?: string): Promise<SendOutcome> {
     const bytes = await readFile(join(deps.dataDir, kos.file));
-    parseKos(bytes); // refuse to send a file that is no longer a readable KOS
+    checkArchivedBytes(kos, bytes);
     const built = await buildProvideAndRegister({
       report,
       kos: {
@@ -125,6 +125,17 @@ export function createDmpSender(deps: DmpSenderDeps): OutboxSender {
       }
     },
   };
+}
+
+/**
+ * Refuses a manifest file that is no longer the one the box built and archived: its size and SHA-1 must be those
+ * recorded with it (a DOM-free check that also catches a change a DICOM parser would still read).
+ */
+export function checkArchivedBytes(kos: Pick<KosRecord, 'id' | 'file' | 'bytes' | 'sha1'>, bytes: Buffer): void {
+  const sha1 = createHash('sha1').update(bytes).digest('hex');
+  if (bytes.length !== kos.bytes || sha1 !== kos.sha1) {
+    throw new Error(`manifest ${kos.file} (archive #${kos.id}) changed since it was archived: ${bytes.length} bytes, SHA-1 ${sha1}; archived ${kos.bytes} bytes, SHA-1 ${kos.sha1}`);
+  }
 }
 
 function toSendOutcome(outcome: Outcome | { kind: 'retryable'; reason: string } | { kind: 'permanent'; code: string; text: string }): SendOutcome {

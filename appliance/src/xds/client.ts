@@ -8,7 +8,7 @@ import { findDocumentsXml, getAssociationsXml, getDocumentsXml, queryResultOf, t
 import { openRetrieveResponse, retrieveRequestXml, type DocumentRequest, type RetrieveResponse } from './retrieve.js';
 import { soapContentType, soapEnvelope } from './soap.js';
 import type { BuiltSubmission } from './submission.js';
-import type { HttpTimeouts, TlsClientOptions } from './transport.js';
+import type { HttpTimeouts, PoolLimits, TlsClientOptions } from './transport.js';
 import type { XdsSubmissionContext } from './types.js';
 import { availabilityUpdateXml, type AvailabilityUpdateInput } from './update.js';
 import { signedVihf, type VihfSubject } from './vihf.js';
@@ -35,7 +35,7 @@ export interface DmpClientOptions {
   context: XdsSubmissionContext;
   /** Signs the VIHF (the structure's signature certificate, or a token later). */
   signer: Signer;
-  maxSockets?: number;
+  pool?: PoolLimits;
   maxAnswerBytes?: number;
   log?: Logger;
 }

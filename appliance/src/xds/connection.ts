@@ -13,7 +13,7 @@ import {
   type Failure,
   type Outcome,
 } from './outcomes.js';
-import { createDmpAgent, post, type HttpAnswer, type HttpTimeouts, type TlsClientOptions } from './transport.js';
+import { createDmpAgent, post, type HttpAnswer, type HttpTimeouts, type PoolLimits, type TlsClientOptions } from './transport.js';
 import { descendants, parseXmlSafely } from './xml.js';
 
 /** A request ready to go on the wire: what `drimbox xds provide` writes and `drimbox xds send` posts. */
@@ -29,7 +29,8 @@ export interface PreparedRequest {
 export interface ConnectionOptions {
   tls: TlsClientOptions;
   timeouts: HttpTimeouts;
-  maxSockets?: number;
+  /** Keep-alive pool bounds (transport.ts DEFAULT_POOL when absent). */
+  pool?: PoolLimits;
   /** Cap on a SOAP answer read whole (registry responses, query results). */
   maxAnswerBytes?: number;
   log?: Logger;
@@ -51,7 +52,7 @@ export class DmpConnection {
   readonly maxAnswerBytes: number;
 
   constructor(readonly options: ConnectionOptions) {
-    this.agent = createDmpAgent(options.tls, options.maxSockets);
+    this.agent = createDmpAgent(options.tls, options.pool);
     this.log = (options.log ?? rootLog).child({ peer: 'dmp' });
     this.maxAnswerBytes = options.maxAnswerBytes ?? 16 * 1024 * 1024;
   }

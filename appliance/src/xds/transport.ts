@@ -1,6 +1,7 @@
-import { Agent, request } from 'node:https';
+import { Agent, request, type AgentOptions, type RequestOptions } from 'node:https';
 import type { SecureContext } from 'node:tls';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /**
  * HTTPS to the DMP: client certificate (the structure's ORG AUTH_CLI), server checked against the configured CA
@@ -44,15 +45,64 @@ export class TransportError extends Error {
   }
 }
 
-export function createDmpAgent(tls: TlsClientOptions, maxSockets = 4): Agent {
-  return new Agent({
-    keepAlive: true,
-    maxSockets,
-    ...('secureContext' in tls.credential ? {} : { ca: tls.ca }),
-    ...tls.credential,
-    minVersion: 'TLSv1.2',
-    rejectUnauthorized: true,
-  });
+export interface PoolLimits {
+  /** Connections open at once to the DMP (the outbox's concurrency should not exceed it). */
+  maxSockets?: number;
+  /** An idle kept-alive connection is closed after this long. */
+  idleMs?: number;
+  /**
+   * A connection is not reused once this old: the next request does a new handshake, so the DMP sees the current
+   * client certificate and checks it again, and no session outlives a renewal or a revocation by more than this.
+   */
+  maxAgeMs?: number;
+}
+
+export const DEFAULT_POOL = { maxSockets: 4, idleMs: 30_000, maxAgeMs: 10 * 60_000 } as const;
+
+/**
+ * Keep-alive pool: one mTLS handshake serves many requests (a handshake costs several times the CPU of a
+ * submission's two signatures), within a bounded number of connections, each reused for a bounded time only.
+ */
+class BoundedAgent extends Agent {
+  private readonly bornAt = new WeakMap<Duplex, number>();
+
+  constructor(
+    options: AgentOptions,
+    private readonly maxAgeMs: number,
+  ) {
+    super(options);
+  }
+
+  override createConnection(options: RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    const socket = super.createConnection(options, callback);
+    if (socket) this.bornAt.set(socket, Date.now());
+    return socket;
+  }
+
+  /** Returning false makes the agent close the connection instead of pooling it (Node's documented contract). */
+  override keepSocketAlive(socket: Duplex): boolean {
+    const born = this.bornAt.get(socket);
+    if (born === undefined || Date.now() - born >= this.maxAgeMs) return false;
+    const kept: unknown = super.keepSocketAlive(socket);
+    return kept !== false;
+  }
+}
+
+export function createDmpAgent(tls: TlsClientOptions, limits: PoolLimits = {}): Agent {
+  const pool = { ...DEFAULT_POOL, ...limits };
+  return new BoundedAgent(
+    {
+      keepAlive: true,
+      maxSockets: pool.maxSockets,
+      maxFreeSockets: pool.maxSockets,
+      timeout: pool.idleMs,
+      ...('secureContext' in tls.credential ? {} : { ca: tls.ca }),
+      ...tls.credential,
+      minVersion: 'TLSv1.2',
+      rejectUnauthorized: true,
+    },
+    pool.maxAgeMs,
+  );
 }
 
 export interface PostInput {

@@ -4,8 +4,8 @@ import type { ReportEvent } from '../report/types.js';
 import { FACILITY_TYPE_SCHEME, NS, OID, type Code } from './codes.js';
 import { hl7Unescape, insPatientId, MetadataError } from './hl7-types.js';
 import type { DocumentEntry, SubmissionSetInfo, VihfAuthMode, XdsSubmissionContext } from './types.js';
-import { esc } from './xml.js';
-import { DSIG, rfc4514, signXml } from './xmldsig.js';
+import { el, serialize, type XmlElement } from './c14n.js';
+import { c14nDigest, DSIG, rfc4514, signatureElement } from './xmldsig.js';
 
 /**
  * VIHF: the SAML 2.0 assertion the DMP reads to know who acts, for which patient, from which software
@@ -70,62 +70,67 @@ export function vihfSubjectFromPublished(
   };
 }
 
-function attribute(name: string, values: string[]): string {
-  return `<saml2:Attribute Name="${esc(name)}">${values.map((v) => `<saml2:AttributeValue>${v}</saml2:AttributeValue>`).join('')}</saml2:Attribute>`;
+function attribute(name: string, values: (string | XmlElement)[]): XmlElement {
+  return el('saml2:Attribute', { Name: name }, values.map((v) => el('saml2:AttributeValue', {}, [v])));
 }
 
-function text(value: string): string {
-  return esc(value);
-}
-
-function ce(element: 'Role' | 'PurposeOfUse', code: Code, codeSystemName?: string): string {
-  const name = codeSystemName ? ` codeSystemName="${esc(codeSystemName)}"` : '';
-  return `<${element} xmlns="${NS.hl7}" xsi:type="CE" code="${esc(code.code)}" codeSystem="${esc(code.scheme)}"${name} displayName="${esc(code.display)}"/>`;
+function ce(element: 'Role' | 'PurposeOfUse', code: Code, codeSystemName?: string): XmlElement {
+  const name: Record<string, string> = codeSystemName ? { codeSystemName } : {};
+  return el(element, { 'xsi:type': 'CE', code: code.code, codeSystem: code.scheme, ...name, displayName: code.display }, [], { '': NS.hl7 });
 }
 
 const PURPOSE_OF_USE: Code = { code: 'normal', scheme: OID.purposeOfUseVihf, display: 'Acces normal' };
 
 /** The unsigned assertion. `id` must be an xs:ID (NCName), hence the leading underscore. */
-export function vihfAssertionXml(subject: VihfSubject, context: XdsSubmissionContext, issuerDn: string, now: Date, id: string): string {
+export function vihfAssertion(subject: VihfSubject, context: XdsSubmissionContext, issuerDn: string, now: Date, id: string): XmlElement {
   const instant = now.toISOString();
   const attributes = [
-    attribute('VIHF_Version', [text('3.0')]),
-    attribute('Secteur_Activite', [text(`${subject.facilityTypeCode}^${FACILITY_TYPE_SCHEME}`)]),
-    attribute('Ressource_URN', [text('urn:dmp')]),
-    attribute('urn:oasis:names:tc:xspa:1.0:subject:subject-id', [text(subject.subjectName)]),
-    attribute('Identifiant_Structure', [text(subject.structureId)]),
-    attribute('LPS_ID', [text(context.lps.id)]),
-    attribute('LPS_Nom', [text(context.lps.name)]),
-    attribute('LPS_ID_HOMOLOGATION_DMP', [text(context.lps.homologationId)]),
-    attribute('LPS_Version', [text(context.lps.version)]),
-    attribute('urn:oasis:names:tc:xacml:2.0:resource:resource-id', [text(subject.patientId)]),
-    attribute('Authentification_Mode', [text(subject.mode)]),
+    attribute('VIHF_Version', ['3.0']),
+    attribute('Secteur_Activite', [`${subject.facilityTypeCode}^${FACILITY_TYPE_SCHEME}`]),
+    attribute('Ressource_URN', ['urn:dmp']),
+    attribute('urn:oasis:names:tc:xspa:1.0:subject:subject-id', [subject.subjectName]),
+    attribute('Identifiant_Structure', [subject.structureId]),
+    attribute('LPS_ID', [context.lps.id]),
+    attribute('LPS_Nom', [context.lps.name]),
+    attribute('LPS_ID_HOMOLOGATION_DMP', [context.lps.homologationId]),
+    attribute('LPS_Version', [context.lps.version]),
+    attribute('urn:oasis:names:tc:xacml:2.0:resource:resource-id', [subject.patientId]),
+    attribute('Authentification_Mode', [subject.mode]),
     attribute('urn:oasis:names:tc:xspa:1.0:subject:purposeofuse', [ce('PurposeOfUse', PURPOSE_OF_USE, 'mode acces VIHF 1.0')]),
     attribute('urn:oasis:names:tc:xacml:2.0:subject:role', subject.roles.map((r) => ce('Role', r))),
   ];
-  return (
-    `<saml2:Assertion xmlns:saml2="${NS.saml}" xmlns:xsi="${NS.xsi}" ID="${esc(id)}" IssueInstant="${instant}" Version="2.0">` +
-    `<saml2:Issuer Format="urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName">${esc(issuerDn)}</saml2:Issuer>` +
-    `<saml2:Subject><saml2:NameID>${esc(subject.nameId)}</saml2:NameID></saml2:Subject>` +
-    `<saml2:AuthnStatement AuthnInstant="${instant}"><saml2:AuthnContext>` +
-    `<saml2:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:TLSClient</saml2:AuthnContextClassRef>` +
-    `</saml2:AuthnContext></saml2:AuthnStatement>` +
-    `<saml2:AttributeStatement>${attributes.join('')}</saml2:AttributeStatement>` +
-    `</saml2:Assertion>`
+  return el(
+    'saml2:Assertion',
+    { ID: id, IssueInstant: instant, Version: '2.0' },
+    [
+      el('saml2:Issuer', { Format: 'urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName' }, [issuerDn]),
+      el('saml2:Subject', {}, [el('saml2:NameID', {}, [subject.nameId])]),
+      el('saml2:AuthnStatement', { AuthnInstant: instant }, [
+        el('saml2:AuthnContext', {}, [el('saml2:AuthnContextClassRef', {}, ['urn:oasis:names:tc:SAML:2.0:ac:classes:TLSClient'])]),
+      ]),
+      el('saml2:AttributeStatement', {}, attributes),
+    ],
+    { saml2: NS.saml, xsi: NS.xsi },
   );
+}
+
+/** The unsigned assertion as XML text. */
+export function vihfAssertionXml(subject: VihfSubject, context: XdsSubmissionContext, issuerDn: string, now: Date, id: string): string {
+  return serialize(vihfAssertion(subject, context, issuerDn, now, id));
 }
 
 /**
  * Builds and signs the VIHF: enveloped XML-DSig right after Issuer (SAML schema order), exclusive C14N,
  * RSA-SHA256 unless the context asks for legacy SHA-1. The returned string is embedded as is.
  */
-export async function signedVihf(subject: VihfSubject, context: XdsSubmissionContext, signer: Signer, now = new Date()): Promise<string> {
-  const id = `_${randomUUID()}`;
-  const xml = vihfAssertionXml(subject, context, rfc4514(signer.certificate().subject), now, id);
-  const { signedXml } = await signXml(xml, signer, {
+export async function signedVihf(subject: VihfSubject, context: XdsSubmissionContext, signer: Signer, now = new Date(), id = `_${randomUUID()}`): Promise<string> {
+  const assertion = vihfAssertion(subject, context, rfc4514(signer.certificate().subject), now, id);
+  const signature = await signatureElement(signer, {
     algorithm: context.signatureAlgorithm,
-    references: [{ xpath: '/*', transforms: [DSIG.envelopedSignature, DSIG.excC14n] }],
-    location: { reference: "/*/*[local-name(.)='Issuer']", action: 'after' },
+    // Digest of the assertion before the signature goes in: what the enveloped-signature transform gives back.
+    references: [{ uri: `#${id}`, transforms: [DSIG.envelopedSignature, DSIG.excC14n], digest: c14nDigest(assertion, context.signatureAlgorithm) }],
   });
-  return signedXml;
+  const children = assertion.children!;
+  children.splice(children.findIndex((c) => typeof c !== 'string' && c.name === 'saml2:Issuer') + 1, 0, signature);
+  return serialize(assertion);
 }

@@ -2,8 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Signer } from '../auth/signer/signer.js';
 import { NS, SIGNATURE_ENTRY } from './codes.js';
 import type { XmlSignatureAlgorithm } from './types.js';
-import { esc } from './xml.js';
-import { ALGORITHMS, certificateDigest, DSIG, rfc4514, serialDecimal, signXml } from './xmldsig.js';
+import { el, findById, serialize, type XmlElement } from './c14n.js';
+import { ALGORITHMS, c14nDigest, certificateDigest, DSIG, rfc4514, serialDecimal, SIGNATURE_SCOPE, signatureElement } from './xmldsig.js';
 
 /**
  * The IHE DSG signature document of a submission (IHE ITI TF-3 §5.5; ci-sis-imaging.md §2.3): an enveloping XML-DSig
@@ -23,6 +23,8 @@ export interface XadesInput {
   algorithm: XmlSignatureAlgorithm;
   signer: Signer;
   now?: Date;
+  /** Fixed identifiers (tests); random by default. */
+  ids?: { signature: string; signedProperties: string };
 }
 
 /**
@@ -31,52 +33,60 @@ export interface XadesInput {
  */
 export const SUBMISSION_SET_DIGEST = 'AA==';
 
-function manifestReference(uri: string, digestAlgorithm: string, digest: string): string {
-  return (
-    `<ds:Reference URI="${esc(uri)}"><ds:DigestMethod Algorithm="${digestAlgorithm}"/>` +
-    `<ds:DigestValue>${digest}</ds:DigestValue></ds:Reference>`
-  );
+function manifestReference(uri: string, digestAlgorithm: string, digest: string): XmlElement {
+  return el('ds:Reference', { URI: uri }, [el('ds:DigestMethod', { Algorithm: digestAlgorithm }), el('ds:DigestValue', {}, [digest])]);
+}
+
+/** Digest of the element `id` inside `object`, a ds:Object content, as the signature's verifier will canonicalise it. */
+function objectDigest(object: XmlElement, id: string, algorithm: XmlSignatureAlgorithm): string {
+  const { node, scope } = findById(object, id, SIGNATURE_SCOPE);
+  return c14nDigest(node, algorithm, scope);
 }
 
 /** Returns the signature document's exact bytes (UTF-8, with an XML declaration). */
 export async function buildXadesSignature(input: XadesInput): Promise<Buffer> {
   const alg = ALGORITHMS[input.algorithm];
   const cert = input.signer.certificate();
-  const signatureId = `Signature-${randomUUID()}`;
-  const signedPropertiesId = `SignedProperties-${randomUUID()}`;
+  const signatureId = input.ids?.signature ?? `Signature-${randomUUID()}`;
+  const signedPropertiesId = input.ids?.signedProperties ?? `SignedProperties-${randomUUID()}`;
   const signingTime = (input.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-  const purpose =
-    `<ds:SignatureProperties><ds:SignatureProperty Id="purposeOfSignature" Target="#${signatureId}">` +
-    `${SIGNATURE_ENTRY.eventCode.code}</ds:SignatureProperty></ds:SignatureProperties>`;
-  const manifest =
-    `<ds:Manifest Id="IHEManifest">` +
-    manifestReference(`urn:oid:${input.submissionSetUniqueId}`, alg.digest, SUBMISSION_SET_DIGEST) +
-    input.documents
-      .map((d) => manifestReference(`urn:oid:${d.uniqueId}`, alg.digest, createHash(alg.hash).update(d.bytes).digest('base64')))
-      .join('') +
-    `</ds:Manifest>`;
-  const qualifying =
-    `<xades:QualifyingProperties xmlns:xades="${NS.xades}" Target="#${signatureId}">` +
-    `<xades:SignedProperties Id="${signedPropertiesId}"><xades:SignedSignatureProperties>` +
-    `<xades:SigningTime>${signingTime}</xades:SigningTime>` +
-    `<xades:SigningCertificate><xades:Cert><xades:CertDigest>` +
-    `<ds:DigestMethod Algorithm="${alg.digest}"/><ds:DigestValue>${certificateDigest(cert, input.algorithm)}</ds:DigestValue>` +
-    `</xades:CertDigest><xades:IssuerSerial>` +
-    `<ds:X509IssuerName>${esc(rfc4514(cert.issuer))}</ds:X509IssuerName><ds:X509SerialNumber>${serialDecimal(cert)}</ds:X509SerialNumber>` +
-    `</xades:IssuerSerial></xades:Cert></xades:SigningCertificate>` +
-    `<xades:SignaturePolicyIdentifier><xades:SignaturePolicyImplied/></xades:SignaturePolicyIdentifier>` +
-    `</xades:SignedSignatureProperties></xades:SignedProperties></xades:QualifyingProperties>`;
+  const purpose = el('ds:SignatureProperties', {}, [
+    el('ds:SignatureProperty', { Id: 'purposeOfSignature', Target: `#${signatureId}` }, [SIGNATURE_ENTRY.eventCode.code]),
+  ]);
+  const manifest = el('ds:Manifest', { Id: 'IHEManifest' }, [
+    manifestReference(`urn:oid:${input.submissionSetUniqueId}`, alg.digest, SUBMISSION_SET_DIGEST),
+    ...input.documents.map((d) => manifestReference(`urn:oid:${d.uniqueId}`, alg.digest, createHash(alg.hash).update(d.bytes).digest('base64'))),
+  ]);
+  const qualifying = el(
+    'xades:QualifyingProperties',
+    { Target: `#${signatureId}` },
+    [
+      el('xades:SignedProperties', { Id: signedPropertiesId }, [
+        el('xades:SignedSignatureProperties', {}, [
+          el('xades:SigningTime', {}, [signingTime]),
+          el('xades:SigningCertificate', {}, [
+            el('xades:Cert', {}, [
+              el('xades:CertDigest', {}, [el('ds:DigestMethod', { Algorithm: alg.digest }), el('ds:DigestValue', {}, [certificateDigest(cert, input.algorithm)])]),
+              el('xades:IssuerSerial', {}, [el('ds:X509IssuerName', {}, [rfc4514(cert.issuer)]), el('ds:X509SerialNumber', {}, [serialDecimal(cert)])]),
+            ]),
+          ]),
+          el('xades:SignaturePolicyIdentifier', {}, [el('xades:SignaturePolicyImplied')]),
+        ]),
+      ]),
+    ],
+    { xades: NS.xades },
+  );
 
-  const { signatureXml } = await signXml('<Enveloping/>', input.signer, {
+  const signature = await signatureElement(input.signer, {
     algorithm: input.algorithm,
-    attrs: { Id: signatureId },
-    objects: [{ content: manifest }, { content: purpose }, { content: qualifying }],
+    id: signatureId,
+    objects: [manifest, purpose, qualifying],
     references: [
-      { xpath: "//*[@Id='IHEManifest']", transforms: [DSIG.excC14n], type: DSIG.manifestType },
-      { xpath: "//*[@Id='purposeOfSignature']", transforms: [DSIG.excC14n] },
-      { xpath: `//*[@Id='${signedPropertiesId}']`, transforms: [DSIG.excC14n], type: DSIG.xadesSignedPropertiesType },
+      { uri: '#IHEManifest', transforms: [DSIG.excC14n], type: DSIG.manifestType, digest: objectDigest(manifest, 'IHEManifest', input.algorithm) },
+      { uri: '#purposeOfSignature', transforms: [DSIG.excC14n], digest: objectDigest(purpose, 'purposeOfSignature', input.algorithm) },
+      { uri: `#${signedPropertiesId}`, transforms: [DSIG.excC14n], type: DSIG.xadesSignedPropertiesType, digest: objectDigest(qualifying, signedPropertiesId, input.algorithm) },
     ],
   });
-  return Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${signatureXml}`, 'utf8');
+  return Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${serialize(signature)}`, 'utf8');
 }

@@ -2,10 +2,7 @@ import { DOMParser, type Document, type Element, type Node } from '@xmldom/xmldo
 
 /** XML text and attribute escaping for documents built as strings. Refuses characters XML 1.0 cannot carry. */
 export function esc(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.test(value)) {
-    throw new XmlError(`value contains a character XML cannot carry: ${JSON.stringify(value.slice(0, 60))}`);
-  }
+  checkXmlChars(value);
   return value
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
@@ -15,6 +12,14 @@ export function esc(value: string): string {
     .replace(/\r/g, '&#xD;')
     .replace(/\t/g, '&#x9;')
     .replace(/\n/g, '&#xA;');
+}
+
+/** Refuses characters XML 1.0 cannot carry. */
+export function checkXmlChars(value: string): void {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.test(value)) {
+    throw new XmlError(`value contains a character XML cannot carry: ${JSON.stringify(value.slice(0, 60))}`);
+  }
 }
 
 export class XmlError extends Error {

@@ -1,6 +1,7 @@
 import { createHash, type X509Certificate } from 'node:crypto';
-import { SignedXml, type ComputeSignatureOptions, type ErrorFirstCallback, type SignatureAlgorithm } from 'xml-crypto';
 import type { Signer } from '../auth/signer/signer.js';
+import { el, excC14n, type NamespaceScope, type XmlElement } from './c14n.js';
+import { NS } from './codes.js';
 import type { XmlSignatureAlgorithm } from './types.js';
 
 /** XML-DSig algorithm URIs (W3C xmldsig-core, RFC 6931). */
@@ -24,82 +25,60 @@ export const ALGORITHMS: Record<XmlSignatureAlgorithm, { signature: string; dige
   },
 };
 
-export interface SignReference {
-  xpath: string;
+/** A reference of SignedInfo: what it points to, how its octets were made, and their digest (base64). */
+export interface SignedReference {
+  uri: string;
   transforms: string[];
   type?: string;
+  digest: string;
 }
 
-export interface SignXmlOptions {
+export interface SignatureInput {
   algorithm: XmlSignatureAlgorithm;
-  references: SignReference[];
-  location?: ComputeSignatureOptions['location'];
-  /** Attributes of the ds:Signature element (e.g. Id). */
-  attrs?: Record<string, string>;
+  references: SignedReference[];
+  /** Id of the ds:Signature element. */
+  id?: string;
   /** ds:Object contents, for enveloping signatures. */
-  objects?: { content: string; attributes?: Record<string, string> }[];
+  objects?: XmlElement[];
 }
 
-/** Placeholder handed to xml-crypto, which insists on a key; the key itself never leaves the Signer. */
-const KEY_HELD_BY_SIGNER = 'held-by-signer';
+/** Namespaces in scope inside a ds:Signature built by `signatureElement`. */
+export const SIGNATURE_SCOPE: NamespaceScope = new Map([['ds', NS.ds]]);
 
-/** An xml-crypto signature algorithm that asks the Signer (file, PKCS#11 token...) to sign the canonical SignedInfo. */
-function signerAlgorithm(signer: Signer, algorithm: XmlSignatureAlgorithm): new () => SignatureAlgorithm {
-  const uri = ALGORITHMS[algorithm].signature;
-  class SignerBackedAlgorithm {
-    getSignature(signedInfo: string | Buffer, _key: unknown, callback?: ErrorFirstCallback<string>): string | void {
-      if (!callback) throw new Error('the signing key may sit on a token: only asynchronous signing is possible');
-      signer.sign(Buffer.from(signedInfo), algorithm).then(
-        (value) => callback(null, value.toString('base64')),
-        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
-      );
-    }
-    verifySignature(): boolean {
-      throw new Error('this algorithm only signs');
-    }
-    getAlgorithmName(): string {
-      return uri;
-    }
-  }
-  return SignerBackedAlgorithm as unknown as new () => SignatureAlgorithm;
-}
-
-function pemBody(pem: string): string {
-  return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+/** Digest (base64) of an element's exclusive C14N, `scope` holding the namespaces its ancestors declare. */
+export function c14nDigest(node: XmlElement, algorithm: XmlSignatureAlgorithm, scope?: NamespaceScope): string {
+  return createHash(ALGORITHMS[algorithm].hash).update(excC14n(node, scope), 'utf8').digest('base64');
 }
 
 /**
- * Signs `xml` with exclusive C14N and the Signer. Returns xml-crypto's serialisation of the signed document:
- * callers embed these exact characters and never re-serialise them.
+ * A ds:Signature (exclusive C14N) over references whose digests the caller computed: SignedInfo is canonicalised
+ * without a DOM and signed by the Signer (file, PKCS#11 token...), which alone holds the key.
  */
-export function signXml(xml: string, signer: Signer, options: SignXmlOptions): Promise<{ signedXml: string; signatureXml: string }> {
-  const alg = ALGORITHMS[options.algorithm];
-  const leafPem = signer.certificateChainPem()[0];
-  if (!leafPem) throw new Error('the signer has no certificate');
-  const sig = new SignedXml({
-    privateKey: KEY_HELD_BY_SIGNER,
-    signatureAlgorithm: alg.signature,
-    canonicalizationAlgorithm: DSIG.excC14n,
-    getKeyInfoContent: ({ prefix } = {}) => {
-      const p = prefix ? `${prefix}:` : '';
-      return `<${p}X509Data><${p}X509Certificate>${pemBody(leafPem)}</${p}X509Certificate></${p}X509Data>`;
-    },
-    ...(options.objects ? { objects: options.objects } : {}),
-  });
-  sig.SignatureAlgorithms[alg.signature] = signerAlgorithm(signer, options.algorithm);
-  for (const ref of options.references) {
-    sig.addReference({ xpath: ref.xpath, transforms: ref.transforms, digestAlgorithm: alg.digest, ...(ref.type ? { type: ref.type } : {}) });
-  }
-  return new Promise((resolve, reject) => {
-    sig.computeSignature(
-      xml,
-      { prefix: 'ds', ...(options.location ? { location: options.location } : {}), ...(options.attrs ? { attrs: options.attrs } : {}) },
-      (err) => {
-        if (err) reject(err);
-        else resolve({ signedXml: sig.getSignedXml(), signatureXml: sig.getSignatureXml() });
-      },
-    );
-  });
+export async function signatureElement(signer: Signer, input: SignatureInput): Promise<XmlElement> {
+  const alg = ALGORITHMS[input.algorithm];
+  const signedInfo = el('ds:SignedInfo', {}, [
+    el('ds:CanonicalizationMethod', { Algorithm: DSIG.excC14n }),
+    el('ds:SignatureMethod', { Algorithm: alg.signature }),
+    ...input.references.map((r) =>
+      el('ds:Reference', { URI: r.uri, ...(r.type ? { Type: r.type } : {}) }, [
+        el('ds:Transforms', {}, r.transforms.map((t) => el('ds:Transform', { Algorithm: t }))),
+        el('ds:DigestMethod', { Algorithm: alg.digest }),
+        el('ds:DigestValue', {}, [r.digest]),
+      ]),
+    ),
+  ]);
+  const value = await signer.sign(Buffer.from(excC14n(signedInfo, SIGNATURE_SCOPE), 'utf8'), input.algorithm);
+  return el(
+    'ds:Signature',
+    input.id ? { Id: input.id } : {},
+    [
+      signedInfo,
+      el('ds:SignatureValue', {}, [value.toString('base64')]),
+      el('ds:KeyInfo', {}, [el('ds:X509Data', {}, [el('ds:X509Certificate', {}, [signer.certificate().raw.toString('base64')])])]),
+      ...(input.objects ?? []).map((o) => el('ds:Object', {}, [o])),
+    ],
+    { ds: NS.ds },
+  );
 }
 
 /** RFC 4514 string of a certificate name as Node prints it (one RDN per line, most significant first, already escaped). */
