@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDemo } from '../demo/demo.js';
@@ -10,6 +10,12 @@ describe('the demonstration', () => {
     const work = mkdtempSync(join(tmpdir(), 'drimbox-demo-'));
     try {
       expect(await runDemo({ check: true, slices: 8, workDir: work })).toBe(0);
+      // Each box ran as `drimbox serve` on the file a device reads, its output in its own log.
+      for (const site of ['saint-pierre', 'strasbourg']) {
+        expect(JSON.parse(readFileSync(join(work, site, 'config.json'), 'utf8')).dataDir).toBe(join(work, site));
+        expect(readFileSync(join(work, `${site}.log`), 'utf8')).toContain('DRIMbox running: http://127.0.0.1:');
+      }
+      expect(existsSync(join(work, 'saint-pierre', 'drimbox.sqlite'))).toBe(true);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

@@ -58,7 +58,7 @@ describe('status report', () => {
     expect(await tile(deps({ certificates: () => [{ id: 'dmp', notAfter: new Date(NOW - DAY) }] }), 'certificates')).toMatchObject({ level: 'error', code: 'cert-expired' });
   });
 
-  it('lists dead letters with their reason (red), and a queue older than an hour is amber', async () => {
+  it('lists dead letters with their reason (red); a queue older than an hour, or a send that failed and waits to be retried, is amber', async () => {
     const d = deps();
     const row = d.outbox.enqueue({ op: 'publish', examKey: 'exam-1', uniqueId: '1.2.3', payload: {} });
     expect(await tile(d, 'dmp')).toMatchObject({ level: 'ok' }); // just queued
@@ -69,6 +69,10 @@ describe('status report', () => {
     const late = deps({ now: () => NOW + 2 * 3_600_000 }, NOW); // queued at NOW, looked at two hours later
     late.outbox.enqueue({ op: 'publish', examKey: 'exam-2', uniqueId: '1.2.4', payload: {} });
     expect(await tile(late, 'dmp')).toMatchObject({ level: 'warn', code: 'dmp-queue-late' });
+    const unreachable = deps();
+    unreachable.outbox.enqueue({ op: 'publish', examKey: 'exam-3', uniqueId: '1.2.5', payload: {} });
+    unreachable.outbox.complete(unreachable.outbox.claimDue(1)[0]!, { kind: 'retryable', reason: 'connect ECONNREFUSED 10.0.0.9:443' });
+    expect(await tile(unreachable, 'dmp')).toMatchObject({ level: 'warn', code: 'dmp-retrying', facts: { queued: 1, detail: 'connect ECONNREFUSED 10.0.0.9:443' } });
   });
 
   it('says when the PACS does not answer, the disk is full, or the box runs hot or under-powered', async () => {

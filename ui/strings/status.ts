@@ -28,6 +28,7 @@ export const STATUS = {
     'dmp-not-configured': 'La connexion au DMP n’est pas configurée.',
     'dmp-dead-letters': 'Des publications ont été refusées par le DMP : voir ci-dessous.',
     'dmp-queue-late': 'Des publications attendent depuis plus d’une heure.',
+    'dmp-retrying': 'Le dernier envoi au DMP a échoué : les publications sont gardées et renvoyées automatiquement.',
     'cert-ok': 'Certificats valides.',
     'cert-expires-soon': 'Un certificat expire dans moins de 30 jours : commandez son renouvellement.',
     'cert-expired': 'Un certificat a expiré : les publications échouent.',

@@ -104,6 +104,9 @@ function dmpTile(d: StatusDeps, t: number): Tile {
   if (!d.dmpConfigured) return { id: 'dmp', level: 'warn', code: 'dmp-not-configured', facts };
   if (c.dead > 0) return { id: 'dmp', level: 'error', code: 'dmp-dead-letters', facts };
   if (oldest && t - Date.parse(oldest) > HOUR) return { id: 'dmp', level: 'warn', code: 'dmp-queue-late', facts };
+  // The last attempt failed and will be retried (DMP unreachable, or answering errors): say so at once, with why.
+  const retrying = d.outbox.list({ state: 'waiting-retry', limit: 1 })[0];
+  if (retrying) return { id: 'dmp', level: 'warn', code: 'dmp-retrying', facts: { ...facts, detail: retrying.lastError ?? null } };
   return { id: 'dmp', level: 'ok', code: 'dmp-ok', facts };
 }
 
