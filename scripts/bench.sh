@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export TCP_NODELAY=1
+bash scripts/install-system-deps.sh nginx-light
 mkdir -p test-results
 log=test-results/bench.log
 : >"$log"

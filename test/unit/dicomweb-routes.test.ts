@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessDecision as AuthDecision } from '../../appliance/src/auth/access/types.js';
@@ -154,6 +156,35 @@ describe('audit trail of served requests', () => {
     expect(row!.bytesSent).toBeGreaterThan(0);
     expect(row!.instances).toBeLessThan(4);
     expect(bridge.retrieves[0]!.signal!.aborted).toBe(true);
+  });
+
+  it('over a real listener, streams straight to the Node response: complete, then interrupted when the client leaves', async () => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${studyUrl()}`;
+    try {
+      const res = await fetch(url, { headers: { authorization: 'Bearer good' } });
+      expect(res.status).toBe(200);
+      const parts = await multipartParts(res);
+      expect(parts).toHaveLength(4);
+      expect(audit.list()[0]).toMatchObject({ outcome: 'complete', instances: 4 });
+      bridge.delayMs = 15;
+      const client = new AbortController();
+      const partial = await fetch(url, { headers: { authorization: 'Bearer good' }, signal: client.signal });
+      await partial.body!.getReader().read();
+      client.abort();
+      // The row is finished once the box has seen the client leave (bounded wait, not a timing assertion).
+      for (let i = 0; i < 100 && audit.list()[0]!.reason === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+      const [row] = audit.list();
+      expect(row).toMatchObject({ outcome: 'interrupted', reason: 'client went away' });
+      expect(row!.instances).toBeLessThan(4);
+      expect(bridge.retrieves.at(-1)!.signal!.aborted).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+    }
   });
 
   it('writes the row before serving: a crash mid-transfer leaves an "interrupted" row', () => {

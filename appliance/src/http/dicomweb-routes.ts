@@ -1,7 +1,10 @@
+import { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context } from 'hono';
 import { DicomwebError, type DicomwebResponse, type DicomwebService, type RequestContext } from '../dicomweb/index.js';
 import type { Coverage } from '../dicomweb/response.js';
 import { parseFrameList } from '../dicomweb/frames.js';
+import { writeToNodeResponse } from '../dicomweb/node-response.js';
 import { metered, toWebStream } from '../dicomweb/streams.js';
 import { isValidUid } from '../dicomweb/transfer-syntax.js';
 import type { QueryLevel, RetrieveTarget } from '../dimse/types.js';
@@ -52,6 +55,15 @@ type Handler = (ctx: RequestContext, decision: Allowed) => Promise<DicomwebRespo
 
 function jsonError(status: number, message: string, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify({ error: message }), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
+}
+
+/**
+ * The HTTP/1.1 Node response under @hono/node-server (`c.env.outgoing`, its documented escape hatch): streamed
+ * answers are written to it directly. Absent under app.request (tests) and HTTP/2: those get a web stream.
+ */
+function nodeResponse(c: Context): ServerResponse | undefined {
+  const outgoing: unknown = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
+  return outgoing instanceof ServerResponse && !outgoing.headersSent ? outgoing : undefined;
 }
 
 const BULK_PATH = /^[0-9A-Fa-f]{8}(\/[0-9]{1,6}\/[0-9A-Fa-f]{8})*$/;
@@ -184,13 +196,19 @@ export function createDicomwebRoutes(options: DicomwebRoutesOptions): Hono {
       finish({
         status: answer.status,
         outcome: m.completed ? 'complete' : 'interrupted',
-        reason: m.completed ? undefined : m.error ? 'upstream failed while sending' : 'client went away',
+        // A client that leaves aborts the upstream, whose error then ends the stream: it is still the client's doing.
+        reason: m.completed ? undefined : m.error && !ctx.signal.aborted ? 'upstream failed while sending' : 'client went away',
         instances: served.instances,
         skipped: served.skipped,
         bytesSent: m.bytes,
         durationMs: elapsed(),
       });
     });
+    const outgoing = nodeResponse(c);
+    if (outgoing) {
+      void writeToNodeResponse(outgoing, answer.status, answer.headers, body);
+      return RESPONSE_ALREADY_SENT;
+    }
     return new Response(toWebStream(body), { status: answer.status, headers: answer.headers });
   }
 

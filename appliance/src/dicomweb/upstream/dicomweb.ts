@@ -1,5 +1,6 @@
 import type { DicomJson, RetrieveTarget } from '../../dimse/types.js';
 import { DicomwebError, isAbortError } from '../errors.js';
+import { http1Get, Http1IdleError } from '../http1-get.js';
 import { parseMediaType } from '../media-type.js';
 import { boundaryOf, readMultipart } from '../multipart-reader.js';
 import { NotPart10Error, peekPart10Meta } from '../part10-peek.js';
@@ -11,6 +12,8 @@ import type { ImageUpstream, InstanceRef, SearchRequest, UpstreamInstance, Upstr
  * The PACS's own DICOMweb service as upstream. Instances are asked "as stored" (`transfer-syntax=*`) and streamed
  * part by part; the PACS is asked to transcode only an instance the client cannot take as stored. Timeouts are a
  * deadline for the first byte of the answer and an idle limit while a body streams, never a total deadline.
+ * A plain-HTTP PACS is read over a bare HTTP/1.1 connection (http1-get.ts: the bytes as the socket reads them);
+ * HTTPS, or a `fetch` given in the options, goes through fetch.
  */
 
 export interface DicomwebUpstreamOptions {
@@ -18,12 +21,14 @@ export interface DicomwebUpstreamOptions {
   baseUrl: string;
   /** Extra request headers (credentials for the PACS); never forwarded from the caller. */
   headers?: Record<string, string>;
+  /** Use this fetch for every request (tests); without it, fetch is used for HTTPS only. */
   fetch?: typeof fetch;
   responseTimeoutMs?: number;
   idleTimeoutMs?: number;
   maxJsonBytes?: number;
 }
 
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const AS_STORED = 'multipart/related; type="application/dicom"; transfer-syntax=*';
 /** What may be read from the PACS ahead of the client, per response (keeps the PACS streaming while we write). */
 const READ_AHEAD_BYTES = 2 * 1024 * 1024;
@@ -44,16 +49,16 @@ function searchPath(request: SearchRequest): string {
 }
 
 /** The first bytes of an error body, for the log; the rest is not read. */
-async function snippet(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
+async function snippet(body: AsyncIterable<Uint8Array> | null): Promise<string> {
+  if (!body) return '';
+  const iterator = body[Symbol.asyncIterator]();
   try {
-    const { value } = await reader.read();
-    return value ? Buffer.from(value).toString('utf8', 0, Math.min(value.byteLength, 500)) : '';
+    const { value } = await iterator.next();
+    return value ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8', 0, Math.min(value.byteLength, 500)) : '';
   } catch {
     return '';
   } finally {
-    await reader.cancel().catch(() => undefined);
+    await iterator.return?.().catch(() => undefined);
   }
 }
 
@@ -80,6 +85,7 @@ function splitCredentials(baseUrl: string, headers: Record<string, string>): { b
 export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageUpstream {
   const { base, headers } = splitCredentials(options.baseUrl, options.headers ?? {});
   const fetchImpl = options.fetch ?? fetch;
+  const overHttp1 = !options.fetch && base.startsWith('http:');
   const responseTimeoutMs = options.responseTimeoutMs ?? 30_000;
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   const maxJsonBytes = options.maxJsonBytes ?? 128 * 1024 * 1024;
@@ -90,21 +96,41 @@ export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageU
     body: AsyncIterable<Uint8Array>;
   }
 
+  interface Sent {
+    status: number;
+    contentType: string;
+    body: AsyncIterable<Uint8Array> | null;
+  }
+
+  /** The PACS's answer, its body read ahead and idle-guarded. */
+  async function send(path: string, accept: string, controller: AbortController, done: () => void): Promise<Sent> {
+    if (overHttp1) {
+      const answer = await http1Get(new URL(base + path), { headers: { ...headers, accept }, signal: controller.signal, idleTimeoutMs });
+      // A redirect (to HTTPS, to another path) is left to fetch, which follows it as it always did.
+      if (!REDIRECTS.has(answer.status)) return { status: answer.status, contentType: answer.headers.get('content-type') ?? '', body: socketErrorsMapped(answer.body, controller, done) };
+      await answer.body[Symbol.asyncIterator]().return?.();
+    }
+    const res = await fetchImpl(base + path, { headers: { ...headers, accept }, signal: controller.signal });
+    const body = res.body ? readAhead(idleGuarded(res.body, controller, done), READ_AHEAD_BYTES) : null;
+    return { status: res.status, contentType: res.headers.get('content-type') ?? '', body };
+  }
+
   async function request(path: string, accept: string, signal: AbortSignal): Promise<Answer> {
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal.reason);
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
+    const done = () => signal.removeEventListener('abort', onAbort);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort(new Error('response timeout'));
     }, responseTimeoutMs);
-    let res: Response;
+    let res: Sent;
     try {
-      res = await fetchImpl(base + path, { headers: { ...headers, accept }, signal: controller.signal });
+      res = await send(path, accept, controller, done);
     } catch (err) {
-      signal.removeEventListener('abort', onAbort);
+      done();
       if (signal.aborted) throw err;
       if (timedOut) throw new DicomwebError(504, 'the PACS did not answer in time', { upstream: base + path });
       throw new DicomwebError(502, 'the PACS DICOMweb service is not reachable', { upstream: base + path, cause: err });
@@ -112,19 +138,46 @@ export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageU
       clearTimeout(timer);
     }
     if (res.status >= 300 || !res.body) {
-      signal.removeEventListener('abort', onAbort);
-      const text = await snippet(res);
-      if (res.status === 204 || (res.ok && !res.body)) return { status: 204, contentType: '', body: (async function* () {})() };
+      done();
+      const text = await snippet(res.body);
+      if (res.status === 204 || (res.status < 300 && !res.body)) return { status: 204, contentType: '', body: (async function* () {})() };
       const detail = { upstream: base + path, status: res.status, body: text };
       if (res.status === 404) throw new DicomwebError(404, 'not found on the PACS', detail);
       if (res.status === 406) throw new DicomwebError(406, 'no acceptable representation', detail);
       if (res.status === 400) throw new DicomwebError(400, 'the PACS refused the request', detail);
       throw new DicomwebError(502, `the PACS answered HTTP ${res.status}`, detail);
     }
+    return { status: res.status, contentType: res.contentType, body: res.body };
+  }
+
+  /**
+   * The bare connection's failures as the box reports them: 504 when the PACS went silent, 502 when it broke.
+   * Leaving it early, even before the first read, closes the connection.
+   */
+  function socketErrorsMapped(body: AsyncIterableIterator<Uint8Array>, controller: AbortController, done: () => void): AsyncIterableIterator<Uint8Array> {
+    const map = (err: unknown): unknown => {
+      if (err instanceof Http1IdleError) return new DicomwebError(504, 'the PACS stopped sending', { cause: err });
+      if (isAbortError(err) || controller.signal.aborted) return err;
+      return new DicomwebError(502, 'the PACS connection broke', { cause: err });
+    };
     return {
-      status: res.status,
-      contentType: res.headers.get('content-type') ?? '',
-      body: readAhead(idleGuarded(res.body, controller, () => signal.removeEventListener('abort', onAbort)), READ_AHEAD_BYTES),
+      async next() {
+        try {
+          const r = await body.next();
+          if (r.done) done();
+          return r;
+        } catch (err) {
+          done();
+          throw map(err);
+        }
+      },
+      async return() {
+        done();
+        return body.return!();
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
     };
   }
 

@@ -1,0 +1,46 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * Writes a streamed answer straight to the Node response of @hono/node-server (`c.env.outgoing`), without the
+ * web ReadableStream round trip: each chunk goes to the socket as it comes, the next one is asked for only while
+ * the socket takes more (a slow client slows the upstream). The client going away ends the source (its `finally`
+ * blocks release the upstream); a failing source cuts the response, so the client sees it incomplete.
+ */
+export async function writeToNodeResponse(res: ServerResponse, status: number, headers: Record<string, string>, source: AsyncIterable<Uint8Array>): Promise<void> {
+  const iterator = source[Symbol.asyncIterator]();
+  let gone = false;
+  let wake: (() => void) | undefined;
+  const onClose = () => {
+    gone = !res.writableFinished;
+    wake?.();
+  };
+  const onDrain = () => wake?.();
+  res.on('close', onClose);
+  res.on('drain', onDrain);
+  try {
+    res.writeHead(status, headers);
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      if (gone) {
+        await iterator.return?.();
+        return;
+      }
+      if (!res.write(next.value) && !gone) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+      if (gone) {
+        await iterator.return?.();
+        return;
+      }
+    }
+    res.end();
+  } catch (err) {
+    // Headers are out: the only way left to say "failed" is to cut the connection.
+    res.destroy(err instanceof Error ? err : new Error(String(err)));
+  } finally {
+    res.off('close', onClose);
+    res.off('drain', onDrain);
+  }
+}
