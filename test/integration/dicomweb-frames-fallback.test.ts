@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../appliance/src/config/schema.js';
 import { createDicomwebUpstream, createDimseUpstream } from '../../appliance/src/dicomweb/index.js';
 import { boundaryOf, readMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
-import { createPacsBridge } from '../../appliance/src/dimse/index.js';
+import { createPacsBridge, startStoreScp, type StoreScp } from '../../appliance/src/dimse/index.js';
 import { buildRealWorldStudy, REAL_WORLD_SERIES, type RealWorldStudy } from '../fixtures/real-world.js';
 import { freePort } from '../peers/ports.js';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
@@ -26,6 +26,8 @@ let pacs: OrthancPeer;
 let study: RealWorldStudy;
 let overDicomweb: TestBox;
 let overDimse: TestBox;
+let overMove: TestBox;
+let moveScp: StoreScp;
 
 async function frame(box: TestBox, series: string, sop: string, accept = ACCEPT.accept): Promise<{ status: number; bytes?: Buffer; contentType?: string }> {
   const res = await fetch(`${box.baseUrl}/studies/${study.studyInstanceUid}/series/${series}/instances/${sop}/frames/1`, { headers: { ...AUTH, accept } });
@@ -42,17 +44,25 @@ async function frame(box: TestBox, series: string, sop: string, accept = ACCEPT.
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'frames-fallback-'));
   study = buildRealWorldStudy(join(dir, 'study'));
-  pacs = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: await freePort() } } });
+  const scpPort = await freePort();
+  pacs = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: scpPort } } });
   for (const name of [...CASES, ...COMPRESSED]) await pacs.upload(readFileSync(study.files[REAL_WORLD_SERIES.findIndex((s) => s.file === name)]!));
   overDicomweb = await startBox(() => createDicomwebUpstream({ baseUrl: pacs.dicomwebUrl }));
   const config = configSchema.parse({ pacs: { aeTitle: pacs.aeTitle, host: '127.0.0.1', port: pacs.dicomPort, retrieve: 'C-GET' } });
   const bridge = createPacsBridge(config.pacs, { aeTitle: 'DRIMBOX' }, config.dimse);
   overDimse = await startBox((tempDir) => createDimseUpstream({ bridge, tempDir, decompress: true }));
+  // A PACS reached by C-MOVE (to the box's own SCP): it cannot be asked for a transfer syntax, the box decompresses.
+  moveScp = await startStoreScp({ aeTitle: 'DRIMBOX', host: '127.0.0.1', port: scpPort, allowedCallingAeTitles: [pacs.aeTitle], storageDir: join(dir, 'scp') });
+  const moveConfig = configSchema.parse({ pacs: { aeTitle: pacs.aeTitle, host: '127.0.0.1', port: pacs.dicomPort, retrieve: 'C-MOVE' } });
+  const moveBridge = createPacsBridge(moveConfig.pacs, { aeTitle: 'DRIMBOX', scp: moveScp }, moveConfig.dimse);
+  overMove = await startBox((tempDir) => createDimseUpstream({ bridge: moveBridge, tempDir }));
 }, 120_000);
 
 afterAll(async () => {
   await overDicomweb?.stop();
   await overDimse?.stop();
+  await overMove?.stop();
+  await moveScp?.close();
   await pacs?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -114,7 +124,7 @@ async function located(name: string): Promise<{ series: string; sop: string }> {
   return { series: info.MainDicomTags.SeriesInstanceUID, sop };
 }
 
-describe('decompression on request over DIMSE (the PACS converts, asked by C-GET)', () => {
+describe('decompression on request over DIMSE (the PACS converts when asked by C-GET, else the box)', () => {
   it('a client asking for the default Explicit VR LE gets compressed frames and instances decompressed, pixels identical', async () => {
     const reference = await located('MR_small_implicit.dcm');
     const pixels = await frame(overDimse, reference.series, reference.sop, 'multipart/related; type="application/octet-stream"');
@@ -133,10 +143,27 @@ describe('decompression on request over DIMSE (the PACS converts, asked by C-GET
       expect(instance.headers.get('content-type')).toMatch(/transfer-syntax=1\.2\.840\.10008\.1\.2\.1;/);
       await instance.arrayBuffer();
     }
-    // A PACS that cannot convert (Debian's Orthanc has no JPEG 2000 decoder): a clear 406, and the frames as stored
-    // still served to a client that takes them.
+    // A PACS that cannot convert (Debian's Orthanc has no JPEG 2000 decoder): the box decompresses it itself.
     const j2k = await located('MR_small_jp2klossless.dcm');
-    expect((await frame(overDimse, j2k.series, j2k.sop, 'multipart/related; type="application/octet-stream"')).status).toBe(406);
-    expect((await frame(overDimse, j2k.series, j2k.sop)).status).toBe(200);
+    const byTheBox = await frame(overDimse, j2k.series, j2k.sop, 'multipart/related; type="application/octet-stream"');
+    expect(byTheBox.status).toBe(200);
+    expect(byTheBox.bytes!.equals(pixels.bytes!), 'JPEG 2000 lossless decompressed by the box: the same pixels').toBe(true);
+    expect((await frame(overDimse, j2k.series, j2k.sop)).contentType).toMatch(/transfer-syntax=1\.2\.840\.10008\.1\.2\.4\.90$/);
+  });
+
+  it('over C-MOVE, which cannot ask the PACS to convert, the box decompresses JPEG-LS and JPEG 2000 itself, pixels identical', async () => {
+    const reference = await located('MR_small_implicit.dcm');
+    const pixels = await frame(overMove, reference.series, reference.sop, 'multipart/related; type="application/octet-stream"');
+    expect(pixels.bytes!.length).toBe(64 * 64 * 2);
+    for (const name of ['MR_small_jpeg_ls_lossless.dcm', 'MR_small_jp2klossless.dcm']) {
+      const { series, sop } = await located(name);
+      const decompressed = await frame(overMove, series, sop, 'multipart/related; type="application/octet-stream"');
+      expect(decompressed.status, name).toBe(200);
+      expect(decompressed.bytes!.equals(pixels.bytes!), `${name}: the same pixels`).toBe(true);
+      const instance = await fetch(`${overMove.baseUrl}/studies/${study.studyInstanceUid}/series/${series}/instances/${sop}`, { headers: { ...AUTH, accept: 'multipart/related; type="application/dicom"' } });
+      expect(instance.status, name).toBe(200);
+      expect(instance.headers.get('content-type')).toMatch(/transfer-syntax=1\.2\.840\.10008\.1\.2\.1;/);
+      await instance.arrayBuffer();
+    }
   });
 });

@@ -1,9 +1,12 @@
+import { stat, writeFile } from 'node:fs/promises';
 import dimse from 'dcmjs-dimse';
 import { RawDataset } from './message.js';
+import { encodeFileMeta } from './part10.js';
 
 /**
- * The C-STORE fallback only, when a PACS takes nothing but uncompressed: parses the whole file and re-encodes it
- * with dcmjs-dimse's public Dataset and Transcoding (WASM codecs for compressed data). The network path does not use it.
+ * Re-encoding a whole file with dcmjs-dimse's public Dataset and Transcoding (WASM codecs for compressed data): the
+ * C-STORE fallback when a PACS takes nothing but uncompressed, and the box's own decompression for DICOMweb clients.
+ * The network path does not use it.
  */
 const { Dataset, Transcoding } = dimse;
 const UNCOMPRESSED = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']);
@@ -20,4 +23,21 @@ export async function transcodeFile(path: string, transferSyntaxUid: string): Pr
   }
   const converted = Transcoding.transcodeDataset(dataset, transferSyntaxUid);
   return new RawDataset(converted.getDenaturalizedDataset(), transferSyntaxUid);
+}
+
+/** Largest stored file the box decompresses itself (the codecs hold the whole dataset, decoded, in memory). */
+export const MAX_LOCAL_DECODE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The box's own decompression (when the PACS cannot convert, or is reached by C-MOVE, which cannot ask it to): a
+ * Part-10 file re-encoded in an uncompressed transfer syntax, written as a new Part-10 file. Lossless codecs give
+ * back the original pixels; a lossy one gives what any viewer would show.
+ */
+export async function decompressFile(inPath: string, meta: { sopClassUid: string; sopInstanceUid: string }, transferSyntaxUid: string, outPath: string): Promise<number> {
+  const { size } = await stat(inPath);
+  if (size > MAX_LOCAL_DECODE_BYTES) throw new Error(`${size} bytes: larger than the ${MAX_LOCAL_DECODE_BYTES} the box decompresses itself`);
+  const { bytes } = await transcodeFile(inPath, transferSyntaxUid);
+  const head = encodeFileMeta({ ...meta, transferSyntaxUid });
+  await writeFile(outPath, [head, bytes]);
+  return head.length + bytes.length;
 }

@@ -7,6 +7,8 @@ import { dimseMatchValue, returnAttributes } from '../qido-query.js';
 import { AsyncQueue, fileChunks } from '../streams.js';
 import type { ImageUpstream, InstanceHints, InstanceRef, SearchRequest, UpstreamInstance } from './types.js';
 import { ByteBudget } from '../../dimse/memory-sink.js';
+import { decompressFile } from '../../dimse/transcode.js';
+import { log } from '../../log/logger.js';
 
 /**
  * The PACS over DIMSE, through the PACS bridge: C-FIND for searches, C-GET (or C-MOVE to the box) for instances.
@@ -20,8 +22,8 @@ export interface DimseUpstreamOptions {
   tempDir: string;
   description?: string;
   /**
-   * The bridge retrieves by C-GET: the PACS can be asked for an instance in one uncompressed transfer syntax, which
-   * it converts to (decompression on request). A C-MOVE cannot ask that.
+   * The bridge retrieves by C-GET: the PACS is first asked for an instance in one uncompressed transfer syntax, which
+   * it converts to (decompression on request); the box's own codecs do it when the PACS cannot. A C-MOVE cannot ask.
    */
   decompress?: boolean;
   /**
@@ -148,25 +150,51 @@ export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstrea
     }
   }
 
-  const canTranscodeTo = (transferSyntaxUid: string) => options.decompress === true && isUncompressedLittleEndian(transferSyntaxUid);
+  /** To an uncompressed little-endian syntax: by the PACS (C-GET), or else by the box's own codecs. */
+  const canTranscodeTo = (transferSyntaxUid: string) => isUncompressedLittleEndian(transferSyntaxUid);
 
-  /** One instance, the PACS converting it to an uncompressed syntax (C-GET offering that syntax alone). */
+  /** One instance in an uncompressed syntax: converted by the PACS when it can (C-GET), else decompressed here. */
   async function transcode(ref: InstanceRef, transferSyntaxUid: string, signal: AbortSignal): Promise<UpstreamInstance> {
-    if (!canTranscodeTo(transferSyntaxUid)) throw new DicomwebError(406, `the PACS is not asked to convert to ${transferSyntaxUid} over DIMSE`);
+    if (!canTranscodeTo(transferSyntaxUid)) throw new DicomwebError(406, `instances are converted to uncompressed little endian only, not to ${transferSyntaxUid}`);
     await mkdir(tempDir, { recursive: true });
     const dir = await mkdtemp(join(tempDir, 'convert-'));
-    let received: ReceivedInstance | undefined;
+    const dispose = () => rm(dir, { recursive: true, force: true });
     try {
-      const result = await bridge.retrieve({ level: 'IMAGE', ...ref }, { outDir: dir, signal, onlyTransferSyntax: transferSyntaxUid, onInstance: (i) => void (received = i) });
-      // The PACS could not convert it (e.g. Orthanc without a JPEG 2000 decoder): not available in that syntax.
-      if (!received) throw new DicomwebError(406, `the PACS cannot send this instance as ${transferSyntaxUid}`, { upstream: 'dimse', result });
+      const converted = options.decompress ? await convertedByPacs(ref, transferSyntaxUid, dir, signal) : undefined;
+      if (converted) return asUpstreamInstance(converted, dispose);
+      return await decompressedHere(ref, transferSyntaxUid, dir, signal, dispose);
     } catch (err) {
-      await rm(dir, { recursive: true, force: true });
-      // The PACS answered the C-GET with a failure: it cannot convert this one (not: it is unreachable).
-      if (err instanceof PacsError && err.kind === 'failed') throw new DicomwebError(406, `the PACS cannot send this instance as ${transferSyntaxUid}`, { upstream: 'dimse', cause: err });
+      await dispose();
       throw err instanceof DicomwebError ? err : pacsErrorToDicomweb(err, 'conversion');
     }
-    return asUpstreamInstance(received, () => rm(dir, { recursive: true, force: true }));
+  }
+
+  /** A C-GET offering that syntax alone; undefined when the PACS cannot convert (e.g. Orthanc has no JPEG 2000 decoder). */
+  async function convertedByPacs(ref: InstanceRef, transferSyntaxUid: string, dir: string, signal: AbortSignal): Promise<ReceivedInstance | undefined> {
+    let received: ReceivedInstance | undefined;
+    try {
+      await bridge.retrieve({ level: 'IMAGE', ...ref }, { outDir: dir, signal, onlyTransferSyntax: transferSyntaxUid, onInstance: (i) => void (received = i) });
+    } catch (err) {
+      // The PACS answered with a failure: it cannot convert this one (not: it is unreachable).
+      if (!(err instanceof PacsError && err.kind === 'failed')) throw err;
+    }
+    return received;
+  }
+
+  /** The instance as stored, decompressed by the box (bounded: MAX_LOCAL_DECODE_BYTES). */
+  async function decompressedHere(ref: InstanceRef, transferSyntaxUid: string, dir: string, signal: AbortSignal, dispose: () => Promise<void>): Promise<UpstreamInstance> {
+    let stored: ReceivedInstance | undefined;
+    await bridge.retrieve({ level: 'IMAGE', ...ref }, { outDir: join(dir, 'stored'), signal, onInstance: (i) => void (stored = i) });
+    if (!stored) throw new DicomwebError(502, 'the PACS did not send the instance to convert', { upstream: 'dimse' });
+    const path = join(dir, 'decompressed.dcm');
+    let size: number;
+    try {
+      size = await decompressFile(stored.path, stored, transferSyntaxUid, path);
+    } catch (err) {
+      throw new DicomwebError(406, `this instance (${stored.transferSyntaxUid}) cannot be decompressed to ${transferSyntaxUid}: ${(err as Error).message}`, { cause: err });
+    }
+    log.info('dicomweb: instance decompressed by the box', { sop: ref.sopInstanceUid, from: stored.transferSyntaxUid, to: transferSyntaxUid });
+    return { transferSyntaxUid, sopInstanceUid: stored.sopInstanceUid, path, size, body: () => fileChunks(path), dispose };
   }
 
   return {
@@ -174,6 +202,7 @@ export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstrea
     searchIsPaged: false,
     search,
     instances,
-    ...(options.decompress ? { transcode, canTranscodeTo } : {}),
+    transcode,
+    canTranscodeTo,
   };
 }
