@@ -240,7 +240,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     const app = createHttpApp({
       health,
       mount: (a) => {
-        mountSourceDicomweb(a, images, { audit: new AuditLog(db), log, work });
+        mountSourceDicomweb(a, images, { audit: new AuditLog(db), log, work, compressImages: config.http.compressImages });
         a.route('/viewer', createViewerRoutes());
         // The portal needs the listener's port (its PSC redirect URI): it is created once the box listens.
         a.all('/portal/*', (c) => (portal ? portal.fetch(c.req.raw, c.env) : c.json({ error: 'le portail n’est pas configuré sur ce boîtier (psc.*, xds.*)' }, 503)));

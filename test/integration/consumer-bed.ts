@@ -1,3 +1,4 @@
+import type { ImageCompression } from '../../appliance/src/http/compression-policy.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -176,6 +177,8 @@ export interface BedOptions {
    * bed stops it with the rest.
    */
   sourceLink?: (sourcePort: number) => Promise<{ port: number; stop(): Promise<void> }>;
+  /** The source box's gzip policy for the instances it serves (http.compressImages); default: never. */
+  sourceCompressImages?: ImageCompression;
 }
 
 async function publish(
@@ -257,6 +260,7 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
         });
         return { outcome: 'allow', subjectNameId: checked.subjectNameId, kosSopInstanceUid: kos };
       },
+      compressImages: options.sourceCompressImages,
     });
     stops.push(() => sourceBox.stop());
     const proxy = new CuttingProxy(sourceBox.port);

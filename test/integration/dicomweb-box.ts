@@ -6,6 +6,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createDicomwebService, type DicomwebService, type ImageUpstream } from '../../appliance/src/dicomweb/index.js';
 import { createDicomwebRoutes, type Authorize } from '../../appliance/src/http/dicomweb-routes.js';
+import type { ImageCompression } from '../../appliance/src/http/compression-policy.js';
 import { createLogger } from '../../appliance/src/log/logger.js';
 import { AuditLog } from '../../appliance/src/store/audit.js';
 import { openDatabase, type Db } from '../../appliance/src/store/database.js';
@@ -31,7 +32,7 @@ export interface TestBox {
   stop(): Promise<void>;
 }
 
-export async function startBox(upstream: (tempDir: string) => ImageUpstream, options: { authorize?: Authorize } = {}): Promise<TestBox> {
+export async function startBox(upstream: (tempDir: string) => ImageUpstream, options: { authorize?: Authorize; compressImages?: ImageCompression } = {}): Promise<TestBox> {
   const dir = mkdtempSync(join(tmpdir(), 'drimbox-box-'));
   // Migrations renumbered while 002/003 of the source side are not all registered (the store tests do the same).
   const db = openDatabase(join(dir, 'box.db'), [m001Meta, { ...m003Audit, version: 2 }, { ...m004DicomwebCache, version: 3 }]);
@@ -52,7 +53,7 @@ export async function startBox(upstream: (tempDir: string) => ImageUpstream, opt
   const port = (server.address() as AddressInfo).port;
   baseUrl = `http://127.0.0.1:${port}/dicom-web`;
   service = await createDicomwebService({ upstream: upstream(tempDir), publicBaseUrl: baseUrl, tempDir, cache: new DicomwebMetadataCache(db), log });
-  app.route('/dicom-web', createDicomwebRoutes({ service, authorize, audit, log }));
+  app.route('/dicom-web', createDicomwebRoutes({ service, authorize, audit, log, compressImages: options.compressImages }));
   return {
     port,
     baseUrl,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -246,6 +247,55 @@ describe('every ANS WADO-RS request fixture through the routes', () => {
       expect(p.bytes).toBeGreaterThan(132);
     }
     expect(audit.list()[0]).toMatchObject({ status: 200, outcome: 'complete', instances: level });
+  });
+});
+
+describe('gzip of the instances served', () => {
+  async function routesWith(compressImages: 'never' | 'wan' | 'always', clientAddress: string): Promise<Hono> {
+    const tempDir = mkdtempSync(join(root, 'tmp-'));
+    const service = await createDicomwebService({ upstream: createDimseUpstream({ bridge, tempDir }), publicBaseUrl: 'https://db1.test/dicom-web', tempDir, log: createLogger() });
+    return new Hono().route('/dicom-web', createDicomwebRoutes({ service, authorize, audit, log: createLogger(), compressImages, clientAddress: () => clientAddress }));
+  }
+  const headers = (acceptEncoding?: string) => ({ authorization: 'Bearer good', ...(acceptEncoding ? { 'accept-encoding': acceptEncoding } : {}) });
+
+  it('gzips a study for a caller across the internet that accepts it: the same multipart once decoded, fewer bytes sent', async () => {
+    const plain = Buffer.from(await (await app.request(studyUrl(), { headers: headers('gzip') })).arrayBuffer());
+    const wan = await routesWith('wan', '203.0.113.9');
+    const res = await wan.request(studyUrl(), { headers: headers('gzip, deflate') });
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    expect(res.headers.get('vary')).toContain('Accept-Encoding');
+    const wire = Buffer.from(await res.arrayBuffer());
+    const decoded = gunzipSync(wire);
+    const boundaryOfPlain = boundaryOf(res.headers.get('content-type'))!;
+    expect(decoded.length).toBe(plain.length);
+    expect(decoded.toString('latin1')).toContain(`--${boundaryOfPlain}--`);
+    expect(wire.length).toBeLessThan(decoded.length * 0.8);
+    expect(audit.list()[0]).toMatchObject({ outcome: 'complete', instances: 4, bytesSent: wire.length });
+  });
+
+  it('sends identity on the LAN, to a caller that does not accept gzip, and when the policy says never', async () => {
+    for (const [policy, address, acceptEncoding] of [
+      ['wan', '192.168.1.20', 'gzip'],
+      ['wan', '::ffff:10.0.0.7', 'gzip'],
+      ['always', '203.0.113.9', 'identity'],
+      ['always', '203.0.113.9', 'gzip;q=0'],
+      ['never', '203.0.113.9', 'gzip'],
+    ] as const) {
+      const res = await (await routesWith(policy, address)).request(studyUrl(), { headers: headers(acceptEncoding) });
+      expect(res.headers.get('content-encoding'), `${policy} ${address} ${acceptEncoding}`).toBeNull();
+      expect(await multipartParts(res)).toHaveLength(4);
+    }
+  });
+
+  it('a client leaving a gzipped answer stops the retrieval behind it', async () => {
+    bridge.delayMs = 15;
+    const res = await (await routesWith('always', '127.0.0.1')).request(studyUrl(), { headers: headers('gzip') });
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    for (let i = 0; i < 100 && !bridge.retrieves.at(-1)!.signal!.aborted; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(bridge.retrieves.at(-1)!.signal!.aborted).toBe(true);
   });
 });
 

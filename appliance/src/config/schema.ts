@@ -86,6 +86,11 @@ export const configSchema = z.object({
         .prefault({}),
       /** Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); empty: none. */
       trustedProxies: z.array(z.string().min(1)).default([]),
+      /**
+       * gzip of the WADO-RS instances served, to a client that accepts it: `wan` for callers outside the private
+       * networks (another box across the internet), `always`, or `never` (http/compression-policy.ts).
+       */
+      compressImages: z.enum(['never', 'wan', 'always']).default('wan'),
     })
     .prefault({}),
   /** The practice's side (RIS HTTP intake, status, setup): never on the public listener. */

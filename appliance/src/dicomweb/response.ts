@@ -27,6 +27,8 @@ export interface RequestContext {
   /** Every Accept header of the request (or the one comma list). */
   accept: string | readonly string[] | undefined;
   acceptEncoding?: string;
+  /** The box's policy lets it gzip the instances it serves to this caller (if the caller accepts gzip). */
+  compressInstances?: boolean;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
   coverage?: Coverage;

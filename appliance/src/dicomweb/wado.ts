@@ -1,6 +1,6 @@
 import type { RetrieveTarget } from '../dimse/types.js';
 import type { Logger } from '../log/logger.js';
-import { acceptsMultipartOf, bestMultipart, chooseInstanceTransferSyntax, instanceRangesAsFrames, parseAccept, type MediaRange, type Representation } from './accept.js';
+import { acceptsGzip, acceptsMultipartOf, bestMultipart, chooseInstanceTransferSyntax, instanceRangesAsFrames, parseAccept, type MediaRange, type Representation } from './accept.js';
 import { DicomwebError } from './errors.js';
 import { framePartContentType, frameRepresentations, locateFrames, type ByteRange } from './frames.js';
 import { rewriteLittleEndian } from './le-rewrite.js';
@@ -10,7 +10,7 @@ import { multipartBody, multipartContentType, newBoundary, type OutgoingPart } f
 import { DeflatedDatasetError, PIXEL_DATA, hex, scanPart10, Part10Error, type Part10Layout } from './part10-scan.js';
 import { linkedController, type Coverage, type DicomwebResponse, type RequestContext, type Served } from './response.js';
 import { spool, type SpooledInstance } from './spool.js';
-import { collect, fileChunks } from './streams.js';
+import { collect, fileChunks, gzipChunks } from './streams.js';
 import { EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, canRewriteLocally, isEncapsulated, isLossy, isUncompressedLittleEndian } from './transfer-syntax.js';
 import type { ImageUpstream, InstanceHints, InstanceRef, UpstreamInstance } from './upstream/types.js';
 
@@ -181,12 +181,11 @@ export function createWadoService(options: WadoServiceOptions) {
         await source.return(undefined);
       }
     }
-    return {
-      status: 200,
-      headers: { 'content-type': multipartContentType('application/dicom', boundary, { 'transfer-syntax': firstTs }) },
-      body: body(),
-      served,
-    };
+    const headers: Record<string, string> = { 'content-type': multipartContentType('application/dicom', boundary, { 'transfer-syntax': firstTs }), vary: 'Accept, Accept-Encoding' };
+    // Lossless on the wire: a content coding, never a lossy transfer syntax the caller did not ask for.
+    const gzip = ctx.compressInstances === true && acceptsGzip(ctx.acceptEncoding);
+    if (gzip) headers['content-encoding'] = 'gzip';
+    return { status: 200, headers, body: gzip ? gzipChunks(body(), 1) : body(), served };
   }
 
   /** Re-frames a multipart answer of the PACS under our own boundary, part headers reduced to Content-Type. */

@@ -1,3 +1,4 @@
+import { compressImagesFor, type ImageCompression } from './compression-policy.js';
 import { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context } from 'hono';
@@ -49,6 +50,8 @@ export interface DicomwebRoutesOptions {
   clientAddress?: (c: Context) => string | undefined;
   /** Counts each answer while it is served (the update lock); while it admits no new work, requests wait (503). */
   work?: Pick<WorkTracker, 'begin' | 'admits'>;
+  /** When instances are served gzipped to a client that accepts it (default: never). */
+  compressImages?: ImageCompression;
 }
 
 type Handler = (ctx: RequestContext, decision: Allowed) => Promise<DicomwebResponse>;
@@ -169,6 +172,7 @@ export function createDicomwebRoutes(options: DicomwebRoutesOptions): Hono {
     const ctx: RequestContext = {
       accept: c.req.raw.headers.get('accept') ?? undefined,
       acceptEncoding: c.req.header('accept-encoding'),
+      compressInstances: compressImagesFor(options.compressImages ?? 'never', options.clientAddress?.(c)),
       signal: c.req.raw.signal,
       coverage: decision.coverage,
     };

@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Hono } from 'hono';
 import { createDicomwebRoutes } from './dicomweb-routes.js';
+import type { ImageCompression } from './compression-policy.js';
 import { parseDistinguishedName, type DistinguishedName } from '../auth/whitelist/index.js';
 import type { ImageServing } from '../source/serve-images.js';
 import type { CallerConnection } from '../source/image-access.js';
@@ -31,7 +32,7 @@ function clientAddress(c: Parameters<typeof getConnInfo>[0]): string | undefined
  * Mounts the source box's DICOMweb under /dicom-web on the public listener. Who is calling comes from the
  * connection (TCP peer, verified TLS client certificate), never from a header.
  */
-export function mountSourceDicomweb(app: Hono, images: ImageServing, deps: { audit: AuditLog; log: Logger; work?: WorkTracker }): void {
+export function mountSourceDicomweb(app: Hono, images: ImageServing, deps: { audit: AuditLog; log: Logger; work?: WorkTracker; compressImages?: ImageCompression }): void {
   const peers = new WeakMap<Request, CallerConnection>();
   const routes = createDicomwebRoutes({
     service: images.service,
@@ -39,6 +40,7 @@ export function mountSourceDicomweb(app: Hono, images: ImageServing, deps: { aud
     log: deps.log,
     work: deps.work,
     clientAddress,
+    compressImages: deps.compressImages,
     authorize: (request, resource) => images.authorize(request, resource, peers.get(request) ?? {}),
   });
   app.use('/dicom-web/*', async (c, next) => {
