@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { buildAck, parseHl7Message, Hl7Error, type Hl7Message } from '../hl7/index.js';
 import { hl7ErrorCodes } from '../hl7/errors.js';
 import { MISLABELLED } from '../hl7/charset.js';
@@ -10,14 +11,46 @@ import { RejectedMessage, type InboxWork } from './report-processor.js';
 import { log as rootLog, type Logger } from '../log/logger.js';
 
 /**
+ * The reports of the last messages read, keyed by the SHA-256 of their bytes, each taken at most once: the processor
+ * gets what the intake read instead of parsing the same bytes again. Bounded: the oldest is dropped (and will simply
+ * be read again from its bytes).
+ */
+class ReadReports {
+  private readonly reports = new Map<string, ReportEvent>();
+
+  constructor(private readonly capacity: number) {}
+
+  keep(raw: Buffer, report: ReportEvent): void {
+    const key = digest(raw);
+    this.reports.delete(key);
+    this.reports.set(key, report);
+    if (this.reports.size > this.capacity) this.reports.delete(this.reports.keys().next().value!);
+  }
+
+  take(raw: Buffer): ReportEvent | undefined {
+    if (this.reports.size === 0) return undefined;
+    const key = digest(raw);
+    const report = this.reports.get(key);
+    this.reports.delete(key);
+    return report;
+  }
+}
+
+const digest = (raw: Buffer) => createHash('sha256').update(raw).digest('base64');
+
+/** Reports the HL7 intake read before its ACK, handed to the processor so that it does not read the same bytes again. */
+const readAtIntake = new ReadReports(256);
+
+/**
  * Reads a stored message into work for the processor. Stateless: the same bytes always give the same work,
- * which is what makes re-processing after a crash safe.
+ * which is what makes re-processing after a crash safe (a report the intake has just read is taken from memory,
+ * once: what reading the same bytes again would give).
  */
 export function interpretInboxRow(row: Pick<InboxRow, 'channel' | 'raw'>): InboxWork {
   switch (row.channel) {
     case 'hl7':
     case 'http':
-      return { kind: 'report', report: asRejection(() => readReport(row.raw)) };
+      return { kind: 'report', report: readAtIntake.take(row.raw) ?? asRejection(() => readReport(row.raw)) };
     case 'dicom': {
       const kos = asRejection(() => parseKos(row.raw));
       if (!kos.rejection) throw new RejectedMessage('a KOS that is not an IOCM rejection note: nothing to do');
@@ -76,19 +109,19 @@ export function createHl7Intake(deps: IntakeDeps) {
     }
     const header = msg.header;
     // The report is read before it is stored, so that an accepted message costs one write (and one sync) before its ACK.
-    let study: string | undefined;
+    let report: ReportEvent | undefined;
     let reportProblem: unknown;
     try {
-      const report = reportFromHl7(msg);
+      report = reportFromHl7(msg);
       if (report.action !== 'withdraw' && report.action !== 'refresh' && !report.studyInstanceUid) {
         throw new Hl7Error('AE', 'the report names no Study Instance UID (CDA documentationOf/serviceEvent/id)', 'OBX^1^5', hl7ErrorCodes.requiredFieldMissing);
       }
       const problem = checkReportLimits(report);
       if (problem) throw new Hl7Error('AE', `${problem.text}: the DMP would refuse it`, problem.location, hl7ErrorCodes.dataTypeError);
-      study = report.studyInstanceUid;
     } catch (err) {
       reportProblem = err;
     }
+    const study = reportProblem === undefined ? report?.studyInstanceUid : undefined;
     const recorded = await deps.inbox.recordSoon({
       channel: 'hl7',
       raw,
@@ -96,7 +129,7 @@ export function createHl7Intake(deps: IntakeDeps) {
       sender: `${header.get(3)}^${header.get(4)}`,
       controlId: msg.controlId || undefined,
       messageType: msg.messageType && msg.triggerEvent ? `${msg.messageType}^${msg.triggerEvent}` : msg.messageType,
-      ...(study && !reportProblem ? { studyInstanceUid: study } : {}),
+      ...(study ? { studyInstanceUid: study } : {}),
     });
     if (recorded.kind === 'duplicate') {
       log.info('HL7 message received again', { inbox: recorded.row.id, original: recorded.original.id, controlId: msg.controlId });
@@ -111,6 +144,7 @@ export function createHl7Intake(deps: IntakeDeps) {
       log.warn('HL7 report refused', { inbox: row.id, controlId: msg.controlId, reason: (reportProblem as Error).message });
       return buildAck(msg, reportProblem instanceof Hl7Error ? reportProblem.ackCode : 'AE', ackError(reportProblem));
     }
+    readAtIntake.keep(raw, report!);
     deps.onStored?.();
     log.info('HL7 report accepted', { inbox: row.id, controlId: msg.controlId, type: row.messageType });
     const mislabel = msg.warnings.find((w) => w.startsWith(MISLABELLED));

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 import { clockWentBackAfter, nextWake } from './due-time.js';
 
@@ -94,11 +95,22 @@ const fromRaw = (r: Raw): InboxRow => ({
   releasedBy: r.released_by,
 });
 
+const SELECT_ORIGINAL = `SELECT * FROM report_inbox WHERE channel = ? AND sender IS ? AND control_id = ? AND state NOT IN ('duplicate', 'rejected') ORDER BY id LIMIT 1`;
+const INSERT_ROW = `INSERT INTO report_inbox (received_at, channel, remote, sender, control_id, message_type, raw, digest, state, error, next_attempt_at, study_instance_uid, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`;
+
 /** No recheck of a waiting report is set further ahead than this (see due-time.ts). */
 const LONGEST_RECHECK_MS = 24 * 3_600_000;
 
+interface PendingRecord {
+  input: RecordInput;
+  resolve: (r: RecordResult) => void;
+  reject: (err: unknown) => void;
+}
+
 export class ReportInbox {
-  private pending: { input: RecordInput; resolve: (r: RecordResult) => void; reject: (err: unknown) => void }[] = [];
+  private pending: PendingRecord[] = [];
+  private readonly statements = new Map<string, Statement>();
 
   constructor(
     private readonly db: Db,
@@ -106,10 +118,11 @@ export class ReportInbox {
   ) {}
 
   /**
-   * `record`, with group commit: the messages that arrive while a commit is being synced are written together in
-   * the next transaction, one sync for all of them; each promise settles only once its message is on disk (no ACK
-   * before its fsync). A batch that fails is retried message by message, so one bad message fails alone (a lock
-   * held by another process fails them all at once).
+   * `record`, with group commit: a message is committed at once when nothing else is waiting (the next turn of the
+   * event loop); the messages that arrive while a commit is being synced are written together in the next
+   * transaction, one sync for all of them. Each promise settles only once its message is on disk (no ACK before its
+   * fsync). A batch that fails is retried message by message, so one bad message fails alone (a lock held by another
+   * process fails them all at once).
    */
   recordSoon(input: RecordInput): Promise<RecordResult> {
     return new Promise((resolve, reject) => {
@@ -123,7 +136,7 @@ export class ReportInbox {
     this.pending = [];
     let results: RecordResult[];
     try {
-      results = this.db.transaction(() => batch.map((b) => this.record(b.input))).immediate();
+      results = this.db.transaction(() => batch.map((b) => this.insert(b.input))).immediate();
     } catch (err) {
       // The database is locked by another process past the busy timeout: every message of the batch waits the
       // same way, so all are refused now (the sender resends) rather than each waiting again.
@@ -145,45 +158,50 @@ export class ReportInbox {
 
   /** Persists the message (fsync'd by SQLite at commit) and tells whether it is new. */
   record(input: RecordInput): RecordResult {
+    return this.db.transaction(() => this.insert(input)).immediate();
+  }
+
+  /** The write of `record`, inside the caller's transaction. */
+  private insert(input: RecordInput): RecordResult {
     const ts = this.now().toISOString();
     const digest = createHash('sha256').update(input.raw).digest('hex');
-    return this.db.transaction((): RecordResult => {
-      const original =
-        input.controlId !== undefined
-          ? (this.db
-              .prepare(
-                `SELECT * FROM report_inbox WHERE channel = ? AND sender IS ? AND control_id = ? AND state NOT IN ('duplicate', 'rejected') ORDER BY id LIMIT 1`,
-              )
-              .get(input.channel, input.sender ?? null, input.controlId) as Raw | undefined)
-          : undefined;
-      const kind = !original ? 'new' : original.digest === digest ? 'duplicate' : 'conflict';
-      const state: InboxState = kind === 'new' ? 'received' : kind === 'duplicate' ? 'duplicate' : 'rejected';
-      const error =
-        kind === 'duplicate'
-          ? `resend of message #${original!.id}`
-          : kind === 'conflict'
-            ? `control id ${input.controlId} already used by message #${original!.id} with different content`
-            : null;
-      const { lastInsertRowid } = this.db
-        .prepare(
-          `INSERT INTO report_inbox (received_at, channel, remote, sender, control_id, message_type, raw, digest, state, error, next_attempt_at, study_instance_uid, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(ts, input.channel, input.remote ?? null, input.sender ?? null, input.controlId ?? null, input.messageType ?? null, kind === 'new' ? input.raw : input.raw.subarray(0, REJECTED_PREFIX_BYTES), digest, state, error, kind === 'new' ? ts : null, input.studyInstanceUid ?? null, ts);
-      const row = this.get(Number(lastInsertRowid))!;
-      return kind === 'new' ? { kind, row } : { kind, row, original: fromRaw(original!) };
-    }).immediate();
+    const original =
+      input.controlId !== undefined
+        ? (this.sql(SELECT_ORIGINAL).get(input.channel, input.sender ?? null, input.controlId) as Raw | undefined)
+        : undefined;
+    const kind = !original ? 'new' : original.digest === digest ? 'duplicate' : 'conflict';
+    const state: InboxState = kind === 'new' ? 'received' : kind === 'duplicate' ? 'duplicate' : 'rejected';
+    const error =
+      kind === 'duplicate'
+        ? `resend of message #${original!.id}`
+        : kind === 'conflict'
+          ? `control id ${input.controlId} already used by message #${original!.id} with different content`
+          : null;
+    const row = fromRaw(
+      this.sql(INSERT_ROW).get(ts, input.channel, input.remote ?? null, input.sender ?? null, input.controlId ?? null, input.messageType ?? null, kind === 'new' ? input.raw : input.raw.subarray(0, REJECTED_PREFIX_BYTES), digest, state, error, kind === 'new' ? ts : null, input.studyInstanceUid ?? null, ts) as Raw,
+    );
+    return kind === 'new' ? { kind, row } : { kind, row, original: fromRaw(original!) };
+  }
+
+  /** Statements are compiled once per inbox: compiling costs more than running most of them. */
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
   }
 
   get(id: number): InboxRow | undefined {
-    const r = this.db.prepare('SELECT * FROM report_inbox WHERE id = ?').get(id) as Raw | undefined;
+    const r = this.sql('SELECT * FROM report_inbox WHERE id = ?').get(id) as Raw | undefined;
     return r && fromRaw(r);
   }
 
   list(filter: { state?: InboxState; limit?: number } = {}): InboxRow[] {
     const rows = filter.state
-      ? this.db.prepare('SELECT * FROM report_inbox WHERE state = ? ORDER BY id DESC LIMIT ?').all(filter.state, filter.limit ?? 100)
-      : this.db.prepare('SELECT * FROM report_inbox ORDER BY id DESC LIMIT ?').all(filter.limit ?? 100);
+      ? this.sql('SELECT * FROM report_inbox WHERE state = ? ORDER BY id DESC LIMIT ?').all(filter.state, filter.limit ?? 100)
+      : this.sql('SELECT * FROM report_inbox ORDER BY id DESC LIMIT ?').all(filter.limit ?? 100);
     return (rows as Raw[]).map(fromRaw);
   }
 
@@ -193,27 +211,23 @@ export class ReportInbox {
    */
   due(limit = 16): InboxRow[] {
     return (
-      this.db
-        .prepare(
-          `SELECT * FROM report_inbox WHERE state = 'received' OR (state = 'waiting' AND (next_attempt_at <= ? OR next_attempt_at > ?))
-           ORDER BY CASE state WHEN 'received' THEN 0 ELSE 1 END, next_attempt_at, id LIMIT ?`,
-        )
-        .all(this.now().toISOString(), clockWentBackAfter(this.now(), LONGEST_RECHECK_MS), limit) as Raw[]
+      this.sql(
+        `SELECT * FROM report_inbox WHERE state = 'received' OR (state = 'waiting' AND (next_attempt_at <= ? OR next_attempt_at > ?))
+         ORDER BY CASE state WHEN 'received' THEN 0 ELSE 1 END, next_attempt_at, id LIMIT ?`,
+      ).all(this.now().toISOString(), clockWentBackAfter(this.now(), LONGEST_RECHECK_MS), limit) as Raw[]
     ).map(fromRaw);
   }
 
   /** What the processor has not finished: for health. */
   backlog(): { received: number; waiting: number; held: number; oldestReceivedAt?: string } {
-    const counts = this.db
-      .prepare(`SELECT state, COUNT(*) AS n, MIN(received_at) AS oldest FROM report_inbox WHERE state IN ('received', 'waiting', 'held') GROUP BY state`)
+    const counts = this.sql(`SELECT state, COUNT(*) AS n, MIN(received_at) AS oldest FROM report_inbox WHERE state IN ('received', 'waiting', 'held') GROUP BY state`)
       .all() as { state: InboxState; n: number; oldest: string }[];
     const of = (state: InboxState) => counts.find((c) => c.state === state);
     return { received: of('received')?.n ?? 0, waiting: of('waiting')?.n ?? 0, held: of('held')?.n ?? 0, oldestReceivedAt: of('received')?.oldest };
   }
 
   nextDueAt(): Date | undefined {
-    const r = this.db
-      .prepare(`SELECT MIN(next_attempt_at) AS earliest, SUM(state = 'received') AS fresh FROM report_inbox WHERE state IN ('received', 'waiting')`)
+    const r = this.sql(`SELECT MIN(next_attempt_at) AS earliest, SUM(state = 'received') AS fresh FROM report_inbox WHERE state IN ('received', 'waiting')`)
       .get() as { earliest: string | null; fresh: number | null };
     return nextWake(r, this.now(), LONGEST_RECHECK_MS);
   }
@@ -221,7 +235,7 @@ export class ReportInbox {
   /** A message about this exam is still to be processed. */
   hasOpenForStudy(studyInstanceUid: string): boolean {
     return (
-      this.db.prepare(`SELECT 1 FROM report_inbox WHERE study_instance_uid = ? AND state IN ('received', 'waiting') LIMIT 1`).get(studyInstanceUid) !== undefined
+      this.sql(`SELECT 1 FROM report_inbox WHERE study_instance_uid = ? AND state IN ('received', 'waiting') LIMIT 1`).get(studyInstanceUid) !== undefined
     );
   }
 
@@ -235,14 +249,12 @@ export class ReportInbox {
       let made = 0;
       const ts = this.now().toISOString();
       for (const study of studyInstanceUids) {
-        const exists = this.db.prepare('SELECT 1 FROM report_inbox WHERE digest = ? AND channel = ? AND study_instance_uid = ? AND id != ?').get(digest, row.channel, study, row.id);
+        const exists = this.sql('SELECT 1 FROM report_inbox WHERE digest = ? AND channel = ? AND study_instance_uid = ? AND id != ?').get(digest, row.channel, study, row.id);
         if (exists) continue;
-        this.db
-          .prepare(
-            `INSERT INTO report_inbox (received_at, channel, remote, sender, control_id, message_type, raw, digest, state, error, next_attempt_at, study_instance_uid, updated_at)
-             VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 'received', NULL, ?, ?, ?)`,
-          )
-          .run(row.receivedAt, row.channel, row.remote, row.sender, row.messageType, row.raw, digest, ts, study, ts);
+        this.sql(
+          `INSERT INTO report_inbox (received_at, channel, remote, sender, control_id, message_type, raw, digest, state, error, next_attempt_at, study_instance_uid, updated_at)
+           VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 'received', NULL, ?, ?, ?)`,
+        ).run(row.receivedAt, row.channel, row.remote, row.sender, row.messageType, row.raw, digest, ts, study, ts);
         made++;
       }
       return made;
@@ -250,12 +262,12 @@ export class ReportInbox {
   }
 
   setStudy(id: number, studyInstanceUid: string): void {
-    this.db.prepare('UPDATE report_inbox SET study_instance_uid = ? WHERE id = ?').run(studyInstanceUid, id);
+    this.sql('UPDATE report_inbox SET study_instance_uid = ? WHERE id = ?').run(studyInstanceUid, id);
   }
 
   markDone(id: number, note?: string): void {
     const ts = this.now().toISOString();
-    this.db.prepare(`UPDATE report_inbox SET state = 'done', error = ?, next_attempt_at = NULL, updated_at = ?, attempts = attempts + 1 WHERE id = ?`).run(note ?? null, ts, id);
+    this.sql(`UPDATE report_inbox SET state = 'done', error = ?, next_attempt_at = NULL, updated_at = ?, attempts = attempts + 1 WHERE id = ?`).run(note ?? null, ts, id);
   }
 
   /**
@@ -264,44 +276,40 @@ export class ReportInbox {
    */
   markRejected(id: number, reason: string): void {
     const ts = this.now().toISOString();
-    this.db
-      .prepare(`UPDATE report_inbox SET state = 'rejected', error = ?, raw = substr(raw, 1, ?), next_attempt_at = NULL, updated_at = ? WHERE id = ?`)
+    this.sql(`UPDATE report_inbox SET state = 'rejected', error = ?, raw = substr(raw, 1, ?), next_attempt_at = NULL, updated_at = ? WHERE id = ?`)
       .run(reason, REJECTED_PREFIX_BYTES, ts, id);
   }
 
   /** Deletes refused and resent messages older than `before` (they were answered; the log keeps their trace). */
   purgeRejected(before: Date): number {
-    return this.db.prepare(`DELETE FROM report_inbox WHERE state IN ('rejected', 'duplicate') AND updated_at < ?`).run(before.toISOString()).changes;
+    return this.sql(`DELETE FROM report_inbox WHERE state IN ('rejected', 'duplicate') AND updated_at < ?`).run(before.toISOString()).changes;
   }
 
   markFailed(id: number, reason: string): void {
     const ts = this.now().toISOString();
-    this.db.prepare(`UPDATE report_inbox SET state = 'failed', error = ?, next_attempt_at = NULL, updated_at = ?, attempts = attempts + 1 WHERE id = ?`).run(reason, ts, id);
+    this.sql(`UPDATE report_inbox SET state = 'failed', error = ?, next_attempt_at = NULL, updated_at = ?, attempts = attempts + 1 WHERE id = ?`).run(reason, ts, id);
   }
 
   /** Not yet possible (exam not in the PACS, still arriving, PACS down): look again at `nextAt`. */
   markWaiting(id: number, reason: string, nextAt: Date, observedInstances?: number): void {
     const ts = this.now().toISOString();
-    this.db
-      .prepare(
-        `UPDATE report_inbox SET state = 'waiting', error = ?, next_attempt_at = ?, first_waiting_at = COALESCE(first_waiting_at, ?),
-         observed_instances = COALESCE(?, observed_instances), updated_at = ?, attempts = attempts + 1 WHERE id = ?`,
-      )
-      .run(reason, nextAt.toISOString(), ts, observedInstances ?? null, ts, id);
+    this.sql(
+      `UPDATE report_inbox SET state = 'waiting', error = ?, next_attempt_at = ?, first_waiting_at = COALESCE(first_waiting_at, ?),
+       observed_instances = COALESCE(?, observed_instances), updated_at = ?, attempts = attempts + 1 WHERE id = ?`,
+    ).run(reason, nextAt.toISOString(), ts, observedInstances ?? null, ts, id);
   }
 
   /** Set aside until a person decides (the PACS study's patient is not the report's): never retried by itself. */
   markHeld(id: number, reason: string): void {
     const ts = this.now().toISOString();
-    this.db.prepare(`UPDATE report_inbox SET state = 'held', error = ?, next_attempt_at = NULL, updated_at = ?, attempts = attempts + 1 WHERE id = ?`).run(reason, ts, id);
+    this.sql(`UPDATE report_inbox SET state = 'held', error = ?, next_attempt_at = NULL, updated_at = ?, attempts = attempts + 1 WHERE id = ?`).run(reason, ts, id);
   }
 
   /** A person checked a held report and lets it through: processed again, without the patient check. */
   release(id: number, by: string): boolean {
     const ts = this.now().toISOString();
     return (
-      this.db
-        .prepare(`UPDATE report_inbox SET state = 'received', released_by = ?, next_attempt_at = ?, first_waiting_at = NULL, observed_instances = NULL, updated_at = ? WHERE id = ? AND state = 'held'`)
+      this.sql(`UPDATE report_inbox SET state = 'received', released_by = ?, next_attempt_at = ?, first_waiting_at = NULL, observed_instances = NULL, updated_at = ? WHERE id = ? AND state = 'held'`)
         .run(by, ts, ts, id).changes === 1
     );
   }
@@ -310,8 +318,7 @@ export class ReportInbox {
   refuse(id: number, by: string): boolean {
     const ts = this.now().toISOString();
     return (
-      this.db
-        .prepare(`UPDATE report_inbox SET state = 'rejected', error = 'refused by ' || ? || ' after the patient check: ' || COALESCE(error, ''), updated_at = ? WHERE id = ? AND state = 'held'`)
+      this.sql(`UPDATE report_inbox SET state = 'rejected', error = 'refused by ' || ? || ' after the patient check: ' || COALESCE(error, ''), updated_at = ? WHERE id = ? AND state = 'held'`)
         .run(by, ts, id).changes === 1
     );
   }
@@ -320,8 +327,7 @@ export class ReportInbox {
   retry(id: number): boolean {
     const ts = this.now().toISOString();
     return (
-      this.db
-        .prepare(`UPDATE report_inbox SET state = 'received', next_attempt_at = ?, first_waiting_at = NULL, observed_instances = NULL, updated_at = ? WHERE id = ? AND state IN ('failed', 'rejected', 'waiting')`)
+      this.sql(`UPDATE report_inbox SET state = 'received', next_attempt_at = ?, first_waiting_at = NULL, observed_instances = NULL, updated_at = ? WHERE id = ? AND state IN ('failed', 'rejected', 'waiting')`)
         .run(ts, ts, id).changes === 1
     );
   }
