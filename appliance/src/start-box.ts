@@ -11,6 +11,7 @@ import { createPacsBridge, startStoreScp, type StoreScp } from './dimse/index.js
 import type { PacsBridge, ReceivedInstance } from './dimse/types.js';
 import { startMllpServer, type MllpServer } from './hl7/index.js';
 import { buildKos } from './dicom/kos/index.js';
+import { IntakePriority } from './source/intake-priority.js';
 import { ReportProcessor } from './source/report-processor.js';
 import { OutboxDrainer } from './source/outbox-drainer.js';
 import { createHl7Intake, interpretInboxRow } from './source/report-intake.js';
@@ -187,6 +188,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       { admits: () => work.admits() && !stopping },
     );
     work.register('dmp-submission', () => drainer.inFlight);
+    const intakePriority = new IntakePriority();
     processor = new ReportProcessor({
       db,
       inbox,
@@ -204,6 +206,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       maxWaitForImagesMs: config.source.maxWaitForImagesMs,
       onQueued: () => drainer.wake(),
       onManifestChanged: (study) => void images?.service.invalidateStudy(study),
+      intake: intakePriority,
     });
     images = await createImageServing({ config, db, archive, bridge, log });
     stops.push(() => images.whitelist?.stop());
@@ -231,7 +234,16 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       frameTimeoutMs: config.hl7.frameTimeoutMs,
       allowedAddresses: new AddressList(config.ris.allowedAddresses, 'ris.allowedAddresses'),
       // Observed for the setup screen's "waiting for a test message" (the last few exchanges, in memory).
-      handler: hl7Exchanges.observe(createHl7Intake({ inbox, admission, onStored: () => processor?.wake() })),
+      handler: hl7Exchanges.observe(
+        createHl7Intake({
+          inbox,
+          admission,
+          onStored: () => {
+            intakePriority.arrived();
+            processor?.wake();
+          },
+        }),
+      ),
     });
     stops.push(() => mllp.close(2_000));
 

@@ -1,3 +1,4 @@
+import type { IntakePriority } from './intake-priority.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,6 +54,8 @@ export interface ProcessorDeps {
   onQueued?: () => void;
   /** The manifest of an exam changed (built, replaced, withdrawn): cached views of it are stale. */
   onManifestChanged?: (studyInstanceUid: string) => void;
+  /** Messages arriving: each batch of due reports waits for a quiet moment first (bounded, see intake-priority.ts). */
+  intake?: Pick<IntakePriority, 'yieldToIntake'>;
   now?: () => Date;
   log?: Logger;
 }
@@ -112,6 +115,7 @@ export class ReportProcessor {
 
   private async run(): Promise<void> {
     while (this.running) {
+      await this.deps.intake?.yieldToIntake();
       const due = this.deps.inbox.due(8);
       for (const row of due) {
         if (!this.running) break;
