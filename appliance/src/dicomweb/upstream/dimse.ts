@@ -33,7 +33,7 @@ export interface DimseUpstreamOptions {
   memoryPerRetrievalBytes?: number;
 }
 
-export const DEFAULT_MEMORY_PER_RETRIEVAL_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_MEMORY_PER_RETRIEVAL_BYTES = 4 * 1024 * 1024;
 
 /** An instance the bridge received, as an upstream instance; `dispose` removes what it leaves on disk or in memory. */
 function asUpstreamInstance(received: ReceivedInstance, dispose: () => Promise<void>): UpstreamInstance {
