@@ -34,28 +34,31 @@ function asPart10(dataset: Buffer, transferSyntaxUid: string): Buffer {
  */
 export function toDicomJson(raw: RawDataset): DicomJson {
   const { dataset } = readPart10(asPart10(raw.bytes, raw.transferSyntaxUid));
-  const json = normalizeDataset(dataset as unknown as Record<string, DcmjsElement>);
+  // No value decoded from these bytes can be longer than they are (a lying length made dcmjs hand back gigabytes).
+  const json = normalizeDataset(dataset as unknown as Record<string, DcmjsElement>, raw.bytes.length);
   // ISO 2022 code extensions (Japanese, Korean, Chinese names): dcmjs read only the first character set.
   const charsets = specificCharacterSetOf(raw.bytes, raw.transferSyntaxUid === IMPLICIT_VR_LITTLE_ENDIAN);
   return usesCodeExtensions(charsets) ? redecodeDicomJson(json, charsets) : json;
 }
 
-function normalizeDataset(dict: Record<string, DcmjsElement>): DicomJson {
+function normalizeDataset(dict: Record<string, DcmjsElement>, maxBinaryBytes: number): DicomJson {
   const out: DicomJson = {};
-  for (const tag of Object.keys(dict).sort()) out[tag.toUpperCase()] = normalizeElement(dict[tag]!);
+  for (const tag of Object.keys(dict).sort()) out[tag.toUpperCase()] = normalizeElement(tag, dict[tag]!, maxBinaryBytes);
   return out;
 }
 
-function normalizeElement(element: DcmjsElement): JsonElement {
+function normalizeElement(tag: string, element: DcmjsElement, maxBinaryBytes: number): JsonElement {
   const vr = element.vr;
   const values = element.Value ?? [];
   if (vr === 'SQ') {
-    const items = values.map((item) => normalizeDataset(item as Record<string, DcmjsElement>));
+    const items = values.map((item) => normalizeDataset(item as Record<string, DcmjsElement>, maxBinaryBytes));
     return items.length ? { vr, Value: items } : { vr };
   }
   if (BINARY_VRS.has(vr)) {
-    const parts = values.filter((v): v is ArrayBuffer => v instanceof ArrayBuffer).map((v) => Buffer.from(v));
-    const all = Buffer.concat(parts);
+    const parts = values.filter((v): v is ArrayBuffer => v instanceof ArrayBuffer);
+    const size = parts.reduce((n, p) => n + p.byteLength, 0);
+    if (size > maxBinaryBytes) throw new Error(`malformed dataset: element (${tag.slice(0, 4)},${tag.slice(4)}) decodes to ${size} bytes, more than the ${maxBinaryBytes} received`);
+    const all = Buffer.concat(parts.map((v) => Buffer.from(v)));
     return all.length ? { vr, InlineBinary: all.toString('base64') } : { vr };
   }
   if (vr === 'AT') {
