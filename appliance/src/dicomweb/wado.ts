@@ -100,8 +100,7 @@ export function createWadoService(options: WadoServiceOptions) {
         return { part: { contentType: dicomPartType(chosen), contentLength: rewritten.length, body: rewritten }, dispose: noop };
       }
       if (chosen && upstream.transcode) {
-        const ref = await instanceRef(instance, target);
-        const transcoded = await upstream.transcode(ref, chosen, signal);
+        const transcoded = await transcodeStored(instance, target, chosen, signal);
         return { part: { contentType: dicomPartType(chosen), body: transcoded.body() }, dispose: () => transcoded.dispose() };
       }
     } catch (err) {
@@ -114,15 +113,19 @@ export function createWadoService(options: WadoServiceOptions) {
     return undefined;
   }
 
-  /** Where the PACS keeps an instance: the series UID is read from the file when the request was study-level. */
-  async function instanceRef(instance: UpstreamInstance, target: RetrieveTarget): Promise<InstanceRef> {
+  /**
+   * The instance converted by the upstream, given where the PACS keeps it (the series UID read from the file when the
+   * request was study-level) and the stored bytes, on disk until the conversion returns.
+   */
+  async function transcodeStored(instance: UpstreamInstance, target: RetrieveTarget, transferSyntaxUid: string, signal: AbortSignal): Promise<UpstreamInstance> {
     const spooled = await spool(instance, tempDir);
     try {
       const layout = await scanPart10(spooled.path);
       const seriesInstanceUid = target.seriesInstanceUid ?? layout.seriesInstanceUid;
       const sopInstanceUid = instance.sopInstanceUid ?? layout.sopInstanceUid;
       if (!seriesInstanceUid || !sopInstanceUid) throw new Part10Error('instance without Series or SOP Instance UID');
-      return { studyInstanceUid: target.studyInstanceUid, seriesInstanceUid, sopInstanceUid };
+      const ref = { studyInstanceUid: target.studyInstanceUid, seriesInstanceUid, sopInstanceUid };
+      return await upstream.transcode!(ref, transferSyntaxUid, signal, spooled.path);
     } finally {
       await spooled.release();
     }
@@ -288,12 +291,20 @@ export function createWadoService(options: WadoServiceOptions) {
       const sendable = isUncompressedLittleEndian(stored) || (isEncapsulated(stored) && frameRepresentation(ranges, stored) !== undefined);
       const wantsUncompressed = bestMultipart(ranges, frameRepresentations(EXPLICIT_VR_LE)) !== undefined;
       if (sendable || (isEncapsulated(stored) && !wantsUncompressed)) return held;
-      await held.release();
-      if (isEncapsulated(stored)) log.info('wado: frames asked uncompressed, the PACS decompresses the instance', { sop: ref.sopInstanceUid, stored });
+      if (isEncapsulated(stored)) log.info('wado: frames asked uncompressed, the instance is decompressed', { sop: ref.sopInstanceUid, stored });
+      try {
+        return await spooledLayout(await upstream.transcode!(ref, EXPLICIT_VR_LE, signal, held.layout.path));
+      } finally {
+        await held.release();
+      }
     } catch (err) {
       if (!(err instanceof DicomwebError && err.detail?.cause instanceof DeflatedDatasetError)) throw err;
     }
-    const transcoded = await upstream.transcode!(ref, EXPLICIT_VR_LE, signal);
+    return spooledLayout(await upstream.transcode!(ref, EXPLICIT_VR_LE, signal));
+  }
+
+  /** A converted instance on disk, scanned. */
+  async function spooledLayout(transcoded: UpstreamInstance): Promise<{ layout: Part10Layout; release(): Promise<void> }> {
     const spooled = await spool(transcoded, tempDir);
     try {
       return { layout: await scanPart10(spooled.path), release: () => spooled.release() };

@@ -14,6 +14,10 @@ const UNCOMPRESSED = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.8
 let codecs: Promise<void> | undefined;
 
 export async function transcodeFile(path: string, transferSyntaxUid: string): Promise<RawDataset> {
+  return (await transcodeFileWithUids(path, transferSyntaxUid)).dataset;
+}
+
+async function transcodeFileWithUids(path: string, transferSyntaxUid: string): Promise<{ dataset: RawDataset; sopClassUid: string; sopInstanceUid: string }> {
   const dataset = await new Promise<InstanceType<typeof Dataset>>((resolve, reject) =>
     Dataset.fromFile(path, (err, ds) => (err || !ds ? reject(err ?? new Error('unreadable')) : resolve(ds))),
   );
@@ -22,7 +26,11 @@ export async function transcodeFile(path: string, transferSyntaxUid: string): Pr
     await codecs;
   }
   const converted = Transcoding.transcodeDataset(dataset, transferSyntaxUid);
-  return new RawDataset(converted.getDenaturalizedDataset(), transferSyntaxUid);
+  return {
+    dataset: new RawDataset(converted.getDenaturalizedDataset(), transferSyntaxUid),
+    sopClassUid: dataset.getElement('SOPClassUID') ?? '',
+    sopInstanceUid: dataset.getElement('SOPInstanceUID') ?? '',
+  };
 }
 
 /** Largest stored file the box decompresses itself (the codecs hold the whole dataset, decoded, in memory). */
@@ -33,11 +41,12 @@ export const MAX_LOCAL_DECODE_BYTES = 32 * 1024 * 1024;
  * Part-10 file re-encoded in an uncompressed transfer syntax, written as a new Part-10 file. Lossless codecs give
  * back the original pixels; a lossy one gives what any viewer would show.
  */
-export async function decompressFile(inPath: string, meta: { sopClassUid: string; sopInstanceUid: string }, transferSyntaxUid: string, outPath: string): Promise<number> {
+export async function decompressFile(inPath: string, transferSyntaxUid: string, outPath: string): Promise<number> {
   const { size } = await stat(inPath);
   if (size > MAX_LOCAL_DECODE_BYTES) throw new Error(`${size} bytes: larger than the ${MAX_LOCAL_DECODE_BYTES} the box decompresses itself`);
-  const { bytes } = await transcodeFile(inPath, transferSyntaxUid);
-  const head = encodeFileMeta({ ...meta, transferSyntaxUid });
+  const { dataset, sopClassUid, sopInstanceUid } = await transcodeFileWithUids(inPath, transferSyntaxUid);
+  const { bytes } = dataset;
+  const head = encodeFileMeta({ sopClassUid, sopInstanceUid, transferSyntaxUid });
   await writeFile(outPath, [head, bytes]);
   return head.length + bytes.length;
 }

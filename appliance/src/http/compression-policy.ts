@@ -1,4 +1,4 @@
-import { BlockList, isIP } from 'node:net';
+import { AddressList } from '../auth/address-list.js';
 
 /**
  * When the box gzips the images it serves (WADO-RS instances): `wan`, for callers outside the private networks —
@@ -7,19 +7,12 @@ import { BlockList, isIP } from 'node:net';
  */
 export type ImageCompression = 'never' | 'wan' | 'always';
 
-const privateNetworks = new BlockList();
-for (const [net, prefix] of [['127.0.0.0', 8], ['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['169.254.0.0', 16], ['100.64.0.0', 10]] as const) {
-  privateNetworks.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) privateNetworks.addSubnet(net, prefix, 'ipv6');
+/** Loopback, RFC 1918, link-local, CGNAT, IPv6 ULA and link-local. */
+const PRIVATE_NETWORKS = new AddressList(['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '100.64.0.0/10', '::1/128', 'fc00::/7', 'fe80::/10'], 'private networks');
 
-/** Loopback, RFC 1918, link-local, CGNAT, IPv6 ULA and link-local (IPv4-mapped IPv6 read as IPv4). */
+/** Whether an address is in the private networks (IPv4-mapped IPv6 read as IPv4, a zone id ignored). */
 export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  const plain = mapped ?? address.replace(/%.*$/, '');
-  const family = isIP(plain);
-  if (family === 0) return false;
-  return privateNetworks.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+  return PRIVATE_NETWORKS.has(address.replace(/%.*$/, ''));
 }
 
 export function compressImagesFor(policy: ImageCompression, clientAddress: string | undefined): boolean {

@@ -154,7 +154,7 @@ export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstrea
   const canTranscodeTo = (transferSyntaxUid: string) => isUncompressedLittleEndian(transferSyntaxUid);
 
   /** One instance in an uncompressed syntax: converted by the PACS when it can (C-GET), else decompressed here. */
-  async function transcode(ref: InstanceRef, transferSyntaxUid: string, signal: AbortSignal): Promise<UpstreamInstance> {
+  async function transcode(ref: InstanceRef, transferSyntaxUid: string, signal: AbortSignal, storedPath?: string): Promise<UpstreamInstance> {
     if (!canTranscodeTo(transferSyntaxUid)) throw new DicomwebError(406, `instances are converted to uncompressed little endian only, not to ${transferSyntaxUid}`);
     await mkdir(tempDir, { recursive: true });
     const dir = await mkdtemp(join(tempDir, 'convert-'));
@@ -162,7 +162,7 @@ export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstrea
     try {
       const converted = options.decompress ? await convertedByPacs(ref, transferSyntaxUid, dir, signal) : undefined;
       if (converted) return asUpstreamInstance(converted, dispose);
-      return await decompressedHere(ref, transferSyntaxUid, dir, signal, dispose);
+      return await decompressedHere(ref, transferSyntaxUid, dir, signal, dispose, storedPath);
     } catch (err) {
       await dispose();
       throw err instanceof DicomwebError ? err : pacsErrorToDicomweb(err, 'conversion');
@@ -181,20 +181,22 @@ export function createDimseUpstream(options: DimseUpstreamOptions): ImageUpstrea
     return received;
   }
 
-  /** The instance as stored, decompressed by the box (bounded: MAX_LOCAL_DECODE_BYTES). */
-  async function decompressedHere(ref: InstanceRef, transferSyntaxUid: string, dir: string, signal: AbortSignal, dispose: () => Promise<void>): Promise<UpstreamInstance> {
+  /** The instance as stored (the caller's copy, else fetched), decompressed by the box (bounded: MAX_LOCAL_DECODE_BYTES). */
+  async function decompressedHere(ref: InstanceRef, transferSyntaxUid: string, dir: string, signal: AbortSignal, dispose: () => Promise<void>, storedPath?: string): Promise<UpstreamInstance> {
     let stored: ReceivedInstance | undefined;
-    await bridge.retrieve({ level: 'IMAGE', ...ref }, { outDir: join(dir, 'stored'), signal, onInstance: (i) => void (stored = i) });
-    if (!stored) throw new DicomwebError(502, 'the PACS did not send the instance to convert', { upstream: 'dimse' });
+    if (!storedPath) {
+      await bridge.retrieve({ level: 'IMAGE', ...ref }, { outDir: join(dir, 'stored'), signal, onInstance: (i) => void (stored = i) });
+      if (!stored) throw new DicomwebError(502, 'the PACS did not send the instance to convert', { upstream: 'dimse' });
+    }
     const path = join(dir, 'decompressed.dcm');
     let size: number;
     try {
-      size = await decompressFile(stored.path, stored, transferSyntaxUid, path);
+      size = await decompressFile(storedPath ?? stored!.path, transferSyntaxUid, path);
     } catch (err) {
-      throw new DicomwebError(406, `this instance (${stored.transferSyntaxUid}) cannot be decompressed to ${transferSyntaxUid}: ${(err as Error).message}`, { cause: err });
+      throw new DicomwebError(406, `this instance cannot be decompressed to ${transferSyntaxUid}: ${(err as Error).message}`, { cause: err });
     }
-    log.info('dicomweb: instance decompressed by the box', { sop: ref.sopInstanceUid, from: stored.transferSyntaxUid, to: transferSyntaxUid });
-    return { transferSyntaxUid, sopInstanceUid: stored.sopInstanceUid, path, size, body: () => fileChunks(path), dispose };
+    log.info('dicomweb: instance decompressed by the box', { sop: ref.sopInstanceUid, to: transferSyntaxUid });
+    return { transferSyntaxUid, sopInstanceUid: ref.sopInstanceUid, path, size, body: () => fileChunks(path), dispose };
   }
 
   return {

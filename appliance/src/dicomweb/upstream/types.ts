@@ -52,7 +52,11 @@ export interface ImageUpstream {
   /** Instances of a study, series or instance, each as soon as the PACS delivers it. */
   instances(target: RetrieveTarget, signal: AbortSignal, hints?: InstanceHints): AsyncIterable<UpstreamInstance>;
   /** Has the PACS transcode one instance (DICOMweb; over DIMSE by C-GET, to an uncompressed syntax only). */
-  transcode?(ref: InstanceRef, transferSyntaxUid: string, signal: AbortSignal): Promise<UpstreamInstance>;
+  /**
+   * `storedPath`: the instance as stored, already on disk and kept until this returns — an upstream that converts by
+   * itself reads it instead of fetching it again.
+   */
+  transcode?(ref: InstanceRef, transferSyntaxUid: string, signal: AbortSignal, storedPath?: string): Promise<UpstreamInstance>;
   /** Whether `transcode` can reach this transfer syntax (absent: any). */
   canTranscodeTo?(transferSyntaxUid: string): boolean;
   /** The PACS's own series metadata, with its own URIs (DICOMweb upstream only). */
