@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { DEFAULT_MAX_FRAME_BYTES, frameMllp, MllpDecoder } from './mllp-framing.js';
 
 export interface SendMllpOptions {
-  /** Whole exchange: connect, send, receive the acknowledgment. */
+  /** Bound on connecting, and on each acknowledgment after its message is sent. */
   timeoutMs?: number;
   maxFrameBytes?: number;
 }
@@ -12,33 +12,13 @@ export interface SendMllpOptions {
  * (the ACK), then closes the connection. Rejects with the peer and the cause on refusal, timeout,
  * or a connection closed before an answer.
  */
-export function sendMllp(host: string, port: number, message: Buffer, options: SendMllpOptions = {}): Promise<Buffer> {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const peer = `${host}:${port}`;
-  return new Promise<Buffer>((resolve, reject) => {
-    const decoder = new MllpDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
-    let settled = false;
-    const socket = connect({ host, port, noDelay: true });
-    const finish = (err: Error | undefined, ack?: Buffer) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (err) reject(err);
-      else resolve(ack!);
-    };
-    const timer = setTimeout(() => finish(new Error(`no acknowledgment from ${peer} within ${timeoutMs} ms`)), timeoutMs);
-    socket.setNoDelay(true);
-    socket.on('connect', () => socket.write(frameMllp(message)));
-    socket.on('data', (chunk: Buffer) => {
-      for (const event of decoder.push(chunk)) {
-        if (event.kind === 'message') return finish(undefined, event.payload);
-        if (event.kind === 'oversize') return finish(new Error(`the answer from ${peer} exceeds ${options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES} bytes`));
-      }
-    });
-    socket.on('error', (err) => finish(new Error(`MLLP exchange with ${peer} failed: ${err.message}`)));
-    socket.on('close', () => finish(new Error(`${peer} closed the connection without acknowledging the message`)));
-  });
+export async function sendMllp(host: string, port: number, message: Buffer, options: SendMllpOptions = {}): Promise<Buffer> {
+  const connection = await openMllp(host, port, options);
+  try {
+    return await connection.send(message);
+  } finally {
+    connection.close();
+  }
 }
 
 export interface MllpConnection {
@@ -79,12 +59,18 @@ export function openMllp(host: string, port: number, options: SendMllpOptions = 
         else if (event.kind === 'oversize') fail(new Error(`the answer from ${peer} exceeds ${maxFrameBytes} bytes`));
       }
     });
+    const connectTimer = setTimeout(() => socket.destroy(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
     socket.on('error', (err) => {
-      rejectOpen(new Error(`MLLP connection to ${peer} failed: ${err.message}`));
+      rejectOpen(new Error(`MLLP exchange with ${peer} failed: ${err.message}`));
       fail(new Error(`MLLP exchange with ${peer} failed: ${err.message}`));
     });
-    socket.on('close', () => fail(new Error(`${peer} closed the connection`)));
-    socket.on('connect', () =>
+    socket.on('close', () => {
+      clearTimeout(connectTimer);
+      rejectOpen(new Error(`${peer} closed the connection`));
+      fail(new Error(`${peer} closed the connection${waiting ? ' without acknowledging the message' : ''}`));
+    });
+    socket.on('connect', () => {
+      clearTimeout(connectTimer);
       resolveOpen({
         send: (message) =>
           new Promise<Buffer>((resolve, reject) => {
@@ -96,9 +82,9 @@ export function openMllp(host: string, port: number, options: SendMllpOptions = 
           }),
         close: () => {
           failure ??= new Error(`the connection to ${peer} was closed`);
-          socket.end();
+          socket.destroy();
         },
-      }),
-    );
+      });
+    });
   });
 }
