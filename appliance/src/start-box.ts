@@ -14,7 +14,7 @@ import { buildKos } from './dicom/kos/index.js';
 import { IntakePriority } from './source/intake-priority.js';
 import { ReportProcessor } from './source/report-processor.js';
 import { OutboxDrainer } from './source/outbox-drainer.js';
-import { createHl7Intake, interpretInboxRow } from './source/report-intake.js';
+import { createHl7Intake, interpretInboxRow, ReadReports } from './source/report-intake.js';
 import { checkLateImages } from './source/late-images-watch.js';
 import type { PortalUser } from './auth/session/index.js';
 import { CardReader } from './auth/card/card-reader.js';
@@ -189,6 +189,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     );
     work.register('dmp-submission', () => drainer.inFlight);
     const intakePriority = new IntakePriority();
+    const readReports = new ReadReports();
     processor = new ReportProcessor({
       db,
       inbox,
@@ -199,7 +200,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         build: (report, exam) =>
           buildKos({ report, study: exam, retrieveBaseUrl: config.box.publicBaseUrl, uidRoot: config.box.uidRoot, institutionName: config.box.name }),
       },
-      interpret: interpretInboxRow,
+      interpret: (row) => interpretInboxRow(row, readReports),
       dataDir: config.dataDir,
       stableAfterMs: config.source.stableAfterMs,
       recheckMs: config.source.recheckMs,
@@ -238,6 +239,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         createHl7Intake({
           inbox,
           admission,
+          readReports,
           onStored: () => {
             intakePriority.arrived();
             processor?.wake();

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { openDatabase, type Db } from '../../appliance/src/store/database.js';
 import { ReportInbox } from '../../appliance/src/store/report-inbox.js';
-import { createHl7Intake, interpretInboxRow } from '../../appliance/src/source/report-intake.js';
+import { createHl7Intake, interpretInboxRow, ReadReports } from '../../appliance/src/source/report-intake.js';
 import { openMllp, readAck, startMllpServer, parseHl7Message, type MllpServer } from '../../appliance/src/hl7/index.js';
 import { reportFromHl7 } from '../../appliance/src/report/parse.js';
 import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
@@ -104,12 +104,13 @@ describe('the HL7 intake on a database file', () => {
   it('the processor gets the report the intake read, equal to reading the stored bytes again', async () => {
     const { db } = database('memory');
     const inbox = new ReportInbox(db);
-    const ack = readAck(await createHl7Intake({ inbox })(message('P1'), {}));
+    const readReports = new ReadReports();
+    const ack = readAck(await createHl7Intake({ inbox, readReports })(message('P1'), {}));
     expect(ack.code).toBe('AA');
     const [row] = inbox.list({ limit: 1 });
     const again = reportFromHl7(parseHl7Message(row!.raw));
     for (let i = 0; i < 2; i++) {
-      const work = interpretInboxRow(row!);
+      const work = interpretInboxRow(row!, readReports);
       expect(work.kind === 'report' && work.report).toEqual(again);
     }
   });

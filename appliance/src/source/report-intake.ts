@@ -15,10 +15,10 @@ import { log as rootLog, type Logger } from '../log/logger.js';
  * gets what the intake read instead of parsing the same bytes again. Bounded: the oldest is dropped (and will simply
  * be read again from its bytes).
  */
-class ReadReports {
+export class ReadReports {
   private readonly reports = new Map<string, ReportEvent>();
 
-  constructor(private readonly capacity: number) {}
+  constructor(private readonly capacity = 256) {}
 
   keep(raw: Buffer, report: ReportEvent): void {
     const key = digest(raw);
@@ -38,19 +38,16 @@ class ReadReports {
 
 const digest = (raw: Buffer) => createHash('sha256').update(raw).digest('base64');
 
-/** Reports the HL7 intake read before its ACK, handed to the processor so that it does not read the same bytes again. */
-const readAtIntake = new ReadReports(256);
-
 /**
  * Reads a stored message into work for the processor. Stateless: the same bytes always give the same work,
  * which is what makes re-processing after a crash safe (a report the intake has just read is taken from memory,
  * once: what reading the same bytes again would give).
  */
-export function interpretInboxRow(row: Pick<InboxRow, 'channel' | 'raw'>): InboxWork {
+export function interpretInboxRow(row: Pick<InboxRow, 'channel' | 'raw'>, readAtIntake?: ReadReports): InboxWork {
   switch (row.channel) {
     case 'hl7':
     case 'http':
-      return { kind: 'report', report: readAtIntake.take(row.raw) ?? asRejection(() => readReport(row.raw)) };
+      return { kind: 'report', report: readAtIntake?.take(row.raw) ?? asRejection(() => readReport(row.raw)) };
     case 'dicom': {
       const kos = asRejection(() => parseKos(row.raw));
       if (!kos.rejection) throw new RejectedMessage('a KOS that is not an IOCM rejection note: nothing to do');
@@ -82,6 +79,8 @@ export interface IntakeDeps {
   onStored?: () => void;
   /** Why no new work can be taken now (the data disk is almost full), or undefined: asked before anything is stored. */
   admission?: () => Promise<string | undefined>;
+  /** Keeps the reports read here for the processor (which is given the same store: interpretInboxRow). */
+  readReports?: ReadReports;
   log?: Logger;
 }
 
@@ -144,7 +143,7 @@ export function createHl7Intake(deps: IntakeDeps) {
       log.warn('HL7 report refused', { inbox: row.id, controlId: msg.controlId, reason: (reportProblem as Error).message });
       return buildAck(msg, reportProblem instanceof Hl7Error ? reportProblem.ackCode : 'AE', ackError(reportProblem));
     }
-    readAtIntake.keep(raw, report!);
+    deps.readReports?.keep(raw, report!);
     deps.onStored?.();
     log.info('HL7 report accepted', { inbox: row.id, controlId: msg.controlId, type: row.messageType });
     const mislabel = msg.warnings.find((w) => w.startsWith(MISLABELLED));
