@@ -19,8 +19,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
-import { Hono } from 'hono';
+import { Agent, createServer, request } from 'node:http';
+import { pipeline } from 'node:stream';
 import { createDicomwebUpstream } from '../../appliance/src/dicomweb/index.js';
 import { setLogLevel } from '../../appliance/src/log/logger.js';
 import { startBox, TEST_TOKEN } from '../integration/dicomweb-box.js';
@@ -41,6 +41,8 @@ const { values } = parseArgs({
     'pacs-ae': { type: 'string' },
     'pacs-port': { type: 'string' },
     instances: { type: 'string', default: '1300' },
+    /** Extra Node flags for the box processes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), after the image's own. */
+    'box-node-flags': { type: 'string', default: '' },
   },
 });
 
@@ -82,9 +84,25 @@ function boxEntry(): string[] {
 
 let entry: string[] | undefined;
 
+const DOCKERFILE = join(ROOT, 'os-image/appliance/Dockerfile');
+
+/** The Node flags the appliance image starts the box with (its Dockerfile's CMD): the box is measured as it ships. */
+function imageNodeFlags(): string[] {
+  const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(DOCKERFILE, 'utf8'));
+  const argv = cmd ? (JSON.parse(cmd[1]!) as string[]) : [];
+  return argv[0] === 'node' ? argv.slice(1).filter((a) => a.startsWith('--')) : [];
+}
+
+/** The image's glibc malloc settings (`ENV MALLOC_…=…`), which shape the RSS measured here. */
+function imageMallocEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const m of readFileSync(DOCKERFILE, 'utf8').matchAll(/^ENV (MALLOC_[A-Z_]+)=(\S+)$/gm)) env[m[1]!] = m[2]!;
+  return env;
+}
+
 async function startBoxProcess(args: string[]): Promise<BoxProcess> {
-  entry ??= boxEntry();
-  const child = spawn(process.execPath, [...entry, ...args], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, TCP_NODELAY: '1' } });
+  entry ??= [...imageNodeFlags(), ...values['box-node-flags']!.split(' ').filter(Boolean), ...boxEntry()];
+  const child = spawn(process.execPath, [...entry, ...args], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, ...imageMallocEnv(), TCP_NODELAY: '1' } });
   const baseUrl = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
@@ -208,6 +226,7 @@ async function main(): Promise<void> {
     const stats = await pacs.rest<{ CountInstances: number; TotalDiskSizeMB: number }>('/statistics');
     console.log(`Orthanc holds ${stats.CountInstances} instances, ${stats.TotalDiskSizeMB} MB`);
 
+    console.log(`box processes run as the image runs them: ${Object.entries(imageMallocEnv()).map(([k, v]) => `${k}=${v} `).join('')}node ${imageNodeFlags().join(' ')}`);
     nginx = await startNginxRelay(`127.0.0.1:${pacs.httpPort}`, join(dir, 'nginx'));
     const relay = await startBoxProcess(['--box', 'relay', '--upstream', pacs.dicomwebUrl]);
     boxes.push(relay);
@@ -233,6 +252,7 @@ async function main(): Promise<void> {
     const curl = await bestInTurns(3, {
       direct: () => curlRetrieve(pacs!.dicomwebUrl + path, {}),
       nginx: () => curlRetrieve(nginxUrl + path, {}),
+      bare: () => curlRetrieve(relay.baseUrl + path, {}),
       web: () => curlRetrieve(viaWeb.baseUrl + path, AUTH),
     });
     const direct = node.direct;
@@ -252,14 +272,16 @@ async function main(): Promise<void> {
     console.log('Node client (fetch):');
     console.log(line("  Orthanc's DICOMweb, direct", direct));
     console.log(line('  nginx reverse proxy (relay anchor)', node.nginx, direct));
-    console.log(line('  bare Node relay (fetch → Response)', node.bare, direct));
+    console.log(line('  bare Node relay (node:http, pipe)', node.bare, direct));
     console.log(line('  box, PACS DICOMweb upstream', node.web, direct));
     console.log('curl client:');
     console.log(line("  Orthanc's DICOMweb, direct", curl.direct));
     console.log(line('  nginx reverse proxy (relay anchor)', curl.nginx, curl.direct));
+    console.log(line('  bare Node relay (node:http, pipe)', curl.bare, curl.direct));
     console.log(line('  box, PACS DICOMweb upstream', curl.web, curl.direct));
     const vsNginx = { node: mbps(node.web) / mbps(node.nginx), curl: mbps(curl.web) / mbps(curl.nginx) };
-    console.log(`box via PACS DICOMweb vs nginx: ${vsNginx.node.toFixed(2)}× (Node client), ${vsNginx.curl.toFixed(2)}× (curl); vs the bare Node relay: ${(mbps(node.web) / mbps(node.bare)).toFixed(2)}×`);
+    console.log(`box via PACS DICOMweb vs nginx: ${vsNginx.node.toFixed(2)}× (Node client), ${vsNginx.curl.toFixed(2)}× (curl); vs the bare Node relay: ${(mbps(node.web) / mbps(node.bare)).toFixed(2)}× (Node client), ${(mbps(curl.web) / mbps(curl.bare)).toFixed(2)}× (curl)`);
+    console.log(`the bare Node relay vs nginx (the floor of any Node proxy here): ${(mbps(node.bare) / mbps(node.nginx)).toFixed(2)}× (Node client), ${(mbps(curl.bare) / mbps(curl.nginx)).toFixed(2)}× (curl)`);
     console.log(`(goal wado-vs-nginx is the worse of the two clients: ${vsNginx.curl <= vsNginx.node ? 'curl' : 'Node'})`);
     printGoal('wado-vs-nginx', Math.min(vsNginx.node, vsNginx.curl), 0.9, '×');
     console.log(line('box, DIMSE upstream (C-GET)', dimse, direct));
@@ -286,14 +308,22 @@ async function main(): Promise<void> {
 }
 
 // ------------------------------------------------------------------------------------------ box process mode
-/** A bare relay (the PACS's answer passed through untouched), the floor any Node proxy costs on this machine. */
+/**
+ * A bare relay (the PACS's answer piped through untouched, node:http on both sides, no checks): the floor any Node
+ * proxy costs on this machine.
+ */
 async function serveRelay(upstream: string): Promise<void> {
-  const app = new Hono();
-  app.get('/dicom-web/*', async (c) => {
-    const res = await fetch(upstream + c.req.path.slice('/dicom-web'.length), { headers: { accept: c.req.header('accept') ?? '*/*' }, signal: c.req.raw.signal });
-    return new Response(res.body, { status: res.status, headers: { 'content-type': res.headers.get('content-type') ?? '' } });
+  const agent = new Agent({ keepAlive: true });
+  const server = createServer((req, res) => {
+    const url = new URL(upstream + req.url!.slice('/dicom-web'.length));
+    const pacs = request(url, { headers: { accept: req.headers.accept ?? '*/*' }, agent }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? '' });
+      pipeline(answer, res, () => undefined);
+    });
+    pacs.on('error', () => res.destroy());
+    pacs.end();
   });
-  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  server.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   process.stdout.write(`READY http://127.0.0.1:${(server.address() as AddressInfo).port}/dicom-web\n`);
   process.on('SIGTERM', () => process.exit(0));

@@ -149,6 +149,15 @@ export function acceptsMultipartOf(ranges: MediaRange[], partType: string): bool
   return probes.some((ts) => multipartQuality(ranges, { partType, transferSyntaxUid: ts }) > 0);
 }
 
+/**
+ * Whether an instance goes as stored whatever its transfer syntax: a wildcard range accepts syntaxes no range
+ * names, and no named syntax is refused (q=0).
+ */
+export function acceptsAnyStoredSyntax(ranges: MediaRange[]): boolean {
+  const quality = (ts: string) => multipartQuality(ranges, { partType: 'application/dicom', transferSyntaxUid: ts });
+  return quality(UNNAMED_SYNTAX) > 0 && namedTransferSyntaxes(ranges, 'application/dicom').every((ts) => quality(ts) > 0);
+}
+
 /** Stands for a syntax no range names: only wildcard ranges cover it. */
 const UNNAMED_SYNTAX = '(unnamed)';
 

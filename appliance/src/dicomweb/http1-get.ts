@@ -12,6 +12,11 @@ export interface Http1Answer {
   /** Header names lower-cased; a repeated header keeps its last value. */
   headers: Map<string, string>;
   body: AsyncIterableIterator<Uint8Array>;
+  /**
+   * The same body as a Node stream, for a caller that pipes it: use either `body` or `stream`, not both. Its errors
+   * are Node's own; idle limits are the caller's.
+   */
+  stream: IncomingMessage;
 }
 
 export interface Http1GetOptions {
@@ -57,7 +62,7 @@ export function http1Get(url: URL, options: Http1GetOptions): Promise<Http1Answe
     signal.addEventListener('abort', onAbort, { once: true });
     req.once('close', () => signal.removeEventListener('abort', onAbort));
     req.once('error', (err) => reject(signal.aborted ? signal.reason : new Http1Error(`GET ${url.pathname}: ${err.message}`, { cause: err })));
-    req.once('response', (res) => resolve({ status: res.statusCode ?? 0, headers: headersOf(res), body: bodyOf(res, options, url) }));
+    req.once('response', (res) => resolve({ status: res.statusCode ?? 0, headers: headersOf(res), body: bodyOf(res, options, url), stream: res }));
     req.end();
   });
 }

@@ -29,20 +29,24 @@ export interface DicomwebStats {
   completedRetrievals: number;
   /** Retrievals stopped before their end (client gone, failure). */
   abandonedRetrievals: number;
+  /** Of all retrievals started, those relayed as stored (multipart-relay.ts) rather than instance by instance. */
+  relayedRetrievals: number;
 }
 
 export async function createDicomwebService(options: DicomwebServiceOptions) {
   await mkdir(options.tempDir, { recursive: true });
   // Leftovers of a previous run (power cut mid-retrieval) are never served: clear them.
   for (const name of await readdir(options.tempDir)) await rm(join(options.tempDir, name), { recursive: true, force: true });
-  const stats: DicomwebStats = { activeRetrievals: 0, completedRetrievals: 0, abandonedRetrievals: 0 };
+  const stats: DicomwebStats = { activeRetrievals: 0, completedRetrievals: 0, abandonedRetrievals: 0, relayedRetrievals: 0 };
   const wado = createWadoService({
     upstream: options.upstream,
     tempDir: options.tempDir,
     log: options.log,
-    onUpstream: (event) => {
-      if (event === 'start') stats.activeRetrievals++;
-      else {
+    onUpstream: (event, relayed) => {
+      if (event === 'start') {
+        stats.activeRetrievals++;
+        if (relayed) stats.relayedRetrievals++;
+      } else {
         stats.activeRetrievals--;
         if (event === 'end') stats.completedRetrievals++;
         else stats.abandonedRetrievals++;

@@ -1,4 +1,7 @@
 import { parseMediaType } from './media-type.js';
+import { MultipartError, parseHeaders, partialDelimiterAtEnd } from './multipart-scanner.js';
+
+export { MultipartError };
 
 /**
  * A streaming multipart reader (RFC 2046 §5.1.1): parts are yielded as soon as their headers are read and their
@@ -17,12 +20,6 @@ export interface ReadMultipartOptions {
   maxHeaderBytes?: number;
 }
 
-export class MultipartError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MultipartError';
-  }
-}
 
 /** The boundary of a multipart Content-Type, or undefined when it is not multipart or has none. */
 export function boundaryOf(contentType: string | null | undefined): string | undefined {
@@ -81,24 +78,6 @@ class ByteSource {
 const CRLF = Buffer.from('\r\n');
 const HEADER_END = Buffer.from('\r\n\r\n');
 
-function parseHeaders(block: string): Map<string, string> {
-  const headers = new Map<string, string>();
-  for (const line of block.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-  }
-  return headers;
-}
-
-/** Length of the longest suffix of `buf` that is a proper prefix of `delimiter` (which starts with CR). */
-function partialDelimiterAtEnd(buf: Buffer, delimiter: Buffer): number {
-  const from = Math.max(0, buf.length - delimiter.length + 1);
-  for (let p = buf.indexOf(0x0d, from); p !== -1; p = buf.indexOf(0x0d, p + 1)) {
-    if (buf.subarray(p).equals(delimiter.subarray(0, buf.length - p))) return buf.length - p;
-  }
-  return 0;
-}
 
 export async function* readMultipart(
   source: AsyncIterable<Uint8Array>,

@@ -26,7 +26,8 @@ export function multipartContentType(partType: string, boundary: string, extra: 
   return formatMediaType('multipart/related', { type: partType, ...extra, boundary });
 }
 
-function partHeader(part: OutgoingPart, boundary: string, first: boolean): Buffer {
+/** The delimiter and header block that open a part (the first part has no CRLF before its delimiter). */
+export function partHeader(part: Omit<OutgoingPart, 'body'>, boundary: string, first: boolean): Buffer {
   let head = `${first ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${part.contentType}\r\n`;
   if (part.contentLength !== undefined) head += `Content-Length: ${part.contentLength}\r\n`;
   if (part.contentLocation !== undefined) head += `Content-Location: ${part.contentLocation}\r\n`;
@@ -45,5 +46,10 @@ export async function* multipartBody(parts: AsyncIterable<OutgoingPart> | Iterab
       for await (const chunk of part.body) if (chunk.byteLength) yield chunk;
     }
   }
-  yield Buffer.from(`${first ? '' : '\r\n'}--${boundary}--\r\n`, 'latin1');
+  yield closeDelimiter(boundary, first);
+}
+
+/** The close delimiter that ends a body (`empty`: no part came before it). */
+export function closeDelimiter(boundary: string, empty: boolean): Buffer {
+  return Buffer.from(`${empty ? '' : '\r\n'}--${boundary}--\r\n`, 'latin1');
 }

@@ -1,4 +1,6 @@
 import type { ServerResponse } from 'node:http';
+import { pipeline, type Readable } from 'node:stream';
+import type { MeterResult } from './streams.js';
 
 /**
  * Writes a streamed answer straight to the Node response of @hono/node-server (`c.env.outgoing`), without the
@@ -43,4 +45,16 @@ export async function writeToNodeResponse(res: ServerResponse, status: number, h
     res.off('close', onClose);
     res.off('drain', onDrain);
   }
+}
+
+/**
+ * A Node stream answer piped to the Node response (no promise per chunk). Same contract as writeToNodeResponse:
+ * the client going away destroys the source; a failing source cuts the response. `onEnd` is told once, with the
+ * bytes handed to the socket and whether the whole body went.
+ */
+export function pipeToNodeResponse(res: ServerResponse, status: number, headers: Record<string, string>, source: Readable, onEnd: (result: MeterResult) => void): void {
+  let bytes = 0;
+  source.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  res.writeHead(status, headers);
+  pipeline(source, res, (err) => onEnd({ bytes, completed: !err, error: err ?? undefined }));
 }

@@ -9,9 +9,10 @@ export interface Part10Meta {
   sopInstanceUid?: string;
 }
 
-const MAX_META = 64 * 1024;
+export const MAX_META = 64 * 1024;
 
-function parseMeta(buf: Buffer): { meta: Part10Meta; complete: boolean } | 'need-more' | 'invalid' {
+/** The meta group at the start of `buf`, or what is missing to read it. */
+export function parsePart10Meta(buf: Buffer): { meta: Part10Meta; complete: boolean } | 'need-more' | 'invalid' {
   if (buf.length < 132) return 'need-more';
   if (buf.toString('latin1', 128, 132) !== 'DICM') return 'invalid';
   let pos = 132;
@@ -55,7 +56,7 @@ export async function peekPart10Meta(source: AsyncIterable<Uint8Array>): Promise
   const head: Buffer[] = [];
   let buffered = Buffer.alloc(0);
   for (;;) {
-    const parsed = parseMeta(buffered);
+    const parsed = parsePart10Meta(buffered);
     if (parsed === 'invalid') throw new NotPart10Error('part is not a DICOM Part-10 file (no valid file meta information)');
     if (parsed !== 'need-more') {
       const replay = buffered;

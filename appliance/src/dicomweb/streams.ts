@@ -70,7 +70,7 @@ export async function* metered(source: AsyncIterable<Uint8Array>, onDone: (r: Me
  */
 export function gzipChunks(source: AsyncIterable<Uint8Array>, level = 6): AsyncIterable<Buffer> {
   const gzip = createGzip({ level });
-  pipeline(Readable.from(source, { objectMode: false }), gzip, () => undefined);
+  pipeline(source instanceof Readable ? source : Readable.from(source, { objectMode: false }), gzip, () => undefined);
   return gzip;
 }
 

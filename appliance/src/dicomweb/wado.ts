@@ -1,12 +1,14 @@
 import type { RetrieveTarget } from '../dimse/types.js';
 import type { Logger } from '../log/logger.js';
-import { acceptsGzip, acceptsMultipartOf, bestMultipart, chooseInstanceTransferSyntax, instanceRangesAsFrames, parseAccept, type MediaRange, type Representation } from './accept.js';
+import { acceptsAnyStoredSyntax, acceptsGzip, acceptsMultipartOf, bestMultipart, chooseInstanceTransferSyntax, instanceRangesAsFrames, parseAccept, type MediaRange, type Representation } from './accept.js';
 import { DicomwebError } from './errors.js';
 import { framePartContentType, frameRepresentations, locateFrames, type ByteRange } from './frames.js';
 import { rewriteLittleEndian } from './le-rewrite.js';
 import { parseMediaType } from './media-type.js';
 import { boundaryOf, readMultipart, type IncomingPart } from './multipart-reader.js';
+import { MultipartRelay, type RelaySource } from './multipart-relay.js';
 import { multipartBody, multipartContentType, newBoundary, type OutgoingPart } from './multipart-writer.js';
+import type { Part10Meta } from './part10-peek.js';
 import { DeflatedDatasetError, PIXEL_DATA, hex, scanPart10, Part10Error, type Part10Layout } from './part10-scan.js';
 import { linkedController, type Coverage, type DicomwebResponse, type RequestContext, type Served } from './response.js';
 import { spool, type SpooledInstance } from './spool.js';
@@ -27,8 +29,8 @@ export interface WadoServiceOptions {
   /** Largest instance rewritten in memory between Implicit and Explicit VR LE. */
   maxRewriteBytes?: number;
   log: Logger;
-  /** Told when an upstream retrieval starts and ends (ended early = the client left or it failed). */
-  onUpstream?: (event: 'start' | 'end' | 'abandoned') => void;
+  /** Told when an upstream retrieval starts and ends (ended early = the client left or it failed); `relayed`: as stored. */
+  onUpstream?: (event: 'start' | 'end' | 'abandoned', relayed?: boolean) => void;
 }
 
 interface PreparedPart {
@@ -37,6 +39,21 @@ interface PreparedPart {
 }
 
 const noop = async () => undefined;
+
+/**
+ * The PACS retrievals a request makes, each with the SOP Instance UIDs the caller may see of it (undefined: all):
+ * a study-level request with a coverage becomes one request per covered series.
+ */
+function coveredTargets(target: RetrieveTarget, coverage: Coverage | undefined): { narrowed: RetrieveTarget; sops?: ReadonlySet<string> }[] {
+  if (!coverage) return [{ narrowed: target }];
+  const seriesList = target.level === 'STUDY' ? [...coverage.keys()] : target.seriesInstanceUid ? [target.seriesInstanceUid] : [];
+  return seriesList.flatMap((seriesInstanceUid) => {
+    const sops = coverage.get(seriesInstanceUid);
+    if (!sops || (target.level === 'IMAGE' && !sops.has(target.sopInstanceUid ?? ''))) return [];
+    const narrowed: RetrieveTarget = target.level === 'IMAGE' ? target : { level: 'SERIES', studyInstanceUid: target.studyInstanceUid, seriesInstanceUid };
+    return [{ narrowed, sops }];
+  });
+}
 
 function dicomPartType(ts: string): string {
   return `application/dicom; transfer-syntax=${ts}`;
@@ -66,20 +83,69 @@ export function createWadoService(options: WadoServiceOptions) {
   async function* covered(target: RetrieveTarget, coverage: Coverage | undefined, signal: AbortSignal): AsyncGenerator<UpstreamInstance> {
     // Each instance is passed on whole, once, in order: the upstream may hand its bytes over from memory.
     const hints: InstanceHints = { readOnceInOrder: true };
-    if (!coverage) {
-      yield* tracked(target, signal, hints);
-      return;
-    }
-    const seriesList = target.level === 'STUDY' ? [...coverage.keys()] : target.seriesInstanceUid ? [target.seriesInstanceUid] : [];
-    for (const seriesInstanceUid of seriesList) {
-      const sops = coverage.get(seriesInstanceUid);
-      if (!sops || (target.level === 'IMAGE' && !sops.has(target.sopInstanceUid ?? ''))) continue;
-      const narrowed: RetrieveTarget = target.level === 'IMAGE' ? target : { level: 'SERIES', studyInstanceUid: target.studyInstanceUid, seriesInstanceUid };
+    for (const { narrowed, sops } of coveredTargets(target, coverage)) {
       for await (const instance of tracked(narrowed, signal, hints)) {
-        if (instance.sopInstanceUid && sops.has(instance.sopInstanceUid)) yield instance;
+        if (!sops || (instance.sopInstanceUid && sops.has(instance.sopInstanceUid))) yield instance;
         else await instance.dispose();
       }
     }
+  }
+
+  /** The PACS answers `covered` would read, each to be relayed as it comes, reported to `onUpstream` as `tracked`. */
+  async function* relaySources(target: RetrieveTarget, coverage: Coverage | undefined, signal: AbortSignal): AsyncGenerator<RelaySource, void> {
+    for (const { narrowed, sops } of coveredTargets(target, coverage)) {
+      options.onUpstream?.('start', true);
+      let completed = false;
+      try {
+        const source = await upstream.relay!(narrowed, signal);
+        yield sops ? { ...source, keep: (meta) => meta.sopInstanceUid !== undefined && sops.has(meta.sopInstanceUid) } : source;
+        completed = true;
+      } finally {
+        options.onUpstream?.(completed ? 'end' : 'abandoned');
+      }
+    }
+  }
+
+  /**
+   * WADO-RS retrieval relayed as stored (the caller takes any transfer syntax): the PACS's parts re-framed under
+   * our boundary by Node streams, without per-instance conversion logic.
+   */
+  async function relayed(target: RetrieveTarget, ctx: RequestContext): Promise<DicomwebResponse> {
+    const controller = linkedController(ctx.signal);
+    const served: Served = { instances: 0, skipped: 0 };
+    const boundary = newBoundary();
+    const relay = new MultipartRelay({ sources: relaySources(target, ctx.coverage, controller.signal), boundary, served });
+    let first: Part10Meta | undefined;
+    try {
+      first = await relay.firstPart;
+    } catch (err) {
+      controller.abort();
+      relay.destroy();
+      throw err;
+    }
+    if (!first) {
+      relay.destroy();
+      throw new DicomwebError(404, 'no such instances');
+    }
+    relay.once('close', () => {
+      if (!relay.readableEnded) controller.abort(new Error('client went away'));
+    });
+    return { status: 200, headers: retrieveHeaders(boundary, first.transferSyntaxUid, ctx), body: withContentCoding(relay, ctx), served };
+  }
+
+  function retrieveHeaders(boundary: string, firstTs: string | undefined, ctx: RequestContext): Record<string, string> {
+    const headers: Record<string, string> = { 'content-type': multipartContentType('application/dicom', boundary, { 'transfer-syntax': firstTs }), vary: 'Accept, Accept-Encoding' };
+    if (gzips(ctx)) headers['content-encoding'] = 'gzip';
+    return headers;
+  }
+
+  /** Lossless on the wire: a content coding, never a lossy transfer syntax the caller did not ask for. */
+  function gzips(ctx: RequestContext): boolean {
+    return ctx.compressInstances === true && acceptsGzip(ctx.acceptEncoding);
+  }
+
+  function withContentCoding(body: AsyncIterable<Uint8Array>, ctx: RequestContext): AsyncIterable<Uint8Array> {
+    return gzips(ctx) ? gzipChunks(body, 1) : body;
   }
 
   async function prepare(instance: UpstreamInstance, target: RetrieveTarget, ranges: MediaRange[], signal: AbortSignal): Promise<PreparedPart | undefined> {
@@ -135,6 +201,7 @@ export function createWadoService(options: WadoServiceOptions) {
   async function retrieve(target: RetrieveTarget, ctx: RequestContext): Promise<DicomwebResponse> {
     const ranges = parseAccept(ctx.accept);
     if (!acceptsMultipartOf(ranges, 'application/dicom')) throw new DicomwebError(406, 'only multipart/related; type="application/dicom" is served here');
+    if (upstream.relay && acceptsAnyStoredSyntax(ranges)) return relayed(target, ctx);
     const controller = linkedController(ctx.signal);
     const source = covered(target, ctx.coverage, controller.signal);
     const served: Served = { instances: 0, skipped: 0 };
@@ -184,11 +251,7 @@ export function createWadoService(options: WadoServiceOptions) {
         await source.return(undefined);
       }
     }
-    const headers: Record<string, string> = { 'content-type': multipartContentType('application/dicom', boundary, { 'transfer-syntax': firstTs }), vary: 'Accept, Accept-Encoding' };
-    // Lossless on the wire: a content coding, never a lossy transfer syntax the caller did not ask for.
-    const gzip = ctx.compressInstances === true && acceptsGzip(ctx.acceptEncoding);
-    if (gzip) headers['content-encoding'] = 'gzip';
-    return { status: 200, headers, body: gzip ? gzipChunks(body(), 1) : body(), served };
+    return { status: 200, headers: retrieveHeaders(boundary, firstTs, ctx), body: withContentCoding(body(), ctx), served };
   }
 
   /** Re-frames a multipart answer of the PACS under our own boundary, part headers reduced to Content-Type. */

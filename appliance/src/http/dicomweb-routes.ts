@@ -1,12 +1,13 @@
 import { compressImagesFor, type ImageCompression } from './compression-policy.js';
 import { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context } from 'hono';
 import { DicomwebError, type DicomwebResponse, type DicomwebService, type RequestContext } from '../dicomweb/index.js';
 import type { Coverage } from '../dicomweb/response.js';
 import { parseFrameList } from '../dicomweb/frames.js';
-import { writeToNodeResponse } from '../dicomweb/node-response.js';
-import { metered, toWebStream } from '../dicomweb/streams.js';
+import { pipeToNodeResponse, writeToNodeResponse } from '../dicomweb/node-response.js';
+import { metered, toWebStream, type MeterResult } from '../dicomweb/streams.js';
 import { isValidUid } from '../dicomweb/transfer-syntax.js';
 import type { QueryLevel, RetrieveTarget } from '../dimse/types.js';
 import { log as defaultLog, type Logger } from '../log/logger.js';
@@ -194,7 +195,7 @@ export function createDicomwebRoutes(options: DicomwebRoutesOptions): Hono {
       return new Response(answer.body === null ? null : new Uint8Array(answer.body), { status: answer.status, headers: answer.headers });
     }
     const streamEnded = stream();
-    const body = metered(answer.body, (m) => {
+    const onEnd = (m: MeterResult) => {
       streamEnded();
       if (m.error && !ctx.signal.aborted) log.warn('dicomweb: response cut short', { path: base.path, bytes: m.bytes, error: m.error });
       finish({
@@ -207,8 +208,13 @@ export function createDicomwebRoutes(options: DicomwebRoutesOptions): Hono {
         bytesSent: m.bytes,
         durationMs: elapsed(),
       });
-    });
+    };
     const outgoing = nodeResponse(c);
+    if (outgoing && answer.body instanceof Readable) {
+      pipeToNodeResponse(outgoing, answer.status, answer.headers, answer.body, onEnd);
+      return RESPONSE_ALREADY_SENT;
+    }
+    const body = metered(answer.body, onEnd);
     if (outgoing) {
       void writeToNodeResponse(outgoing, answer.status, answer.headers, body);
       return RESPONSE_ALREADY_SENT;

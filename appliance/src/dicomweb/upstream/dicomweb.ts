@@ -1,7 +1,9 @@
 import type { DicomJson, RetrieveTarget } from '../../dimse/types.js';
+import { Readable } from 'node:stream';
 import { DicomwebError, isAbortError } from '../errors.js';
 import { http1Get, Http1IdleError } from '../http1-get.js';
 import { parseMediaType } from '../media-type.js';
+import type { RelaySource } from '../multipart-relay.js';
 import { boundaryOf, readMultipart } from '../multipart-reader.js';
 import { NotPart10Error, peekPart10Meta } from '../part10-peek.js';
 import { qidoQueryString } from '../qido-query.js';
@@ -94,12 +96,15 @@ export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageU
     status: number;
     contentType: string;
     body: AsyncIterable<Uint8Array>;
+    /** The body as the socket's Node stream (bare HTTP/1.1 only): either it or `body` is read. */
+    stream?: Readable;
   }
 
   interface Sent {
     status: number;
     contentType: string;
     body: AsyncIterable<Uint8Array> | null;
+    stream?: Readable;
   }
 
   /** The PACS's answer, its body read ahead and idle-guarded. */
@@ -107,7 +112,10 @@ export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageU
     if (overHttp1) {
       const answer = await http1Get(new URL(base + path), { headers: { ...headers, accept }, signal: controller.signal, idleTimeoutMs });
       // A redirect (to HTTPS, to another path) is left to fetch, which follows it as it always did.
-      if (!REDIRECTS.has(answer.status)) return { status: answer.status, contentType: answer.headers.get('content-type') ?? '', body: socketErrorsMapped(answer.body, controller, done) };
+      if (!REDIRECTS.has(answer.status)) {
+        answer.stream.once('close', done);
+        return { status: answer.status, contentType: answer.headers.get('content-type') ?? '', body: socketErrorsMapped(answer.body, controller, done), stream: answer.stream };
+      }
       await answer.body[Symbol.asyncIterator]().return?.();
     }
     const res = await fetchImpl(base + path, { headers: { ...headers, accept }, signal: controller.signal });
@@ -147,7 +155,7 @@ export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageU
       if (res.status === 400) throw new DicomwebError(400, 'the PACS refused the request', detail);
       throw new DicomwebError(502, `the PACS answered HTTP ${res.status}`, detail);
     }
-    return { status: res.status, contentType: res.contentType, body: res.body };
+    return { status: res.status, contentType: res.contentType, body: res.body, stream: res.stream };
   }
 
   /**
@@ -288,6 +296,11 @@ export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageU
     yield* await json(searchPath(req) + qidoQueryString(req.query), signal);
   }
 
+  async function relay(target: RetrieveTarget, signal: AbortSignal): Promise<RelaySource> {
+    const answer = await multipart(resourcePath(target), AS_STORED, signal);
+    return { body: answer.stream ?? Readable.from(answer.body, { objectMode: false }), boundary: answer.boundary, idleTimeoutMs };
+  }
+
   async function passthrough(path: string, accept: string, signal: AbortSignal): Promise<UpstreamMultipart> {
     const answer = await multipart(path, accept, signal);
     return { contentType: answer.contentType, body: answer.body };
@@ -316,6 +329,7 @@ export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageU
     searchIsPaged: true,
     search,
     instances,
+    relay,
     transcode,
     seriesMetadata: (st, se, signal) => json(`/studies/${st}/series/${se}/metadata`, signal),
     passthrough,

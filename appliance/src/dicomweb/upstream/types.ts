@@ -1,4 +1,5 @@
 import type { DicomJson, QueryLevel, RetrieveTarget } from '../../dimse/types.js';
+import type { RelaySource } from '../multipart-relay.js';
 import type { QidoQuery } from '../qido-query.js';
 
 /**
@@ -51,6 +52,11 @@ export interface ImageUpstream {
   search(request: SearchRequest, signal: AbortSignal): AsyncIterable<DicomJson>;
   /** Instances of a study, series or instance, each as soon as the PACS delivers it. */
   instances(target: RetrieveTarget, signal: AbortSignal, hints?: InstanceHints): AsyncIterable<UpstreamInstance>;
+  /**
+   * The PACS's multipart answer for a study, series or instance, as stored, to be relayed part by part without
+   * conversion (DICOMweb upstream only).
+   */
+  relay?(target: RetrieveTarget, signal: AbortSignal): Promise<RelaySource>;
   /** Has the PACS transcode one instance (DICOMweb; over DIMSE by C-GET, to an uncompressed syntax only). */
   /**
    * `storedPath`: the instance as stored, already on disk and kept until this returns — an upstream that converts by

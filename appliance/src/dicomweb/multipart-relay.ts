@@ -1,0 +1,216 @@
+import { Readable } from 'node:stream';
+import { DicomwebError } from './errors.js';
+import { MultipartError, MultipartScanner } from './multipart-scanner.js';
+import { closeDelimiter, partHeader } from './multipart-writer.js';
+import { MAX_META, parsePart10Meta, type Part10Meta } from './part10-peek.js';
+import type { Served } from './response.js';
+
+/**
+ * The PACS's multipart answers relayed as one multipart response of ours, as Node streams: bytes flow from the PACS
+ * socket to the client socket without a promise per chunk, which is what keeps a Pi-class CPU near a plain relay.
+ * Each part is still checked — a DICOM Part-10 file, kept or dropped by `keep` on its file meta (the caller's
+ * coverage) — and sent under our boundary with its headers reduced to Content-Type (transfer syntax from the file
+ * meta, never from the PACS's part headers). Used only when every part may go as stored (no conversion): the
+ * caller accepts any transfer syntax.
+ * Backpressure: the PACS socket is paused while our buffer is full. A PACS silent for `idleTimeoutMs` while we wait
+ * for it (not while the client is slow) fails the response with 504.
+ */
+
+export interface RelaySource {
+  /** The PACS's answer body (multipart/related) and its boundary. */
+  body: Readable;
+  boundary: string;
+  /** Whether an instance of this answer goes to the client (absent: all). */
+  keep?(meta: Part10Meta): boolean;
+  /** How long the PACS may stay silent while we wait for it. */
+  idleTimeoutMs: number;
+}
+
+export interface MultipartRelayOptions {
+  /** The answers to relay, in turn (a study narrowed to several series is several answers). */
+  sources: AsyncIterator<RelaySource, void>;
+  /** Our boundary. */
+  boundary: string;
+  /** Filled as parts go out, for the audit trail. */
+  served: Served;
+}
+
+type PartState = { kind: 'meta'; head: Buffer[]; length: number } | { kind: 'send' } | { kind: 'drop' };
+
+export class MultipartRelay extends Readable {
+  /** The file meta of the first part sent, once known; undefined when the answers hold no part to send. */
+  readonly firstPart: Promise<Part10Meta | undefined>;
+  private resolveFirst!: (meta: Part10Meta | undefined) => void;
+  private rejectFirst!: (err: unknown) => void;
+  private firstKnown = false;
+  private readonly options: MultipartRelayOptions;
+  private current: RelaySource | undefined;
+  private scanner: MultipartScanner | undefined;
+  private part: PartState = { kind: 'drop' };
+  private partsSent = 0;
+  private sourcePaused = false;
+  private lastInputAt = performance.now();
+  private readonly idleCheck: NodeJS.Timeout;
+
+  constructor(options: MultipartRelayOptions) {
+    super({ highWaterMark: 128 * 1024 });
+    this.options = options;
+    this.firstPart = new Promise((resolve, reject) => {
+      this.resolveFirst = resolve;
+      this.rejectFirst = reject;
+    });
+    // A failure before anyone reads or pipes us rejects `firstPart`; it must not also be an unhandled 'error'.
+    this.firstPart.catch(() => undefined);
+    this.on('error', () => undefined);
+    this.idleCheck = setInterval(() => this.checkIdle(), 1000);
+    this.idleCheck.unref();
+    void this.nextSource();
+  }
+
+  override _read(): void {
+    if (this.sourcePaused && this.current) {
+      this.sourcePaused = false;
+      this.lastInputAt = performance.now();
+      this.current.body.resume();
+    }
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    clearInterval(this.idleCheck);
+    this.current?.body.destroy();
+    this.current = undefined;
+    this.settleFirst(undefined, error ?? new DicomwebError(502, 'the relay was closed before its first part'));
+    this.options.sources.return?.().then(
+      () => callback(error),
+      () => callback(error),
+    );
+  }
+
+  private async nextSource(): Promise<void> {
+    let next: IteratorResult<RelaySource, void>;
+    try {
+      next = await this.options.sources.next();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (this.destroyed) {
+      if (!next.done) next.value.body.destroy();
+      return;
+    }
+    if (next.done) {
+      this.out(closeDelimiter(this.options.boundary, this.partsSent === 0));
+      this.push(null);
+      this.settleFirst(undefined);
+      clearInterval(this.idleCheck);
+      return;
+    }
+    this.attach(next.value);
+  }
+
+  private attach(source: RelaySource): void {
+    this.current = source;
+    this.lastInputAt = performance.now();
+    this.scanner = new MultipartScanner(source.boundary, {
+      partStart: () => (this.part = { kind: 'meta', head: [], length: 0 }),
+      partData: (bytes) => this.partData(bytes),
+      partEnd: () => this.partEnd(),
+    });
+    source.body.on('data', (chunk: Buffer) => this.input(source, chunk));
+    source.body.once('end', () => this.sourceEnded(source));
+    source.body.once('error', (err) => this.fail(err));
+    source.body.once('close', () => {
+      if (source === this.current) this.fail(new DicomwebError(502, 'the PACS connection closed before the end of its answer'));
+    });
+  }
+
+  private input(source: RelaySource, chunk: Buffer): void {
+    if (source !== this.current) return;
+    this.lastInputAt = performance.now();
+    try {
+      this.scanner!.write(chunk);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (this.readableLength >= this.readableHighWaterMark && !this.sourcePaused && this.current === source) {
+      this.sourcePaused = true;
+      source.body.pause();
+    }
+  }
+
+  private sourceEnded(source: RelaySource): void {
+    if (source !== this.current) return;
+    try {
+      this.scanner!.end();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.current = undefined;
+    void this.nextSource();
+  }
+
+  private partData(bytes: Buffer): void {
+    const part = this.part;
+    if (part.kind === 'send') {
+      this.out(bytes);
+      return;
+    }
+    if (part.kind === 'drop') return;
+    part.head.push(bytes);
+    part.length += bytes.length;
+    const head = part.head.length === 1 ? bytes : Buffer.concat(part.head);
+    const parsed = parsePart10Meta(head);
+    if (parsed === 'need-more') {
+      if (part.length > MAX_META) throw new DicomwebError(502, `the PACS sent a part whose file meta is longer than ${MAX_META} bytes`);
+      return;
+    }
+    if (parsed === 'invalid') throw new DicomwebError(502, 'the PACS sent a part that is not a DICOM file');
+    const { meta } = parsed;
+    if (this.current?.keep && !this.current.keep(meta)) {
+      this.part = { kind: 'drop' };
+      return;
+    }
+    this.out(partHeader({ contentType: `application/dicom; transfer-syntax=${meta.transferSyntaxUid}` }, this.options.boundary, this.partsSent === 0));
+    this.partsSent++;
+    this.part = { kind: 'send' };
+    this.out(head);
+    this.settleFirst(meta);
+  }
+
+  private partEnd(): void {
+    if (this.part.kind === 'meta') throw new DicomwebError(502, 'the PACS sent a part that ends inside its DICOM file meta');
+    if (this.part.kind === 'send') this.options.served.instances++;
+    this.part = { kind: 'drop' };
+  }
+
+  private out(bytes: Buffer): void {
+    if (bytes.length) this.push(bytes);
+  }
+
+  private checkIdle(): void {
+    if (this.current && !this.sourcePaused && performance.now() - this.lastInputAt > this.current.idleTimeoutMs) {
+      this.fail(new DicomwebError(504, 'the PACS stopped sending'));
+    }
+  }
+
+  private settleFirst(meta: Part10Meta | undefined, error?: unknown): void {
+    if (this.firstKnown) return;
+    this.firstKnown = true;
+    if (error) this.rejectFirst(error);
+    else this.resolveFirst(meta);
+  }
+
+  private fail(err: unknown): void {
+    if (this.destroyed) return;
+    const error =
+      err instanceof DicomwebError
+        ? err
+        : err instanceof MultipartError
+          ? new DicomwebError(502, 'the PACS sent a malformed multipart answer', { cause: err })
+          : new DicomwebError(502, 'the PACS connection broke', { cause: err });
+    this.settleFirst(undefined, error);
+    this.destroy(error);
+  }
+}

@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { DicomwebError } from '../../appliance/src/dicomweb/errors.js';
+import { readMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
+import { MultipartRelay, type RelaySource } from '../../appliance/src/dicomweb/multipart-relay.js';
+import { MultipartError, MultipartScanner } from '../../appliance/src/dicomweb/multipart-scanner.js';
+import { multipartBody, newBoundary } from '../../appliance/src/dicomweb/multipart-writer.js';
+
+/** The synchronous scanner and the relay built on it (the WADO-RS path when the caller takes any transfer syntax). */
+
+function element(tag: number, value: string): Buffer {
+  const v = Buffer.from(value.length % 2 ? `${value}\0` : value, 'latin1');
+  const head = Buffer.alloc(8);
+  head.writeUInt16LE(0x0002, 0);
+  head.writeUInt16LE(tag, 2);
+  head.write('UI', 4, 'latin1');
+  head.writeUInt16LE(v.length, 6);
+  return Buffer.concat([head, v]);
+}
+
+/** A small Part-10 file: preamble, DICM, file meta (SOP class, instance, transfer syntax), then `dataset`. */
+function part10(sop: string, ts: string, dataset: Buffer): Buffer {
+  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), element(0x0002, '1.2.840.10008.5.1.4.1.1.2'), element(0x0003, sop), element(0x0010, ts), dataset]);
+}
+
+async function bytesOf(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of source) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks);
+}
+
+/** A PACS-style multipart answer of `files`, with its own boundary and part headers the relay must not pass on. */
+async function pacsAnswer(files: Buffer[]): Promise<{ boundary: string; bytes: Buffer }> {
+  const boundary = `pacs-${randomBytes(8).toString('hex')}`;
+  const bytes = await bytesOf(multipartBody(files.map((body) => ({ contentType: 'application/dicom', contentLocation: 'http://pacs.internal:8042/secret', body })), boundary));
+  return { boundary, bytes: Buffer.concat([Buffer.from('preamble\r\n'), bytes, Buffer.from('epilogue')]) };
+}
+
+function chunked(bytes: Buffer, size: number): Readable {
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+  return Readable.from(chunks, { objectMode: false });
+}
+
+async function relayedParts(relay: MultipartRelay, boundary: string): Promise<{ headers: Map<string, string>; body: Buffer }[]> {
+  const out: { headers: Map<string, string>; body: Buffer }[] = [];
+  for await (const part of readMultipart(relay, boundary)) out.push({ headers: part.headers, body: await bytesOf(part.body) });
+  return out;
+}
+
+async function* sourcesOf(...sources: RelaySource[]): AsyncGenerator<RelaySource, void> {
+  yield* sources;
+}
+
+const LE = '1.2.840.10008.1.2.1';
+const JPEG_LS = '1.2.840.10008.1.2.4.80';
+
+describe('MultipartScanner', () => {
+  it('finds the parts whatever the chunking, delimiter look-alikes in the bodies', async () => {
+    const boundary = newBoundary();
+    const bodies = [Buffer.from(`x--${boundary}\r\n--${boundary.slice(0, -1)}X\r\n\r\n-`), randomBytes(3000), Buffer.alloc(0), Buffer.from('\r\n\r\n--\r')];
+    const bytes = await bytesOf(multipartBody(bodies.map((body) => ({ contentType: 'application/octet-stream', body })), boundary));
+    for (const size of [1, 2, 3, 7, 64, 1000, bytes.length]) {
+      const parts: { headers: Map<string, string>; body: Buffer[] }[] = [];
+      const scanner = new MultipartScanner(boundary, {
+        partStart: (headers) => parts.push({ headers, body: [] }),
+        partData: (b) => parts.at(-1)!.body.push(Buffer.from(b)),
+        partEnd: () => undefined,
+      });
+      for (let i = 0; i < bytes.length; i += size) scanner.write(bytes.subarray(i, i + size));
+      scanner.end();
+      expect(parts.map((p) => Buffer.concat(p.body).toString('hex')), `chunks of ${size}`).toEqual(bodies.map((b) => b.toString('hex')));
+      expect(parts.every((p) => p.headers.get('content-type') === 'application/octet-stream')).toBe(true);
+    }
+  });
+
+  it('refuses a body cut before the close delimiter, garbage after a delimiter and an endless header block', () => {
+    const events = { partStart: () => undefined, partData: () => undefined, partEnd: () => undefined };
+    const cut = new MultipartScanner('b', events);
+    cut.write(Buffer.from('--b\r\nContent-Type: x\r\n\r\nhalf a part'));
+    expect(() => cut.end()).toThrow(MultipartError);
+    expect(() => new MultipartScanner('b', events).write(Buffer.from('--b garbage\r\n'))).toThrow(/garbage/);
+    const endless = new MultipartScanner('b', events, 1024);
+    endless.write(Buffer.from('--b\r\n'));
+    expect(() => endless.write(Buffer.from(`X-Long: ${'a'.repeat(2000)}`))).toThrow(/longer than 1024/);
+  });
+});
+
+describe('MultipartRelay', () => {
+  it('re-frames the parts of several answers under one boundary, headers reduced to the file meta transfer syntax', async () => {
+    const a = [part10('1.2.3.1', LE, randomBytes(5000)), part10('1.2.3.2', JPEG_LS, randomBytes(70_000))];
+    const b = [part10('1.2.3.3', LE, randomBytes(100))];
+    const [first, second] = await Promise.all([pacsAnswer(a), pacsAnswer(b)]);
+    const boundary = newBoundary();
+    const served = { instances: 0, skipped: 0 };
+    const relay = new MultipartRelay({
+      sources: sourcesOf({ body: chunked(first!.bytes, 777), boundary: first!.boundary, idleTimeoutMs: 5000 }, { body: chunked(second!.bytes, 13), boundary: second!.boundary, idleTimeoutMs: 5000 }),
+      boundary,
+      served,
+    });
+    expect((await relay.firstPart)?.sopInstanceUid).toBe('1.2.3.1');
+    const parts = await relayedParts(relay, boundary);
+    expect(parts.map((p) => p.body.equals([...a, ...b][parts.indexOf(p)]!))).toEqual([true, true, true]);
+    expect(parts.map((p) => [...p.headers.entries()])).toEqual([
+      [['content-type', `application/dicom; transfer-syntax=${LE}`]],
+      [['content-type', `application/dicom; transfer-syntax=${JPEG_LS}`]],
+      [['content-type', `application/dicom; transfer-syntax=${LE}`]],
+    ]);
+    expect(served.instances).toBe(3);
+  });
+
+  it('drops the instances its source does not keep (the coverage), unsent and uncounted', async () => {
+    const files = ['1.1', '1.2', '1.3', '1.4'].map((sop) => part10(sop, LE, randomBytes(2000)));
+    const answer = await pacsAnswer(files);
+    const boundary = newBoundary();
+    const served = { instances: 0, skipped: 0 };
+    const keep = (meta: { sopInstanceUid?: string }) => meta.sopInstanceUid === '1.2' || meta.sopInstanceUid === '1.4';
+    const relay = new MultipartRelay({ sources: sourcesOf({ body: chunked(answer.bytes, 100), boundary: answer.boundary, keep, idleTimeoutMs: 5000 }), boundary, served });
+    const parts = await relayedParts(relay, boundary);
+    expect(parts.map((p) => p.body.equals(files[1]!) || p.body.equals(files[3]!))).toEqual([true, true]);
+    expect(served.instances).toBe(2);
+  });
+
+  it('says there is no part when nothing is kept, with a valid empty body', async () => {
+    const answer = await pacsAnswer([part10('9.9', LE, Buffer.alloc(10))]);
+    const boundary = newBoundary();
+    const relay = new MultipartRelay({ sources: sourcesOf({ body: chunked(answer.bytes, 50), boundary: answer.boundary, keep: () => false, idleTimeoutMs: 5000 }), boundary, served: { instances: 0, skipped: 0 } });
+    expect(await relay.firstPart).toBeUndefined();
+    expect(await relayedParts(relay, boundary)).toEqual([]);
+  });
+
+  it('fails with 502, and no unhandled error, when a part is not a DICOM file or the answer is cut', async () => {
+    const notDicom = await pacsAnswer([Buffer.from('<html>proxy error</html>'.padEnd(300, ' '))]);
+    const relay = new MultipartRelay({ sources: sourcesOf({ body: chunked(notDicom.bytes, 64), boundary: notDicom.boundary, idleTimeoutMs: 5000 }), boundary: newBoundary(), served: { instances: 0, skipped: 0 } });
+    await expect(relay.firstPart).rejects.toMatchObject({ status: 502, message: expect.stringMatching(/not a DICOM file/) });
+
+    const whole = await pacsAnswer([part10('1.1', LE, randomBytes(4000))]);
+    const cut = whole.bytes.subarray(0, 2000);
+    const boundary = newBoundary();
+    const truncated = new MultipartRelay({ sources: sourcesOf({ body: chunked(cut, 500), boundary: whole.boundary, idleTimeoutMs: 5000 }), boundary, served: { instances: 0, skipped: 0 } });
+    expect((await truncated.firstPart)?.sopInstanceUid).toBe('1.1');
+    const error = await bytesOf(truncated).then(() => undefined, (err: unknown) => err);
+    expect(error).toBeInstanceOf(DicomwebError);
+    expect(error).toMatchObject({ status: 502 });
+  });
+
+  it('fails with 504 when the PACS goes silent while the relay waits for it', async () => {
+    const answer = await pacsAnswer([part10('1.1', LE, randomBytes(4000))]);
+    const silent = new PassThrough();
+    silent.write(answer.bytes.subarray(0, 1000));
+    const relay = new MultipartRelay({ sources: sourcesOf({ body: silent, boundary: answer.boundary, idleTimeoutMs: 100 }), boundary: newBoundary(), served: { instances: 0, skipped: 0 } });
+    await relay.firstPart;
+    const error = await bytesOf(relay).then(() => undefined, (err: unknown) => err);
+    expect(error).toMatchObject({ status: 504 });
+    expect(silent.destroyed).toBe(true);
+  });
+
+  it('pauses the PACS while its reader does not read, and goes on when it does', async () => {
+    const files = Array.from({ length: 20 }, (_, i) => part10(`1.${i}`, LE, randomBytes(100_000)));
+    const answer = await pacsAnswer(files);
+    const pacs = new PassThrough({ highWaterMark: 64 * 1024 });
+    let written = 0;
+    const feed = async () => {
+      for (let i = 0; i < answer.bytes.length; i += 64 * 1024) {
+        if (!pacs.write(answer.bytes.subarray(i, i + 64 * 1024))) await new Promise((r) => pacs.once('drain', r));
+        written = i;
+      }
+      pacs.end();
+    };
+    const boundary = newBoundary();
+    const relay = new MultipartRelay({ sources: sourcesOf({ body: pacs, boundary: answer.boundary, idleTimeoutMs: 5000 }), boundary, served: { instances: 0, skipped: 0 } });
+    const feeding = feed();
+    await relay.firstPart;
+    await new Promise((r) => setTimeout(r, 200));
+    // Nothing reads the relay: what it took from the PACS is bounded by its buffer and the PACS side's.
+    expect(written).toBeLessThan(600 * 1024);
+    expect(relay.readableLength).toBeLessThan(300 * 1024);
+    const parts = await relayedParts(relay, boundary);
+    await feeding;
+    expect(parts).toHaveLength(20);
+  });
+
+  it('closes the PACS answer when the relay is dropped', async () => {
+    const answer = await pacsAnswer([part10('1.1', LE, randomBytes(400_000))]);
+    const pacs = new PassThrough();
+    pacs.write(answer.bytes.subarray(0, 100_000));
+    const relay = new MultipartRelay({ sources: sourcesOf({ body: pacs, boundary: answer.boundary, idleTimeoutMs: 5000 }), boundary: newBoundary(), served: { instances: 0, skipped: 0 } });
+    await relay.firstPart;
+    relay.destroy();
+    await new Promise((r) => setImmediate(r));
+    expect(pacs.destroyed).toBe(true);
+  });
+});
