@@ -101,6 +101,24 @@ describe('WADO-RS relayed as stored (PACS DICOMweb over HTTP/1.1)', () => {
     expect(refused.status).toBe(404);
   });
 
+  it('gzips the relayed study for a caller the policy compresses for: the same files once decoded, fewer bytes sent', async () => {
+    const zipped = await startBox(() => createDicomwebUpstream({ baseUrl: pacs.dicomwebUrl }), { compressImages: 'always' });
+    try {
+      const url = `${zipped.baseUrl}/studies/${study.studyInstanceUid}`;
+      const res = await fetch(url, { headers: { ...AUTH, accept: ANY, 'accept-encoding': 'gzip' } });
+      expect(res.headers.get('content-encoding')).toBe('gzip');
+      // fetch decodes the content coding: what the parts hold is the PACS's files.
+      expect((await parts(res)).map((p) => p.sha).sort()).toEqual((await orthancShas()).sort());
+      expect(zipped.service.stats().relayedRetrievals).toBe(1);
+      await expect.poll(() => zipped.audit.list({ limit: 1 })[0]).toMatchObject({ outcome: 'complete', instances: 6 });
+      const sent = zipped.audit.list({ limit: 1 })[0]!.bytesSent;
+      const plain = box.audit.list({ limit: 10 }).find((e) => e.outcome === 'complete' && e.instances === 6)!.bytesSent;
+      expect(sent).toBeLessThan(plain);
+    } finally {
+      await zipped.stop();
+    }
+  });
+
   it('releases the PACS retrieval when the client leaves mid-study, and serves the next request', async () => {
     const before = box.service.stats();
     const client = new AbortController();
