@@ -37,6 +37,8 @@ export interface PullReport {
   state: string;
   message?: string;
   cpuMs: number;
+  /** Of which in the kernel (system calls: the socket, the files). */
+  cpuSystemMs: number;
 }
 
 async function readStdin(): Promise<string> {
@@ -85,6 +87,7 @@ try {
     state: p.state,
     ...(p.message ? { message: p.message } : {}),
     cpuMs: (used.user + used.system) / 1000,
+    cpuSystemMs: used.system / 1000,
   };
   db.close();
   console.log(JSON.stringify(report));

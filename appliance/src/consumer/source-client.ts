@@ -1,7 +1,9 @@
 import { isAbortError } from '../dicomweb/errors.js';
 import { parseMediaType } from '../dicomweb/media-type.js';
-import { boundaryOf, MultipartError, readMultipart } from '../dicomweb/multipart-reader.js';
-import { NotPart10Error, peekPart10Meta } from '../dicomweb/part10-peek.js';
+import { boundaryOf } from '../dicomweb/multipart-reader.js';
+import { MultipartError } from '../dicomweb/multipart-scanner.js';
+import { NotPart10Error } from '../dicomweb/part10-peek.js';
+import { PartFeed } from './part-feed.js';
 
 /**
  * WADO-RS client of a source DRIMbox (ci-sis-imaging.md §3.2): series or instance retrieval with the user's Pro
@@ -113,6 +115,17 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
     } finally {
       clearTimeout(deadline);
     }
+    /** What a failure while the answer streams means, wherever it surfaces (here or in a part's body). */
+    const failure = (err: unknown): unknown => {
+      if (err instanceof SourceError) return err;
+      if (request.signal.aborted) return new SourceError('cancelled', 'récupération annulée', undefined, { cause: err });
+      if (idle) return new SourceError('interrupted', `la DRIMbox source ${host} a cessé d'envoyer (plus de ${Math.round(idleTimeoutMs / 1000)} s sans données)`, undefined, { cause: err });
+      if (err instanceof NotPart10Error) return new SourceError('protocol', `la DRIMbox source ${host} a envoyé une partie qui n'est pas un fichier DICOM`, undefined, { cause: err });
+      if (err instanceof MultipartError || isAbortError(err) || err instanceof TypeError || (err as { code?: string }).code) {
+        return new SourceError('interrupted', `la connexion à la DRIMbox source ${host} a été coupée en cours de transfert`, undefined, { cause: err });
+      }
+      return err;
+    };
     try {
       if (res.status === 204) return;
       if (res.status !== 200 || !res.body) {
@@ -127,44 +140,41 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
         throw new SourceError('protocol', `la DRIMbox source ${host} n'a pas répondu en multipart/related (${contentType || 'sans type'})`);
       }
       const reader = res.body.getReader();
-      async function* guarded(): AsyncGenerator<Uint8Array> {
+      // The idle limit counts only while waiting for the source (not while the disk is slow): one timer, re-armed
+      // at each read rather than one created per chunk.
+      let reading = false;
+      const idleTimer = setTimeout(() => {
+        if (!reading) return void idleTimer.refresh();
+        idle = true;
+        controller.abort(new Error('idle timeout'));
+      }, idleTimeoutMs);
+      const feed = new PartFeed(boundary, async () => {
+        idleTimer.refresh();
+        reading = true;
         try {
-          for (;;) {
-            const timer = setTimeout(() => {
-              idle = true;
-              controller.abort(new Error('idle timeout'));
-            }, idleTimeoutMs);
-            let chunk: ReadableStreamReadResult<Uint8Array>;
-            try {
-              chunk = await reader.read();
-            } finally {
-              clearTimeout(timer);
-            }
-            if (chunk.done) return;
-            yield chunk.value;
-          }
+          const chunk = await reader.read();
+          return chunk.done ? undefined : chunk.value;
         } finally {
-          await reader.cancel().catch(() => undefined);
+          reading = false;
         }
-      }
-      for await (const part of readMultipart(guarded(), boundary)) {
-        const partType = part.headers.get('content-type');
-        const partMedia = partType ? parseMediaType(partType) : undefined;
-        if (partMedia && !(partMedia.type === 'application' && partMedia.subtype === 'dicom')) {
-          throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé une partie ${partType} au lieu d'une instance DICOM`);
+      }, failure);
+      try {
+        for (let part = await feed.next(); part; part = await feed.next()) {
+          const partType = part.headers.get('content-type');
+          const partMedia = partType ? parseMediaType(partType) : undefined;
+          if (partMedia && !(partMedia.type === 'application' && partMedia.subtype === 'dicom')) {
+            throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé une partie ${partType} au lieu d'une instance DICOM`);
+          }
+          const { meta } = part;
+          yield { transferSyntaxUid: meta.transferSyntaxUid, sopClassUid: meta.sopClassUid, sopInstanceUid: meta.sopInstanceUid, body: part.body };
+          await feed.finishPart();
         }
-        const { meta, body } = await peekPart10Meta(part.body);
-        yield { transferSyntaxUid: meta.transferSyntaxUid, sopClassUid: meta.sopClassUid, sopInstanceUid: meta.sopInstanceUid, body };
+      } finally {
+        clearTimeout(idleTimer);
+        await reader.cancel().catch(() => undefined);
       }
     } catch (err) {
-      if (err instanceof SourceError) throw err;
-      if (request.signal.aborted) throw new SourceError('cancelled', 'récupération annulée', undefined, { cause: err });
-      if (idle) throw new SourceError('interrupted', `la DRIMbox source ${host} a cessé d'envoyer (plus de ${Math.round(idleTimeoutMs / 1000)} s sans données)`, undefined, { cause: err });
-      if (err instanceof NotPart10Error) throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé une partie qui n'est pas un fichier DICOM`, undefined, { cause: err });
-      if (err instanceof MultipartError || isAbortError(err) || err instanceof TypeError || (err as { code?: string }).code) {
-        throw new SourceError('interrupted', `la connexion à la DRIMbox source ${host} a été coupée en cours de transfert`, undefined, { cause: err });
-      }
-      throw err;
+      throw failure(err);
     } finally {
       request.signal.removeEventListener('abort', onAbort);
       controller.abort(new Error('done'));

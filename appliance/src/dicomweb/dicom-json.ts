@@ -26,6 +26,16 @@ export interface JsonOptions {
   inlineLimit?: number;
 }
 
+/** What instanceToDicomJson reads of a file besides its layout. */
+export interface HeaderReading {
+  /** Only these top-level attributes (and Specific Character Set, which decodes them); absent: all. */
+  onlyTags?: ReadonlySet<number>;
+  /** The file's first bytes, still in memory: the header is taken from them when they hold it. */
+  head?: Buffer;
+}
+
+const SPECIFIC_CHARACTER_SET = 0x00080005;
+
 function concatBinary(values: unknown[]): Buffer {
   const parts: Buffer[] = [];
   for (const v of values) {
@@ -109,13 +119,15 @@ export function datasetToDicomJson(ds: DcmDataset, options: JsonOptions = {}, de
  * Metadata of a stored instance, reading its header only. Large top-level binary values are not read at all (they
  * become BulkDataURIs), nor are undefined-length UN values (private sequences dcmjs cannot parse; dropped).
  */
-export async function instanceToDicomJson(layout: Part10Layout, options: JsonOptions = {}): Promise<DicomJson> {
+export async function instanceToDicomJson(layout: Part10Layout, options: JsonOptions = {}, reading: HeaderReading = {}): Promise<DicomJson> {
+  const { onlyTags, head } = reading;
   const inlineLimit = options.inlineLimit ?? INLINE_LIMIT;
   const implicit = layout.transferSyntaxUid === IMPLICIT_VR_LE;
   const left: { tag: string; vr: string }[] = [];
   const kept: [number, number][] = [[0, layout.datasetOffset]];
   for (const el of layout.elements) {
     if (el.tag === PIXEL_DATA || el.end === undefined) continue;
+    if (onlyTags && !onlyTags.has(el.tag) && el.tag !== SPECIFIC_CHARACTER_SET) continue;
     const tag = hex(el.tag);
     const vr = implicit ? (lookupAttribute(tag)?.vr ?? 'UN') : el.vr;
     const bulky = BINARY_VRS.has(vr) && el.length !== undefined && el.length > inlineLimit && options.bulkDataUri !== undefined;
@@ -129,17 +141,7 @@ export async function instanceToDicomJson(layout: Part10Layout, options: JsonOpt
   }
   const total = kept.reduce((n, [a, b]) => n + b - a, 0);
   if (total > MAX_HEADER_BYTES) throw new Error(`${layout.path}: DICOM header of ${total} bytes, larger than ${MAX_HEADER_BYTES}`);
-  const bytes = Buffer.alloc(total);
-  const handle = await open(layout.path, 'r');
-  try {
-    let at = 0;
-    for (const [a, b] of kept) {
-      await handle.read(bytes, at, b - a, a);
-      at += b - a;
-    }
-  } finally {
-    await handle.close();
-  }
+  const bytes = head && kept[kept.length - 1]![1] <= head.length ? Buffer.concat(kept.map(([a, b]) => head.subarray(a, b)), total) : await readRanges(layout.path, kept, total);
   const { dataset } = readPart10(bytes);
   const json = datasetToDicomJson(dataset, options);
   // dcmjs reads only the first value of a multi-valued Specific Character Set (and then reports UTF-8): the file's
@@ -154,6 +156,21 @@ export async function instanceToDicomJson(layout: Part10Layout, options: JsonOpt
     json[tag] = uri ? { vr, BulkDataURI: uri } : { vr };
   }
   return declareUtf8(sortByTag(json));
+}
+
+async function readRanges(path: string, ranges: [number, number][], total: number): Promise<Buffer> {
+  const bytes = Buffer.alloc(total);
+  const handle = await open(path, 'r');
+  try {
+    let at = 0;
+    for (const [a, b] of ranges) {
+      await handle.read(bytes, at, b - a, a);
+      at += b - a;
+    }
+  } finally {
+    await handle.close();
+  }
+  return bytes;
 }
 
 function sortByTag(json: DicomJson): DicomJson {

@@ -96,8 +96,14 @@ interface Header {
   headerLength: number;
 }
 
+/** Where a scan reads its bytes. */
+export interface ByteSource {
+  readonly size: number;
+  read(offset: number, n: number): Promise<Buffer>;
+}
+
 /** Random-access reads through a 64 KiB window (headers are read in many small pieces). */
-export class FileCursor {
+export class FileCursor implements ByteSource {
   private window = Buffer.alloc(0);
   private windowStart = 0;
 
@@ -122,7 +128,34 @@ export class FileCursor {
   }
 }
 
-async function readHeader(c: FileCursor, pos: number, enc: Encoding): Promise<Header> {
+/**
+ * A file's first bytes, still in memory (received just before), in front of the file itself: the file is opened
+ * only for a read beyond them.
+ */
+class HeadFirstSource implements ByteSource {
+  private file: { handle: FileHandle; cursor: FileCursor } | undefined;
+
+  constructor(
+    private readonly head: Buffer,
+    readonly size: number,
+    private readonly path: string,
+  ) {}
+
+  async read(offset: number, n: number): Promise<Buffer> {
+    if (offset >= 0 && offset + n <= Math.min(this.head.length, this.size)) return this.head.subarray(offset, offset + n);
+    if (!this.file) {
+      const handle = await open(this.path, 'r');
+      this.file = { handle, cursor: new FileCursor(handle, this.size, this.path) };
+    }
+    return this.file.cursor.read(offset, n);
+  }
+
+  async close(): Promise<void> {
+    await this.file?.handle.close();
+  }
+}
+
+async function readHeader(c: ByteSource, pos: number, enc: Encoding): Promise<Header> {
   const b = await c.read(pos, 8);
   const group = enc.littleEndian ? b.readUInt16LE(0) : b.readUInt16BE(0);
   const element = enc.littleEndian ? b.readUInt16LE(2) : b.readUInt16BE(2);
@@ -141,7 +174,7 @@ async function readHeader(c: FileCursor, pos: number, enc: Encoding): Promise<He
 }
 
 /** Skips an undefined-length value (items until the sequence delimiter); returns the offset after it. */
-async function skipUndefinedValue(c: FileCursor, pos: number, enc: Encoding, depth: number): Promise<number> {
+async function skipUndefinedValue(c: ByteSource, pos: number, enc: Encoding, depth: number): Promise<number> {
   if (depth > MAX_DEPTH) throw new Part10Error(`sequences nested deeper than ${MAX_DEPTH} at byte ${pos}`);
   for (;;) {
     const h = await readHeader(c, pos, { implicit: true, littleEndian: enc.littleEndian });
@@ -152,7 +185,7 @@ async function skipUndefinedValue(c: FileCursor, pos: number, enc: Encoding, dep
   }
 }
 
-async function skipItemDataset(c: FileCursor, pos: number, enc: Encoding, depth: number): Promise<number> {
+async function skipItemDataset(c: ByteSource, pos: number, enc: Encoding, depth: number): Promise<number> {
   for (;;) {
     const h = await readHeader(c, pos, enc);
     if (h.tag === ITEM_DELIMITER) return pos + 8;
@@ -178,60 +211,74 @@ function readText(b: Buffer): string {
   return b.toString('latin1').replace(/[\0 ]+$/, '').trim();
 }
 
-/** Scans a Part-10 file's structure. Throws Part10Error on anything malformed. */
-export async function scanPart10(path: string): Promise<Part10Layout> {
+/**
+ * Scans a Part-10 file's structure. Throws Part10Error on anything malformed. `head`: the file's first bytes and its
+ * size, when the caller still holds them (just received): they are read from memory, the file only past them.
+ */
+export async function scanPart10(path: string, head?: { bytes: Buffer; size: number }): Promise<Part10Layout> {
+  if (head) {
+    const source = new HeadFirstSource(head.bytes, head.size, path);
+    try {
+      return await scanSource(source, path);
+    } finally {
+      await source.close();
+    }
+  }
   const handle = await open(path, 'r');
   try {
-    const size = (await handle.stat()).size;
-    const c = new FileCursor(handle, size, path);
-    if (size < 132 || (await c.read(128, 4)).toString('latin1') !== 'DICM') {
-      throw new Part10Error(`${path}: not a DICOM Part-10 file (no "DICM" after the 128-byte preamble)`);
-    }
-    // File meta information: always Explicit VR Little Endian (PS3.10 §7.1).
-    const metaEnc: Encoding = { implicit: false, littleEndian: true };
-    let pos = 132;
-    let transferSyntaxUid: string | undefined;
-    while (pos + 8 <= size) {
-      // The group is read first: the dataset that follows may be implicit VR, unreadable as explicit.
-      if ((await c.read(pos, 2)).readUInt16LE(0) !== 0x0002) break;
-      const h = await readHeader(c, pos, metaEnc);
-      if (h.length === UNDEFINED) throw new Part10Error(`${path}: undefined length in the file meta information`);
-      if (h.tag === 0x00020010) transferSyntaxUid = readText(await c.read(pos + h.headerLength, h.length));
-      pos += h.headerLength + h.length;
-    }
-    if (!transferSyntaxUid) throw new Part10Error(`${path}: no Transfer Syntax UID in the file meta information`);
-    if (transferSyntaxUid === DEFLATED_EXPLICIT_VR_LE) throw new DeflatedDatasetError(path);
-    const enc: Encoding = { implicit: transferSyntaxUid === IMPLICIT_VR_LE, littleEndian: transferSyntaxUid !== EXPLICIT_VR_BE };
-    const layout: Part10Layout = { path, size, transferSyntaxUid, datasetOffset: pos, elements: [] };
-
-    while (pos + 8 <= size) {
-      const h = await readHeader(c, pos, enc);
-      const el: Part10Element = {
-        tag: h.tag,
-        vr: h.vr,
-        offset: pos,
-        valueOffset: pos + h.headerLength,
-        length: h.length === UNDEFINED ? undefined : h.length,
-      };
-      if (el.length !== undefined && el.valueOffset + el.length > size) {
-        throw new Part10Error(`${path}: element (${hex(h.tag)}) runs past the end of the file`);
-      }
-      layout.elements.push(el);
-      if (el.length !== undefined && el.length <= 64) capture(layout, el, await c.read(el.valueOffset, el.length), enc);
-      if (h.tag === PIXEL_DATA) {
-        layout.pixelData = el;
-        break;
-      }
-      if (el.length === undefined) {
-        const inner = h.vr === 'UN' ? { implicit: true, littleEndian: true } : enc;
-        pos = await skipUndefinedValue(c, el.valueOffset, inner, 0);
-      } else pos = el.valueOffset + el.length;
-      el.end = pos;
-    }
-    return layout;
+    return await scanSource(new FileCursor(handle, (await handle.stat()).size, path), path);
   } finally {
     await handle.close();
   }
+}
+
+async function scanSource(c: ByteSource, path: string): Promise<Part10Layout> {
+  const size = c.size;
+  if (size < 132 || (await c.read(128, 4)).toString('latin1') !== 'DICM') {
+    throw new Part10Error(`${path}: not a DICOM Part-10 file (no "DICM" after the 128-byte preamble)`);
+  }
+  // File meta information: always Explicit VR Little Endian (PS3.10 §7.1).
+  const metaEnc: Encoding = { implicit: false, littleEndian: true };
+  let pos = 132;
+  let transferSyntaxUid: string | undefined;
+  while (pos + 8 <= size) {
+    // The group is read first: the dataset that follows may be implicit VR, unreadable as explicit.
+    if ((await c.read(pos, 2)).readUInt16LE(0) !== 0x0002) break;
+    const h = await readHeader(c, pos, metaEnc);
+    if (h.length === UNDEFINED) throw new Part10Error(`${path}: undefined length in the file meta information`);
+    if (h.tag === 0x00020010) transferSyntaxUid = readText(await c.read(pos + h.headerLength, h.length));
+    pos += h.headerLength + h.length;
+  }
+  if (!transferSyntaxUid) throw new Part10Error(`${path}: no Transfer Syntax UID in the file meta information`);
+  if (transferSyntaxUid === DEFLATED_EXPLICIT_VR_LE) throw new DeflatedDatasetError(path);
+  const enc: Encoding = { implicit: transferSyntaxUid === IMPLICIT_VR_LE, littleEndian: transferSyntaxUid !== EXPLICIT_VR_BE };
+  const layout: Part10Layout = { path, size, transferSyntaxUid, datasetOffset: pos, elements: [] };
+
+  while (pos + 8 <= size) {
+    const h = await readHeader(c, pos, enc);
+    const el: Part10Element = {
+      tag: h.tag,
+      vr: h.vr,
+      offset: pos,
+      valueOffset: pos + h.headerLength,
+      length: h.length === UNDEFINED ? undefined : h.length,
+    };
+    if (el.length !== undefined && el.valueOffset + el.length > size) {
+      throw new Part10Error(`${path}: element (${hex(h.tag)}) runs past the end of the file`);
+    }
+    layout.elements.push(el);
+    if (el.length !== undefined && el.length <= 64) capture(layout, el, await c.read(el.valueOffset, el.length), enc);
+    if (h.tag === PIXEL_DATA) {
+      layout.pixelData = el;
+      break;
+    }
+    if (el.length === undefined) {
+      const inner = h.vr === 'UN' ? { implicit: true, littleEndian: true } : enc;
+      pos = await skipUndefinedValue(c, el.valueOffset, inner, 0);
+    } else pos = el.valueOffset + el.length;
+    el.end = pos;
+  }
+  return layout;
 }
 
 function capture(layout: Part10Layout, el: Part10Element, value: Buffer, enc: Encoding): void {

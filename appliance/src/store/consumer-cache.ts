@@ -142,26 +142,35 @@ export class ConsumerCacheIndex {
     return out;
   }
 
+  /** Statements of `addInstance`, prepared once (it runs per instance, hundreds a second during a pull). */
+  private adding?: (i: NewCachedInstance, now: number) => boolean;
+
   /** Indexes a complete file; false when the instance was already indexed (nothing changes then). */
   addInstance(i: NewCachedInstance, now: number): boolean {
-    return this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO consumer_cache_studies (study_uid, study_json, created_at, last_used_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (study_uid) DO UPDATE SET last_used_at = excluded.last_used_at`,
-        )
-        .run(i.studyUid, i.studyJson, now, now);
-      this.db.prepare('INSERT OR IGNORE INTO consumer_cache_series (study_uid, series_uid, series_json) VALUES (?, ?, ?)').run(i.studyUid, i.seriesUid, i.seriesJson);
-      const added = this.db
-        .prepare(
-          `INSERT OR IGNORE INTO consumer_cache_instances
-             (study_uid, series_uid, sop_instance_uid, sop_class_uid, transfer_syntax_uid, bytes, instance_number, instance_json, stored_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(i.studyUid, i.seriesUid, i.sopInstanceUid, i.sopClassUid, i.transferSyntaxUid, i.bytes, i.instanceNumber ?? null, i.instanceJson, now).changes;
-      if (added) this.db.prepare('UPDATE consumer_cache_studies SET bytes = bytes + ?, instances = instances + 1 WHERE study_uid = ?').run(i.bytes, i.studyUid);
+    this.adding ??= this.prepareAdding();
+    return this.adding(i, now);
+  }
+
+  private prepareAdding(): (i: NewCachedInstance, now: number) => boolean {
+    const study = this.db.prepare(
+      `INSERT INTO consumer_cache_studies (study_uid, study_json, created_at, last_used_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (study_uid) DO UPDATE SET last_used_at = excluded.last_used_at`,
+    );
+    const series = this.db.prepare('INSERT OR IGNORE INTO consumer_cache_series (study_uid, series_uid, series_json) VALUES (?, ?, ?)');
+    const instance = this.db.prepare(
+      `INSERT OR IGNORE INTO consumer_cache_instances
+         (study_uid, series_uid, sop_instance_uid, sop_class_uid, transfer_syntax_uid, bytes, instance_number, instance_json, stored_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const count = this.db.prepare('UPDATE consumer_cache_studies SET bytes = bytes + ?, instances = instances + 1 WHERE study_uid = ?');
+    const add = this.db.transaction((i: NewCachedInstance, now: number) => {
+      study.run(i.studyUid, i.studyJson, now, now);
+      series.run(i.studyUid, i.seriesUid, i.seriesJson);
+      const added = instance.run(i.studyUid, i.seriesUid, i.sopInstanceUid, i.sopClassUid, i.transferSyntaxUid, i.bytes, i.instanceNumber ?? null, i.instanceJson, now).changes;
+      if (added) count.run(i.bytes, i.studyUid);
       return added > 0;
-    }).immediate();
+    });
+    return (i, now) => add.immediate(i, now);
   }
 
   /** Forgets an instance whose file went missing. */

@@ -51,6 +51,9 @@ const INSTANCE_TAGS = [
   '00280100', // BitsAllocated
 ];
 
+/** Every attribute the index keeps, at any level. */
+export const INDEXED_TAGS: ReadonlySet<number> = new Set([...STUDY_TAGS, ...SERIES_TAGS, ...INSTANCE_TAGS].map((tag) => parseInt(tag, 16)));
+
 function pick(json: DicomJson, tags: string[]): DicomJson {
   const out: DicomJson = {};
   for (const tag of tags) {
@@ -67,9 +70,14 @@ export interface IndexAttributes {
   instanceNumber?: number;
 }
 
-export async function indexAttributes(layout: Part10Layout): Promise<IndexAttributes> {
-  // A bulk URI placeholder keeps large binary values (icons, overlays) out of memory: they are not indexed.
-  const json = await instanceToDicomJson(layout, { bulkDataUri: () => 'not-indexed' });
+/** `head`: the file's first bytes when still in memory (the header is then not read from the file). */
+export async function indexAttributes(layout: Part10Layout, head?: Buffer): Promise<IndexAttributes> {
+  // A bulk URI placeholder keeps large binary values (icons, overlays) out of memory: they are not indexed. Only the
+  // indexed attributes are decoded: a fraction of the header.
+  return attributesOf(await instanceToDicomJson(layout, { bulkDataUri: () => 'not-indexed' }, { onlyTags: INDEXED_TAGS, head }));
+}
+
+function attributesOf(json: DicomJson): IndexAttributes {
   const n = json['00200013']?.Value?.[0];
   return {
     study: pick(json, STUDY_TAGS),

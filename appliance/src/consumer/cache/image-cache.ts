@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { close as fsClose, open as fsOpen, writev as fsWritev } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Part10Error, scanPart10 } from '../../dicomweb/part10-scan.js';
@@ -38,31 +39,135 @@ const INDEX_BATCH_MS = 100;
 /** Received bytes are written in pieces of about this size (one system call for several network chunks). */
 const WRITE_BATCH = 256 * 1024;
 
-/** Writes a stream to a new file, refusing beyond `limit` bytes; returns the byte count. */
-async function writeStream(path: string, body: AsyncIterable<Uint8Array>, limit: number, sop: string): Promise<number> {
-  const handle = await open(path, 'wx');
+/** The first bytes of each instance are kept in memory while it is written, to check and index it without reading
+ * the file back (a header longer than this is read from the file). */
+const HEAD_BYTES = 64 * 1024;
+
+function openFile(path: string, flags: string): Promise<number> {
+  return new Promise((resolve, reject) => fsOpen(path, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function closeFile(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsClose(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+function writeAll(fd: number, path: string, buffers: Uint8Array[], bytes: number): Promise<void> {
+  return new Promise((resolve, reject) =>
+    fsWritev(fd, buffers, (err, written) => {
+      if (err) reject(err);
+      else if (written !== bytes) reject(new Error(`${path}: short write (${written} of ${bytes} bytes), is the disk full?`));
+      else resolve();
+    }),
+  );
+}
+
+/** Received bytes not yet on disk, across instances: past this, reading the source waits for the disk. */
+const QUEUED_MAX = 8 * 1024 * 1024;
+
+/** A bound on the bytes queued for writing; `room` waits until there is some. */
+class WriteBudget {
+  private queued = 0;
+  private waiters: (() => void)[] = [];
+
+  take(bytes: number): void {
+    this.queued += bytes;
+  }
+
+  give(bytes: number): void {
+    this.queued -= bytes;
+    if (this.queued < QUEUED_MAX) for (const w of this.waiters.splice(0)) w();
+  }
+
+  room(): Promise<void> | undefined {
+    return this.queued < QUEUED_MAX ? undefined : new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+/**
+ * A new file written in the background, one write at a time, in the order given: the source is read on while the
+ * file is opened, written and closed (those wait on the disk, not the network).
+ */
+class FileWriter {
+  private readonly fd: Promise<number>;
+  private chain: Promise<void>;
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly budget: WriteBudget,
+  ) {
+    this.fd = openFile(path, 'wx');
+    this.chain = this.fd.then(
+      () => undefined,
+      (error: unknown) => void (this.failure ??= { error }),
+    );
+  }
+
+  /** The first write error, if any (the caller stops reading then). */
+  check(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  write(buffers: Uint8Array[], bytes: number): void {
+    this.budget.take(bytes);
+    this.chain = this.chain
+      .then(async () => {
+        if (!this.failure) await writeAll(await this.fd, this.path, buffers, bytes);
+      })
+      .catch((error: unknown) => void (this.failure ??= { error }))
+      .finally(() => this.budget.give(bytes));
+  }
+
+  /** Waits for every write, closes the file; throws the first error. */
+  async close(): Promise<void> {
+    await this.chain;
+    const fd = await this.fd.catch(() => undefined);
+    if (fd !== undefined) await closeFile(fd);
+    this.check();
+  }
+}
+
+/**
+ * Reads a stream to its end into a new file, refusing beyond `limit` bytes; returns the byte count, the first
+ * bytes, and the file's completion (writes and close), which the caller must await.
+ */
+async function writeStream(
+  path: string,
+  body: AsyncIterable<Uint8Array>,
+  limit: number,
+  sop: string,
+  budget: WriteBudget,
+): Promise<{ bytes: number; head: Buffer; written: Promise<void> }> {
+  const writer = new FileWriter(path, budget);
+  let bytes = 0;
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const head: Uint8Array[] = [];
   try {
-    let bytes = 0;
-    let pending: Uint8Array[] = [];
-    let pendingBytes = 0;
-    const write = async () => {
-      const { bytesWritten } = await handle.writev(pending);
-      if (bytesWritten !== pendingBytes) throw new Error(`${path}: short write (${bytesWritten} of ${pendingBytes} bytes), is the disk full?`);
-      pending = [];
-      pendingBytes = 0;
-    };
     for await (const chunk of body) {
+      writer.check();
+      if (bytes < HEAD_BYTES) head.push(chunk.byteLength > HEAD_BYTES - bytes ? chunk.subarray(0, HEAD_BYTES - bytes) : chunk);
       bytes += chunk.byteLength;
       if (bytes > limit) throw new CacheError(`instance ${sop} is larger than the whole cache (${limit} bytes)`, 'full');
       pending.push(chunk);
       pendingBytes += chunk.byteLength;
-      if (pendingBytes >= WRITE_BATCH) await write();
+      if (pendingBytes >= WRITE_BATCH) {
+        writer.write(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        const room = budget.room();
+        if (room) await room;
+      }
     }
-    if (pendingBytes) await write();
-    return bytes;
-  } finally {
-    await handle.close();
+    if (pendingBytes) writer.write(pending, pendingBytes);
+  } catch (err) {
+    await writer.close().catch(() => undefined);
+    throw err;
   }
+  const written = writer.close();
+  // Handled here so that a failure while the caller reads the next part is not an unhandled rejection.
+  written.catch(() => undefined);
+  return { bytes, head: Buffer.concat(head), written };
 }
 
 export class CacheError extends Error {
@@ -89,6 +194,19 @@ export function checkUid(uid: string, what: string): string {
   return uid;
 }
 
+function checkUids(got: { sopInstanceUid?: string; studyInstanceUid?: string; seriesInstanceUid?: string }, expected: ExpectedInstance): void {
+  const mismatch = (
+    [
+      ['SOP Instance UID', got.sopInstanceUid, expected.sopInstanceUid],
+      ['Study Instance UID', got.studyInstanceUid, expected.studyUid],
+      ['Series Instance UID', got.seriesInstanceUid, expected.seriesUid],
+    ] as const
+  ).find(([, value, want]) => value !== want);
+  if (mismatch) {
+    throw new CacheError(`instance ${expected.sopInstanceUid}: ${mismatch[0]} is ${mismatch[1] ?? 'missing'} in the file, ${mismatch[2]} expected`, 'refused');
+  }
+}
+
 export class ImageCache {
   readonly dir: string;
   readonly maxBytes: number;
@@ -103,6 +221,10 @@ export class ImageCache {
   private lastFlushMs = 0;
   /** Directories known to exist (a mkdir per instance costs a system call each). */
   private readonly made = new Set<string>();
+  /** Temporary file names: unique in this process (the tmp directory is emptied at each open). */
+  private readonly tmpPrefix = randomBytes(6).toString('hex');
+  private tmpCount = 0;
+  private readonly writeBudget = new WriteBudget();
 
   constructor(private readonly options: ImageCacheOptions) {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes <= 0) throw new RangeError(`cache size limit must be a positive number of bytes, got ${options.maxBytes}`);
@@ -225,10 +347,12 @@ export class ImageCache {
   async receive(expected: ExpectedInstance, body: AsyncIterable<Uint8Array>): Promise<StagedInstance> {
     const final = this.pathOf(expected.studyUid, expected.seriesUid, expected.sopInstanceUid);
     await this.ensureDir(this.tmpDir);
-    const tmp = join(this.tmpDir, `${randomBytes(12).toString('hex')}.part`);
+    const tmp = join(this.tmpDir, `${this.tmpPrefix}-${++this.tmpCount}.part`);
     let bytes: number;
+    let head: Buffer;
+    let written: Promise<void>;
     try {
-      bytes = await writeStream(tmp, body, this.maxBytes, expected.sopInstanceUid);
+      ({ bytes, head, written } = await writeStream(tmp, body, this.maxBytes, expected.sopInstanceUid, this.writeBudget));
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
@@ -242,20 +366,27 @@ export class ImageCache {
       bytes,
       commit: async () => {
         once();
-        return this.commitStaged(expected, tmp, final, bytes);
+        try {
+          await written;
+        } catch (err) {
+          await rm(tmp, { force: true });
+          throw err;
+        }
+        return this.commitStaged(expected, tmp, final, bytes, head);
       },
       discard: async () => {
         once();
+        await written.catch(() => undefined);
         await rm(tmp, { force: true });
       },
     };
   }
 
-  private async commitStaged(expected: ExpectedInstance, tmp: string, final: string, bytes: number): Promise<{ bytes: number; added: boolean }> {
+  private async commitStaged(expected: ExpectedInstance, tmp: string, final: string, bytes: number, head: Buffer): Promise<{ bytes: number; added: boolean }> {
     let placed = false;
     let reserved = false;
     try {
-      const attributes = await this.check(tmp, expected);
+      const attributes = await this.check(tmp, expected, { bytes: head, size: bytes });
       await this.makeRoom(bytes, expected.studyUid);
       // Counted from now on, so that instances committed at the same time do not all fit in the same room.
       this.unindexedBytes += bytes;
@@ -324,28 +455,20 @@ export class ImageCache {
     }
   }
 
-  private async check(path: string, expected: ExpectedInstance) {
+  /** `head`: the file's first bytes and size, still in memory: what they hold is not read back from the file. */
+  private async check(path: string, expected: ExpectedInstance, head: { bytes: Buffer; size: number }) {
     let layout;
     try {
-      layout = await scanPart10(path);
+      layout = await scanPart10(path, head);
     } catch (err) {
       if (err instanceof Part10Error) throw new CacheError(`instance ${expected.sopInstanceUid}: not a readable DICOM file (${err.message.replace(path + ': ', '')})`, 'refused');
       throw err;
     }
-    const mismatch = (
-      [
-        ['SOP Instance UID', layout.sopInstanceUid, expected.sopInstanceUid],
-        ['Study Instance UID', layout.studyInstanceUid, expected.studyUid],
-        ['Series Instance UID', layout.seriesInstanceUid, expected.seriesUid],
-      ] as const
-    ).find(([, got, want]) => got !== want);
-    if (mismatch) {
-      throw new CacheError(`instance ${expected.sopInstanceUid}: ${mismatch[0]} is ${mismatch[1] ?? 'missing'} in the file, ${mismatch[2]} expected`, 'refused');
-    }
+    checkUids(layout, expected);
     if (!layout.sopClassUid) throw new CacheError(`instance ${expected.sopInstanceUid}: no SOP Class UID`, 'refused');
     let attributes;
     try {
-      attributes = await indexAttributes(layout);
+      attributes = await indexAttributes(layout, head.bytes);
     } catch (err) {
       throw new CacheError(`instance ${expected.sopInstanceUid}: unreadable header (${(err as Error).message.replace(path + ': ', '')})`, 'refused');
     }
