@@ -19,7 +19,7 @@ import { checkLateImages } from './source/late-images-watch.js';
 import type { PortalUser } from './auth/session/index.js';
 import { CardReader } from './auth/card/card-reader.js';
 import { createCpsLoginRoutes } from './http/cps-login-routes.js';
-import { agentFetch } from './consumer/agent-fetch.js';
+import { nodeSourceGet } from './consumer/source-transport.js';
 import { resolveInvokeImageDisplay } from './source/invoke-image-display.js';
 import { createHttpApp } from './http/app.js';
 import { createLanApp, type LanEnv } from './http/lan-app.js';
@@ -331,7 +331,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         bridge,
         admits: () => work.admits() && !stopping,
         log: log.child({ component: 'consumer' }),
-        sourceFetch: agentFetch(dmp.sourceAgent),
+        sourceGet: nodeSourceGet(dmp.sourceAgent),
         audit: new AuditLog(db),
         ...(card && config.pkcs11.card.directMode
           ? { directSigner: (user: PortalUser) => (user.authentication?.method === 'cps-card' ? card.signerFor(user.authentication.cardSerial) : undefined) }

@@ -19,7 +19,7 @@ import { sendMllp } from '../../appliance/src/hl7/index.js';
 import { AuditLog } from '../../appliance/src/store/audit.js';
 import { Agent } from 'node:https';
 import { createSourceClient } from '../../appliance/src/consumer/source-client.js';
-import { agentFetch } from '../../appliance/src/consumer/agent-fetch.js';
+import { nodeSourceGet } from '../../appliance/src/consumer/source-transport.js';
 import { engineSecureContext, tokenTlsCredential } from '../../appliance/src/auth/pkcs11/tls-key.js';
 import { makeKeyToken } from '../peers/cps-token.js';
 import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
@@ -187,7 +187,7 @@ describe('the public listener: HTTPS, HTTP/2, mutual TLS between boxes', () => {
     const agent = new Agent({ keepAlive: true, secureContext: context });
     const series = JSON.parse((await get(`/dicom-web/studies/${study}/series`, { cert: pki.authClient, token })).body) as Record<string, { Value: string[] }>[];
     const seriesUid = series[0]!['0020000E']!.Value[0]!;
-    const client = createSourceClient({ fetch: agentFetch(agent) });
+    const client = createSourceClient({ get: nodeSourceGet(agent) });
     const sizes: number[] = [];
     for await (const part of client.retrieve({ url: new URL(`https://127.0.0.1:${box.httpPort}/dicom-web/studies/${study}/series/${seriesUid}`), accessToken: token, kosSopInstanceUid: box.archive.activeForStudy(study)!.sopInstanceUid, signal: new AbortController().signal })) {
       let n = 0;
@@ -197,7 +197,7 @@ describe('the public listener: HTTPS, HTTP/2, mutual TLS between boxes', () => {
     expect(sizes).toHaveLength(3);
     expect(sizes.every((n) => n > 1000)).toBe(true);
     // Without the client certificate the same pull is refused (mutual TLS required by this source).
-    const bare = createSourceClient({ fetch: agentFetch(new Agent({ ca: readFileSync(pki.ca.certPem) })) });
+    const bare = createSourceClient({ get: nodeSourceGet(new Agent({ ca: readFileSync(pki.ca.certPem) })) });
     const refused = bare.retrieve({ url: new URL(`https://127.0.0.1:${box.httpPort}/dicom-web/studies/${study}/series/${seriesUid}`), accessToken: token, kosSopInstanceUid: box.archive.activeForStudy(study)!.sopInstanceUid, signal: new AbortController().signal });
     await expect(refused.next()).rejects.toMatchObject({ kind: 'forbidden' });
     agent.destroy();

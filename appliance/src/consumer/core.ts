@@ -24,6 +24,7 @@ import { createLocalAccess, createLocalDicomweb } from './local-dicomweb.js';
 import { traitsFromContext, type OpenedPatient, type PatientTraits } from './patients.js';
 import { StudyLocks } from './retrieve.js';
 import { createSourceClient } from './source-client.js';
+import type { SourceGet } from './source-transport.js';
 import { consumerVihfSubject } from './vihf-subject.js';
 
 /** A study a professional opened in the session, as the portal shows it. */
@@ -63,8 +64,8 @@ export interface ConsumerDeps {
   whitelist: () => Whitelist | undefined;
   /** The practice's PACS (import). */
   bridge: PacsBridge;
-  /** Fetch for source DRIMboxes (inject one with the box's client certificate for mTLS). */
-  sourceFetch?: typeof fetch;
+  /** GETs to source DRIMboxes (give one with the box's client certificate for mutual TLS). */
+  sourceGet?: SourceGet;
   log?: Logger;
   now?: () => number;
   /** Whether new long work may start (false while the box lets an update through). */
@@ -136,7 +137,7 @@ export async function createConsumerCore(deps: ConsumerDeps) {
   const jobs = new JobRegistry();
   const locks = new StudyLocks();
   const client = createSourceClient({
-    ...(deps.sourceFetch ? { fetch: deps.sourceFetch } : {}),
+    ...(deps.sourceGet ? { get: deps.sourceGet } : {}),
     responseTimeoutMs: settings.sourceResponseTimeoutMs,
     idleTimeoutMs: settings.sourceIdleTimeoutMs,
   });

@@ -4,6 +4,7 @@ import { boundaryOf } from '../dicomweb/multipart-reader.js';
 import { MultipartError } from '../dicomweb/multipart-scanner.js';
 import { NotPart10Error } from '../dicomweb/part10-peek.js';
 import { PartFeed } from './part-feed.js';
+import { nodeSourceGet, type SourceAnswer, type SourceGet } from './source-transport.js';
 
 /**
  * WADO-RS client of a source DRIMbox (ci-sis-imaging.md §3.2): series or instance retrieval with the user's Pro
@@ -57,7 +58,8 @@ export interface SourcePart {
 }
 
 export interface SourceClientOptions {
-  fetch?: typeof fetch;
+  /** How GETs reach a source (default: node:http/https with Node's agents; give one with the box's certificate). */
+  get?: SourceGet;
   responseTimeoutMs?: number;
   idleTimeoutMs?: number;
 }
@@ -79,7 +81,7 @@ function statusError(status: number, host: string, withToken: boolean): SourceEr
 }
 
 export function createSourceClient(options: SourceClientOptions = {}): SourceClient {
-  const fetchImpl = options.fetch ?? fetch;
+  const get = options.get ?? nodeSourceGet();
   const responseTimeoutMs = options.responseTimeoutMs ?? 30_000;
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
 
@@ -95,18 +97,17 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
       timedOut = true;
       controller.abort(new Error('response timeout'));
     }, responseTimeoutMs);
-    let res: Response;
+    let res: SourceAnswer;
     try {
-      res = await fetchImpl(request.url, {
-        headers: {
+      res = await get(
+        request.url,
+        {
           accept: SOURCE_ACCEPT,
           ...(request.accessToken ? { authorization: `Bearer ${request.accessToken}` } : {}),
           'kos-sopinstanceuid': request.kosSopInstanceUid,
         },
-        // A redirect could lead anywhere, outside the whitelist: never followed.
-        redirect: 'error',
-        signal: controller.signal,
-      });
+        controller.signal,
+      );
     } catch (err) {
       request.signal.removeEventListener('abort', onAbort);
       if (request.signal.aborted) throw new SourceError('cancelled', 'récupération annulée', undefined, { cause: err });
@@ -129,17 +130,17 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
     try {
       if (res.status === 204) return;
       if (res.status !== 200 || !res.body) {
-        await res.body?.cancel().catch(() => undefined);
+        res.body?.destroy();
         throw statusError(res.status, host, !!request.accessToken);
       }
       const contentType = res.headers.get('content-type') ?? '';
       const media = parseMediaType(contentType);
       const boundary = boundaryOf(contentType);
       if (!media || media.type !== 'multipart' || media.subtype !== 'related' || !boundary) {
-        await res.body.cancel().catch(() => undefined);
+        res.body.destroy();
         throw new SourceError('protocol', `la DRIMbox source ${host} n'a pas répondu en multipart/related (${contentType || 'sans type'})`);
       }
-      const reader = res.body.getReader();
+      const chunks = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
       // The idle limit counts only while waiting for the source (not while the disk is slow): one timer, re-armed
       // at each read rather than one created per chunk.
       let reading = false;
@@ -152,7 +153,7 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
         idleTimer.refresh();
         reading = true;
         try {
-          const chunk = await reader.read();
+          const chunk = await chunks.next();
           return chunk.done ? undefined : chunk.value;
         } finally {
           reading = false;
@@ -171,7 +172,8 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
         }
       } finally {
         clearTimeout(idleTimer);
-        await reader.cancel().catch(() => undefined);
+        // Read to its end: nothing happens; left early: the stream is destroyed and its connection closed.
+        await chunks.return?.().catch(() => undefined);
       }
     } catch (err) {
       throw failure(err);
@@ -188,26 +190,24 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
     request.signal.addEventListener('abort', onAbort, { once: true });
     const deadline = setTimeout(() => controller.abort(new Error('response timeout')), responseTimeoutMs);
     try {
-      const res = await fetchImpl(new URL(`${request.url.href}/metadata`), {
-        headers: {
+      const res = await get(
+        new URL(`${request.url.href}/metadata`),
+        {
           accept: 'application/dicom+json',
-          // Decoded by fetch; metadata is text, several times smaller gzipped.
+          // Decoded by the transport; metadata is text, several times smaller gzipped.
           'accept-encoding': 'gzip',
           ...(request.accessToken ? { authorization: `Bearer ${request.accessToken}` } : {}),
           'kos-sopinstanceuid': request.kosSopInstanceUid,
         },
-        redirect: 'error',
-        signal: controller.signal,
-      });
+        controller.signal,
+      );
       if (res.status !== 200 || !res.body) {
-        await res.body?.cancel().catch(() => undefined);
+        res.body?.destroy();
         throw statusError(res.status, host, !!request.accessToken);
       }
       const chunks: Uint8Array[] = [];
       let total = 0;
-      const reader = res.body.getReader();
-      for (let r = await reader.read(); !r.done; r = await reader.read()) {
-        const chunk = r.value;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
         total += chunk.byteLength;
         if (total > maxBytes) {
           controller.abort(new Error('too large'));

@@ -1,3 +1,4 @@
+import type { Statement, Transaction } from 'better-sqlite3';
 import type { Db } from './database.js';
 
 /**
@@ -81,20 +82,29 @@ function studyFrom(r: RawStudy): CachedStudyRow {
 }
 
 export class ConsumerCacheIndex {
+  /** Statements prepared once each: several run per instance, hundreds a second during a pull. */
+  private readonly statements = new Map<string, Statement<unknown[]>>();
+
   constructor(private readonly db: Db) {}
 
+  private prepare(sql: string): Statement<unknown[]> {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
+
   totalBytes(): number {
-    return (this.db.prepare('SELECT coalesce(sum(bytes), 0) AS n FROM consumer_cache_studies').get() as { n: number }).n;
+    return (this.prepare('SELECT coalesce(sum(bytes), 0) AS n FROM consumer_cache_studies').get() as { n: number }).n;
   }
 
   study(studyUid: string): CachedStudyRow | undefined {
-    const r = this.db.prepare('SELECT * FROM consumer_cache_studies WHERE study_uid = ?').get(studyUid) as RawStudy | undefined;
+    const r = this.prepare('SELECT * FROM consumer_cache_studies WHERE study_uid = ?').get(studyUid) as RawStudy | undefined;
     return r ? studyFrom(r) : undefined;
   }
 
   /** Least recently used first. */
   studiesByAge(): CachedStudyRow[] {
-    return (this.db.prepare('SELECT * FROM consumer_cache_studies ORDER BY last_used_at, created_at').all() as RawStudy[]).map(studyFrom);
+    return (this.prepare('SELECT * FROM consumer_cache_studies ORDER BY last_used_at, created_at').all() as RawStudy[]).map(studyFrom);
   }
 
   series(studyUid: string): CachedSeriesRow[] {
@@ -130,7 +140,7 @@ export class ConsumerCacheIndex {
   /** SOP Instance UIDs of a study on disk, per series. */
   cachedSops(studyUid: string): Map<string, Set<string>> {
     const out = new Map<string, Set<string>>();
-    const rows = this.db.prepare('SELECT series_uid, sop_instance_uid FROM consumer_cache_instances WHERE study_uid = ?').all(studyUid) as {
+    const rows = this.prepare('SELECT series_uid, sop_instance_uid FROM consumer_cache_instances WHERE study_uid = ?').all(studyUid) as {
       series_uid: string;
       sop_instance_uid: string;
     }[];
@@ -142,59 +152,49 @@ export class ConsumerCacheIndex {
     return out;
   }
 
-  /** Statements of `addInstance`, prepared once (it runs per instance, hundreds a second during a pull). */
-  private adding?: (i: NewCachedInstance, now: number) => boolean;
-
   /** Indexes a complete file; false when the instance was already indexed (nothing changes then). */
   addInstance(i: NewCachedInstance, now: number): boolean {
-    this.adding ??= this.prepareAdding();
-    return this.adding(i, now);
-  }
-
-  private prepareAdding(): (i: NewCachedInstance, now: number) => boolean {
-    const study = this.db.prepare(
-      `INSERT INTO consumer_cache_studies (study_uid, study_json, created_at, last_used_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (study_uid) DO UPDATE SET last_used_at = excluded.last_used_at`,
-    );
-    const series = this.db.prepare('INSERT OR IGNORE INTO consumer_cache_series (study_uid, series_uid, series_json) VALUES (?, ?, ?)');
-    const instance = this.db.prepare(
-      `INSERT OR IGNORE INTO consumer_cache_instances
-         (study_uid, series_uid, sop_instance_uid, sop_class_uid, transfer_syntax_uid, bytes, instance_number, instance_json, stored_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const count = this.db.prepare('UPDATE consumer_cache_studies SET bytes = bytes + ?, instances = instances + 1 WHERE study_uid = ?');
-    const add = this.db.transaction((i: NewCachedInstance, now: number) => {
-      study.run(i.studyUid, i.studyJson, now, now);
-      series.run(i.studyUid, i.seriesUid, i.seriesJson);
-      const added = instance.run(i.studyUid, i.seriesUid, i.sopInstanceUid, i.sopClassUid, i.transferSyntaxUid, i.bytes, i.instanceNumber ?? null, i.instanceJson, now).changes;
-      if (added) count.run(i.bytes, i.studyUid);
+    this.adding ??= this.db.transaction((i: NewCachedInstance, now: number) => {
+      this.prepare(
+        `INSERT INTO consumer_cache_studies (study_uid, study_json, created_at, last_used_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (study_uid) DO UPDATE SET last_used_at = excluded.last_used_at`,
+      ).run(i.studyUid, i.studyJson, now, now);
+      this.prepare('INSERT OR IGNORE INTO consumer_cache_series (study_uid, series_uid, series_json) VALUES (?, ?, ?)').run(i.studyUid, i.seriesUid, i.seriesJson);
+      const added = this.prepare(
+        `INSERT OR IGNORE INTO consumer_cache_instances
+           (study_uid, series_uid, sop_instance_uid, sop_class_uid, transfer_syntax_uid, bytes, instance_number, instance_json, stored_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(i.studyUid, i.seriesUid, i.sopInstanceUid, i.sopClassUid, i.transferSyntaxUid, i.bytes, i.instanceNumber ?? null, i.instanceJson, now).changes;
+      if (added) this.prepare('UPDATE consumer_cache_studies SET bytes = bytes + ?, instances = instances + 1 WHERE study_uid = ?').run(i.bytes, i.studyUid);
       return added > 0;
     });
-    return (i, now) => add.immediate(i, now);
+    return this.adding.immediate(i, now);
   }
+
+  private adding?: Transaction<(i: NewCachedInstance, now: number) => boolean>;
 
   /** Forgets an instance whose file went missing. */
   removeInstance(studyUid: string, sopInstanceUid: string): void {
     this.db.transaction(() => {
-      const r = this.db.prepare('SELECT bytes FROM consumer_cache_instances WHERE study_uid = ? AND sop_instance_uid = ?').get(studyUid, sopInstanceUid) as
+      const r = this.prepare('SELECT bytes FROM consumer_cache_instances WHERE study_uid = ? AND sop_instance_uid = ?').get(studyUid, sopInstanceUid) as
         | { bytes: number }
         | undefined;
       if (!r) return;
-      this.db.prepare('DELETE FROM consumer_cache_instances WHERE study_uid = ? AND sop_instance_uid = ?').run(studyUid, sopInstanceUid);
-      this.db.prepare('UPDATE consumer_cache_studies SET bytes = bytes - ?, instances = instances - 1 WHERE study_uid = ?').run(r.bytes, studyUid);
+      this.prepare('DELETE FROM consumer_cache_instances WHERE study_uid = ? AND sop_instance_uid = ?').run(studyUid, sopInstanceUid);
+      this.prepare('UPDATE consumer_cache_studies SET bytes = bytes - ?, instances = instances - 1 WHERE study_uid = ?').run(r.bytes, studyUid);
     }).immediate();
   }
 
   touch(studyUid: string, at: number): void {
-    this.db.prepare('UPDATE consumer_cache_studies SET last_used_at = max(last_used_at, ?) WHERE study_uid = ?').run(at, studyUid);
+    this.prepare('UPDATE consumer_cache_studies SET last_used_at = max(last_used_at, ?) WHERE study_uid = ?').run(at, studyUid);
   }
 
   deleteStudy(studyUid: string): boolean {
-    return this.db.prepare('DELETE FROM consumer_cache_studies WHERE study_uid = ?').run(studyUid).changes > 0;
+    return this.prepare('DELETE FROM consumer_cache_studies WHERE study_uid = ?').run(studyUid).changes > 0;
   }
 
   allStudyUids(): string[] {
-    return (this.db.prepare('SELECT study_uid FROM consumer_cache_studies').all() as { study_uid: string }[]).map((r) => r.study_uid);
+    return (this.prepare('SELECT study_uid FROM consumer_cache_studies').all() as { study_uid: string }[]).map((r) => r.study_uid);
   }
 }
 

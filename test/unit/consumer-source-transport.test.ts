@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentFetch } from '../../appliance/src/consumer/agent-fetch.js';
+import { nodeSourceGet, SourceRedirectError, type SourceAnswer } from '../../appliance/src/consumer/source-transport.js';
 import { makeTestPki } from '../fixtures/pki/make-test-pki.js';
 
-/** The mTLS fetch of the consumer: asks for gzip like fetch does, and hands the decoded body on. */
+/** The consumer's GETs to source boxes (mutual TLS through an Agent): gzip asked for and decoded, redirects refused. */
 let dir: string;
 let server: Server;
 let base: string;
@@ -17,11 +17,14 @@ const payload = Buffer.concat([Buffer.from('--b\r\nContent-Type: application/dic
 const seen: (string | undefined)[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'agent-fetch-'));
+  dir = mkdtempSync(join(tmpdir(), 'source-get-'));
   const pki = makeTestPki(join(dir, 'pki'));
   server = createServer({ cert: readFileSync(pki.server.certPem), key: readFileSync(pki.server.keyPem) }, (req, res) => {
     seen.push(req.headers['accept-encoding']);
-    if (req.url === '/broken') {
+    if (req.url === '/moved') {
+      res.writeHead(302, { location: 'https://elsewhere.example/' });
+      res.end();
+    } else if (req.url === '/broken') {
       res.writeHead(200, { 'content-encoding': 'gzip' });
       res.end(Buffer.concat([gzipSync(payload).subarray(0, 100), Buffer.from('not gzip at all')]));
     } else if (req.url === '/plain' || !String(req.headers['accept-encoding']).includes('gzip')) {
@@ -44,24 +47,43 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('agentFetch', () => {
+const never = new AbortController().signal;
+
+async function bytesOf(answer: SourceAnswer): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of answer.body!) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('nodeSourceGet', () => {
   it('asks for gzip and gives the decoded bytes, without the encoding headers', async () => {
-    const res = await agentFetch(agent)(`${base}/study`);
+    const res = await nodeSourceGet(agent)(new URL(`${base}/study`), {}, never);
     expect(seen.at(-1)).toBe('gzip');
     expect(res.headers.get('content-encoding')).toBeNull();
     expect(res.headers.get('content-length')).toBeNull();
-    expect(Buffer.from(await res.arrayBuffer()).equals(payload)).toBe(true);
+    expect((await bytesOf(res)).equals(payload)).toBe(true);
   });
 
   it('passes an identity answer through, and keeps an Accept-Encoding the caller chose', async () => {
-    const res = await agentFetch(agent)(`${base}/plain`, { headers: { 'accept-encoding': 'identity' } });
+    const res = await nodeSourceGet(agent)(new URL(`${base}/plain`), { 'Accept-Encoding': 'identity' }, never);
     expect(seen.at(-1)).toBe('identity');
     expect(res.headers.get('content-length')).toBe(String(payload.length));
-    expect(Buffer.from(await res.arrayBuffer()).equals(payload)).toBe(true);
+    expect((await bytesOf(res)).equals(payload)).toBe(true);
   });
 
   it('a corrupt gzip body fails the read, it does not end quietly short', async () => {
-    const res = await agentFetch(agent)(`${base}/broken`);
-    await expect(res.arrayBuffer()).rejects.toThrow();
+    const res = await nodeSourceGet(agent)(new URL(`${base}/broken`), {}, never);
+    await expect(bytesOf(res)).rejects.toThrow();
+  });
+
+  it('refuses a redirect instead of following it', async () => {
+    await expect(nodeSourceGet(agent)(new URL(`${base}/moved`), {}, never)).rejects.toBeInstanceOf(SourceRedirectError);
+  });
+
+  it('is cancelled by its signal while the body streams', async () => {
+    const controller = new AbortController();
+    const res = await nodeSourceGet(agent)(new URL(`${base}/plain`), { 'accept-encoding': 'identity' }, controller.signal);
+    controller.abort(new Error('enough'));
+    await expect(bytesOf(res)).rejects.toThrow();
   });
 });
