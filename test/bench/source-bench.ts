@@ -129,7 +129,7 @@ const best = [
   { what: 'one connection kept open', rate: kept1.rate },
   { what: '4 connections kept open', rate: kept4.rate },
 ].sort((a, b) => b.rate - a.rate)[0]!;
-console.log(`goal figure: the best realistic case (${best.what})`);
+console.log(`(hl7-msgs-per-s below is the best realistic case: ${best.what})`);
 printGoal('hl7-msgs-per-s', best.rate, 500, ' msg/s');
 console.log(`peak RSS of the process (box + bench) ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
 await box.stop();
