@@ -189,6 +189,11 @@ export class ScuAssociation {
       association.acceptedListener = () => settle(undefined);
       socket.once('connect', () => {
         clearTimeout(connectTimer);
+        // Cancelled or timed out while TCP was connecting: the association is already aborted, nothing to send.
+        if (settled || association.connection.state !== 'Sta5-awaiting-ac') {
+          socket.destroy();
+          return;
+        }
         association.lastActivity = Date.now();
         association.connection.requestAssociation(association.request);
       });
