@@ -29,6 +29,22 @@ describe('PduReader', () => {
     }
   });
 
+  it('reads into one buffer the socket overwrites each time (onread): pending bytes are carried, every PDU intact', () => {
+    const stream = Buffer.concat([pdu(0x04, Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251))), pdu(0x05, Buffer.alloc(4, 7)), pdu(0x04, Buffer.from('last'))]);
+    for (const size of [1, 5, 6, 7, 1000, 65_536, 70_006]) {
+      const got: Buffer[] = [];
+      const reader = new PduReader(1 << 20, (p) => got.push(Buffer.from(p)));
+      const socketBuffer = Buffer.alloc(size);
+      for (let at = 0; at < stream.length; at += size) {
+        const n = stream.copy(socketBuffer, 0, at, at + size);
+        reader.push(socketBuffer.subarray(0, n));
+        socketBuffer.fill(0xee); // the next read overwrites it
+      }
+      expect(Buffer.concat(got).equals(stream)).toBe(true);
+      expect(got).toHaveLength(3);
+    }
+  });
+
   it('refuses an unknown PDU type and a PDU longer than the box accepts', () => {
     expect(() => new PduReader(1024, () => {}).push(pdu(0x09, Buffer.alloc(2)))).toThrow(/unknown PDU type 0x9/);
     expect(() => new PduReader(1024, () => {}).push(pdu(0x04, Buffer.alloc(1025)).subarray(0, 10))).toThrow(/PDU of 1025 bytes exceeds the 1024/);

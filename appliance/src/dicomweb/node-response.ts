@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import type { MeterResult } from './streams.js';
+import { takeGiveBack } from './lent-chunks.js';
 
 /**
  * Writes a streamed answer straight to the Node response of @hono/node-server (`c.env.outgoing`), without the
@@ -28,7 +29,9 @@ export async function writeToNodeResponse(res: ServerResponse, status: number, h
         await iterator.return?.();
         return;
       }
-      if (!res.write(next.value) && !gone) {
+      const giveBack = takeGiveBack(next.value);
+      const sent = giveBack && ((err?: Error | null) => (err ? undefined : giveBack()));
+      if (!res.write(next.value, sent) && !gone) {
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
       }

@@ -59,6 +59,7 @@ const ARTIM_MS = 5_000;
  */
 export class DicomConnection {
   private current: UpperLayerState;
+  private readonly reader: PduReader;
   private failed = false;
   private artim: NodeJS.Timeout | undefined;
   /** Release collision as acceptor (Sta10): the box answers once the peer has answered. */
@@ -72,19 +73,25 @@ export class DicomConnection {
     private readonly events: ConnectionEvents,
   ) {
     this.current = role === 'acceptor' ? 'Sta2-awaiting-rq' : 'Sta5-awaiting-ac';
-    const reader = new PduReader(maxReceiveLength, (pdu) => this.received(pdu));
-    socket.on('data', (chunk: Buffer) => {
-      if (this.failed || this.current === 'closed') return;
-      try {
-        reader.push(chunk);
-      } catch (err) {
-        this.protocolFailure(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
+    this.reader = new PduReader(maxReceiveLength, (pdu) => this.received(pdu));
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('close', () => {
       this.current = 'closed';
       clearTimeout(this.artim);
     });
+  }
+
+  /**
+   * Bytes from the peer: the socket's 'data', or, for a socket reading into a buffer of its own (`onread`), a view
+   * of that buffer: nothing here keeps a PDU past its handling (see PduReader).
+   */
+  receive(chunk: Buffer): void {
+    if (this.failed || this.current === 'closed') return;
+    try {
+      this.reader.push(chunk);
+    } catch (err) {
+      this.protocolFailure(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   get state(): UpperLayerState {

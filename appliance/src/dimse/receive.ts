@@ -67,7 +67,8 @@ export class Receiver {
         if (this.command) throw new Error('command fragment received while a dataset was expected');
         if (this.commandContext !== undefined && this.commandContext !== pdv.contextId) throw new Error('command fragments on two presentation contexts');
         this.commandContext = pdv.contextId;
-        this.commandChunks.push(pdv.value);
+        // Copied: a PDV may be a view of the socket's read buffer (PduReader), and a command may span reads.
+        this.commandChunks.push(Buffer.from(pdv.value));
         this.commandBytes += pdv.value.length;
         if (this.commandBytes > MAX_COMMAND_BYTES) throw new Error('DIMSE command longer than 64 KiB');
         if (pdv.last) this.commandComplete(context);
@@ -123,7 +124,7 @@ export class Receiver {
 
   private datasetFragment(context: PresentationContext, message: DimseMessage, value: Buffer, last: boolean): void {
     if (message.commandField !== CommandField.CStoreRq) {
-      this.datasetChunks.push(value);
+      this.datasetChunks.push(Buffer.from(value));
       this.heldBytes += value.length;
       if (this.heldBytes > MAX_HELD_DATASET_BYTES) throw new Error('dataset of a non-C-STORE message longer than 16 MiB');
       if (!last) return;

@@ -10,7 +10,10 @@ export type StoreDecision = { instance: ReceivedInstance } | { failure: { status
 
 /** Where the dataset bytes of one incoming C-STORE go, as they arrive. */
 export interface StoreSink {
-  /** false: buffered past the high-water mark, the caller pauses the socket until drained() resolves. */
+  /**
+   * false: buffered past the high-water mark, the caller pauses the socket until drained() resolves. `chunk` may be
+   * a view of the socket's read buffer, valid only during the call: a sink copies what it keeps.
+   */
   write(chunk: Buffer): boolean;
   drained(): Promise<void>;
   end(): Promise<StoreDecision>;

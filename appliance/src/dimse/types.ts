@@ -32,17 +32,35 @@ export interface ReceivedInstance {
   held?: HeldBytes;
 }
 
-/** A received instance's Part-10 bytes kept in memory; `release` gives their share of the budget back (idempotent). */
+/**
+ * A received instance's Part-10 bytes kept in memory, as views of pooled blocks. `release` (idempotent) gives the
+ * budget back, and the blocks to the pool unless they were lent: copy what must outlive it.
+ */
 export interface HeldBytes {
   chunks: readonly Buffer[];
+  readonly released: boolean;
   release(): void;
+  /**
+   * The chunks handed on to a writer (a socket): each block goes back to the pool with its `giveBack`, called once
+   * the writer is done with it, not at `release`; a block never given back is left to the collector.
+   */
+  lend(): { chunk: Buffer; giveBack(): void }[];
 }
 
 /** Bytes a retrieve may hold in memory at once, shared by its instances (see RetrieveOptions.memory). */
 export interface MemoryBudget {
   /** Takes `bytes` from the budget; false (and nothing taken) when they do not fit. */
   take(bytes: number): boolean;
+  /** Takes `bytes` even past the limit (what a paused association still delivers). */
+  force(bytes: number): void;
+  /** The reader took `bytes`. */
   give(bytes: number): void;
+  /** `bytes` are no longer held, without a reader having taken them (spilled to disk, or dropped). */
+  drop(bytes: number): void;
+  /** An instance over the budget may wait for room rather than go to disk. */
+  readonly canWait: boolean;
+  /** Resolves true once the budget has room, false when none came within its wait. */
+  room(): Promise<boolean>;
 }
 
 export interface RetrieveProgress {
@@ -84,9 +102,10 @@ export interface RetrieveOptions {
    */
   onlyTransferSyntax?: string;
   /**
-   * C-GET only: instances are kept in memory while this budget lasts, handed on from there (no disk round trip),
-   * and written to `outDir` past it. The C-STORE-RSP never waits for the reader: a slow client costs disk, not the
-   * PACS's patience. Whoever receives a held instance releases it (`held.release()`) once its bytes are used.
+   * C-GET only: instances are kept in memory while this budget lasts, handed on from there (no disk round trip).
+   * Past it, the association pauses at most the budget's wait (ByteBudget) for the reader to catch up, then the
+   * instances go to `outDir`: a stalled client costs disk, never more than that wait of the PACS's patience.
+   * Whoever receives a held instance releases it (`held.release()`) once its bytes are used.
    */
   memory?: MemoryBudget;
 }
