@@ -5,6 +5,7 @@ import { MultipartError } from '../dicomweb/multipart-scanner.js';
 import { NotPart10Error } from '../dicomweb/part10-peek.js';
 import { PartFeed } from './part-feed.js';
 import { nodeSourceGet, type SourceAnswer, type SourceGet } from './source-transport.js';
+import { readableChunks } from '../dicomweb/readable-chunks.js';
 
 /**
  * WADO-RS client of a source DRIMbox (ci-sis-imaging.md §3.2): series or instance retrieval with the user's Pro
@@ -140,7 +141,7 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
         res.body.destroy();
         throw new SourceError('protocol', `la DRIMbox source ${host} n'a pas répondu en multipart/related (${contentType || 'sans type'})`);
       }
-      const chunks = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      const chunks = readableChunks(res.body);
       // The idle limit counts only while waiting for the source (not while the disk is slow): one timer, re-armed
       // at each read rather than one created per chunk.
       let reading = false;

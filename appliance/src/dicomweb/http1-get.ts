@@ -1,4 +1,5 @@
 import { Agent, request, type IncomingMessage } from 'node:http';
+import { readableChunks } from './readable-chunks.js';
 
 /**
  * A plain-HTTP/1.1 GET for the PACS's DICOMweb answers on Node's own HTTP client (node:http, its llhttp parser):
@@ -69,7 +70,8 @@ export function http1Get(url: URL, options: Http1GetOptions): Promise<Http1Answe
 
 /** The body; leaving it early (`return`, even before the first `next`) closes the connection. */
 function bodyOf(res: IncomingMessage, options: Http1GetOptions, url: URL): AsyncIterableIterator<Uint8Array> {
-  const chunks = res[Symbol.asyncIterator]() as AsyncIterableIterator<Buffer>;
+  // Attached on the first read only: a caller that pipes `stream` instead must not have a second reader.
+  let chunks: AsyncIterableIterator<Buffer> | undefined;
   const failure = (err: unknown) => (options.signal.aborted ? options.signal.reason : err instanceof Http1Error ? err : new Http1Error(`GET ${url.pathname}: the body was cut (${(err as Error).message})`, { cause: err }));
   return {
     async next(): Promise<IteratorResult<Uint8Array>> {
@@ -82,7 +84,7 @@ function bodyOf(res: IncomingMessage, options: Http1GetOptions, url: URL): Async
             rejectIdle(error);
           }, options.idleTimeoutMs);
         });
-        const next = await Promise.race([chunks.next(), silent]);
+        const next = await Promise.race([(chunks ??= readableChunks(res)).next(), silent]);
         if (next.done && !res.complete) throw new Http1Error('the connection closed before the end of the body');
         return next;
       } catch (err) {
@@ -94,7 +96,7 @@ function bodyOf(res: IncomingMessage, options: Http1GetOptions, url: URL): Async
     },
     async return(): Promise<IteratorResult<Uint8Array>> {
       if (!res.complete) res.destroy();
-      await chunks.return?.();
+      await chunks?.return?.();
       return { done: true, value: undefined };
     },
     [Symbol.asyncIterator]() {
