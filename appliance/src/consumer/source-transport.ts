@@ -33,7 +33,7 @@ export class SourceRedirectError extends TypeError {
 /** Plain-HTTP sources (loopback tests, benches): connections kept alive, bounded. */
 const plainAgent = new HttpAgent({ keepAlive: true, maxSockets: 16, maxFreeSockets: 4, timeout: 60_000 });
 
-function answerOf(res: IncomingMessage, method: string): SourceAnswer {
+function answerOf(res: IncomingMessage): SourceAnswer {
   const status = res.statusCode ?? 0;
   const gzipped = /^\s*(x-)?gzip\s*$/i.test(String(res.headers['content-encoding'] ?? ''));
   const headers = new Headers();
@@ -41,7 +41,7 @@ function answerOf(res: IncomingMessage, method: string): SourceAnswer {
     if (gzipped && (name === 'content-encoding' || name === 'content-length')) continue;
     for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, String(v));
   }
-  if (status === 204 || status === 304 || method === 'HEAD') {
+  if (status === 204 || status === 304) {
     res.resume();
     return { status, headers, body: null };
   }
@@ -69,7 +69,7 @@ export function nodeSourceGet(tlsAgent?: HttpsAgent): SourceGet {
           reject(new SourceRedirectError(status, res.headers.location));
           return;
         }
-        resolve(answerOf(res, 'GET'));
+        resolve(answerOf(res));
       };
       const req = secure ? httpsRequest(url, { ...options, ...(tlsAgent ? { agent: tlsAgent } : {}) }, onResponse) : httpRequest(url, { ...options, agent: plainAgent }, onResponse);
       req.on('error', reject);

@@ -67,9 +67,7 @@ export class MemoryFirstSink implements StoreSink {
   destroy(): void {
     this.destroyed = true;
     this.file?.destroy();
-    this.release(this.blocks, this.heldBytes, false);
-    this.blocks = [];
-    this.heldBytes = 0;
+    this.dropHeld();
   }
 
   private hold(chunk: Buffer): void {
@@ -101,9 +99,7 @@ export class MemoryFirstSink implements StoreSink {
       if (skip < view.length) file.write(view.subarray(skip));
       skip = Math.max(0, skip - view.length);
     }
-    this.release(this.blocks, this.heldBytes, false);
-    this.blocks = [];
-    this.heldBytes = 0;
+    this.dropHeld();
     return file;
   }
 
@@ -139,6 +135,13 @@ export class MemoryFirstSink implements StoreSink {
         });
       },
     };
+  }
+
+  /** What is held goes back unread (spilled to disk, or the instance dropped). */
+  private dropHeld(): void {
+    this.release(this.blocks, this.heldBytes, false);
+    this.blocks = [];
+    this.heldBytes = 0;
   }
 
   /** `read`: the reader took the bytes (the budget's waits resume), rather than a spill or an abort dropping them. */
