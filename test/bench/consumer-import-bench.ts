@@ -1,14 +1,16 @@
 /**
  * Consumer import, one run, figures only: a synthetic CT study (default 1,300 instances of 512×512, two series)
  * published by "Saint-Pierre" (Orthanc + our DICOMweb routes), opened in the Strasbourg portal (contextual call,
- * PSC login, DMP ITI-18/43), pulled into the cache, then imported into the local Orthanc by C-STORE — compared
+ * PSC login, DMP ITI-18/43) and pulled into the cache. Then the pull alone, in a child process (wan-pull.ts):
+ * against curl fetching the same series URLs with the same headers into files (goal pull-vs-curl), and pinned to
+ * one core with taskset while the source box and its PACS are pinned to the other (goal pi-one-core: a 200 MB study
+ * into the cache in under 10 s on one core). Last, the study imported into the local Orthanc by C-STORE — compared
  * with dcmtk's storescu sending the same files to the same Orthanc.
- * Then the pull alone, in a child process (wan-pull.ts): against curl fetching the same series URLs with the same
- * headers into files (goal pull-vs-curl), and pinned to one core with taskset while the source box and its PACS
- * are pinned to the other (goal pi-one-core: a 200 MB study into the cache in under 10 s on one core).
  *   npx tsx test/bench/consumer-import-bench.ts [instances] [rows] [import associations]
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobProgress } from '../../appliance/src/consumer/index.js';
 import { runDcmtk } from '../peers/dcmtk.js';
@@ -41,6 +43,7 @@ console.log(`setting up: ${INSTANCES} instances of ${ROWS}×${ROWS} (synthesis, 
 const setup = t();
 const bed = await startConsumerBed({ examSizes: [INSTANCES], rows: ROWS, settings: { cacheMaxBytes: 8 * 1024 * 1024 * 1024, importAssociations: LANES } });
 console.log(`set up in ${seconds(t() - setup)} s`);
+const pullDir = mkdtempSync(join(tmpdir(), 'pull-bench-'));
 try {
   const exam = bed.exams[0]!;
   const totalBytes = exam.study.files.length;
@@ -81,43 +84,15 @@ try {
   const cachedBytes = retrieved.bytes;
   const retrievePeakMb = rss.peakMb();
 
-  // 2. Import from the cache into the local PACS (as stored), then with patient-ID coercion.
   /** Each timed phase starts with the disk's write-back done (the previous phase wrote hundreds of MB). */
   const settle = () => execFileSync('sync');
 
-  async function importRun(form: Record<string, string>): Promise<{ ms: number; p: JobProgress }> {
-    settle();
-    const start = t();
-    const res = await browser.post(`/portal/etudes/${exam.study.studyInstanceUid}/importer`, form);
-    const p = await follow(res.headers.get('location')!.split('/').pop()!);
-    const ms = t() - start;
-    if (p.state !== 'done') throw new Error(`import ended ${p.state}: ${p.message} ${JSON.stringify(p.failures.slice(0, 3))}`);
-    return { ms, p };
-  }
-  async function clearLocalPacs(): Promise<void> {
-    for (const id of await bed.localPacs.rest<string[]>('/studies')) await bed.localPacs.rest(`/studies/${id}`, { method: 'DELETE' });
-  }
-  rss.reset();
-  const plain = await importRun({});
-  const plainPeakMb = rss.peakMb();
-  await clearLocalPacs();
-  rss.reset();
-  const coerced = await importRun({ coercion: '1', ipp: 'STRAS-0042', emetteur: 'CABINET-STRAS&1.2.250.1.999.67.1&ISO' });
-  const coercedPeakMb = rss.peakMb();
-  await clearLocalPacs();
-
-  // 3. dcmtk storescu of the same files to the same PACS.
-  settle();
-  const storeStart = t();
-  const store = await runDcmtk('storescu', ['-aet', 'DRIMBOX', '-aec', bed.localPacs.aeTitle, '+sd', '+r', '127.0.0.1', String(bed.localPacs.dicomPort), join(bed.dir, 'exam-0')], 600_000);
-  const storescuMs = t() - storeStart;
-  if (store.code !== 0) throw new Error(`storescu failed: ${store.stderr.slice(0, 500)}`);
-  const inPacs = (await bed.localPacs.rest<string[]>('/instances')).length;
-
-  // 4. The pull alone, in a child process, against curl of the same series URLs (same headers), side by side.
+  // 2. The pull alone, in a child process, against curl of the same series URLs (same headers), side by side. Before
+  // the imports, and with the pulled caches kept until the end: deleting thousands of files (the local PACS cleared,
+  // a previous run's cache) just before a pull makes ext4 scan the freed inodes at each file the pull creates.
   const manifest = await manifestOf(join(bed.dir, 'exam-0'), exam.kosSopInstanceUid, `http://127.0.0.1:${bed.proxy.port}/dicom-web`);
   const accessToken = await bed.psc.mintToken('claire.martin', { clientId: 'drimbox-strasbourg' });
-  const order = { manifest, accessToken, concurrency: 4 };
+  const order = { manifest, accessToken, concurrency: 4, parentDir: pullDir, keepCache: true };
   const curls: number[] = [];
   const pulls: { ms: number; cpuMs: number; bytes: number }[] = [];
   for (let round = 0; round < 2; round++) {
@@ -144,6 +119,37 @@ try {
   } finally {
     pin('0-1');
   }
+
+  // 3. Import from the cache into the local PACS (as stored), then with patient-ID coercion.
+  async function importRun(form: Record<string, string>): Promise<{ ms: number; p: JobProgress }> {
+    settle();
+    const start = t();
+    const res = await browser.post(`/portal/etudes/${exam.study.studyInstanceUid}/importer`, form);
+    const p = await follow(res.headers.get('location')!.split('/').pop()!);
+    const ms = t() - start;
+    if (p.state !== 'done') throw new Error(`import ended ${p.state}: ${p.message} ${JSON.stringify(p.failures.slice(0, 3))}`);
+    return { ms, p };
+  }
+  async function clearLocalPacs(): Promise<void> {
+    for (const id of await bed.localPacs.rest<string[]>('/studies')) await bed.localPacs.rest(`/studies/${id}`, { method: 'DELETE' });
+  }
+  rss.reset();
+  const plain = await importRun({});
+  const plainPeakMb = rss.peakMb();
+  await clearLocalPacs();
+  rss.reset();
+  const coerced = await importRun({ coercion: '1', ipp: 'STRAS-0042', emetteur: 'CABINET-STRAS&1.2.250.1.999.67.1&ISO' });
+  const coercedPeakMb = rss.peakMb();
+  await clearLocalPacs();
+
+  // 4. dcmtk storescu of the same files to the same PACS.
+  settle();
+  const storeStart = t();
+  const store = await runDcmtk('storescu', ['-aet', 'DRIMBOX', '-aec', bed.localPacs.aeTitle, '+sd', '+r', '127.0.0.1', String(bed.localPacs.dicomPort), join(bed.dir, 'exam-0')], 600_000);
+  const storescuMs = t() - storeStart;
+  if (store.code !== 0) throw new Error(`storescu failed: ${store.stderr.slice(0, 500)}`);
+  const inPacs = (await bed.localPacs.rest<string[]>('/instances')).length;
+
   const per200Mb = (ms: number, bytes: number) => (ms / 1000) * (200e6 / bytes);
 
   console.log(`\nconsumer import bench — ${INSTANCES} instances of ${ROWS}×${ROWS}, ${(cachedBytes / 1e6).toFixed(0)} MB (${totalBytes} files), loopback, one run, import on ${LANES} association(s)`);
@@ -165,5 +171,6 @@ try {
   printGoal('pull-vs-curl', curlMs / pullBest.ms, 0.8, '×');
   printGoal('pi-one-core', per200Mb(oneCore.ms, oneCore.bytes), 10, ' s', false);
 } finally {
+  rmSync(pullDir, { recursive: true, force: true });
   await bed.stop();
 }

@@ -46,8 +46,10 @@ function pinned(cpus: string | undefined, command: string, args: string[]): [str
   return cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]];
 }
 
+/** PULL_CHILD_PROFILE=DIR: the child writes a V8 CPU profile there. */
 export async function pullInChild(order: PullOrder, cpus?: string): Promise<PullReport> {
-  const [cmd, args] = pinned(cpus, process.execPath, [...(process.env.CHILD_PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] : []), "--import", "tsx", join(import.meta.dirname, 'wan-pull-child.ts')]);
+  const profile = process.env.PULL_CHILD_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PULL_CHILD_PROFILE}`] : [];
+  const [cmd, args] = pinned(cpus, process.execPath, [...profile, '--import', 'tsx', join(import.meta.dirname, 'wan-pull-child.ts')]);
   const r = await run(cmd, args, JSON.stringify(order));
   const last = r.stdout.trim().split('\n').pop() ?? '';
   if (r.code !== 0 || !last.startsWith('{')) throw new Error(`pull child failed (exit ${r.code}): ${r.stderr}`);
