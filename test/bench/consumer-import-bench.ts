@@ -95,7 +95,7 @@ try {
   const order = { manifest, accessToken, concurrency: 4, parentDir: pullDir, keepCache: true };
   const curls: number[] = [];
   const pulls: { ms: number; cpuMs: number; bytes: number }[] = [];
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < 3; round++) {
     settle();
     curls.push((await curlSeries(manifest, accessToken)).ms);
     settle();
