@@ -26,6 +26,7 @@ import { setLogLevel } from '../../appliance/src/log/logger.js';
 import { startBox, TEST_TOKEN } from '../integration/dicomweb-box.js';
 import type { OrthancPeer } from '../peers/orthanc.js';
 import { printGoal } from './goal.js';
+import { imageMallocEnv, imageNodeFlags } from './image-runtime.js';
 import type { NginxRelay } from './nginx-relay.js';
 
 // The synthesizer, the peers and the DIMSE bridge are imported where used: the box process (this file with --box)
@@ -83,22 +84,6 @@ function boxEntry(): string[] {
 }
 
 let entry: string[] | undefined;
-
-const DOCKERFILE = join(ROOT, 'os-image/appliance/Dockerfile');
-
-/** The Node flags the appliance image starts the box with (its Dockerfile's CMD): the box is measured as it ships. */
-function imageNodeFlags(): string[] {
-  const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(DOCKERFILE, 'utf8'));
-  const argv = cmd ? (JSON.parse(cmd[1]!) as string[]) : [];
-  return argv[0] === 'node' ? argv.slice(1).filter((a) => a.startsWith('--')) : [];
-}
-
-/** The image's glibc malloc settings (`ENV MALLOC_…=…`), which shape the RSS measured here. */
-function imageMallocEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const m of readFileSync(DOCKERFILE, 'utf8').matchAll(/^ENV (MALLOC_[A-Z_]+)=(\S+)$/gm)) env[m[1]!] = m[2]!;
-  return env;
-}
 
 async function startBoxProcess(args: string[]): Promise<BoxProcess> {
   entry ??= [...imageNodeFlags(), ...values['box-node-flags']!.split(' ').filter(Boolean), ...boxEntry()];

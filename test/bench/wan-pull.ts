@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { studyFromFiles, type KosManifest } from '../../appliance/src/dicom/kos/index.js';
 import { SOURCE_ACCEPT } from '../../appliance/src/consumer/source-client.js';
+import { imageMallocEnv, imageNodeFlags } from './image-runtime.js';
 import type { PullOrder, PullReport } from './wan-pull-child.js';
 
 /** The manifest of a synthesized study as the KOS published with `retrieveBaseUrl` references it. */
@@ -28,9 +29,9 @@ export async function manifestOf(studyDir: string, kosSopInstanceUid: string, re
   };
 }
 
-function run(command: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(command: string, args: string[], input?: string, env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -46,11 +47,14 @@ function pinned(cpus: string | undefined, command: string, args: string[]): [str
   return cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]];
 }
 
-/** PULL_CHILD_PROFILE=DIR: the child writes a V8 CPU profile there. */
+/**
+ * The child runs with the image's Node flags and malloc settings, as the box that pulls does.
+ * PULL_CHILD_PROFILE=DIR: it writes a V8 CPU profile there.
+ */
 export async function pullInChild(order: PullOrder, cpus?: string): Promise<PullReport> {
   const profile = process.env.PULL_CHILD_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PULL_CHILD_PROFILE}`] : [];
-  const [cmd, args] = pinned(cpus, process.execPath, [...profile, '--import', 'tsx', join(import.meta.dirname, 'wan-pull-child.ts')]);
-  const r = await run(cmd, args, JSON.stringify(order));
+  const [cmd, args] = pinned(cpus, process.execPath, [...imageNodeFlags(), ...profile, '--import', 'tsx', join(import.meta.dirname, 'wan-pull-child.ts')]);
+  const r = await run(cmd, args, JSON.stringify(order), imageMallocEnv());
   const last = r.stdout.trim().split('\n').pop() ?? '';
   if (r.code !== 0 || !last.startsWith('{')) throw new Error(`pull child failed (exit ${r.code}): ${r.stderr}`);
   const report = JSON.parse(last) as PullReport;
