@@ -6,6 +6,7 @@ import { MllpDecoder } from '../../appliance/src/hl7/mllp-framing.js';
 import { reportFromCda, reportFromHl7 } from '../../appliance/src/report/parse.js';
 import { parseKos } from '../../appliance/src/dicom/kos/index.js';
 import { scanPart10 } from '../../appliance/src/dicomweb/part10-scan.js';
+import { indexAttributes } from '../../appliance/src/consumer/cache/attributes.js';
 import { readMultipart as readDicomwebMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
 import { openRetrieveResponse } from '../../appliance/src/xds/retrieve.js';
 import { parseXmlSafely } from '../../appliance/src/xds/xml.js';
@@ -111,6 +112,15 @@ export const TARGETS: FuzzTarget[] = [
       const path = join(scratch, `in-${scanCount++ % 4}.dcm`);
       writeFileSync(path, b);
       return scanPart10(path);
+    },
+  },
+  {
+    name: 'consumer cache index (received part-10 bytes)',
+    seeds: [...kosSeeds, file('real-world/CT_small.dcm'), file('real-world/MR_small_implicit.dcm')],
+    run: async (b) => {
+      // As the cache checks and indexes an instance from the bytes it just received (never opening the file).
+      const layout = await scanPart10('/received/never-opened.dcm', { bytes: b, size: b.length });
+      return indexAttributes(layout, b);
     },
   },
   {
