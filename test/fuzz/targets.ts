@@ -115,7 +115,7 @@ export const TARGETS: FuzzTarget[] = [
     },
   },
   {
-    name: 'consumer cache index (received part-10 bytes)',
+    name: 'part-10 index (consumer cache)',
     seeds: [...kosSeeds, file('real-world/CT_small.dcm'), file('real-world/MR_small_implicit.dcm')],
     run: async (b) => {
       // As the cache checks and indexes an instance from the bytes it just received (never opening the file).
