@@ -63,7 +63,11 @@ function personName(v: unknown): Record<string, string> | null {
   return Object.keys(out).length ? out : null;
 }
 
-function convertElement(vr: string, values: unknown[], tag: string, depth: number, options: JsonOptions): JsonElement {
+/**
+ * One element as DICOM JSON from its values as dcmjs gives them (texts as strings, numbers as numbers or numeric
+ * strings, PN as strings or {Alphabetic, Ideographic, Phonetic}, binary as ArrayBuffers, SQ items as datasets).
+ */
+export function convertElement(vr: string, values: unknown[], tag: string, depth: number, options: JsonOptions): JsonElement {
   if (BINARY_VRS.has(vr)) {
     const bytes = concatBinary(values);
     const uri = depth === 0 && bytes.length > (options.inlineLimit ?? INLINE_LIMIT) ? options.bulkDataUri?.(tag) : undefined;

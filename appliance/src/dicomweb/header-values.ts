@@ -1,5 +1,6 @@
 import type { DicomJson } from '../dimse/types.js';
-import { usesCodeExtensions } from '../dicom/dataset/iso2022.js';
+import { decoder as decoderFor, usesCodeExtensions } from '../dicom/dataset/iso2022.js';
+import { convertElement, declareUtf8 } from './dicom-json.js';
 import { hex, type Part10Layout } from './part10-scan.js';
 import { lookupAttribute } from './tags.js';
 import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, IMPLICIT_VR_LE } from './transfer-syntax.js';
@@ -32,13 +33,6 @@ const CHARSETS: Record<string, string> = {
   GBK: 'gbk',
 };
 
-const decoders = new Map<string, TextDecoder>();
-function decoderFor(label: string): TextDecoder {
-  let d = decoders.get(label);
-  if (!d) decoders.set(label, (d = new TextDecoder(label)));
-  return d;
-}
-
 /** PS3.5 §6.2: texts in the default repertoire (never affected by the character set). */
 const ASCII_VRS = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'TM', 'UI', 'UR']);
 /** Texts in the Specific Character Set. */
@@ -59,50 +53,31 @@ const SPECIFIC_CHARACTER_SET = 0x00080005;
 
 type Element = DicomJson[string];
 
-function textValues(vr: string, raw: string): (string | null)[] {
+/** Each value without its padding (PS3.5 Table 6.2-1); empty ones stay empty strings (null in JSON). */
+function textValues(vr: string, raw: string): string[] {
   const parts = SINGLE_VALUED.has(vr) ? [raw] : raw.split('\\');
-  return parts.map((p) => {
-    const v = vr === 'UI' ? p.replace(/[\0 ]+$/, '').trimStart() : LEADING_KEPT.has(vr) ? p.replace(/[\0\s]+$/, '') : p.replace(/\0+$/, '').trim();
-    return v === '' ? null : v;
-  });
+  return parts.map((p) => (vr === 'UI' ? p.replace(/[\0 ]+$/, '').trimStart() : LEADING_KEPT.has(vr) ? p.replace(/[\0\s]+$/, '') : p.replace(/\0+$/, '').trim()));
 }
 
-function personName(v: string | null): Record<string, string> | null {
-  if (v === null) return null;
-  const out: Record<string, string> = {};
-  const groups = v.split('=');
-  (['Alphabetic', 'Ideographic', 'Phonetic'] as const).forEach((key, i) => {
-    const g = groups[i]?.replace(/[\0 ]+$/, '');
-    if (g) out[key] = g;
-  });
-  return Object.keys(out).length ? out : null;
-}
-
-function numberOf(v: string | null): number | null {
-  if (v === null) return null;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : null;
-}
-
-function element(vr: string, values: unknown[]): Element {
-  // PS3.18 F.2.5: an empty value has no "Value"; inside a multi-valued element it is null.
-  return values.length === 0 || values.every((v) => v === null) ? { vr } : { vr, Value: values };
+/** A PN value's component groups, as dcmjs gives them. */
+function personName(v: string): Record<string, string> {
+  const [alphabetic = '', ideographic = '', phonetic = ''] = v.split('=').map((g) => g.replace(/[\0 ]+$/, ''));
+  return { Alphabetic: alphabetic, Ideographic: ideographic, Phonetic: phonetic };
 }
 
 /** One element's DICOM JSON, or undefined when its VR is not a plain one. */
-function decode(vr: string, value: Buffer, decoder: TextDecoder): Element | undefined {
+function decode(tag: string, vr: string, value: Buffer, decoder: TextDecoder): Element | undefined {
   const binary = BINARY_NUMBERS[vr];
   if (binary) {
     if (value.length % binary.size !== 0) return undefined;
     const values: number[] = [];
     for (let at = 0; at < value.length; at += binary.size) values.push(binary.read(value, at));
-    return element(vr, values);
+    return convertElement(vr, values, tag, 0, {});
   }
   if (!ASCII_VRS.has(vr) && !ENCODED_VRS.has(vr)) return undefined;
   const texts = textValues(vr, ENCODED_VRS.has(vr) ? decoder.decode(value) : value.toString('latin1'));
-  if (vr === 'PN') return element(vr, texts.map(personName));
-  if (vr === 'IS' || vr === 'DS') return element(vr, texts.map(numberOf));
-  return element(vr, texts);
+  // The same JSON rules as a header read by dcmjs (dicom-json.ts): IS/DS as numbers, empty values null, none absent.
+  return convertElement(vr, vr === 'PN' ? texts.map(personName) : texts, tag, 0, {});
 }
 
 /**
@@ -128,9 +103,9 @@ export function headerValues(layout: Part10Layout, head: Buffer, tags: ReadonlyS
     const tag = hex(el.tag);
     const vr = implicit ? lookupAttribute(tag)?.vr : el.vr;
     if (vr === undefined) return undefined;
-    const decoded = decode(vr, head.subarray(el.valueOffset, el.valueOffset + el.length), decoder);
+    const decoded = decode(tag, vr, head.subarray(el.valueOffset, el.valueOffset + el.length), decoder);
     if (!decoded) return undefined;
-    json[tag] = el.tag === SPECIFIC_CHARACTER_SET && decoded.Value ? { vr: 'CS', Value: ['ISO_IR 192'] } : decoded;
+    json[tag] = decoded;
   }
-  return json;
+  return declareUtf8(json);
 }

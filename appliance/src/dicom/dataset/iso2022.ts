@@ -54,7 +54,8 @@ export function usesCodeExtensions(charsets: readonly string[]): boolean {
 }
 
 const decoders = new Map<string, TextDecoder>();
-function decoder(label: string): TextDecoder {
+/** One WHATWG decoder per label, made once. */
+export function decoder(label: string): TextDecoder {
   let d = decoders.get(label);
   if (!d) decoders.set(label, (d = new TextDecoder(label)));
   return d;
