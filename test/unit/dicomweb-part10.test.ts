@@ -177,6 +177,31 @@ describe('Part-10 scan', () => {
     expect(bytes.subarray(frames[1]![1]!.offset, frames[1]![1]!.offset + 4)).toEqual(frame2b);
   });
 
+  it('walks a header longer than its read window (a sequence of thousands of items), from the file and from a short head', async () => {
+    // 5,000 undefined-length items of ~50 bytes: the sequence spans four 64 KiB windows of the file cursor.
+    const items = Array.from({ length: 5000 }, (_, i) => item(Buffer.concat([element(0x00081150, 'UI', Buffer.from('1.2.3')), element(0x00081155, 'UI', Buffer.from(`2.25.${i}`))]), true));
+    const before = part10('1.2.840.10008.1.2.1', [
+      element(0x00080016, 'UI', Buffer.from('1.2.840.10008.5.1.4.1.1.7')),
+      element(0x00080018, 'UI', Buffer.from('2.25.42')),
+      element(0x00081115, 'SQ', Buffer.concat([...items, SEQ_END]), UNDEFINED),
+      element(0x0020000d, 'UI', Buffer.from('2.25.1')),
+      element(0x00280010, 'US', us(2)),
+    ]);
+    const bytes = Buffer.concat([before, element(0x7fe00010, 'OW', Buffer.alloc(8, 9))]);
+    expect(before.length).toBeGreaterThan(3 * 64 * 1024);
+    const path = write('long-header.dcm', bytes);
+    const fromFile = await scanPart10(path);
+    expect(fromFile.pixelData?.offset).toBe(before.length);
+    expect(fromFile.pixelData?.length).toBe(8);
+    expect([fromFile.studyInstanceUid, fromFile.rows]).toEqual(['2.25.1', 2]);
+    expect(await scanPart10(path, { bytes: bytes.subarray(0, 1000), size: bytes.length })).toEqual(fromFile);
+    // Cut inside the sequence, and inside the 12-byte header of a long VR: refused as truncated.
+    const cutInSequence = write('long-header-cut.dcm', bytes.subarray(0, 100_000));
+    await expect(scanPart10(cutInSequence)).rejects.toThrow(Part10Error);
+    const cutInHeader = write('long-vr-cut.dcm', bytes.subarray(0, before.length + 10));
+    await expect(scanPart10(cutInHeader)).rejects.toThrow(/truncated at byte/);
+  });
+
   it('refuses a truncated file and a file that is not Part-10', async () => {
     const full = encapsulated({ offsetTable: true, fragments: [frame1, frame2a, frame2b, frame3] });
     await expect(scanPart10(write('cut.dcm', full.subarray(0, full.length - 20))).then(locateFrames)).rejects.toBeInstanceOf(Part10Error);

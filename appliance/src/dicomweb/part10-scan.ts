@@ -96,15 +96,49 @@ interface Header {
   headerLength: number;
 }
 
-/** Where a scan reads its bytes. */
-export interface ByteSource {
-  readonly size: number;
-  read(offset: number, n: number): Promise<Buffer>;
+/** Bytes a scan step reads: `bytes[at]` on. One object, refilled at each step: read before the next one. */
+interface View {
+  bytes: Buffer;
+  at: number;
 }
 
+/** Where a scan reads its bytes: `readNow` answers from memory when it can, `read` otherwise. */
+interface ByteSource {
+  readonly size: number;
+  /** Points `view` at `n` bytes at `offset` and answers true, or answers false when they are not in memory. */
+  readNow(offset: number, n: number, view: View): boolean;
+  read(offset: number, n: number, view: View): Promise<void>;
+}
+
+/** `n` bytes at `offset`, which a scan step asks its driver for. */
+interface Want {
+  offset: number;
+  n: number;
+}
+
+/**
+ * A scan as synchronous steps that yield the bytes they need: the driver answers from memory without a promise or
+ * a Buffer per read (a header is some hundred reads of a few bytes) and awaits the disk only when the bytes are
+ * not there.
+ */
+type Steps<T> = Generator<Want, T, View>;
+
+async function drive<T>(steps: Steps<T>, source: ByteSource): Promise<T> {
+  const view: View = { bytes: EMPTY, at: 0 };
+  let step = steps.next(view);
+  while (!step.done) {
+    const { offset, n } = step.value;
+    if (!source.readNow(offset, n, view)) await source.read(offset, n, view);
+    step = steps.next(view);
+  }
+  return step.value;
+}
+
+const EMPTY = Buffer.alloc(0);
+
 /** Random-access reads through a 64 KiB window (headers are read in many small pieces). */
-export class FileCursor implements ByteSource {
-  private window = Buffer.alloc(0);
+class FileCursor implements ByteSource {
+  private window = EMPTY;
   private windowStart = 0;
 
   constructor(
@@ -113,18 +147,24 @@ export class FileCursor implements ByteSource {
     private readonly path: string,
   ) {}
 
-  async read(offset: number, n: number): Promise<Buffer> {
+  readNow(offset: number, n: number, view: View): boolean {
+    if (offset < this.windowStart || offset + n > this.windowStart + this.window.length) return false;
+    view.bytes = this.window;
+    view.at = offset - this.windowStart;
+    return true;
+  }
+
+  async read(offset: number, n: number, view: View): Promise<void> {
     if (offset < 0 || offset + n > this.size) throw new Part10Error(`${this.path}: truncated at byte ${offset} (file has ${this.size})`);
-    if (offset >= this.windowStart && offset + n <= this.windowStart + this.window.length) {
-      return this.window.subarray(offset - this.windowStart, offset - this.windowStart + n);
-    }
+    if (this.readNow(offset, n, view)) return;
     const want = Math.min(Math.max(n, 64 * 1024), this.size - offset);
     const buf = Buffer.alloc(want);
     const { bytesRead } = await this.handle.read(buf, 0, want, offset);
     if (bytesRead < n) throw new Part10Error(`${this.path}: short read at byte ${offset}`);
     this.window = buf.subarray(0, bytesRead);
     this.windowStart = offset;
-    return this.window.subarray(0, n);
+    view.bytes = this.window;
+    view.at = 0;
   }
 }
 
@@ -134,20 +174,32 @@ export class FileCursor implements ByteSource {
  */
 class HeadFirstSource implements ByteSource {
   private file: { handle: FileHandle; cursor: FileCursor } | undefined;
+  private readonly inMemory: number;
 
   constructor(
     private readonly head: Buffer,
     readonly size: number,
     private readonly path: string,
-  ) {}
+  ) {
+    this.inMemory = Math.min(head.length, size);
+  }
 
-  async read(offset: number, n: number): Promise<Buffer> {
-    if (offset >= 0 && offset + n <= Math.min(this.head.length, this.size)) return this.head.subarray(offset, offset + n);
+  readNow(offset: number, n: number, view: View): boolean {
+    if (offset >= 0 && offset + n <= this.inMemory) {
+      view.bytes = this.head;
+      view.at = offset;
+      return true;
+    }
+    return this.file?.cursor.readNow(offset, n, view) ?? false;
+  }
+
+  async read(offset: number, n: number, view: View): Promise<void> {
+    if (this.readNow(offset, n, view)) return;
     if (!this.file) {
       const handle = await open(this.path, 'r');
       this.file = { handle, cursor: new FileCursor(handle, this.size, this.path) };
     }
-    return this.file.cursor.read(offset, n);
+    await this.file.cursor.read(offset, n, view);
   }
 
   async close(): Promise<void> {
@@ -155,47 +207,68 @@ class HeadFirstSource implements ByteSource {
   }
 }
 
-async function readHeader(c: ByteSource, pos: number, enc: Encoding): Promise<Header> {
-  const b = await c.read(pos, 8);
-  const group = enc.littleEndian ? b.readUInt16LE(0) : b.readUInt16BE(0);
-  const element = enc.littleEndian ? b.readUInt16LE(2) : b.readUInt16BE(2);
+/** VR names by their two bytes read big endian (any two capital letters: a VR this code does not know is read as short). */
+const VR_NAMES = new Map<number, string>();
+
+function vrName(code: number): string | undefined {
+  let name = VR_NAMES.get(code);
+  if (name === undefined) {
+    const hi = code >>> 8;
+    const lo = code & 0xff;
+    if (hi < 0x41 || hi > 0x5a || lo < 0x41 || lo > 0x5a) return undefined;
+    name = String.fromCharCode(hi, lo);
+    VR_NAMES.set(code, name);
+  }
+  return name;
+}
+
+/** What to ask for an element header at `pos`: 12 bytes (a 4-byte length in explicit VR), fewer at the end of the file. */
+function headerWant(pos: number, size: number): Want {
+  return { offset: pos, n: Math.max(0, Math.min(12, size - pos)) };
+}
+
+/** The element header at `pos`, from the bytes `headerWant` asked for. */
+function readHeader({ bytes: b, at }: View, pos: number, size: number, enc: Encoding): Header {
+  if (pos + 8 > size) throw new Part10Error(`truncated at byte ${pos} (file has ${size})`);
+  const le = enc.littleEndian;
+  const group = le ? b.readUInt16LE(at) : b.readUInt16BE(at);
+  const element = le ? b.readUInt16LE(at + 2) : b.readUInt16BE(at + 2);
   const tag = ((group << 16) | element) >>> 0;
   if (group === 0xfffe || enc.implicit) {
-    const length = enc.littleEndian ? b.readUInt32LE(4) : b.readUInt32BE(4);
+    const length = le ? b.readUInt32LE(at + 4) : b.readUInt32BE(at + 4);
     return { tag, vr: group === 0xfffe ? '' : (KNOWN_VR[tag] ?? 'UN'), length, headerLength: 8 };
   }
-  const vr = b.toString('latin1', 4, 6);
-  if (!/^[A-Z]{2}$/.test(vr)) throw new Part10Error(`malformed element (${hex(tag)}) at byte ${pos}: VR bytes are not a VR`);
-  if (LONG_VRS.has(vr)) {
-    const l = await c.read(pos + 8, 4);
-    return { tag, vr, length: enc.littleEndian ? l.readUInt32LE(0) : l.readUInt32BE(0), headerLength: 12 };
-  }
-  return { tag, vr, length: enc.littleEndian ? b.readUInt16LE(6) : b.readUInt16BE(6), headerLength: 8 };
+  const vr = vrName(b.readUInt16BE(at + 4));
+  if (vr === undefined) throw new Part10Error(`malformed element (${hex(tag)}) at byte ${pos}: VR bytes are not a VR`);
+  if (!LONG_VRS.has(vr)) return { tag, vr, length: le ? b.readUInt16LE(at + 6) : b.readUInt16BE(at + 6), headerLength: 8 };
+  if (pos + 12 > size) throw new Part10Error(`truncated at byte ${pos} (file has ${size})`);
+  return { tag, vr, length: le ? b.readUInt32LE(at + 8) : b.readUInt32BE(at + 8), headerLength: 12 };
 }
 
 /** Skips an undefined-length value (items until the sequence delimiter); returns the offset after it. */
-async function skipUndefinedValue(c: ByteSource, pos: number, enc: Encoding, depth: number): Promise<number> {
+function* skipUndefinedValue(size: number, pos: number, enc: Encoding, depth: number): Steps<number> {
   if (depth > MAX_DEPTH) throw new Part10Error(`sequences nested deeper than ${MAX_DEPTH} at byte ${pos}`);
+  const itemEnc = { implicit: true, littleEndian: enc.littleEndian };
   for (;;) {
-    const h = await readHeader(c, pos, { implicit: true, littleEndian: enc.littleEndian });
+    const h = readHeader(yield headerWant(pos, size), pos, size, itemEnc);
     pos += 8;
     if (h.tag === SEQUENCE_DELIMITER) return pos;
     if (h.tag !== ITEM) throw new Part10Error(`expected an item at byte ${pos - 8}, found (${hex(h.tag)})`);
-    pos = h.length === UNDEFINED ? await skipItemDataset(c, pos, enc, depth + 1) : pos + h.length;
+    pos = h.length === UNDEFINED ? yield* skipItemDataset(size, pos, enc, depth + 1) : pos + h.length;
   }
 }
 
-async function skipItemDataset(c: ByteSource, pos: number, enc: Encoding, depth: number): Promise<number> {
+function* skipItemDataset(size: number, pos: number, enc: Encoding, depth: number): Steps<number> {
   for (;;) {
-    const h = await readHeader(c, pos, enc);
+    const h = readHeader(yield headerWant(pos, size), pos, size, enc);
     if (h.tag === ITEM_DELIMITER) return pos + 8;
     pos += h.headerLength;
     if (h.length === UNDEFINED) {
       // An undefined-length UN value is encoded in Implicit VR LE whatever the file's syntax (PS3.5 §6.2.2).
       const inner = h.vr === 'UN' ? { implicit: true, littleEndian: true } : enc;
-      pos = await skipUndefinedValue(c, pos, inner, depth);
+      pos = yield* skipUndefinedValue(size, pos, inner, depth);
     } else pos += h.length;
-    if (pos > c.size) throw new Part10Error(`element (${hex(h.tag)}) runs past the end of the file`);
+    if (pos > size) throw new Part10Error(`element (${hex(h.tag)}) runs past the end of the file`);
   }
 }
 
@@ -203,12 +276,13 @@ export function hex(tag: number): string {
   return tag.toString(16).toUpperCase().padStart(8, '0');
 }
 
-function readUs(b: Buffer, enc: Encoding): number | undefined {
-  return b.length >= 2 ? (enc.littleEndian ? b.readUInt16LE(0) : b.readUInt16BE(0)) : undefined;
+/** A value of `length` bytes at `v.at`. */
+function readUs(v: View, length: number, enc: Encoding): number | undefined {
+  return length >= 2 ? (enc.littleEndian ? v.bytes.readUInt16LE(v.at) : v.bytes.readUInt16BE(v.at)) : undefined;
 }
 
-function readText(b: Buffer): string {
-  return b.toString('latin1').replace(/[\0 ]+$/, '').trim();
+function readText(v: View, length: number): string {
+  return v.bytes.toString('latin1', v.at, v.at + length).replace(/[\0 ]+$/, '').trim();
 }
 
 /**
@@ -232,9 +306,13 @@ export async function scanPart10(path: string, head?: { bytes: Buffer; size: num
   }
 }
 
-async function scanSource(c: ByteSource, path: string): Promise<Part10Layout> {
-  const size = c.size;
-  if (size < 132 || (await c.read(128, 4)).toString('latin1') !== 'DICM') {
+function scanSource(c: ByteSource, path: string): Promise<Part10Layout> {
+  return drive(scanSteps(c.size, path), c);
+}
+
+function* scanSteps(size: number, path: string): Steps<Part10Layout> {
+  const magic = size < 132 ? undefined : yield { offset: 128, n: 4 };
+  if (magic?.bytes.toString('latin1', magic.at, magic.at + 4) !== 'DICM') {
     throw new Part10Error(`${path}: not a DICOM Part-10 file (no "DICM" after the 128-byte preamble)`);
   }
   // File meta information: always Explicit VR Little Endian (PS3.10 §7.1).
@@ -243,10 +321,15 @@ async function scanSource(c: ByteSource, path: string): Promise<Part10Layout> {
   let transferSyntaxUid: string | undefined;
   while (pos + 8 <= size) {
     // The group is read first: the dataset that follows may be implicit VR, unreadable as explicit.
-    if ((await c.read(pos, 2)).readUInt16LE(0) !== 0x0002) break;
-    const h = await readHeader(c, pos, metaEnc);
+    const view = yield headerWant(pos, size);
+    if (view.bytes.readUInt16LE(view.at) !== 0x0002) break;
+    const h = readHeader(view, pos, size, metaEnc);
     if (h.length === UNDEFINED) throw new Part10Error(`${path}: undefined length in the file meta information`);
-    if (h.tag === 0x00020010) transferSyntaxUid = readText(await c.read(pos + h.headerLength, h.length));
+    if (h.tag === 0x00020010) {
+      // A UID is at most 64 bytes (PS3.5 Table 6.2-1): a longer one is not read into memory.
+      if (h.length > 64) throw new Part10Error(`${path}: Transfer Syntax UID of ${h.length} bytes (at most 64)`);
+      transferSyntaxUid = readText(yield { offset: pos + h.headerLength, n: h.length }, h.length);
+    }
     pos += h.headerLength + h.length;
   }
   if (!transferSyntaxUid) throw new Part10Error(`${path}: no Transfer Syntax UID in the file meta information`);
@@ -255,7 +338,7 @@ async function scanSource(c: ByteSource, path: string): Promise<Part10Layout> {
   const layout: Part10Layout = { path, size, transferSyntaxUid, datasetOffset: pos, elements: [] };
 
   while (pos + 8 <= size) {
-    const h = await readHeader(c, pos, enc);
+    const h = readHeader(yield headerWant(pos, size), pos, size, enc);
     const el: Part10Element = {
       tag: h.tag,
       vr: h.vr,
@@ -267,54 +350,57 @@ async function scanSource(c: ByteSource, path: string): Promise<Part10Layout> {
       throw new Part10Error(`${path}: element (${hex(h.tag)}) runs past the end of the file`);
     }
     layout.elements.push(el);
-    if (el.length !== undefined && el.length <= 64) capture(layout, el, await c.read(el.valueOffset, el.length), enc);
+    if (el.length !== undefined && el.length <= 64 && CAPTURED.has(el.tag)) capture(layout, el.tag, yield { offset: el.valueOffset, n: el.length }, el.length, enc);
     if (h.tag === PIXEL_DATA) {
       layout.pixelData = el;
       break;
     }
     if (el.length === undefined) {
       const inner = h.vr === 'UN' ? { implicit: true, littleEndian: true } : enc;
-      pos = await skipUndefinedValue(c, el.valueOffset, inner, 0);
+      pos = yield* skipUndefinedValue(size, el.valueOffset, inner, 0);
     } else pos = el.valueOffset + el.length;
     el.end = pos;
   }
   return layout;
 }
 
-function capture(layout: Part10Layout, el: Part10Element, value: Buffer, enc: Encoding): void {
-  switch (el.tag) {
+/** The attributes `capture` keeps. */
+const CAPTURED = new Set([0x00080005, 0x00080016, 0x00080018, 0x0020000d, 0x0020000e, 0x00280002, 0x00280004, 0x00280008, 0x00280010, 0x00280011, 0x00280100]);
+
+function capture(layout: Part10Layout, tag: number, value: View, length: number, enc: Encoding): void {
+  switch (tag) {
     case 0x00080016:
-      layout.sopClassUid = readText(value);
+      layout.sopClassUid = readText(value, length);
       break;
     case 0x00080018:
-      layout.sopInstanceUid = readText(value);
+      layout.sopInstanceUid = readText(value, length);
       break;
     case 0x0020000d:
-      layout.studyInstanceUid = readText(value);
+      layout.studyInstanceUid = readText(value, length);
       break;
     case 0x0020000e:
-      layout.seriesInstanceUid = readText(value);
+      layout.seriesInstanceUid = readText(value, length);
       break;
     case 0x00280002:
-      layout.samplesPerPixel = readUs(value, enc);
+      layout.samplesPerPixel = readUs(value, length, enc);
       break;
     case 0x00080005:
-      layout.specificCharacterSet = readText(value).split('\\').map((v) => v.trim());
+      layout.specificCharacterSet = readText(value, length).split('\\').map((v) => v.trim());
       break;
     case 0x00280004:
-      layout.photometricInterpretation = readText(value).trim().toUpperCase();
+      layout.photometricInterpretation = readText(value, length).trim().toUpperCase();
       break;
     case 0x00280010:
-      layout.rows = readUs(value, enc);
+      layout.rows = readUs(value, length, enc);
       break;
     case 0x00280011:
-      layout.columns = readUs(value, enc);
+      layout.columns = readUs(value, length, enc);
       break;
     case 0x00280100:
-      layout.bitsAllocated = readUs(value, enc);
+      layout.bitsAllocated = readUs(value, length, enc);
       break;
     case 0x00280008: {
-      const n = Number(readText(value));
+      const n = Number(readText(value, length));
       if (Number.isInteger(n) && n > 0) layout.numberOfFrames = n;
       break;
     }
@@ -338,7 +424,10 @@ export async function readEncapsulatedItems(path: string, pixelData: Part10Eleme
     let pos = pixelData.valueOffset;
     const items: EncapsulatedItem[] = [];
     for (;;) {
-      const h = await readHeader(c, pos, enc);
+      const want = headerWant(pos, size);
+      const view: View = { bytes: EMPTY, at: 0 };
+      await c.read(want.offset, want.n, view);
+      const h = readHeader(view, pos, size, enc);
       if (h.tag === SEQUENCE_DELIMITER) break;
       if (h.tag !== ITEM || h.length === UNDEFINED) throw new Part10Error(`${path}: malformed encapsulated pixel data at byte ${pos}`);
       if (pos + 8 + h.length > size) throw new Part10Error(`${path}: pixel data fragment runs past the end of the file`);
@@ -349,8 +438,9 @@ export async function readEncapsulatedItems(path: string, pixelData: Part10Eleme
     if (!bot) throw new Part10Error(`${path}: encapsulated pixel data without a Basic Offset Table item`);
     const offsetTable: number[] = [];
     if (bot.length) {
-      const b = await c.read(bot.valueOffset, bot.length);
-      for (let i = 0; i + 4 <= b.length; i += 4) offsetTable.push(b.readUInt32LE(i));
+      const v: View = { bytes: EMPTY, at: 0 };
+      await c.read(bot.valueOffset, bot.length, v);
+      for (let i = 0; i + 4 <= bot.length; i += 4) offsetTable.push(v.bytes.readUInt32LE(v.at + i));
     }
     return { offsetTable, fragments };
   } finally {
