@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort, waitFor } from '../peers/ports.js';
+import { reservedPort, waitFor } from '../peers/ports.js';
 import { startDmpForBox } from '../peers/dmp-for-box.js';
 import type { DmpSimulator } from '../peers/dmp-sim/simulator.js';
 import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
@@ -71,8 +71,12 @@ async function openExam(): Promise<{ browser: HttpBrowser; job: string }> {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'drimbox-consumer-crash-'));
-  const [dimsePort, sourcePort] = [await freePort(), await freePort()];
-  consumerPort = await freePort();
+  // Known to peers in advance (Orthanc's modality, PSC redirect URIs) and bound later, the consumer's again after each
+  // kill: below the ephemeral range, where no outgoing connection of a parallel test takes them in between.
+  const ports = new Set<number>();
+  while (ports.size < 3) ports.add(await reservedPort());
+  const [dimsePort, sourcePort, consumer] = [...ports] as [number, number, number];
+  consumerPort = consumer;
   orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } });
   const s = await synthesizeStudy({
     modality: 'CT', instances: INSTANCES, rows: 512, columns: 512, outDir: join(work, 'ct'),
