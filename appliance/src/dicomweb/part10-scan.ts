@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { LONG_VRS } from '../dicom/dataset/vr.js';
 import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, IMPLICIT_VR_LE } from './transfer-syntax.js';
 
 /**
@@ -15,9 +16,6 @@ const ITEM_DELIMITER = 0xfffee00d;
 const SEQUENCE_DELIMITER = 0xfffee0dd;
 const UNDEFINED = 0xffffffff;
 const MAX_DEPTH = 32;
-
-/** VRs with a 2-byte reserved field and a 4-byte length in explicit VR (PS3.5 Table 7.1-1). */
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 
 /** VRs of the few tags read here, for implicit VR files. */
 const KNOWN_VR: Record<number, string> = {
@@ -422,10 +420,10 @@ export async function readEncapsulatedItems(path: string, pixelData: Part10Eleme
     const c = new FileCursor(handle, size, path);
     const enc = { implicit: true, littleEndian: true };
     let pos = pixelData.valueOffset;
+    const view: View = { bytes: EMPTY, at: 0 };
     const items: EncapsulatedItem[] = [];
     for (;;) {
       const want = headerWant(pos, size);
-      const view: View = { bytes: EMPTY, at: 0 };
       await c.read(want.offset, want.n, view);
       const h = readHeader(view, pos, size, enc);
       if (h.tag === SEQUENCE_DELIMITER) break;
@@ -438,9 +436,8 @@ export async function readEncapsulatedItems(path: string, pixelData: Part10Eleme
     if (!bot) throw new Part10Error(`${path}: encapsulated pixel data without a Basic Offset Table item`);
     const offsetTable: number[] = [];
     if (bot.length) {
-      const v: View = { bytes: EMPTY, at: 0 };
-      await c.read(bot.valueOffset, bot.length, v);
-      for (let i = 0; i + 4 <= bot.length; i += 4) offsetTable.push(v.bytes.readUInt32LE(v.at + i));
+      await c.read(bot.valueOffset, bot.length, view);
+      for (let i = 0; i + 4 <= bot.length; i += 4) offsetTable.push(view.bytes.readUInt32LE(view.at + i));
     }
     return { offsetTable, fragments };
   } finally {

@@ -1,3 +1,4 @@
+import { LONG_VRS } from '../dicom/dataset/vr.js';
 import { closeFd, fstatFd, openFd, readAt } from './fd.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './library.js';
 import { isValidUid, trimUid } from './uid.js';
@@ -10,8 +11,6 @@ export const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
 export const EXPLICIT_VR_BE = '1.2.840.10008.1.2.2';
 export const DEFLATED_EXPLICIT_VR_LE = '1.2.840.10008.1.2.1.99';
 
-/** VRs whose Explicit VR encoding has 2 reserved bytes and a 32-bit length (PS3.5 §7.1.2). */
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 
 export interface FileMeta {
   sopClassUid: string;

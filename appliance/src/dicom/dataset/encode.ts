@@ -1,4 +1,5 @@
 import type { DcmDataset, DcmElement } from './dcmjs.js';
+import { LONG_VRS } from './vr.js';
 
 /**
  * A linear little-endian encoder for datasets made of text, numbers-as-text, OB and sequences, which is what the box
@@ -9,8 +10,6 @@ import type { DcmDataset, DcmElement } from './dcmjs.js';
 
 export type VrEncoding = 'explicit' | 'implicit';
 
-/** VRs whose Explicit VR header has 2 reserved bytes and a 32-bit length (PS3.5 Table 7.1-1). */
-const LONG_HEADER = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 /** Text VRs affected by Specific Character Set (PS3.5 §6.1.2.3); the box always writes them as UTF-8 (ISO_IR 192). */
 const ENCODED_TEXT = new Set(['SH', 'LO', 'ST', 'LT', 'UC', 'UT', 'PN']);
 /** Maximum characters per value (PS3.5 Table 6.2-1), checked so that a bug cannot write an invalid file. */
@@ -44,7 +43,7 @@ function tagHeader(tag: string, vr: string, length: number, encoding: VrEncoding
     b.writeUInt32LE(length, 4);
     return b;
   }
-  if (LONG_HEADER.has(vr)) {
+  if (LONG_VRS.has(vr)) {
     const b = Buffer.alloc(12);
     b.writeUInt16LE(group, 0);
     b.writeUInt16LE(element, 2);

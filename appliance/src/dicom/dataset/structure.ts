@@ -1,3 +1,5 @@
+import { LONG_VRS } from './vr.js';
+
 /**
  * A bounded walk over a Part-10 file's elements before dcmjs reads it: every defined length must fit in the bytes
  * that follow. dcmjs trusts lengths and, given a 40-byte input announcing a 2 GB value, spends seconds to minutes
@@ -10,8 +12,6 @@ const IMPLICIT_VR_LE = '1.2.840.10008.1.2';
 const EXPLICIT_VR_BE = '1.2.840.10008.1.2.2';
 const DEFLATED = '1.2.840.10008.1.2.1.99';
 const UNDEFINED = 0xffffffff;
-/** VRs with a 2-byte reserved field and a 4-byte length in explicit VR (PS3.5 Table 7.1-1). */
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
 
 export class DicomStructureError extends Error {
   constructor(message: string) {
