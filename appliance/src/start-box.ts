@@ -405,7 +405,9 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       drain: async (graceMs: number) => {
         stopping = true;
         work.setAdmitting(false);
-        log.info('stopping: no new connection or request; waiting for in-flight work', { graceMs, work: work.byKind() });
+        // Said louder when something is in flight: the restart (an update, the setup's "Appliquer") waits for it.
+        if (work.busy() > 0) log.warn('stopping: no new connection or request; waiting for in-flight work', { graceMs, work: work.byKind() });
+        else log.info('stopping: no new connection or request; nothing in flight');
         await mllp.close(Math.min(graceMs, 5_000));
         const deadline = Date.now() + graceMs;
         while (work.busy() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));

@@ -402,6 +402,11 @@ describe('first-run wizard on the touch screen (800×480, on-screen keyboard onl
       if (step !== 'resume') await next(page, steps[i + 1]!);
     }
     expect(await page.locator('#etapes-incompletes').count()).toBe(0);
+    // A restart first lets in-flight work end (up to device.stopGraceSeconds): this test is about the restart, so it
+    // applies on an idle box, and says what was still running if the box does not get idle.
+    await waitFor(async () => runner.box.busy() === 0, 60_000, 'an idle box before applying').catch((err: Error) => {
+      throw new Error(`${err.message}; in flight: ${JSON.stringify(runner.box.appliance.work.byKind())}`);
+    });
     await Promise.all([page.waitForURL(/\/status/, { timeout: 60_000 }), page.tap('#appliquer')]);
     const startedAfter = ((await (await fetch(`${kiosk}/setup/etat`)).json()) as { startedAt: string }).startedAt;
     expect(startedAfter > startedBefore).toBe(true); // the services restarted; the process did not
