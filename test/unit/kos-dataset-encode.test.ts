@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeDataset, EncodeError } from '../../appliance/src/dicom/dataset/encode.js';
-import { readPart10, writePart10, text, personName, sequence, integerString, readItems, readString, readStrings, readInteger, IMPLICIT_VR_LITTLE_ENDIAN } from '../../appliance/src/dicom/dataset/index.js';
+import { readPart10, writePart10, text, personName, sequence, integerString, readItems, readString, readStrings, readInteger, IMPLICIT_VR_LE, EXPLICIT_VR_LE } from '../../appliance/src/dicom/dataset/index.js';
 
 const hex = (b: Buffer) => b.toString('hex');
 
@@ -39,7 +39,7 @@ describe('encodeDataset (the writer behind our KOS files)', () => {
       '00200011': integerString(59),
       '0040A730': sequence({ '0040A160': text('UT', 'Série 1 : Thorax – coupes'), '00081199': sequence({ '00081155': text('UI', '1.2.3.4.5') }) }),
     };
-    for (const transferSyntaxUid of [IMPLICIT_VR_LITTLE_ENDIAN, '1.2.840.10008.1.2.1'] as const) {
+    for (const transferSyntaxUid of [IMPLICIT_VR_LE, EXPLICIT_VR_LE] as const) {
       const { dataset: back, transferSyntaxUid: ts } = readPart10(writePart10(dataset, { sopClassUid: '1.2.840.10008.5.1.4.1.1.88.59', sopInstanceUid: '1.2.3.4', transferSyntaxUid }));
       expect(ts).toBe(transferSyntaxUid);
       expect(readString(back, '00100010')).toBe('GÉRAUD^Zoé');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildRejectionNote, parseKos, KosParseError, REJECTION_TITLES, type KosStudy, type RejectionReason } from '../../appliance/src/dicom/kos/index.js';
-import { readPart10, readString, writePart10, text, IMPLICIT_VR_LITTLE_ENDIAN } from '../../appliance/src/dicom/dataset/index.js';
+import { readPart10, readString, writePart10, text, IMPLICIT_VR_LE } from '../../appliance/src/dicom/dataset/index.js';
 import { referencePath } from '../fixtures/reference.js';
 
 const SAMPLES = [referencePath('spec/kos/bcom-test-kos.dcm'), referencePath('ansforge/DRIM-M_DRIMbox/test-resources/kos.dcm')];
@@ -90,9 +90,9 @@ describe('parseKos: independent of the transfer syntax', () => {
     const implicit = writePart10(dataset, {
       sopClassUid: '1.2.840.10008.5.1.4.1.1.88.59',
       sopInstanceUid: note.sopInstanceUid,
-      transferSyntaxUid: IMPLICIT_VR_LITTLE_ENDIAN,
+      transferSyntaxUid: IMPLICIT_VR_LE,
     });
-    expect(readPart10(implicit).transferSyntaxUid).toBe(IMPLICIT_VR_LITTLE_ENDIAN);
+    expect(readPart10(implicit).transferSyntaxUid).toBe(IMPLICIT_VR_LE);
     expect(parseKos(implicit)).toEqual(parseKos(note.part10));
   });
 });

@@ -1,9 +1,8 @@
 /** Transfer syntaxes the DICOMweb layer reasons about (PS3.5 §10 and Annex A; media types from PS3.18 Table 8.7.3-3/-4). */
 
-export const IMPLICIT_VR_LE = '1.2.840.10008.1.2';
-export const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
-export const DEFLATED_EXPLICIT_VR_LE = '1.2.840.10008.1.2.1.99';
-export const EXPLICIT_VR_BE = '1.2.840.10008.1.2.2';
+import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE } from '../dicom/transfer-syntax-uids.js';
+
+export { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE } from '../dicom/transfer-syntax-uids.js';
 
 /** Uncompressed syntaxes whose pixel bytes are little endian: frames are byte ranges, the same bytes in both. */
 const UNCOMPRESSED_LE = new Set([IMPLICIT_VR_LE, EXPLICIT_VR_LE]);

@@ -1,3 +1,4 @@
+import { EXPLICIT_VR_LE, IMPLICIT_VR_LE } from '../dicom/transfer-syntax-uids.js';
 import { ScuAssociation, type AssociationParams, type ProposedContext, type StoreHandler } from './association.js';
 import type { Peer } from './errors.js';
 import type { Semaphore } from './semaphore.js';
@@ -12,7 +13,7 @@ export interface BridgeContext {
   slots: Semaphore;
 }
 
-export const UNCOMPRESSED = ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'];
+export const UNCOMPRESSED = [EXPLICIT_VR_LE, IMPLICIT_VR_LE];
 /** Study Root Query/Retrieve Information Model (PS3.4 C.6.2). */
 export const STUDY_ROOT_FIND = '1.2.840.10008.5.1.4.1.2.2.1';
 export const STUDY_ROOT_MOVE = '1.2.840.10008.5.1.4.1.2.2.2';

@@ -2,7 +2,8 @@ import type { DicomJson, FindQuery } from './types.js';
 import { dcmjsData, type DcmjsElement } from './library.js';
 import type { RawDataset } from './receive.js';
 import { redecodeDicomJson, specificCharacterSetOf, usesCodeExtensions } from '../dicom/dataset/iso2022.js';
-import { IMPLICIT_VR_LITTLE_ENDIAN, readPart10 } from '../dicom/dataset/part10.js';
+import { readPart10 } from '../dicom/dataset/part10.js';
+import { IMPLICIT_VR_LE } from '../dicom/transfer-syntax-uids.js';
 
 const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
 const NUMERIC_VRS = new Set(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'SV', 'UV']);
@@ -37,7 +38,7 @@ export function toDicomJson(raw: RawDataset): DicomJson {
   // No value decoded from these bytes can be longer than they are (a lying length made dcmjs hand back gigabytes).
   const json = normalizeDataset(dataset as unknown as Record<string, DcmjsElement>, raw.bytes.length);
   // ISO 2022 code extensions (Japanese, Korean, Chinese names): dcmjs read only the first character set.
-  const charsets = specificCharacterSetOf(raw.bytes, raw.transferSyntaxUid === IMPLICIT_VR_LITTLE_ENDIAN);
+  const charsets = specificCharacterSetOf(raw.bytes, raw.transferSyntaxUid === IMPLICIT_VR_LE);
   return usesCodeExtensions(charsets) ? redecodeDicomJson(json, charsets) : json;
 }
 

@@ -1,7 +1,5 @@
+import { EXPLICIT_VR_LE, IMPLICIT_VR_LE } from '../dicom/transfer-syntax-uids.js';
 import { dcmjsData } from './library.js';
-
-const IMPLICIT_VR_LE = '1.2.840.10008.1.2';
-const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
 
 /**
  * A Query/Retrieve identifier (keyword → value, dcmjs's naturalized form) encoded in the context's transfer syntax,

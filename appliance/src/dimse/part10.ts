@@ -1,4 +1,5 @@
 import { LONG_VRS } from '../dicom/dataset/vr.js';
+import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, IMPLICIT_VR_LE } from '../dicom/transfer-syntax-uids.js';
 import { closeFd, fstatFd, openFd, readAt } from './fd.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './library.js';
 import { isValidUid, trimUid } from './uid.js';
@@ -6,11 +7,6 @@ import { isValidUid, trimUid } from './uid.js';
 /** PS3.10 §7.1: a 128-byte preamble, "DICM", then the File Meta Information (group 0002, Explicit VR LE). */
 const PREAMBLE_LENGTH = 128;
 const MAGIC = 'DICM';
-export const IMPLICIT_VR_LE = '1.2.840.10008.1.2';
-export const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
-export const EXPLICIT_VR_BE = '1.2.840.10008.1.2.2';
-export const DEFLATED_EXPLICIT_VR_LE = '1.2.840.10008.1.2.1.99';
-
 
 export interface FileMeta {
   sopClassUid: string;

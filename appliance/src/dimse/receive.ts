@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { IMPLICIT_VR_LE } from '../dicom/transfer-syntax-uids.js';
 import type { StoreDecision, StoreSink } from './sink.js';
 import { decodeCommand, splitCommand } from './command.js';
 import { CommandField, DimseMessage, RawDataset, type CStoreRequest } from './message.js';
@@ -6,8 +7,6 @@ import type { NegotiatedContexts, PresentationContext } from './presentation-con
 import type { Pdv } from './pdu/pdata-tf.js';
 
 export { RawDataset } from './message.js';
-
-const IMPLICIT_VR_LE = '1.2.840.10008.1.2';
 
 export function rawDatasetOf(command: DimseMessage): RawDataset | undefined {
   return command.getDataset();

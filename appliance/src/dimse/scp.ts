@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { mkdir } from 'node:fs/promises';
+import { EXPLICIT_VR_BE } from '../dicom/transfer-syntax-uids.js';
 import { log } from '../log/logger.js';
 import type { ReceivedInstance } from './types.js';
 import { DicomConnection } from './connection.js';
@@ -70,7 +71,6 @@ const VERIFICATION = '1.2.840.10008.1.1';
 const DEFAULT_MAX_PDU = 262_144;
 /** All standard transfer syntaxes live under 1.2.840.10008.1.2 (PS3.6 Table A-1); the box stores the bytes, it need not decode them. */
 const STANDARD_TS = /^1\.2\.840\.10008\.1\.2(\.[0-9]+)*$/;
-const EXPLICIT_VR_BE = '1.2.840.10008.1.2.2';
 /** Storage SOP classes (PS3.4 B.5) and private ones; other standard services (Q/R, worklist, MPPS...) are not offered. */
 function isStorageClass(uid: string): boolean {
   return uid.startsWith('1.2.840.10008.5.1.4.1.1.') || !uid.startsWith('1.2.840.10008.');

@@ -1,5 +1,6 @@
 import { stat, writeFile } from 'node:fs/promises';
 import dimse from 'dcmjs-dimse';
+import { EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE } from '../dicom/transfer-syntax-uids.js';
 import { RawDataset } from './message.js';
 import { encodeFileMeta } from './part10.js';
 
@@ -9,7 +10,7 @@ import { encodeFileMeta } from './part10.js';
  * The network path does not use it.
  */
 const { Dataset, Transcoding } = dimse;
-const UNCOMPRESSED = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']);
+const UNCOMPRESSED = new Set([IMPLICIT_VR_LE, EXPLICIT_VR_LE, EXPLICIT_VR_BE]);
 
 let codecs: Promise<void> | undefined;
 

@@ -6,11 +6,10 @@ export {
   readPart10,
   readPart10Header,
   DicomReadError,
-  EXPLICIT_VR_LITTLE_ENDIAN,
-  IMPLICIT_VR_LITTLE_ENDIAN,
   IMPLEMENTATION_CLASS_UID,
   type Part10,
   type WritePart10Options,
   type HeaderReadOptions,
 } from './part10.js';
+export { EXPLICIT_VR_LE, IMPLICIT_VR_LE } from '../transfer-syntax-uids.js';
 export { dicomInstant, splitHl7Timestamp, type DicomInstant } from './datetime.js';

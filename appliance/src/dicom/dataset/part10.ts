@@ -3,9 +3,7 @@ import { checkPart10Structure, DicomStructureError } from './structure.js';
 import { readFile, type DcmDataset, type ReadFileOptions } from './dcmjs.js';
 import { encodeDataset } from './encode.js';
 import { readString, text } from './elements.js';
-
-export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+import { EXPLICIT_VR_LE, IMPLICIT_VR_LE } from '../transfer-syntax-uids.js';
 
 /** Fixed UID naming this software in the file meta header (PS3.7 D.3.3.2); a 2.25 UUID-derived UID, ours alone. */
 export const IMPLEMENTATION_CLASS_UID = '2.25.80335801434445802388442780826847648009';
@@ -30,12 +28,12 @@ export interface WritePart10Options {
   sopClassUid: string;
   sopInstanceUid: string;
   /** Only the uncompressed little-endian syntaxes: this writer never encodes pixel data. */
-  transferSyntaxUid?: typeof EXPLICIT_VR_LITTLE_ENDIAN | typeof IMPLICIT_VR_LITTLE_ENDIAN;
+  transferSyntaxUid?: typeof EXPLICIT_VR_LE | typeof IMPLICIT_VR_LE;
 }
 
 /** Serialises a dataset as a Part-10 file (PS3.10 §7.1: preamble, "DICM", group 0002 in Explicit VR LE, dataset). */
 export function writePart10(dataset: DcmDataset, options: WritePart10Options): Buffer {
-  const transferSyntaxUid = options.transferSyntaxUid ?? EXPLICIT_VR_LITTLE_ENDIAN;
+  const transferSyntaxUid = options.transferSyntaxUid ?? EXPLICIT_VR_LE;
   const meta = encodeDataset(
     {
       '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1])] },
@@ -48,7 +46,7 @@ export function writePart10(dataset: DcmDataset, options: WritePart10Options): B
     'explicit',
   );
   const groupLength = encodeDataset({ '00020000': { vr: 'UL', Value: [meta.length] } }, 'explicit');
-  const body = encodeDataset(dataset, transferSyntaxUid === IMPLICIT_VR_LITTLE_ENDIAN ? 'implicit' : 'explicit');
+  const body = encodeDataset(dataset, transferSyntaxUid === IMPLICIT_VR_LE ? 'implicit' : 'explicit');
   return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), groupLength, meta, body]);
 }
 

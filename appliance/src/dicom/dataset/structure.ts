@@ -1,3 +1,4 @@
+import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, IMPLICIT_VR_LE } from '../transfer-syntax-uids.js';
 import { LONG_VRS } from './vr.js';
 
 /**
@@ -8,9 +9,6 @@ import { LONG_VRS } from './vr.js';
  * §7.5 (items and delimiters).
  */
 
-const IMPLICIT_VR_LE = '1.2.840.10008.1.2';
-const EXPLICIT_VR_BE = '1.2.840.10008.1.2.2';
-const DEFLATED = '1.2.840.10008.1.2.1.99';
 const UNDEFINED = 0xffffffff;
 
 export class DicomStructureError extends Error {
@@ -131,6 +129,6 @@ export function checkPart10Structure(bytes: Buffer, untilTag?: number): void {
   const meta = bytes.toString('latin1', 144, metaEnd);
   const tsAt = meta.indexOf('\x02\x00\x10\x00UI');
   const transferSyntaxUid = tsAt >= 0 ? meta.substr(tsAt + 8, bytes.readUInt16LE(144 + tsAt + 6)).replace(/[\0 ]+$/, '') : '';
-  if (transferSyntaxUid === DEFLATED) return;
+  if (transferSyntaxUid === DEFLATED_EXPLICIT_VR_LE) return;
   walk(bytes, metaEnd, bytes.length, transferSyntaxUid !== IMPLICIT_VR_LE, transferSyntaxUid === EXPLICIT_VR_BE, untilTag);
 }

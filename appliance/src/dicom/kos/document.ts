@@ -1,7 +1,8 @@
 import type { DcmDataset } from '../dataset/dcmjs.js';
 import { codeItem, integerString, personName, sequence, text } from '../dataset/elements.js';
 import { dicomInstant } from '../dataset/datetime.js';
-import { writePart10, EXPLICIT_VR_LITTLE_ENDIAN } from '../dataset/part10.js';
+import { writePart10 } from '../dataset/part10.js';
+import { EXPLICIT_VR_LE } from '../transfer-syntax-uids.js';
 import { EncodeError } from '../dataset/encode.js';
 import { KEY_OBJECT_DESCRIPTION, KOS_SERIES_NUMBER, KOS_SOP_CLASS_UID, KOS_TEMPLATE, type Code } from './codes.js';
 import { KosBuildError } from './errors.js';
@@ -101,7 +102,7 @@ export function composeKos(parts: KosDocumentParts): KosDocument {
   };
   let part10: Buffer;
   try {
-    part10 = writePart10(dataset, { sopClassUid: KOS_SOP_CLASS_UID, sopInstanceUid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN });
+    part10 = writePart10(dataset, { sopClassUid: KOS_SOP_CLASS_UID, sopInstanceUid, transferSyntaxUid: EXPLICIT_VR_LE });
   } catch (err) {
     // A value the checks above let through; still the input's fault, reported as such.
     if (err instanceof EncodeError) throw new KosBuildError(`cannot encode the KOS of study ${studyUid}: ${err.message}`);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { EXPLICIT_VR_LE, IMPLICIT_VR_LE } from '../transfer-syntax-uids.js';
 import { UUID_ROOT, createUid, isValidUid, type RandomBytes } from '../uid.js';
 import { firstNonLatin1 } from './dcmjs.js';
 import { isValidDate } from './format.js';
@@ -21,8 +22,8 @@ export class SynthOptionsError extends Error {
 export const PROFILES: Record<SynthModality, ModalityProfile> = { CT: ctProfile, MR: mrProfile, CR: crProfile };
 
 export const TRANSFER_SYNTAX_UIDS = {
-  'explicit-le': '1.2.840.10008.1.2.1',
-  'implicit-le': '1.2.840.10008.1.2',
+  'explicit-le': EXPLICIT_VR_LE,
+  'implicit-le': IMPLICIT_VR_LE,
 } as const;
 
 export const DEFAULT_UID_ROOT = UUID_ROOT;

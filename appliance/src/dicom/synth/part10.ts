@@ -2,12 +2,12 @@ import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { denaturalize, encodeElements, withLatin1Text, type DicomDataset } from './dcmjs.js';
 import type { SynthCharset } from './types.js';
+import { EXPLICIT_VR_LE } from '../transfer-syntax-uids.js';
 
 /** Identifies this generator in the File Meta Information (arc .0.1 of the project's UID root). */
 export const IMPLEMENTATION_CLASS_UID = '1.2.826.0.1.3680043.10.1558.0.1';
 export const IMPLEMENTATION_VERSION_NAME = 'DRIMBOX_SYNTH_1';
 
-const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
 const HOST_IS_LITTLE_ENDIAN = endianness() === 'LE';
 
 /** 128-byte preamble and the "DICM" prefix (PS3.10 §7.1). */
