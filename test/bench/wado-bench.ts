@@ -10,7 +10,9 @@
  * The relay anchor is Debian's nginx (nginx-light) in front of the same Orthanc; each relay is measured with a Node
  * client and with curl (a neutral client), and the goal takes the worse ratio of the two.
  * A bare Node relay (no parsing, no checks) is measured too: on a small machine where PACS, box and client share
- * the cores, it is the floor of any proxy, and the box's own cost is its ratio to it.
+ * the cores, it is the floor of any proxy, and the box's own cost is its ratio to it. Below it, a raw TCP pipe in Node
+ * (no HTTP at all: the bytes copied from one socket to the other): the ceiling of anything that carries the bytes
+ * through a Node process here.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { Agent, createServer, request } from 'node:http';
+import { connect, createServer as createTcpServer } from 'node:net';
 import { pipeline } from 'node:stream';
 import { createDicomwebUpstream } from '../../appliance/src/dicomweb/index.js';
 import { setLogLevel } from '../../appliance/src/log/logger.js';
@@ -224,6 +227,8 @@ async function main(): Promise<void> {
     nginx = await startNginxRelay(`127.0.0.1:${pacs.httpPort}`, join(dir, 'nginx'));
     const relay = await startBoxProcess(['--box', 'relay', '--upstream', pacs.dicomwebUrl]);
     boxes.push(relay);
+    const tcp = await startBoxProcess(['--box', 'tcp', '--upstream', pacs.dicomwebUrl]);
+    boxes.push(tcp);
     const viaWeb = await startBoxProcess(['--box', 'dicomweb', '--upstream', pacs.dicomwebUrl]);
     boxes.push(viaWeb);
     const viaDimse = await startBoxProcess(['--box', 'dimse', '--pacs-ae', pacs.aeTitle, '--pacs-port', String(pacs.dicomPort)]);
@@ -241,16 +246,19 @@ async function main(): Promise<void> {
     await retrieve(nginxUrl + path, {});
     await retrieve(viaWeb.baseUrl + path, AUTH);
     await retrieve(relay.baseUrl + path, {});
+    await retrieve(tcp.baseUrl + path, {});
     const node = await bestInTurns(3, {
       direct: () => retrieve(pacs!.dicomwebUrl + path, {}),
       nginx: () => retrieve(nginxUrl + path, {}),
       bare: () => retrieve(relay.baseUrl + path, {}),
+      tcp: () => retrieve(tcp.baseUrl + path, {}),
       web: () => retrieve(viaWeb.baseUrl + path, AUTH),
     });
     const curl = await bestInTurns(3, {
       direct: () => curlRetrieve(pacs!.dicomwebUrl + path, {}),
       nginx: () => curlRetrieve(nginxUrl + path, {}),
       bare: () => curlRetrieve(relay.baseUrl + path, {}),
+      tcp: () => curlRetrieve(tcp.baseUrl + path, {}),
       web: () => curlRetrieve(viaWeb.baseUrl + path, AUTH),
     });
     const direct = node.direct;
@@ -279,15 +287,18 @@ async function main(): Promise<void> {
     console.log(line("  Orthanc's DICOMweb, direct", direct));
     console.log(line('  nginx reverse proxy (relay anchor)', node.nginx, direct));
     console.log(line('  bare Node relay (node:http, pipe)', node.bare, direct));
+    console.log(line('  raw TCP pipe in Node (no HTTP)', node.tcp, direct));
     console.log(line('  box, PACS DICOMweb upstream', node.web, direct));
     console.log('curl client:');
     console.log(line("  Orthanc's DICOMweb, direct", curl.direct));
     console.log(line('  nginx reverse proxy (relay anchor)', curl.nginx, curl.direct));
     console.log(line('  bare Node relay (node:http, pipe)', curl.bare, curl.direct));
+    console.log(line('  raw TCP pipe in Node (no HTTP)', curl.tcp, curl.direct));
     console.log(line('  box, PACS DICOMweb upstream', curl.web, curl.direct));
     const vsNginx = { node: mbps(node.web) / mbps(node.nginx), curl: mbps(curl.web) / mbps(curl.nginx) };
     console.log(`box via PACS DICOMweb vs nginx: ${vsNginx.node.toFixed(2)}× (Node client), ${vsNginx.curl.toFixed(2)}× (curl); vs the bare Node relay: ${(mbps(node.web) / mbps(node.bare)).toFixed(2)}× (Node client), ${(mbps(curl.web) / mbps(curl.bare)).toFixed(2)}× (curl)`);
     console.log(`the bare Node relay vs nginx (the floor of any Node proxy here): ${(mbps(node.bare) / mbps(node.nginx)).toFixed(2)}× (Node client), ${(mbps(curl.bare) / mbps(curl.nginx)).toFixed(2)}× (curl)`);
+    console.log(`the raw TCP pipe in Node vs nginx (the ceiling of any relay whose bytes cross a Node process here): ${(mbps(node.tcp) / mbps(node.nginx)).toFixed(2)}× (Node client), ${(mbps(curl.tcp) / mbps(curl.nginx)).toFixed(2)}× (curl)`);
     console.log(`(goal wado-vs-nginx is the worse of the two clients: ${vsNginx.curl <= vsNginx.node ? 'curl' : 'Node'})`);
     printGoal('wado-vs-nginx', Math.min(vsNginx.node, vsNginx.curl), 0.9, '×');
     console.log('\nDIMSE upstream (C-GET), best of 3 in turns:');
@@ -339,8 +350,23 @@ async function serveRelay(upstream: string): Promise<void> {
   process.on('SIGTERM', () => process.exit(0));
 }
 
+/** A raw TCP pipe (net sockets piped both ways, no HTTP parsing): the request and answer cross untouched. */
+async function serveTcpPipe(upstream: string): Promise<void> {
+  const target = new URL(upstream);
+  const server = createTcpServer((client) => {
+    const pacs = connect(Number(target.port), target.hostname);
+    pipeline(client, pacs, () => client.destroy());
+    pipeline(pacs, client, () => pacs.destroy());
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  process.stdout.write(`READY http://127.0.0.1:${(server.address() as AddressInfo).port}${target.pathname}\n`);
+  process.on('SIGTERM', () => process.exit(0));
+}
+
 async function serveBox(): Promise<void> {
   if (values.box === 'relay') return serveRelay(values.upstream!);
+  if (values.box === 'tcp') return serveTcpPipe(values.upstream!);
   setLogLevel('warn');
   const upstream = values.box === 'dicomweb'
     ? () => createDicomwebUpstream({ baseUrl: values.upstream! })
