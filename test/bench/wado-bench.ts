@@ -154,15 +154,6 @@ const mbps = (r: Run) => r.bytes / 1e6 / r.seconds;
 const line = (name: string, r: Run, ref?: Run) =>
   `${name.padEnd(44)} ${r.seconds.toFixed(2).padStart(7)} s  ${mbps(r).toFixed(1).padStart(7)} MB/s  TTFB ${r.ttfbMs.toFixed(0).padStart(5)} ms${ref ? `  ratio ${(mbps(r) / mbps(ref)).toFixed(2)}×` : ''}`;
 
-async function best(times: number, f: () => Promise<Run>): Promise<Run> {
-  let chosen: Run | undefined;
-  for (let i = 0; i < times; i++) {
-    const r = await f();
-    if (!chosen || r.seconds < chosen.seconds) chosen = r;
-  }
-  return chosen!;
-}
-
 /** Best of `times` for each contender, run in turns (a, b, c, a, b, c…) so that load from elsewhere hits all alike. */
 async function bestInTurns<K extends string>(times: number, contenders: Record<K, () => Promise<Run>>): Promise<Record<K, Run>> {
   const chosen = {} as Record<K, Run>;

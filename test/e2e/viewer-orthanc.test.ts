@@ -17,7 +17,6 @@ let pixelSpacingMm: number;
 
 const shot = (name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `viewer-${name}.png`) });
 const text = async (selector: string) => (await page.textContent(selector))?.trim();
-const counterIndex = async () => Number(await page.getAttribute('#image-counter', 'data-index'));
 
 /** Waits until the counter shows `index` (0-based) and Cornerstone has drawn it. */
 async function waitForIndex(index: number): Promise<void> {

@@ -4,7 +4,6 @@ import { Readable } from 'node:stream';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context } from 'hono';
 import { DicomwebError, type DicomwebResponse, type DicomwebService, type RequestContext } from '../dicomweb/index.js';
-import type { Coverage } from '../dicomweb/response.js';
 import { parseFrameList } from '../dicomweb/frames.js';
 import { pipeToNodeResponse, writeToNodeResponse } from '../dicomweb/node-response.js';
 import { metered, toWebStream, type MeterResult } from '../dicomweb/streams.js';

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { pinTriesFromFlags, TokenError, tokenError, type PinTries } from './errors.js';
-import { pkcs11js, text, type Handle, type Pkcs11, type Pkcs11Module } from './module.js';
+import { pkcs11js, text, type Handle, type Pkcs11 } from './module.js';
 
 export interface TokenCertificate {
   label: string;

@@ -255,10 +255,6 @@ function readSigningTime(properties: Element): Date {
   return date;
 }
 
-function oneLine(subject: string): string {
-  return subject.split('\n').join(', ');
-}
-
 /** xml-crypto transform for XPath Filter 2.0 "subtract /descendant::ds:Signature" (checked beforehand). */
 class SubtractSignatures {
   process(node: globalThis.Node): globalThis.Node {

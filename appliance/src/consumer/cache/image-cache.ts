@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { close as fsClose, open as fsOpen, writev as fsWritev } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Part10Error, scanPart10 } from '../../dicomweb/part10-scan.js';
 import type { Logger } from '../../log/logger.js';
