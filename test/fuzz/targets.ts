@@ -5,7 +5,7 @@ import { parseHl7Message } from '../../appliance/src/hl7/index.js';
 import { MllpDecoder } from '../../appliance/src/hl7/mllp-framing.js';
 import { reportFromCda, reportFromHl7 } from '../../appliance/src/report/parse.js';
 import { parseKos } from '../../appliance/src/dicom/kos/index.js';
-import { scanPart10 } from '../../appliance/src/dicomweb/part10-scan.js';
+import { scanPart10 } from '../../appliance/src/dicom/dataset/part10-scan.js';
 import { indexAttributes } from '../../appliance/src/consumer/cache/attributes.js';
 import { readMultipart as readDicomwebMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
 import { openRetrieveResponse } from '../../appliance/src/xds/retrieve.js';
@@ -19,6 +19,7 @@ import { parseAccept, bestMultipart, negotiateJson } from '../../appliance/src/d
 import { parseQidoQuery } from '../../appliance/src/dicomweb/qido-query.js';
 import { toDicomJson } from '../../appliance/src/dimse/dicom-json.js';
 import { RawDataset } from '../../appliance/src/dimse/receive.js';
+import { peekStudyInstanceUid } from '../../appliance/src/dimse/part10.js';
 import { referencePath } from '../fixtures/reference.js';
 
 /** A parser of untrusted input, with valid inputs to start from. */
@@ -121,6 +122,17 @@ export const TARGETS: FuzzTarget[] = [
       // As the cache checks and indexes an instance from the bytes it just received (never opening the file).
       const layout = await scanPart10('/received/never-opened.dcm', { bytes: b, size: b.length });
       return indexAttributes(layout, b);
+    },
+  },
+  {
+    name: 'c-store study peek (dimse)',
+    seeds: [...kosSeeds, file('real-world/CT_small.dcm'), file('real-world/MR_small_implicit.dcm')].map((k) => datasetOf(k).bytes),
+    // As a C-STORE's dataset arrives: every prefix the receiver may hold, in the three syntaxes it walks.
+    run: (b) => {
+      for (const syntax of ['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']) {
+        for (let n = Math.min(b.length, 61); n < b.length; n += 61) peekStudyInstanceUid(b.subarray(0, n), syntax);
+        peekStudyInstanceUid(b, syntax);
+      }
     },
   },
   {

@@ -8,7 +8,7 @@ import { synthesizeStudy, type SynthResult } from '../../appliance/src/dicom/syn
 import { createDimseUpstream } from '../../appliance/src/dicomweb/index.js';
 import { boundaryOf, readMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
 import { instanceToDicomJson } from '../../appliance/src/dicomweb/dicom-json.js';
-import { scanPart10 } from '../../appliance/src/dicomweb/part10-scan.js';
+import { scanPart10 } from '../../appliance/src/dicom/dataset/part10-scan.js';
 import { createPacsBridge } from '../../appliance/src/dimse/index.js';
 import type { PacsBridge, RetrieveOptions, RetrieveTarget } from '../../appliance/src/dimse/types.js';
 import { freePort } from '../peers/ports.js';

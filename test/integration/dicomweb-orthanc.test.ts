@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesizeStudy, type SynthResult } from '../../appliance/src/dicom/synth/index.js';
 import { createDicomwebUpstream } from '../../appliance/src/dicomweb/index.js';
 import { boundaryOf, readMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
-import { scanPart10 } from '../../appliance/src/dicomweb/part10-scan.js';
+import { scanPart10 } from '../../appliance/src/dicom/dataset/part10-scan.js';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { startBox, TEST_TOKEN, type TestBox } from './dicomweb-box.js';
 

@@ -6,7 +6,7 @@ import { CoercionError, coerceFile, issuerElements } from '../../appliance/src/c
 import { readPart10 } from '../../appliance/src/dicom/dataset/part10.js';
 import type { DcmDataset } from '../../appliance/src/dicom/dataset/dcmjs.js';
 import { synthesizeStudy, type SynthResult } from '../../appliance/src/dicom/synth/index.js';
-import { scanPart10 } from '../../appliance/src/dicomweb/part10-scan.js';
+import { scanPart10 } from '../../appliance/src/dicom/dataset/part10-scan.js';
 import { makeMiniStudy, type MiniStudy } from '../fixtures/mini-instances.js';
 
 let work: string;

@@ -5,7 +5,7 @@ import { decodeIso2022, redecode, specificCharacterSetOf, usesCodeExtensions } f
 import { toDicomJson } from '../../appliance/src/dimse/dicom-json.js';
 import { RawDataset } from '../../appliance/src/dimse/receive.js';
 import { instanceToDicomJson } from '../../appliance/src/dicomweb/dicom-json.js';
-import { scanPart10 } from '../../appliance/src/dicomweb/part10-scan.js';
+import { scanPart10 } from '../../appliance/src/dicom/dataset/part10-scan.js';
 import { REAL_WORLD_DIR } from '../fixtures/real-world.js';
 
 // Public files with ISO 2022 code extensions (pydicom's charset test set, test/fixtures/real-world/README.md); the

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { INDEXED_TAGS } from '../../appliance/src/consumer/cache/attributes.js';
 import { instanceToDicomJson } from '../../appliance/src/dicomweb/dicom-json.js';
 import { headerValues } from '../../appliance/src/dicomweb/header-values.js';
-import { scanPart10 } from '../../appliance/src/dicomweb/part10-scan.js';
+import { scanPart10 } from '../../appliance/src/dicom/dataset/part10-scan.js';
 
 /**
  * The consumer cache indexes each received instance from its bytes directly (header-values.ts); the reference is

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { indexAttributes } from '../../appliance/src/consumer/cache/attributes.js';
 import { instanceToDicomJson } from '../../appliance/src/dicomweb/dicom-json.js';
-import { Part10Error, scanPart10 } from '../../appliance/src/dicomweb/part10-scan.js';
+import { Part10Error, scanPart10 } from '../../appliance/src/dicom/dataset/part10-scan.js';
 
 /**
  * An instance just received is checked and indexed from its first bytes, still in memory (the consumer cache): the

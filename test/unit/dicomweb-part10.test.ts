@@ -7,7 +7,7 @@ import { instanceToDicomJson } from '../../appliance/src/dicomweb/dicom-json.js'
 import { locateFrames } from '../../appliance/src/dicomweb/frames.js';
 import { rewriteLittleEndian } from '../../appliance/src/dicomweb/le-rewrite.js';
 import { peekPart10Meta } from '../../appliance/src/dicomweb/part10-peek.js';
-import { Part10Error, scanPart10 } from '../../appliance/src/dicomweb/part10-scan.js';
+import { Part10Error, scanPart10 } from '../../appliance/src/dicom/dataset/part10-scan.js';
 import { REAL_WORLD_DIR } from '../fixtures/real-world.js';
 
 // ------------------------------------------------------------------ a hand-made Explicit VR LE Part-10 writer

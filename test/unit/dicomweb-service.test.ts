@@ -7,7 +7,7 @@ import { synthesizeStudy, type SynthResult } from '../../appliance/src/dicom/syn
 import { createDicomwebService, createDimseUpstream, DicomwebError, type DicomwebService } from '../../appliance/src/dicomweb/index.js';
 import { boundaryOf, readMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
 import type { DicomwebResponse, RequestContext } from '../../appliance/src/dicomweb/response.js';
-import { scanPart10 } from '../../appliance/src/dicomweb/part10-scan.js';
+import { scanPart10 } from '../../appliance/src/dicom/dataset/part10-scan.js';
 import { createLogger } from '../../appliance/src/log/logger.js';
 import { openDatabase, type Db } from '../../appliance/src/store/database.js';
 import { DicomwebMetadataCache } from '../../appliance/src/store/dicomweb-cache.js';

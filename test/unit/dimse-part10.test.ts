@@ -84,6 +84,33 @@ describe('peekStudyInstanceUid', () => {
     expect(peekStudyInstanceUid(ds, '1.2.840.10008.1.2.1')).toBe(study);
     expect(peekStudyInstanceUid(ds.subarray(0, ds.length - 4), '1.2.840.10008.1.2.1')).toBe('more');
     expect(peekStudyInstanceUid(ds, '1.2.840.10008.1.2.1.99')).toBeUndefined();
+    // Every cut before the end of the UID asks for more: inside a header, a value, the sequence or its items.
+    for (let n = 0; n < ds.length; n++) expect(peekStudyInstanceUid(ds.subarray(0, n), '1.2.840.10008.1.2.1'), `cut at ${n}`).toBe('more');
+  });
+
+  it('gives up on a later tag, bytes that are not a VR, and sequences nested without end', () => {
+    const rows = explicitEl(0x0028, 0x0010, 'US', Buffer.from([0, 2]));
+    expect(peekStudyInstanceUid(Buffer.concat([rows, explicitEl(0x0020, 0x000d, 'UI', uid)]), '1.2.840.10008.1.2.1')).toBeUndefined();
+    const notVr = explicitEl(0x0008, 0x0060, 'C1', Buffer.from('CT'));
+    expect(peekStudyInstanceUid(Buffer.concat([notVr, explicitEl(0x0020, 0x000d, 'UI', uid)]), '1.2.840.10008.1.2.1')).toBeUndefined();
+    const open = Buffer.concat([explicitEl(0x0008, 0x1140, 'SQ', Buffer.alloc(0)), tag(0xfffe, 0xe000, 0xffffffff)]);
+    const nested = Buffer.concat(Array.from({ length: 10_000 }, () => open));
+    expect(peekStudyInstanceUid(nested, '1.2.840.10008.1.2.1')).toBeUndefined();
+    expect(peekStudyInstanceUid(explicitEl(0x0020, 0x000d, 'UI', Buffer.from('1.2.x\0', 'latin1')), '1.2.840.10008.1.2.1')).toBeUndefined();
+  });
+
+  it('reads it from an Explicit VR Big Endian dataset', () => {
+    const be = (group: number, el: number, vr: string, value: Buffer) => {
+      const h = Buffer.alloc(8);
+      h.writeUInt16BE(group, 0);
+      h.writeUInt16BE(el, 2);
+      h.write(vr, 4, 'latin1');
+      h.writeUInt16BE(value.length, 6);
+      return Buffer.concat([h, value]);
+    };
+    const ds = Buffer.concat([be(0x0008, 0x0060, 'CS', Buffer.from('CT')), be(0x0020, 0x000d, 'UI', uid)]);
+    expect(peekStudyInstanceUid(ds, '1.2.840.10008.1.2.2')).toBe(study);
+    expect(peekStudyInstanceUid(ds, '1.2.840.10008.1.2.1')).toBeUndefined(); // read as little endian: a later tag first
   });
 
   it('reads it from implicit VR files made by dcmjs', async () => {

@@ -4,7 +4,7 @@ import { open } from 'node:fs/promises';
 import type { DcmDataset } from '../dicom/dataset/dcmjs.js';
 import { encodeDataset, type VrEncoding } from '../dicom/dataset/encode.js';
 import { text } from '../dicom/dataset/elements.js';
-import { scanPart10, type Part10Element, type Part10Layout } from '../dicomweb/part10-scan.js';
+import { scanPart10, type Part10Element, type Part10Layout } from '../dicom/dataset/part10-scan.js';
 import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, IMPLICIT_VR_LE } from '../dicomweb/transfer-syntax.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Representation } from './accept.js';
-import { EXTENDED_OFFSET_TABLE, EXTENDED_OFFSET_TABLE_LENGTHS, Part10Error, readBytes, readEncapsulatedItems, type Part10Layout } from './part10-scan.js';
+import { EXTENDED_OFFSET_TABLE, EXTENDED_OFFSET_TABLE_LENGTHS, Part10Error, readBytes, readEncapsulatedItems, type Part10Layout } from '../dicom/dataset/part10-scan.js';
 import { EXPLICIT_VR_LE, IMPLICIT_VR_LE, frameMediaType, isEncapsulated, isUncompressedLittleEndian } from './transfer-syntax.js';
 
 /**

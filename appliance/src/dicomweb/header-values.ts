@@ -1,7 +1,7 @@
 import type { DicomJson } from '../dimse/types.js';
 import { decoder as decoderFor, usesCodeExtensions } from '../dicom/dataset/iso2022.js';
 import { convertElement, declareUtf8 } from './dicom-json.js';
-import { hex, type Part10Layout } from './part10-scan.js';
+import { hex, type Part10Layout } from '../dicom/dataset/part10-scan.js';
 import { lookupAttribute } from './tags.js';
 import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, IMPLICIT_VR_LE } from './transfer-syntax.js';
 

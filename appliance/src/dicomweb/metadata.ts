@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger.js';
 import { acceptsGzip, negotiateJson, parseAccept } from './accept.js';
 import { declareUtf8, instanceToDicomJson, rewriteUris } from './dicom-json.js';
 import { DicomwebError } from './errors.js';
-import { scanPart10 } from './part10-scan.js';
+import { scanPart10 } from '../dicom/dataset/part10-scan.js';
 import { lookupAttribute } from './tags.js';
 import { linkedController, type DicomwebResponse, type RequestContext } from './response.js';
 import { spool } from './spool.js';

@@ -9,7 +9,7 @@ import { boundaryOf, readMultipart, type IncomingPart } from './multipart-reader
 import { MultipartRelay, type RelaySource } from './multipart-relay.js';
 import { multipartBody, multipartContentType, newBoundary, type OutgoingPart } from './multipart-writer.js';
 import type { Part10Meta } from './part10-peek.js';
-import { DeflatedDatasetError, PIXEL_DATA, hex, scanPart10, Part10Error, type Part10Layout } from './part10-scan.js';
+import { DeflatedDatasetError, PIXEL_DATA, hex, scanPart10, Part10Error, type Part10Layout } from '../dicom/dataset/part10-scan.js';
 import { linkedController, type Coverage, type DicomwebResponse, type RequestContext, type Served } from './response.js';
 import { spool, type SpooledInstance } from './spool.js';
 import { collect, fileChunks, gzipChunks } from './streams.js';

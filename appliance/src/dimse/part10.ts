@@ -1,5 +1,5 @@
+import { readTopLevelText } from '../dicom/dataset/part10-scan.js';
 import { LONG_VRS } from '../dicom/dataset/vr.js';
-import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, IMPLICIT_VR_LE } from '../dicom/transfer-syntax-uids.js';
 import { closeFd, fstatFd, openFd, readAt } from './fd.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './library.js';
 import { isValidUid, trimUid } from './uid.js';
@@ -109,75 +109,15 @@ export async function readPart10Header(path: string): Promise<Part10Header> {
 }
 
 const STUDY_INSTANCE_UID = 0x0020000d;
-const ITEM = 0xfffee000;
-const ITEM_DELIMITER = 0xfffee00d;
-const SEQUENCE_DELIMITER = 0xfffee0dd;
-const UNDEFINED_LENGTH = 0xffffffff;
 
 /**
- * Finds the Study Instance UID near the start of a dataset (Implicit or Explicit VR Little Endian) without
- * parsing it: walks the element headers, skipping values and sequences. Returns 'more' when the prefix
- * ends first, undefined when the dataset cannot be walked (other transfer syntax, no such element).
+ * Finds the Study Instance UID near the start of a dataset without parsing it (the Part-10 scan's element walk).
+ * Returns 'more' when the prefix ends first, undefined when the dataset cannot be walked (deflated, malformed) or
+ * holds no valid one.
  */
 export function peekStudyInstanceUid(prefix: Buffer, transferSyntaxUid: string): string | 'more' | undefined {
-  if (transferSyntaxUid === EXPLICIT_VR_BE || transferSyntaxUid === DEFLATED_EXPLICIT_VR_LE) return undefined;
-  const explicit = transferSyntaxUid !== IMPLICIT_VR_LE;
-  try {
-    let offset = 0;
-    for (;;) {
-      const header = readHeader(prefix, offset, explicit);
-      if (header === 'more') return 'more';
-      if (header.tag > STUDY_INSTANCE_UID) return undefined;
-      if (header.tag === STUDY_INSTANCE_UID) {
-        const end = header.valueOffset + header.length;
-        if (end > prefix.length) return 'more';
-        const uid = trimUid(prefix.toString('latin1', header.valueOffset, end));
-        return isValidUid(uid) ? uid : undefined;
-      }
-      const next = skipValue(prefix, header, explicit);
-      if (next === 'more') return 'more';
-      offset = next;
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-interface ElementHeader {
-  tag: number;
-  length: number;
-  valueOffset: number;
-}
-
-function readHeader(buf: Buffer, offset: number, explicit: boolean): ElementHeader | 'more' {
-  if (offset + 8 > buf.length) return 'more';
-  const tag = ((buf.readUInt16LE(offset) << 16) | buf.readUInt16LE(offset + 2)) >>> 0;
-  if (tag === ITEM || tag === ITEM_DELIMITER || tag === SEQUENCE_DELIMITER || !explicit) {
-    return { tag, length: buf.readUInt32LE(offset + 4), valueOffset: offset + 8 };
-  }
-  const vr = buf.toString('latin1', offset + 4, offset + 6);
-  if (!/^[A-Z]{2}$/.test(vr)) throw new Error('not an explicit VR element');
-  if (LONG_VRS.has(vr)) {
-    if (offset + 12 > buf.length) return 'more';
-    return { tag, length: buf.readUInt32LE(offset + 8), valueOffset: offset + 12 };
-  }
-  return { tag, length: buf.readUInt16LE(offset + 6), valueOffset: offset + 8 };
-}
-
-/** Offset after the element's value; sequences and items of undefined length are walked to their delimiter. */
-function skipValue(buf: Buffer, header: ElementHeader, explicit: boolean): number | 'more' {
-  if (header.length !== UNDEFINED_LENGTH) {
-    const end = header.valueOffset + header.length;
-    return end > buf.length ? 'more' : end;
-  }
-  const closing = header.tag === ITEM ? ITEM_DELIMITER : SEQUENCE_DELIMITER;
-  let offset = header.valueOffset;
-  for (;;) {
-    const inner = readHeader(buf, offset, explicit);
-    if (inner === 'more') return 'more';
-    if (inner.tag === closing) return inner.valueOffset;
-    const next = skipValue(buf, inner, explicit);
-    if (next === 'more') return 'more';
-    offset = next;
-  }
+  const value = readTopLevelText(prefix, transferSyntaxUid, STUDY_INSTANCE_UID, 64);
+  if (value === 'more' || value === undefined) return value;
+  const uid = trimUid(value);
+  return isValidUid(uid) ? uid : undefined;
 }

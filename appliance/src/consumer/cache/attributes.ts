@@ -1,6 +1,6 @@
 import { instanceToDicomJson } from '../../dicomweb/dicom-json.js';
 import { headerValues } from '../../dicomweb/header-values.js';
-import type { Part10Layout } from '../../dicomweb/part10-scan.js';
+import type { Part10Layout } from '../../dicom/dataset/part10-scan.js';
 import type { DicomJson } from '../../dimse/types.js';
 
 /**

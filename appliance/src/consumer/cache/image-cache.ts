@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { close as fsClose, open as fsOpen, writev as fsWritev } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Part10Error, scanPart10 } from '../../dicomweb/part10-scan.js';
+import { Part10Error, scanPart10 } from '../../dicom/dataset/part10-scan.js';
 import type { Logger } from '../../log/logger.js';
 import type { CachedInstanceRow, CachedSeriesRow, ConsumerCacheIndex, ConsumerMetadataCache, NewCachedInstance } from '../../store/consumer-cache.js';
 import { indexAttributes } from './attributes.js';

@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { LONG_VRS } from '../dicom/dataset/vr.js';
-import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, IMPLICIT_VR_LE } from './transfer-syntax.js';
+import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, IMPLICIT_VR_LE } from '../transfer-syntax-uids.js';
+import { LONG_VRS } from './vr.js';
 
 /**
  * Where things are in a Part-10 file, found without reading values: the top-level elements up to Pixel Data with
@@ -360,6 +360,46 @@ function* scanSteps(size: number, path: string): Steps<Part10Layout> {
     el.end = pos;
   }
   return layout;
+}
+
+/**
+ * The value (latin1 text) of top-level element `tag` of a dataset (no preamble, no file meta) of which only `prefix`
+ * has arrived, found by walking the element headers and skipping values and sequences. 'more' when the prefix ends
+ * first; undefined when the dataset cannot be walked (malformed, deflated), when a later tag comes first (tags
+ * ascend, PS3.5 §7.1) or when the value is longer than `maxLength`.
+ */
+export function readTopLevelText(prefix: Buffer, transferSyntaxUid: string, tag: number, maxLength: number): string | 'more' | undefined {
+  if (transferSyntaxUid === DEFLATED_EXPLICIT_VR_LE) return undefined;
+  const enc: Encoding = { implicit: transferSyntaxUid === IMPLICIT_VR_LE, littleEndian: transferSyntaxUid !== EXPLICIT_VR_BE };
+  const steps = topLevelTextSteps(tag, maxLength, enc);
+  const view: View = { bytes: prefix, at: 0 };
+  try {
+    let step = steps.next(view);
+    while (!step.done) {
+      const { offset, n } = step.value;
+      if (offset + n > prefix.length) return 'more';
+      view.at = offset;
+      step = steps.next(view);
+    }
+    return step.value;
+  } catch (err) {
+    if (err instanceof Part10Error) return undefined;
+    throw err;
+  }
+}
+
+function* topLevelTextSteps(tag: number, maxLength: number, enc: Encoding): Steps<string | undefined> {
+  // The dataset's end is not known yet: a walk past the prefix asks for more bytes instead of failing.
+  const size = Number.MAX_SAFE_INTEGER;
+  let pos = 0;
+  for (;;) {
+    const h = readHeader(yield headerWant(pos, size), pos, size, enc);
+    if (h.tag > tag) return undefined;
+    const valueOffset = pos + h.headerLength;
+    if (h.tag === tag) return h.length === UNDEFINED || h.length > maxLength ? undefined : readText(yield { offset: valueOffset, n: h.length }, h.length);
+    if (h.length !== UNDEFINED) pos = valueOffset + h.length;
+    else pos = yield* skipUndefinedValue(size, valueOffset, h.vr === 'UN' ? { implicit: true, littleEndian: true } : enc, 0);
+  }
 }
 
 /** The attributes `capture` keeps. */
