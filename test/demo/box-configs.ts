@@ -1,6 +1,6 @@
 /** The configuration files of the demo's two boxes, as the setup screen would write them on each device. */
 import { join } from 'node:path';
-import { freePort } from '../peers/ports.js';
+import { reservedPorts } from '../peers/ports.js';
 
 export interface BoxPorts {
   http: number;
@@ -11,24 +11,27 @@ export interface BoxPorts {
   kiosk: number;
 }
 
-async function wellKnownPort(port: number): Promise<number> {
+async function wellKnownPort(port: number, otherwise: () => Promise<number>): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolvePort) => {
     const s = createServer();
-    s.once('error', () => void freePort().then(resolvePort));
+    s.once('error', () => void otherwise().then(resolvePort));
     s.listen(port, '127.0.0.1', () => s.close(() => resolvePort(port)));
   });
 }
 
 /**
  * The well-known ports when free (8080/8081...), other free ones otherwise; `wellKnown: false` (tests run side by
- * side): free ports only.
+ * side): free ports only. The boxes bind them seconds later (a container later still): they are taken below the
+ * ephemeral range, where an outgoing connection cannot take one in between, and all distinct.
  */
 export async function demoPorts(options: { wellKnown?: boolean } = {}): Promise<{ source: BoxPorts; consumer: BoxPorts }> {
-  const preferredPort = options.wellKnown === false ? () => freePort() : wellKnownPort;
+  const spare = [...(await reservedPorts(10))];
+  const free = async () => spare.pop()!;
+  const preferredPort = options.wellKnown === false ? free : (port: number) => wellKnownPort(port, free);
   return {
-    source: { http: await preferredPort(8080), hl7: await preferredPort(2575), dimse: await preferredPort(11112), lan: await freePort(), kiosk: await freePort() },
-    consumer: { http: await preferredPort(8081), hl7: await preferredPort(2576), dimse: await preferredPort(11113), lan: await freePort(), kiosk: await freePort() },
+    source: { http: await preferredPort(8080), hl7: await preferredPort(2575), dimse: await preferredPort(11112), lan: await free(), kiosk: await free() },
+    consumer: { http: await preferredPort(8081), hl7: await preferredPort(2576), dimse: await preferredPort(11113), lan: await free(), kiosk: await free() },
   };
 }
 

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { chownSync, copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, waitFor } from '../peers/ports.js';
+import { reservedPorts, waitFor } from '../peers/ports.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -49,7 +49,9 @@ export async function startContainerBox(image: string, dataDir: string, config: 
     copyFileSync(hostPath, join(dataDir, 'files', name));
     byHostPath.set(hostPath, `/data/files/${name}`);
   }
-  const kioskPort = await freePort();
+  // The configuration's (demoPorts: below the ephemeral range, distinct), or one taken the same way.
+  const configured = (config.kiosk as { port?: unknown } | undefined)?.port;
+  const kioskPort = typeof configured === 'number' && configured > 0 ? configured : (await reservedPorts(1))[0]!;
   const rewritten = JSON.parse(JSON.stringify(config, (_k, v: unknown) => (typeof v === 'string' && byHostPath.has(v) ? byHostPath.get(v) : v))) as Record<string, unknown>;
   writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ ...rewritten, dataDir: '/data', kiosk: { port: kioskPort } }, null, 2));
   chownTree(dataDir);

@@ -4,7 +4,7 @@ import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { request as plainRequest } from 'node:http';
 import { join } from 'node:path';
-import { freePort, waitFor } from '../peers/ports.js';
+import { reservedPorts, waitFor } from '../peers/ports.js';
 import { podman } from '../demo/container-box.js';
 import { runDemo } from '../demo/demo.js';
 
@@ -24,15 +24,19 @@ const started: string[] = [];
 async function runBox(name: string, options: { readOnly: boolean }): Promise<{ data: string; http: number; kiosk: number }> {
   const data = mkdtempSync(join(work, 'data-'));
   chownSync(data, 1000, 1000);
-  const [http, lan, kiosk] = [await freePort(), await freePort(), await freePort()];
+  // Bound seconds later inside the container: below the ephemeral range, where no outgoing connection of a parallel
+  // test can take them in between (once, the box could not bind and never answered).
+  const [http, lan, kiosk] = (await reservedPorts(3)) as [number, number, number];
+  // Not --rm: a box that exits keeps its log for the failure message (afterAll removes it).
   await podman([
-    'run', '-d', '--rm', '--no-healthcheck', '--name', name, ...(options.readOnly ? ['--read-only'] : []), '--tmpfs', '/tmp', '-v', `${data}:/data`, '--network=host',
+    'run', '-d', '--no-healthcheck', '--name', name, ...(options.readOnly ? ['--read-only'] : []), '--tmpfs', '/tmp', '-v', `${data}:/data`, '--network=host',
     '-e', `DRIMBOX_HTTP_PORT=${http}`, '-e', `DRIMBOX_LAN_PORT=${lan}`, '-e', `DRIMBOX_KIOSK_PORT=${kiosk}`, '-e', 'DRIMBOX_HL7_PORT=0',
     '-e', 'DRIMBOX_DIMSE_PORT=0', '-e', 'DRIMBOX_DIMSE_LISTEN_HOST=127.0.0.1', IMAGE,
   ]);
   started.push(name);
   await waitFor(async () => (await fetch(`http://127.0.0.1:${kiosk}/health`).catch(() => undefined))?.ok === true, 60_000, `${name} to answer /health`).catch(async (err: Error) => {
-    throw new Error(`${err.message}\n${(await podman(['logs', name]).catch(() => ({ stdout: '', stderr: '' }))).stderr}`);
+    const logs = await podman(['logs', name]).catch(() => ({ stdout: '', stderr: '' }));
+    throw new Error(`${err.message}\n${logs.stdout.slice(-3000)}\n${logs.stderr.slice(-3000)}`);
   });
   return { data, http, kiosk };
 }

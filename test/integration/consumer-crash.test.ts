@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { reservedPort, waitFor } from '../peers/ports.js';
+import { reservedPorts, waitFor } from '../peers/ports.js';
 import { startDmpForBox } from '../peers/dmp-for-box.js';
 import type { DmpSimulator } from '../peers/dmp-sim/simulator.js';
 import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
@@ -73,9 +73,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'drimbox-consumer-crash-'));
   // Known to peers in advance (Orthanc's modality, PSC redirect URIs) and bound later, the consumer's again after each
   // kill: below the ephemeral range, where no outgoing connection of a parallel test takes them in between.
-  const ports = new Set<number>();
-  while (ports.size < 3) ports.add(await reservedPort());
-  const [dimsePort, sourcePort, consumer] = [...ports] as [number, number, number];
+  const [dimsePort, sourcePort, consumer] = (await reservedPorts(3)) as [number, number, number];
   consumerPort = consumer;
   orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } });
   const s = await synthesizeStudy({

@@ -33,6 +33,13 @@ export async function reservedPort(): Promise<number> {
   throw new Error('no free port below the ephemeral range');
 }
 
+/** `count` distinct ports from reservedPort(). */
+export async function reservedPorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await reservedPort());
+  return [...ports];
+}
+
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
