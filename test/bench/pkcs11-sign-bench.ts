@@ -74,8 +74,7 @@ async function handshakesPerSecond(port: number, secureContext: SecureContext, c
 try {
   const file = FileSigner.fromPkcs12(readFileSync(pki.signature.p12), pki.signature.p12Password);
   const onToken = Pkcs11Signer.open({ module: token.module, token: { label: token.tokenLabel }, keyLabel: 'ORG_SIGN', pin: () => token.pin });
-  const signing = await mediansInTurns({ file: () => submissionsPerSecond(file), token: () => submissionsPerSecond(onToken) });
-  const { file: fileRate, token: tokenRate } = signing;
+  const { file: fileRate, token: tokenRate } = await mediansInTurns({ file: () => submissionsPerSecond(file), token: () => submissionsPerSecond(onToken) });
   console.log(`signed submissions/s: file ${fileRate.toFixed(1)}, token ${tokenRate.toFixed(1)} (medians of ${ROUNDS} rounds in turns of N=${N}, 2 RSA-2048 signatures each)`);
   // The ratio falls as the rest of a submission gets faster: the token's own cost, per submission, says more.
   console.log(`the token adds ${(1000 / tokenRate - 1000 / fileRate).toFixed(2)} ms per submission (two signatures: SoftHSM2's RSA, the thread-pool hop of an asynchronous C_Sign, the check that the token is still the same)`);
@@ -91,8 +90,7 @@ try {
   const memory = createSecureContext({ ...tlsCredentialFromPkcs12(readFileSync(pki.authClient.p12), pki.authClient.p12Password), ca, minVersion: 'TLSv1.2' });
   const engine = engineSecureContext(tokenTlsCredential({ module: token.module, token: { label: token.tokenLabel }, keyLabel: 'ORG_AUTH_CLI', pin: token.pin }), { ca, minVersion: 'TLSv1.2' });
   const count = Math.max(20, Math.round(N / 2));
-  const tls = await mediansInTurns({ memory: () => handshakesPerSecond(port, memory, count), engine: () => handshakesPerSecond(port, engine, count) });
-  const { memory: memoryRate, engine: engineRate } = tls;
+  const { memory: memoryRate, engine: engineRate } = await mediansInTurns({ memory: () => handshakesPerSecond(port, memory, count), engine: () => handshakesPerSecond(port, engine, count) });
   server.close();
   console.log(`mutual-TLS handshakes/s: key in memory ${memoryRate.toFixed(1)}, key on token via engine ${engineRate.toFixed(1)} (medians of ${ROUNDS} rounds in turns of ${count}; ${handshakes} verified by the server)`);
   printGoal('pkcs11 TLS handshake rate vs memory', engineRate / memoryRate, 0.25, '×');

@@ -26,7 +26,7 @@ async function wellKnownPort(port: number, otherwise: () => Promise<number>): Pr
  * ephemeral range, where an outgoing connection cannot take one in between, and all distinct.
  */
 export async function demoPorts(options: { wellKnown?: boolean } = {}): Promise<{ source: BoxPorts; consumer: BoxPorts }> {
-  const spare = [...(await reservedPorts(10))];
+  const spare = await reservedPorts(10);
   const free = async () => spare.pop()!;
   const preferredPort = options.wellKnown === false ? free : (port: number) => wellKnownPort(port, free);
   return {
