@@ -10,9 +10,11 @@
  * The relay anchor is Debian's nginx (nginx-light) in front of the same Orthanc; each relay is measured with a Node
  * client and with curl (a neutral client), and the goal takes the worse ratio of the two.
  * A bare Node relay (no parsing, no checks) is measured too: on a small machine where PACS, box and client share
- * the cores, it is the floor of any proxy, and the box's own cost is its ratio to it. Below it, a raw TCP pipe in Node
- * (no HTTP at all: the bytes copied from one socket to the other): the ceiling of anything that carries the bytes
- * through a Node process here.
+ * the cores, it is the floor of any proxy, and the box's own cost is its ratio to it. Then two raw TCP pipes in Node
+ * (no HTTP at all): one with Node streams (a fresh 64 KiB Buffer per read), one reading into two reused 512 KiB
+ * buffers (`onread`; a buffer is read into again only once the client's socket has taken its bytes). The second is
+ * the ceiling of anything that carries the bytes through a Node process here; the gap between the two is what
+ * Node's default reads cost.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { Agent, createServer, request } from 'node:http';
-import { connect, createServer as createTcpServer } from 'node:net';
+import { connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import { createDicomwebUpstream } from '../../appliance/src/dicomweb/index.js';
 import { setLogLevel } from '../../appliance/src/log/logger.js';
@@ -220,6 +222,8 @@ async function main(): Promise<void> {
     boxes.push(relay);
     const tcp = await startBoxProcess(['--box', 'tcp', '--upstream', pacs.dicomwebUrl]);
     boxes.push(tcp);
+    const tcpReused = await startBoxProcess(['--box', 'tcp-reused', '--upstream', pacs.dicomwebUrl]);
+    boxes.push(tcpReused);
     const viaWeb = await startBoxProcess(['--box', 'dicomweb', '--upstream', pacs.dicomwebUrl]);
     boxes.push(viaWeb);
     const viaDimse = await startBoxProcess(['--box', 'dimse', '--pacs-ae', pacs.aeTitle, '--pacs-port', String(pacs.dicomPort)]);
@@ -238,11 +242,13 @@ async function main(): Promise<void> {
     await retrieve(viaWeb.baseUrl + path, AUTH);
     await retrieve(relay.baseUrl + path, {});
     await retrieve(tcp.baseUrl + path, {});
+    await retrieve(tcpReused.baseUrl + path, {});
     const node = await bestInTurns(3, {
       direct: () => retrieve(pacs!.dicomwebUrl + path, {}),
       nginx: () => retrieve(nginxUrl + path, {}),
       bare: () => retrieve(relay.baseUrl + path, {}),
       tcp: () => retrieve(tcp.baseUrl + path, {}),
+      tcpReused: () => retrieve(tcpReused.baseUrl + path, {}),
       web: () => retrieve(viaWeb.baseUrl + path, AUTH),
     });
     const curl = await bestInTurns(3, {
@@ -250,6 +256,7 @@ async function main(): Promise<void> {
       nginx: () => curlRetrieve(nginxUrl + path, {}),
       bare: () => curlRetrieve(relay.baseUrl + path, {}),
       tcp: () => curlRetrieve(tcp.baseUrl + path, {}),
+      tcpReused: () => curlRetrieve(tcpReused.baseUrl + path, {}),
       web: () => curlRetrieve(viaWeb.baseUrl + path, AUTH),
     });
     const direct = node.direct;
@@ -278,18 +285,22 @@ async function main(): Promise<void> {
     console.log(line("  Orthanc's DICOMweb, direct", direct));
     console.log(line('  nginx reverse proxy (relay anchor)', node.nginx, direct));
     console.log(line('  bare Node relay (node:http, pipe)', node.bare, direct));
-    console.log(line('  raw TCP pipe in Node (no HTTP)', node.tcp, direct));
+    console.log(line('  raw TCP pipe in Node, streams', node.tcp, direct));
+    console.log(line('  raw TCP pipe in Node, reused buffers', node.tcpReused, direct));
     console.log(line('  box, PACS DICOMweb upstream', node.web, direct));
     console.log('curl client:');
     console.log(line("  Orthanc's DICOMweb, direct", curl.direct));
     console.log(line('  nginx reverse proxy (relay anchor)', curl.nginx, curl.direct));
     console.log(line('  bare Node relay (node:http, pipe)', curl.bare, curl.direct));
-    console.log(line('  raw TCP pipe in Node (no HTTP)', curl.tcp, curl.direct));
+    console.log(line('  raw TCP pipe in Node, streams', curl.tcp, curl.direct));
+    console.log(line('  raw TCP pipe in Node, reused buffers', curl.tcpReused, curl.direct));
     console.log(line('  box, PACS DICOMweb upstream', curl.web, curl.direct));
     const vsNginx = { node: mbps(node.web) / mbps(node.nginx), curl: mbps(curl.web) / mbps(curl.nginx) };
     console.log(`box via PACS DICOMweb vs nginx: ${vsNginx.node.toFixed(2)}× (Node client), ${vsNginx.curl.toFixed(2)}× (curl); vs the bare Node relay: ${(mbps(node.web) / mbps(node.bare)).toFixed(2)}× (Node client), ${(mbps(curl.web) / mbps(curl.bare)).toFixed(2)}× (curl)`);
-    console.log(`the bare Node relay vs nginx (the floor of any Node proxy here): ${(mbps(node.bare) / mbps(node.nginx)).toFixed(2)}× (Node client), ${(mbps(curl.bare) / mbps(curl.nginx)).toFixed(2)}× (curl)`);
-    console.log(`the raw TCP pipe in Node vs nginx (the ceiling of any relay whose bytes cross a Node process here): ${(mbps(node.tcp) / mbps(node.nginx)).toFixed(2)}× (Node client), ${(mbps(curl.tcp) / mbps(curl.nginx)).toFixed(2)}× (curl)`);
+    const vsNginxLine = (name: string, key: 'bare' | 'tcp' | 'tcpReused') => console.log(`${name} vs nginx: ${(mbps(node[key]) / mbps(node.nginx)).toFixed(2)}× (Node client), ${(mbps(curl[key]) / mbps(curl.nginx)).toFixed(2)}× (curl)`);
+    vsNginxLine('the bare Node relay (the floor of any Node proxy here)', 'bare');
+    vsNginxLine('the raw TCP pipe in Node, streams (64 KiB reads, a fresh Buffer each)', 'tcp');
+    vsNginxLine('the raw TCP pipe in Node, reused buffers (the ceiling of any relay whose bytes cross a Node process here)', 'tcpReused');
     console.log(`(goal wado-vs-nginx is the worse of the two clients: ${vsNginx.curl <= vsNginx.node ? 'curl' : 'Node'})`);
     printGoal('wado-vs-nginx', Math.min(vsNginx.node, vsNginx.curl), 0.9, '×');
     console.log('\nDIMSE upstream (C-GET), best of 3 in turns:');
@@ -341,13 +352,17 @@ async function serveRelay(upstream: string): Promise<void> {
   process.on('SIGTERM', () => process.exit(0));
 }
 
-/** A raw TCP pipe (net sockets piped both ways, no HTTP parsing): the request and answer cross untouched. */
-async function serveTcpPipe(upstream: string): Promise<void> {
+/**
+ * A raw TCP pipe (no HTTP parsing): the request and answer cross untouched. With `reused`, the answer is read into two
+ * buffers taken in turns (`onread`), each read into again only once the client's socket has taken its last bytes
+ * (the write's callback): no allocation per read, reads as large as the buffer.
+ */
+async function serveTcpPipe(upstream: string, reused: boolean): Promise<void> {
   const target = new URL(upstream);
   const server = createTcpServer((client) => {
-    const pacs = connect(Number(target.port), target.hostname);
+    const pacs = reused ? connectReadingIntoTwoBuffers(target, client) : connect(Number(target.port), target.hostname);
     pipeline(client, pacs, () => client.destroy());
-    pipeline(pacs, client, () => pacs.destroy());
+    if (!reused) pipeline(pacs, client, () => pacs.destroy());
   });
   server.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
@@ -355,9 +370,42 @@ async function serveTcpPipe(upstream: string): Promise<void> {
   process.on('SIGTERM', () => process.exit(0));
 }
 
+function connectReadingIntoTwoBuffers(target: URL, client: Socket): Socket {
+  const buffers = [Buffer.allocUnsafe(512 * 1024), Buffer.allocUnsafe(512 * 1024)];
+  const inFlight = [false, false];
+  let next = 0;
+  let waiting = false;
+  const pacs: Socket = connect({
+    port: Number(target.port),
+    host: target.hostname,
+    onread: {
+      buffer: () => buffers[next]!,
+      callback: (bytes: number, buffer: Uint8Array) => {
+        const taken = next;
+        inFlight[taken] = true;
+        next = 1 - taken;
+        client.write(buffer.subarray(0, bytes), () => {
+          inFlight[taken] = false;
+          if (waiting) {
+            waiting = false;
+            pacs.resume();
+          }
+        });
+        // The other buffer still queued in the client's socket: no read until it is free.
+        waiting = inFlight[next]!;
+        return !waiting;
+      },
+    },
+  });
+  pacs.once('end', () => client.end());
+  pacs.once('error', () => client.destroy());
+  client.once('close', () => pacs.destroy());
+  return pacs;
+}
+
 async function serveBox(): Promise<void> {
   if (values.box === 'relay') return serveRelay(values.upstream!);
-  if (values.box === 'tcp') return serveTcpPipe(values.upstream!);
+  if (values.box === 'tcp' || values.box === 'tcp-reused') return serveTcpPipe(values.upstream!, values.box === 'tcp-reused');
   setLogLevel('warn');
   const upstream = values.box === 'dicomweb'
     ? () => createDicomwebUpstream({ baseUrl: values.upstream! })
