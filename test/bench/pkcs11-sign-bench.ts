@@ -23,6 +23,7 @@ import { makeTestPki } from '../fixtures/pki/make-test-pki.js';
 import { makeKeyToken } from '../peers/cps-token.js';
 import { pocKos, sampleContext, sampleReport } from '../unit/xds-helpers.js';
 import { printGoal } from './goal.js';
+import { eachOf, inTurns } from './turns.js';
 
 const N = Number(process.argv[2] ?? 100);
 const ROUNDS = 5;
@@ -48,12 +49,8 @@ async function submissionsPerSecond(signer: Signer): Promise<number> {
 
 /** Each contender once to warm up (JIT, first session or context), then `ROUNDS` rounds in turns: the median rate of each. */
 async function mediansInTurns<K extends string>(contenders: Record<K, () => Promise<number>>): Promise<Record<K, number>> {
-  const names = Object.keys(contenders) as K[];
-  for (const name of names) await contenders[name]();
-  const rates = new Map<K, number[]>(names.map((name) => [name, []]));
-  for (let round = 0; round < ROUNDS; round++) for (const name of names) rates.get(name)!.push(await contenders[name]());
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return Object.fromEntries(names.map((name) => [name, median(rates.get(name)!)])) as Record<K, number>;
+  await inTurns(1, contenders);
+  return eachOf(await inTurns(ROUNDS, contenders), (rates) => [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)]!);
 }
 
 async function handshakesPerSecond(port: number, secureContext: SecureContext, count: number): Promise<number> {

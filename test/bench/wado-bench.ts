@@ -33,6 +33,7 @@ import type { OrthancPeer } from '../peers/orthanc.js';
 import { printGoal } from './goal.js';
 import { imageMallocEnv, imageNodeFlags } from './image-runtime.js';
 import type { NginxRelay } from './nginx-relay.js';
+import { eachOf, inTurns } from './turns.js';
 
 // The synthesizer, the peers and the DIMSE bridge are imported where used: the box process (this file with --box)
 // loads only what it serves with, as the appliance does.
@@ -156,16 +157,9 @@ const mbps = (r: Run) => r.bytes / 1e6 / r.seconds;
 const line = (name: string, r: Run, ref?: Run) =>
   `${name.padEnd(44)} ${r.seconds.toFixed(2).padStart(7)} s  ${mbps(r).toFixed(1).padStart(7)} MB/s  TTFB ${r.ttfbMs.toFixed(0).padStart(5)} ms${ref ? `  ratio ${(mbps(r) / mbps(ref)).toFixed(2)}×` : ''}`;
 
-/** Best of `times` for each contender, run in turns (a, b, c, a, b, c…) so that load from elsewhere hits all alike. */
+/** Best of `times` for each contender, run in turns. */
 async function bestInTurns<K extends string>(times: number, contenders: Record<K, () => Promise<Run>>): Promise<Record<K, Run>> {
-  const chosen = {} as Record<K, Run>;
-  for (let i = 0; i < times; i++) {
-    for (const name of Object.keys(contenders) as K[]) {
-      const r = await contenders[name]();
-      if (!chosen[name] || r.seconds < chosen[name].seconds) chosen[name] = r;
-    }
-  }
-  return chosen;
+  return eachOf(await inTurns(times, contenders), (runs) => runs.reduce((best, r) => (r.seconds < best.seconds ? r : best)));
 }
 
 /** curl as a neutral client (C, no JavaScript on the client side), the body thrown away. */
