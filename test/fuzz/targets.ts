@@ -8,6 +8,8 @@ import { parseKos } from '../../appliance/src/dicom/kos/index.js';
 import { scanPart10 } from '../../appliance/src/dicom/dataset/part10-scan.js';
 import { indexAttributes } from '../../appliance/src/consumer/cache/attributes.js';
 import { readMultipart as readDicomwebMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
+import { MultipartScanner } from '../../appliance/src/dicomweb/multipart-scanner.js';
+import { BodyDecoder, bodyFramingOf, parseResponseHead } from '../../appliance/src/dicomweb/http1-framing.js';
 import { openRetrieveResponse } from '../../appliance/src/xds/retrieve.js';
 import { parseXmlSafely } from '../../appliance/src/xds/xml.js';
 import { queryResultOf } from '../../appliance/src/xds/query.js';
@@ -65,6 +67,30 @@ const multipartSeed = Buffer.from(
   ['--XYZ', 'Content-Type: application/dicom', '', 'first part', '--XYZ', 'Content-Type: application/dicom', 'Content-Length: 6', '', 'second', '--XYZ--', ''].join('\r\n'),
   'latin1',
 );
+const httpResponseSeeds = [
+  'HTTP/1.1 200 OK\r\nContent-Type: multipart/related; boundary=XYZ\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello',
+  'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.0 200 OK\r\nConnection: close\r\n\r\nuntil the end',
+].map((s) => Buffer.from(s, 'latin1'));
+
+/** An HTTP/1.1 answer read as the relay's own reader does: heads (1xx skipped), then the body fed in three pieces. */
+function readHttpResponse(input: Buffer): number {
+  let rest = input;
+  for (;;) {
+    const parsed = parseResponseHead(rest, 4096);
+    if (parsed === 'more') return 0;
+    rest = rest.subarray(parsed.bodyStart);
+    if (parsed.head.status >= 200) {
+      let bytes = 0;
+      const decoder = new BodyDecoder(bodyFramingOf(parsed.head), (b) => (bytes += b.length));
+      const third = Math.ceil(rest.length / 3);
+      for (let at = 0; at < rest.length && !decoder.feed(rest.subarray(at, at + third)); at += third);
+      decoder.end();
+      return bytes;
+    }
+  }
+}
+
 const iti43 = Buffer.from(
   [
     '--B1',
@@ -147,6 +173,16 @@ export const TARGETS: FuzzTarget[] = [
       for await (const part of readDicomwebMultipart(chunked(b), 'XYZ', { maxHeaderBytes: 4096 })) await drain(part.body);
     },
   },
+  {
+    name: 'multipart relay scanner (dicomweb)',
+    seeds: [multipartSeed],
+    run: (b) => {
+      const scanner = new MultipartScanner('XYZ', { partStart: () => undefined, partData: () => undefined, partEnd: () => undefined }, 4096);
+      for (let at = 0; at < b.length; at += 7) scanner.write(b.subarray(at, at + 7));
+      scanner.end();
+    },
+  },
+  { name: 'http/1.1 response (dicomweb upstream)', seeds: httpResponseSeeds, run: readHttpResponse },
   {
     name: 'mtom answer (xds)',
     seeds: [iti43],

@@ -1,28 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { BlockPool } from '../../appliance/src/dimse/block-pool.js';
 import { DicomwebError } from '../../appliance/src/dicomweb/errors.js';
+import { takeGiveBack } from '../../appliance/src/dicomweb/lent-chunks.js';
 import { readMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
 import { MultipartRelay, type RelaySource } from '../../appliance/src/dicomweb/multipart-relay.js';
 import { MultipartError, MultipartScanner } from '../../appliance/src/dicomweb/multipart-scanner.js';
 import { multipartBody, newBoundary } from '../../appliance/src/dicomweb/multipart-writer.js';
+import { smallPart10 as part10 } from './part10-files.js';
 
 /** The synchronous scanner and the relay built on it (the WADO-RS path when the caller takes any transfer syntax). */
-
-function element(tag: number, value: string): Buffer {
-  const v = Buffer.from(value.length % 2 ? `${value}\0` : value, 'latin1');
-  const head = Buffer.alloc(8);
-  head.writeUInt16LE(0x0002, 0);
-  head.writeUInt16LE(tag, 2);
-  head.write('UI', 4, 'latin1');
-  head.writeUInt16LE(v.length, 6);
-  return Buffer.concat([head, v]);
-}
-
-/** A small Part-10 file: preamble, DICM, file meta (SOP class, instance, transfer syntax), then `dataset`. */
-function part10(sop: string, ts: string, dataset: Buffer): Buffer {
-  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), element(0x0002, '1.2.840.10008.5.1.4.1.1.2'), element(0x0003, sop), element(0x0010, ts), dataset]);
-}
 
 async function bytesOf(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -73,6 +62,31 @@ describe('MultipartScanner', () => {
       expect(parts.map((p) => Buffer.concat(p.body).toString('hex')), `chunks of ${size}`).toEqual(bodies.map((b) => b.toString('hex')));
       expect(parts.every((p) => p.headers.get('content-type') === 'application/octet-stream')).toBe(true);
     }
+  });
+
+  it('passes a part on by its Content-Length, whatever the chunking, and refuses a length that does not match', async () => {
+    const boundary = newBoundary();
+    // The first holds the delimiter itself: a counted part is not searched.
+    const bodies = [Buffer.from(`x\r\n--${boundary}\r\n`), randomBytes(3000), Buffer.alloc(0)];
+    const counted = (lengthOf: (body: Buffer) => number | string, bodies: Buffer[]) =>
+      Buffer.concat([
+        ...bodies.map((body) => Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\nContent-Length: ${lengthOf(body)}\r\n\r\n`), body, Buffer.from('\r\n')])),
+        Buffer.from(`--${boundary}--\r\n`),
+      ]);
+    const scan = (bytes: Buffer, size: number) => {
+      const parts: Buffer[][] = [];
+      const scanner = new MultipartScanner(boundary, { partStart: () => parts.push([]), partData: (b) => parts.at(-1)!.push(Buffer.from(b)), partEnd: () => undefined });
+      for (let i = 0; i < bytes.length; i += size) scanner.write(bytes.subarray(i, i + size));
+      scanner.end();
+      return parts.map((p) => Buffer.concat(p).toString('hex'));
+    };
+    const exact = counted((b) => b.length, bodies);
+    for (const size of [1, 2, 5, 77, 1000, exact.length]) expect(scan(exact, size), `chunks of ${size}`).toEqual(bodies.map((b) => b.toString('hex')));
+    // Not a length: the delimiter is searched for, as in a part without one.
+    const searched = bodies.slice(1);
+    expect(scan(counted(() => '12abc', searched), 64)).toEqual(searched.map((b) => b.toString('hex')));
+    expect(() => scan(counted((b) => b.length + 1, bodies), 64)).toThrow(/Content-Length/);
+    expect(() => scan(counted((b) => Math.max(0, b.length - 1), bodies), 64)).toThrow(/Content-Length/);
   });
 
   it('refuses a body cut before the close delimiter, garbage after a delimiter and an endless header block', () => {
@@ -175,10 +189,67 @@ describe('MultipartRelay', () => {
     await new Promise((r) => setTimeout(r, 200));
     // Nothing reads the relay: what it took from the PACS is bounded by its buffer and the PACS side's.
     expect(written).toBeLessThan(600 * 1024);
-    expect(relay.readableLength).toBeLessThan(300 * 1024);
+    expect(relay.readableLength).toBeLessThanOrEqual(relay.readableHighWaterMark);
     const parts = await relayedParts(relay, boundary);
     await feeding;
     expect(parts).toHaveLength(20);
+  });
+
+  it('keeps nothing of a chunk past its data event: a source may overwrite its read buffer at once', async () => {
+    const files = Array.from({ length: 6 }, (_, i) => part10(`1.${i}`, LE, randomBytes(100 + i * 9000)));
+    const answer = await pacsAnswer(files);
+    // One buffer, refilled for every chunk and scrambled as soon as the event returns.
+    class ReusedBuffer extends EventEmitter {
+      private readonly buffer = Buffer.alloc(1000);
+      private at = 0;
+      private paused = false;
+      pause() {
+        this.paused = true;
+      }
+      resume() {
+        this.paused = false;
+        setImmediate(() => this.pump());
+      }
+      destroy() {}
+      private pump() {
+        while (!this.paused && this.at < answer.bytes.length) {
+          const size = 1 + ((this.at * 7919) % this.buffer.length);
+          const n = answer.bytes.copy(this.buffer, 0, this.at, this.at + size);
+          this.at += n;
+          this.emit('data', this.buffer.subarray(0, n));
+          this.buffer.fill(0xee);
+        }
+        if (this.at >= answer.bytes.length) this.emit('end');
+      }
+    }
+    const boundary = newBoundary();
+    const relay = new MultipartRelay({ sources: sourcesOf({ body: new ReusedBuffer(), boundary: answer.boundary, idleTimeoutMs: 5000 }), boundary, served: { instances: 0, skipped: 0 } });
+    const parts = await relayedParts(relay, boundary);
+    expect(parts.map((p, i) => p.body.equals(files[i]!))).toEqual(files.map(() => true));
+  });
+
+  it('sends pooled blocks, each lent: given back once sent, it serves the next chunks', async () => {
+    const files = Array.from({ length: 5 }, (_, i) => part10(`1.${i}`, LE, randomBytes(3000)));
+    const answer = await pacsAnswer(files);
+    const pool = new BlockPool(1024, 4);
+    const boundary = newBoundary();
+    const relay = new MultipartRelay({ sources: sourcesOf({ body: chunked(answer.bytes, 700), boundary: answer.boundary, idleTimeoutMs: 5000 }), boundary, served: { instances: 0, skipped: 0 }, pool });
+    const sent: Buffer[] = [];
+    let lent = 0;
+    for await (const chunk of relay) {
+      expect(chunk.length).toBeLessThanOrEqual(1024);
+      sent.push(Buffer.from(chunk));
+      const giveBack = takeGiveBack(chunk);
+      if (giveBack) lent++;
+      giveBack?.();
+      giveBack?.(); // twice: once counts
+    }
+    expect(lent).toBe(sent.length);
+    expect(pool.freeBlocks).toBeGreaterThan(0);
+    expect(pool.freeBlocks).toBeLessThanOrEqual(4);
+    const parts: Buffer[] = [];
+    for await (const part of readMultipart(Readable.from(sent), boundary)) parts.push(await bytesOf(part.body));
+    expect(parts.map((p, i) => p.equals(files[i]!))).toEqual(files.map(() => true));
   });
 
   it('closes the PACS answer when the relay is dropped', async () => {

@@ -1,4 +1,6 @@
 import { Readable } from 'node:stream';
+import { BlockPool } from '../dimse/block-pool.js';
+import { lentChunk } from './lent-chunks.js';
 import { DicomwebError } from './errors.js';
 import { MultipartError, MultipartScanner } from './multipart-scanner.js';
 import { closeDelimiter, partHeader } from './multipart-writer.js';
@@ -14,11 +16,28 @@ import type { Served } from './response.js';
  * caller accepts any transfer syntax.
  * Backpressure: the PACS socket is paused while our buffer is full. A PACS silent for `idleTimeoutMs` while we wait
  * for it (not while the client is slow) fails the response with 504.
+ * What we send is copied into pooled blocks, one chunk per block (part headers and bodies packed together): the
+ * PACS's input is only read during the call that hands it to us (a source may reuse its read buffer), and a block
+ * goes back to the pool once the client's socket has taken it (lent-chunks.ts; a consumer that does not give it back
+ * leaves it to the collector).
  */
 
+/** Blocks of our answers: 512 KiB (a read of the PACS's answer), up to 4 MiB kept free across retrievals. */
+export const relayBlocks = new BlockPool(512 * 1024, 8);
+
+/** A source's body: a Node Readable, or a body read into a reused buffer (http1-transient-get.ts). */
+export interface RelayBody {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  once(event: 'end' | 'close', listener: () => void): unknown;
+  once(event: 'error', listener: (err: Error) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  destroy(error?: Error): unknown;
+}
+
 export interface RelaySource {
-  /** The PACS's answer body (multipart/related) and its boundary. */
-  body: Readable;
+  /** The PACS's answer body (multipart/related) and its boundary; a chunk is read only during its 'data' event. */
+  body: RelayBody;
   boundary: string;
   /** Whether an instance of this answer goes to the client (absent: all). */
   keep?(meta: Part10Meta): boolean;
@@ -33,6 +52,8 @@ export interface MultipartRelayOptions {
   boundary: string;
   /** Filled as parts go out, for the audit trail. */
   served: Served;
+  /** Where our answer's bytes are copied (default relayBlocks). */
+  pool?: BlockPool;
 }
 
 type PartState = { kind: 'meta'; head: Buffer[]; length: number } | { kind: 'send' } | { kind: 'drop' };
@@ -51,10 +72,16 @@ export class MultipartRelay extends Readable {
   private sourcePaused = false;
   private lastInputAt = performance.now();
   private readonly idleCheck: NodeJS.Timeout;
+  private readonly pool: BlockPool;
+  /** The block being filled, and how much of it is. */
+  private block: Buffer | undefined;
+  private filled = 0;
 
   constructor(options: MultipartRelayOptions) {
-    super({ highWaterMark: 128 * 1024 });
+    // Chunks are blocks: up to 2 of them (1 MiB) wait for the client before the PACS is paused.
+    super({ objectMode: true, highWaterMark: 2 });
     this.options = options;
+    this.pool = options.pool ?? relayBlocks;
     this.firstPart = new Promise((resolve, reject) => {
       this.resolveFirst = resolve;
       this.rejectFirst = reject;
@@ -77,6 +104,8 @@ export class MultipartRelay extends Readable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     clearInterval(this.idleCheck);
+    if (this.block) this.pool.give(this.block);
+    this.block = undefined;
     this.current?.body.destroy();
     this.current = undefined;
     this.settleFirst(undefined, error ?? new DicomwebError(502, 'the relay was closed before its first part'));
@@ -100,6 +129,7 @@ export class MultipartRelay extends Readable {
     }
     if (next.done) {
       this.out(closeDelimiter(this.options.boundary, this.partsSent === 0));
+      this.flush();
       this.push(null);
       this.settleFirst(undefined);
       clearInterval(this.idleCheck);
@@ -122,6 +152,7 @@ export class MultipartRelay extends Readable {
     source.body.once('close', () => {
       if (source === this.current) this.fail(new DicomwebError(502, 'the PACS connection closed before the end of its answer'));
     });
+    source.body.resume();
   }
 
   private input(source: RelaySource, chunk: Buffer): void {
@@ -133,6 +164,7 @@ export class MultipartRelay extends Readable {
       this.fail(err);
       return;
     }
+    this.flush();
     if (this.readableLength >= this.readableHighWaterMark && !this.sourcePaused && this.current === source) {
       this.sourcePaused = true;
       source.body.pause();
@@ -158,12 +190,12 @@ export class MultipartRelay extends Readable {
       return;
     }
     if (part.kind === 'drop') return;
-    part.head.push(bytes);
     part.length += bytes.length;
-    const head = part.head.length === 1 ? bytes : Buffer.concat(part.head);
+    const head = part.head.length === 0 ? bytes : Buffer.concat([...part.head, bytes]);
     const parsed = parsePart10Meta(head);
     if (parsed === 'need-more') {
       if (part.length > MAX_META) throw new DicomwebError(502, `the PACS sent a part whose file meta is longer than ${MAX_META} bytes`);
+      part.head.push(Buffer.from(bytes));
       return;
     }
     if (parsed === 'invalid') throw new DicomwebError(502, 'the PACS sent a part that is not a DICOM file');
@@ -185,8 +217,32 @@ export class MultipartRelay extends Readable {
     this.part = { kind: 'drop' };
   }
 
+  /** Copies `bytes` into our blocks; a full block is pushed. */
   private out(bytes: Buffer): void {
-    if (bytes.length) this.push(bytes);
+    for (let from = 0; from < bytes.length; ) {
+      this.block ??= this.pool.take();
+      const copied = bytes.copy(this.block, this.filled, from);
+      this.filled += copied;
+      from += copied;
+      if (this.filled === this.block.length) this.flush();
+    }
+  }
+
+  /** Pushes the block being filled, lent: it goes back to the pool once the client's socket has taken it. */
+  private flush(): void {
+    const block = this.block;
+    if (!block || this.filled === 0) return;
+    const chunk = block.subarray(0, this.filled);
+    this.block = undefined;
+    this.filled = 0;
+    let given = false;
+    this.push(
+      lentChunk(chunk, () => {
+        if (given) return;
+        given = true;
+        this.pool.give(block);
+      }),
+    );
   }
 
   private checkIdle(): void {

@@ -3,6 +3,8 @@
  * starts (with their headers) and body pieces that are views of the input, never copies, except for the few bytes
  * of a delimiter split across two inputs. Same leniency as readMultipart: preamble, transport padding and epilogue
  * are accepted; garbage after a delimiter, an over-long header block or a body ending early are refused.
+ * A part whose headers give its Content-Length (as most PACS's DICOMweb answers do) is passed on without searching
+ * its bytes for the delimiter, which must then follow exactly: a length that does not match is refused.
  */
 
 export interface ScannerEvents {
@@ -18,7 +20,7 @@ export class MultipartError extends Error {
   }
 }
 
-type State = 'preamble' | 'delimiter-line' | 'headers' | 'body' | 'epilogue';
+type State = 'preamble' | 'delimiter-line' | 'headers' | 'body' | 'counted-body' | 'epilogue';
 
 const CRLF = Buffer.from('\r\n');
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -40,6 +42,8 @@ export class MultipartScanner {
   /** Bytes held between two inputs: a delimiter or header block not yet whole. A virtual CRLF starts the body. */
   private held: Buffer = Buffer.from(CRLF);
   private epilogueBytes = 0;
+  /** Bytes of a counted body still to come. */
+  private remaining = 0;
 
   constructor(
     boundary: string,
@@ -119,6 +123,22 @@ export class MultipartScanner {
         if (keep) this.hold(buf.subarray(buf.length - keep));
         return undefined;
       }
+      case 'counted-body': {
+        if (this.remaining > 0) {
+          const take = Math.min(this.remaining, buf.length);
+          this.events.partData(take === buf.length ? buf : buf.subarray(0, take));
+          this.remaining -= take;
+          if (take === buf.length) return undefined;
+          buf = buf.subarray(take);
+        }
+        const { delimiter } = this;
+        const compared = Math.min(buf.length, delimiter.length);
+        if (buf.compare(delimiter, 0, compared, 0, compared) !== 0) throw new MultipartError('a part is not as long as its Content-Length says');
+        if (compared < delimiter.length) return this.hold(buf);
+        this.events.partEnd();
+        this.state = 'delimiter-line';
+        return buf.subarray(delimiter.length);
+      }
       case 'epilogue':
         this.epilogueBytes += buf.length;
         if (this.epilogueBytes > 64 * 1024) throw new MultipartError('multipart epilogue longer than 64 KiB');
@@ -127,7 +147,10 @@ export class MultipartScanner {
   }
 
   private startPart(headers: Map<string, string>, rest: Buffer): Buffer {
-    this.state = 'body';
+    const length = headers.get('content-length');
+    const counted = length !== undefined && /^\d{1,15}$/.test(length);
+    this.state = counted ? 'counted-body' : 'body';
+    this.remaining = counted ? Number(length) : 0;
     this.events.partStart(headers);
     return rest;
   }

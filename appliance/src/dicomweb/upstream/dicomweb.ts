@@ -2,8 +2,9 @@ import type { DicomJson, RetrieveTarget } from '../../dimse/types.js';
 import { Readable } from 'node:stream';
 import { DicomwebError, isAbortError } from '../errors.js';
 import { http1Get, Http1IdleError } from '../http1-get.js';
+import { http1TransientGet } from '../http1-transient-get.js';
 import { parseMediaType } from '../media-type.js';
-import type { RelaySource } from '../multipart-relay.js';
+import type { RelayBody, RelaySource } from '../multipart-relay.js';
 import { boundaryOf, readMultipart } from '../multipart-reader.js';
 import { NotPart10Error, peekPart10Meta } from '../part10-peek.js';
 import { qidoQueryString } from '../qido-query.js';
@@ -14,8 +15,9 @@ import type { ImageUpstream, InstanceRef, SearchRequest, UpstreamInstance, Upstr
  * The PACS's own DICOMweb service as upstream. Instances are asked "as stored" (`transfer-syntax=*`) and streamed
  * part by part; the PACS is asked to transcode only an instance the client cannot take as stored. Timeouts are a
  * deadline for the first byte of the answer and an idle limit while a body streams, never a total deadline.
- * A plain-HTTP PACS is read over a bare HTTP/1.1 connection (http1-get.ts: the bytes as the socket reads them);
- * HTTPS, or a `fetch` given in the options, goes through fetch.
+ * A plain-HTTP PACS is read over a bare HTTP/1.1 connection (http1-get.ts: the bytes as the socket reads them), and
+ * a study or series relayed as stored over the box's own reader (http1-transient-get.ts: large reads into one reused
+ * buffer, for the relay that copies what it sends); HTTPS, or a `fetch` given in the options, goes through fetch.
  */
 
 export interface DicomwebUpstreamOptions {
@@ -96,21 +98,25 @@ export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageU
     status: number;
     contentType: string;
     body: AsyncIterable<Uint8Array>;
-    /** The body as the socket's Node stream (bare HTTP/1.1 only): either it or `body` is read. */
-    stream?: Readable;
+    /** The body as the socket gives it (bare HTTP/1.1 only): either it or `body` is read. */
+    stream?: RelayBody;
   }
 
   interface Sent {
     status: number;
     contentType: string;
     body: AsyncIterable<Uint8Array> | null;
-    stream?: Readable;
+    stream?: RelayBody;
   }
 
-  /** The PACS's answer, its body read ahead and idle-guarded. */
-  async function send(path: string, accept: string, controller: AbortController, done: () => void): Promise<Sent> {
+  /**
+   * The PACS's answer, its body read ahead and idle-guarded. `transient`: over bare HTTP/1.1, the body's chunks are
+   * views of a reused read buffer, for a reader that copies what it keeps (the relay).
+   */
+  async function send(path: string, accept: string, controller: AbortController, done: () => void, transient: boolean): Promise<Sent> {
     if (overHttp1) {
-      const answer = await http1Get(new URL(base + path), { headers: { ...headers, accept }, signal: controller.signal, idleTimeoutMs });
+      const get = transient ? http1TransientGet : http1Get;
+      const answer = await get(new URL(base + path), { headers: { ...headers, accept }, signal: controller.signal, idleTimeoutMs });
       // A redirect (to HTTPS, to another path) is left to fetch, which follows it as it always did.
       if (!REDIRECTS.has(answer.status)) {
         answer.stream.once('close', done);
@@ -123,7 +129,7 @@ export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageU
     return { status: res.status, contentType: res.headers.get('content-type') ?? '', body };
   }
 
-  async function request(path: string, accept: string, signal: AbortSignal): Promise<Answer> {
+  async function request(path: string, accept: string, signal: AbortSignal, transient = false): Promise<Answer> {
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal.reason);
     if (signal.aborted) onAbort();
@@ -136,7 +142,7 @@ export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageU
     }, responseTimeoutMs);
     let res: Sent;
     try {
-      res = await send(path, accept, controller, done);
+      res = await send(path, accept, controller, done, transient);
     } catch (err) {
       done();
       if (signal.aborted) throw err;
@@ -248,8 +254,8 @@ export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageU
     return parsed.filter((x): x is DicomJson => x !== null && typeof x === 'object' && !Array.isArray(x));
   }
 
-  async function multipart(path: string, accept: string, signal: AbortSignal): Promise<Answer & { boundary: string }> {
-    const answer = await request(path, accept, signal);
+  async function multipart(path: string, accept: string, signal: AbortSignal, transient = false): Promise<Answer & { boundary: string }> {
+    const answer = await request(path, accept, signal, transient);
     if (answer.status === 204) throw new DicomwebError(404, 'not found on the PACS', { upstream: base + path });
     const media = parseMediaType(answer.contentType);
     const boundary = boundaryOf(answer.contentType);
@@ -297,7 +303,7 @@ export function createDicomwebUpstream(options: DicomwebUpstreamOptions): ImageU
   }
 
   async function relay(target: RetrieveTarget, signal: AbortSignal): Promise<RelaySource> {
-    const answer = await multipart(resourcePath(target), AS_STORED, signal);
+    const answer = await multipart(resourcePath(target), AS_STORED, signal, true);
     return { body: answer.stream ?? Readable.from(answer.body, { objectMode: false }), boundary: answer.boundary, idleTimeoutMs };
   }
 
