@@ -1,4 +1,5 @@
 import { Agent, request, type IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import { readableChunks } from './readable-chunks.js';
 
 /**
@@ -63,13 +64,17 @@ export function http1Get(url: URL, options: Http1GetOptions): Promise<Http1Answe
     signal.addEventListener('abort', onAbort, { once: true });
     req.once('close', () => signal.removeEventListener('abort', onAbort));
     req.once('error', (err) => reject(signal.aborted ? signal.reason : new Http1Error(`GET ${url.pathname}: ${err.message}`, { cause: err })));
-    req.once('response', (res) => resolve({ status: res.statusCode ?? 0, headers: headersOf(res), body: bodyOf(res, options, url), stream: res }));
+    req.once('response', (res) => resolve({ status: res.statusCode ?? 0, headers: headersOf(res), body: idleGuardedBody(res, () => res.complete, options, url), stream: res }));
     req.end();
   });
 }
 
-/** The body; leaving it early (`return`, even before the first `next`) closes the connection. */
-function bodyOf(res: IncomingMessage, options: Http1GetOptions, url: URL): AsyncIterableIterator<Uint8Array> {
+/**
+ * A response body `res` read chunk by chunk, failing with Http1IdleError after `options.idleTimeoutMs` of silence and
+ * with Http1Error when the connection ends before `complete()`; leaving it early (`return`, even before the first
+ * `next`) closes the connection.
+ */
+export function idleGuardedBody(res: Readable, complete: () => boolean, options: Http1GetOptions, url: URL): AsyncIterableIterator<Uint8Array> {
   // Attached on the first read only: a caller that pipes `stream` instead must not have a second reader.
   let chunks: AsyncIterableIterator<Buffer> | undefined;
   const failure = (err: unknown) => (options.signal.aborted ? options.signal.reason : err instanceof Http1Error ? err : new Http1Error(`GET ${url.pathname}: the body was cut (${(err as Error).message})`, { cause: err }));
@@ -85,7 +90,7 @@ function bodyOf(res: IncomingMessage, options: Http1GetOptions, url: URL): Async
           }, options.idleTimeoutMs);
         });
         const next = await Promise.race([(chunks ??= readableChunks(res)).next(), silent]);
-        if (next.done && !res.complete) throw new Http1Error('the connection closed before the end of the body');
+        if (next.done && !complete()) throw new Http1Error('the connection closed before the end of the body');
         return next;
       } catch (err) {
         res.destroy();
@@ -95,7 +100,7 @@ function bodyOf(res: IncomingMessage, options: Http1GetOptions, url: URL): Async
       }
     },
     async return(): Promise<IteratorResult<Uint8Array>> {
-      if (!res.complete) res.destroy();
+      if (!complete()) res.destroy();
       await chunks?.return?.();
       return { done: true, value: undefined };
     },

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { BodyDecoder, bodyFramingOf, parseResponseHead, type ResponseHead } from './http1-framing.js';
-import { Http1Error, Http1IdleError, type Http1GetOptions } from './http1-get.js';
+import { Readable } from 'node:stream';
+import { BodyDecoder, bodyFramingOf, FIELD_VALUE, parseResponseHead, TOKEN, type ResponseHead } from './http1-framing.js';
+import { Http1Error, idleGuardedBody, type Http1GetOptions } from './http1-get.js';
 
 /**
  * A plain-HTTP/1.1 GET whose body is handed on as the socket reads it, out of one read buffer reused for every read
@@ -13,8 +14,6 @@ import { Http1Error, Http1IdleError, type Http1GetOptions } from './http1-get.js
  */
 
 const READ_BUFFER_BYTES = 512 * 1024;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
  * The body: 'data' (a chunk, valid during the event only), then 'end' or 'error', then 'close'. It starts paused:
@@ -117,7 +116,7 @@ export interface Http1TransientAnswer {
 function requestHead(url: URL, headers: Record<string, string>): string {
   let head = `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n`;
   for (const [name, value] of Object.entries(headers)) {
-    if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) throw new Http1Error(`request header ${JSON.stringify(name)} is not a valid HTTP field`);
+    if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) throw new Http1Error(`request header ${JSON.stringify(name)} is not a valid HTTP field`);
     if (['host', 'connection', 'content-length', 'transfer-encoding'].includes(name.toLowerCase())) continue;
     head += `${name}: ${value}\r\n`;
   }
@@ -145,7 +144,8 @@ export function http1TransientGet(url: URL, options: Http1GetOptions): Promise<H
     const onHead = (parsed: { head: ResponseHead; bodyStart: number }, bytes: Buffer) => {
       body = new TransientBody(socket, new BodyDecoder(bodyFramingOf(parsed.head), (chunk) => body!.emit('data', chunk)));
       if (bytes.length > parsed.bodyStart) body.hold(bytes.subarray(parsed.bodyStart));
-      resolve({ status: parsed.head.status, headers: parsed.head.headers, body: copiedChunks(body, options.idleTimeoutMs), stream: body });
+      const transient = body;
+      resolve({ status: parsed.head.status, headers: parsed.head.headers, body: idleGuardedBody(copiesOf(transient), () => transient.complete, options, url), stream: transient });
     };
     /** The head's bytes, then the body's; answers whether to go on reading. */
     const onBytes = (bytes: Buffer): boolean => {
@@ -195,48 +195,26 @@ export function http1TransientGet(url: URL, options: Http1GetOptions): Promise<H
   });
 }
 
-/** The body as copies, read as the caller asks (an error answer's first bytes, an answer dropped unread). */
-function copiedChunks(body: TransientBody, idleTimeoutMs: number): AsyncIterableIterator<Uint8Array> {
-  const queue: Buffer[] = [];
-  let ended = false;
-  let failure: Error | undefined;
-  let wake: (() => void) | undefined;
+/**
+ * The body as a Node stream of copies, for a caller that reads it at its pace (an error answer's first bytes, an answer
+ * dropped unread). It listens to the body only once read: a caller that takes `stream` instead has it to itself.
+ */
+function copiesOf(body: TransientBody): Readable {
   let listening = false;
-  const listen = () => {
-    if (listening) return;
-    listening = true;
-    body.on('data', (chunk: Buffer) => {
-      queue.push(Buffer.from(chunk));
-      body.pause();
-      wake?.();
-    });
-    body.once('end', () => ((ended = true), wake?.()));
-    body.once('error', (err: Error) => ((failure = err), wake?.()));
-  };
-  return {
-    async next(): Promise<IteratorResult<Uint8Array>> {
-      listen();
-      if (!queue.length && !ended && !failure) {
-        let idle: NodeJS.Timeout | undefined;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          idle = setTimeout(() => ((failure = new Http1IdleError(idleTimeoutMs)), body.destroy(), resolve()), idleTimeoutMs);
-          body.resume();
-        });
-        clearTimeout(idle);
-        wake = undefined;
+  const copies: Readable = new Readable({
+    read() {
+      if (!listening) {
+        listening = true;
+        body.on('data', (chunk: Buffer) => copies.push(Buffer.from(chunk)) || body.pause());
+        body.once('end', () => copies.push(null));
+        body.once('error', (err: Error) => copies.destroy(err));
       }
-      const chunk = queue.shift();
-      if (chunk) return { done: false, value: chunk };
-      if (failure) throw failure;
-      return { done: true, value: undefined };
+      body.resume();
     },
-    async return(): Promise<IteratorResult<Uint8Array>> {
-      if (!body.complete) body.destroy();
-      return { done: true, value: undefined };
+    destroy(err, callback) {
+      body.destroy();
+      callback(err);
     },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  });
+  return copies;
 }

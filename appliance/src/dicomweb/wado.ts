@@ -130,9 +130,7 @@ export function createWadoService(options: WadoServiceOptions) {
     relay.once('close', () => {
       if (!relay.readableEnded) controller.abort(new Error('client went away'));
     });
-    // Iterated chunk by chunk, not piped: each block goes back to the relay's pool once the client's socket has it.
-    const blocks: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => relay[Symbol.asyncIterator]() };
-    return { status: 200, headers: retrieveHeaders(boundary, first.transferSyntaxUid, ctx), body: withContentCoding(blocks, ctx), served };
+    return { status: 200, headers: retrieveHeaders(boundary, first.transferSyntaxUid, ctx), body: withContentCoding(relay, ctx), served };
   }
 
   function retrieveHeaders(boundary: string, firstTs: string | undefined, ctx: RequestContext): Record<string, string> {

@@ -209,7 +209,9 @@ export function createDicomwebRoutes(options: DicomwebRoutesOptions): Hono {
       });
     };
     const outgoing = nodeResponse(c);
-    if (outgoing && answer.body instanceof Readable) {
+    // A byte stream is piped; a stream of objects (the relay's pooled blocks) is written chunk by chunk, so that each
+    // lent block goes back to its pool once the socket has taken it.
+    if (outgoing && answer.body instanceof Readable && !answer.body.readableObjectMode) {
       pipeToNodeResponse(outgoing, answer.status, answer.headers, answer.body, onEnd);
       return RESPONSE_ALREADY_SENT;
     }
