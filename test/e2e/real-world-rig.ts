@@ -12,7 +12,7 @@ import { buildViewer } from '../../ui/viewer/build.js';
 import { buildRealWorldStudy, writeKeyImageKos, type RealWorldStudy } from '../fixtures/real-world.js';
 import { startBox, TEST_TOKEN } from '../integration/dicomweb-box.js';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort } from '../peers/ports.js';
+import { freePort, reservedPort } from '../peers/ports.js';
 import { CHROMIUM_ARGS } from './viewer-harness.js';
 
 /**
@@ -44,7 +44,7 @@ export async function startRealWorldRig(): Promise<RealWorldRig> {
   try {
     const build = await buildViewer({ outDir: join(work, 'dist') });
     const study = buildRealWorldStudy(join(work, 'study'));
-    const orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: await freePort() } } });
+    const orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: await reservedPort() } } });
     cleanups.push(() => orthanc.stop());
     for (const file of study.files) await orthanc.upload(readFileSync(file));
     const keyImages = await writeKeyImageKos(join(work, 'key'), [study.files[0]!, study.files.at(-1)!], study.patientId);

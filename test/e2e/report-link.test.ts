@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort, waitFor } from '../peers/ports.js';
+import { reservedPorts, waitFor } from '../peers/ports.js';
 import { startDmpForBox } from '../peers/dmp-for-box.js';
 import type { DmpSimulator } from '../peers/dmp-sim/simulator.js';
 import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
@@ -38,7 +38,7 @@ const shot = async (page: Page, name: string) => {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'drimbox-report-link-'));
-  const [httpPort, dimsePort] = [await freePort(), await freePort()];
+  const [httpPort, dimsePort] = (await reservedPorts(2)) as [number, number];
   orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } });
   const s = await synthesizeStudy({
     modality: 'CT', instances: 12, rows: 128, columns: 128, outDir: join(work, 'ct'), studyDescription: 'SCANNER CEREBRAL',

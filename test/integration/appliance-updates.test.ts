@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort, waitFor } from '../peers/ports.js';
+import { reservedPorts, waitFor } from '../peers/ports.js';
 import { startDmpForBox } from '../peers/dmp-for-box.js';
 import type { DmpSimulator } from '../peers/dmp-sim/simulator.js';
 import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
@@ -38,8 +38,9 @@ let httpPort: number;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'drimbox-appliance-'));
   lockFile = join(work, 'balena/updates.lock');
-  const dimsePort = await freePort();
-  httpPort = await freePort();
+  // Known to Orthanc and the PSC before the box binds them: below the ephemeral range.
+  const [dimsePort, http] = (await reservedPorts(2)) as [number, number];
+  httpPort = http;
   orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } });
   const s = await synthesizeStudy({
     modality: 'CT', instances: 48, rows: 512, columns: 512, outDir: join(work, 'ct'),

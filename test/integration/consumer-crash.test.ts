@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { spawnBoxChild } from './crash/spawn-box.js';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { reservedPorts, waitFor } from '../peers/ports.js';
 import { startDmpForBox } from '../peers/dmp-for-box.js';
@@ -45,14 +45,7 @@ function startConsumer(): Promise<ChildProcess> {
       device: { updateLockFile: join(work, 'consumer-updates.lock') },
     },
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash/box-child.ts')], {
-    env: { ...process.env, CRASH_BOX_CONFIG: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`consumer box exited with ${code} before it was ready`)));
-  });
+  return spawnBoxChild('consumer box', config).then(({ child }) => child);
 }
 
 type Progress = { state: string; total: number; alreadyCached: number; transferred: number; failed: number; message?: string };

@@ -11,7 +11,7 @@ import { instanceToDicomJson } from '../../appliance/src/dicomweb/dicom-json.js'
 import { scanPart10 } from '../../appliance/src/dicom/dataset/part10-scan.js';
 import { createPacsBridge } from '../../appliance/src/dimse/index.js';
 import type { PacsBridge, RetrieveOptions, RetrieveTarget } from '../../appliance/src/dimse/types.js';
-import { freePort } from '../peers/ports.js';
+import { reservedPort } from '../peers/ports.js';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { startBox, TEST_TOKEN, type TestBox } from './dicomweb-box.js';
 
@@ -70,7 +70,7 @@ async function orthancFile(sopInstanceUid: string): Promise<Buffer> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dicomweb-dimse-'));
-  pacs = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: await freePort() } } });
+  pacs = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: await reservedPort() } } });
   study = await synthesizeStudy({ modality: 'CT', instances: 8, seriesCount: 2, outDir: join(dir, 'ct'), rows: 64, columns: 64, charset: 'ISO_IR 100', patient: { name: 'NUÑEZ^Hélène', id: 'DIMSE-1' }, seed: 31 });
   big = await synthesizeStudy({ modality: 'CT', instances: 80, outDir: join(dir, 'big'), rows: 256, columns: 256, patient: { id: 'DIMSE-2' }, seed: 32 });
   for (const f of [...study.files, ...big.files]) await pacs.upload(readFileSync(f));

@@ -7,7 +7,7 @@ import { createDicomwebUpstream, createDimseUpstream } from '../../appliance/src
 import { boundaryOf, readMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
 import { createPacsBridge, startStoreScp, type StoreScp } from '../../appliance/src/dimse/index.js';
 import { buildRealWorldStudy, REAL_WORLD_SERIES, type RealWorldStudy } from '../fixtures/real-world.js';
-import { freePort } from '../peers/ports.js';
+import { reservedPort } from '../peers/ports.js';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { startBox, TEST_TOKEN, type TestBox } from './dicomweb-box.js';
 
@@ -44,7 +44,7 @@ async function frame(box: TestBox, series: string, sop: string, accept = ACCEPT.
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'frames-fallback-'));
   study = buildRealWorldStudy(join(dir, 'study'));
-  const scpPort = await freePort();
+  const scpPort = await reservedPort();
   pacs = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: scpPort } } });
   for (const name of [...CASES, ...COMPRESSED]) await pacs.upload(readFileSync(study.files[REAL_WORLD_SERIES.findIndex((s) => s.file === name)]!));
   overDicomweb = await startBox(() => createDicomwebUpstream({ baseUrl: pacs.dicomwebUrl }));

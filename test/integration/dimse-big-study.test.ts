@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { runDcmtk } from '../peers/dcmtk.js';
-import { freePort } from '../peers/ports.js';
+import { reservedPort } from '../peers/ports.js';
 import { datasetBytes } from '../fixtures/mini-instances.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
 import { createPacsBridge, startStoreScp, type PacsBridge, type StoreScp } from '../../appliance/src/dimse/index.js';
@@ -49,7 +49,7 @@ function expectIdentical(outDir: string): void {
 }
 
 beforeAll(async () => {
-  const scpPort = await freePort();
+  const scpPort = await reservedPort();
   orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: scpPort } } });
   scp = await startStoreScp({ aeTitle: 'DRIMBOX', host: '127.0.0.1', port: scpPort, allowedCallingAeTitles: [orthanc.aeTitle], storageDir: join(dir, 'scp') });
   const study = await synthesizeStudy({ modality: 'CT', instances: INSTANCES, outDir: join(dir, 'study'), rows: 256, columns: 256, seed: 1300 });

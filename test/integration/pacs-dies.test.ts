@@ -7,7 +7,7 @@ import { synthesizeStudy, type SynthResult } from '../../appliance/src/dicom/syn
 import { createDimseUpstream } from '../../appliance/src/dicomweb/index.js';
 import { boundaryOf } from '../../appliance/src/dicomweb/multipart-reader.js';
 import { createPacsBridge } from '../../appliance/src/dimse/index.js';
-import { freePort } from '../peers/ports.js';
+import { reservedPort } from '../peers/ports.js';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { startBox, TEST_TOKEN, type TestBox } from './dicomweb-box.js';
 
@@ -27,7 +27,7 @@ let boxPort: number;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pacs-dies-'));
-  boxPort = await freePort();
+  boxPort = await reservedPort();
   first = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: boxPort } } });
   study = await synthesizeStudy({ modality: 'CT', instances: INSTANCES, rows: 256, columns: 256, outDir: join(dir, 'ct'), seed: 14 });
   for (const f of study.files) await first.upload(readFileSync(f));

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort, waitFor } from '../peers/ports.js';
+import { reservedPort, waitFor } from '../peers/ports.js';
 import { startDmpForBox } from '../peers/dmp-for-box.js';
 import { makeCpsToken, SOFTHSM_MODULE, TEST_HOLDER, type CpsToken } from '../peers/cps-token.js';
 import type { DmpSimulator } from '../peers/dmp-sim/simulator.js';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'drimbox-direct-'));
   token = makeCpsToken(join(work, 'card'));
   process.env.SOFTHSM2_CONF = token.env.SOFTHSM2_CONF;
-  const dimsePort = await freePort();
+  const dimsePort = await reservedPort();
   orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } });
   ins = testNir('2851275112241');
   const s = await synthesizeStudy({ modality: 'MR', instances: 2, rows: 32, columns: 32, outDir: join(work, 'study'), patient: { name: 'LEFÈVRE-NOËL^HÉLÈNE', id: ins } });

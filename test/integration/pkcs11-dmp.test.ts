@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort, waitFor } from '../peers/ports.js';
+import { reservedPort, waitFor } from '../peers/ports.js';
 import { DEMO_STRUCTURE_ID, startDmpForBox } from '../peers/dmp-for-box.js';
 import { makeKeyToken, SOFTHSM_MODULE } from '../peers/cps-token.js';
 import { buildKos, studyFromFiles } from '../../appliance/src/dicom/kos/index.js';
@@ -36,7 +36,7 @@ let tokenEnv: Record<string, string>;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'drimbox-p11-dmp-'));
-  const dimsePort = await freePort();
+  const dimsePort = await reservedPort();
   orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } });
   ins = testNir('2851275112240');
   const s = await synthesizeStudy({ modality: 'CT', instances: 2, rows: 32, columns: 32, outDir: join(work, 'study'), patient: { name: 'LEFÈVRE-NOËL^HÉLÈNE', id: ins } });

@@ -1,11 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort } from '../peers/ports.js';
+import { reservedPort } from '../peers/ports.js';
+import { spawnBoxChild } from './crash/spawn-box.js';
 import { startDmpForBox } from '../peers/dmp-for-box.js';
 import type { DmpSimulator } from '../peers/dmp-sim/simulator.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
@@ -30,7 +30,7 @@ let dataDir: string;
 let dimsePort: number;
 const studies: { studyUid: string; message: Buffer; controlId: string }[] = [];
 
-function startChild(): Promise<{ child: ChildProcess; hl7Port: number }> {
+async function startChild(): Promise<{ child: ChildProcess; hl7Port: number }> {
   const config = {
     dataDir,
     pacs: { port: orthanc.dicomPort },
@@ -42,16 +42,10 @@ function startChild(): Promise<{ child: ChildProcess; hl7Port: number }> {
     source: { stableAfterMs: 0, recheckMs: 100 },
     xds: dmp.xds,
     log: { level: 'error' },
+    device: { updateLockFile: join(work, 'updates.lock') },
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash/box-child.ts')], {
-    env: { ...process.env, CRASH_BOX_CONFIG: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', (line) => resolve({ child, hl7Port: (JSON.parse(line) as { hl7Port: number }).hl7Port }));
-    child.once('exit', (code) => reject(new Error(`box exited with ${code} before it was ready`)));
-  });
+  const { child, ready } = await spawnBoxChild('source box', config);
+  return { child, hl7Port: ready.hl7Port as number };
 }
 
 const killed = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
@@ -78,7 +72,9 @@ function inTheWindow(): number {
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'drimbox-crash-'));
   dataDir = join(work, 'data');
-  dimsePort = await freePort();
+  // Known to Orthanc in advance and bound again after each kill: below the ephemeral range, where no other test's
+  // listener or outgoing connection takes it while the box is down (freePort's could be).
+  dimsePort = await reservedPort();
   [orthanc, dmp] = await Promise.all([
     startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } }),
     startDmpForBox(join(work, 'dmp')),

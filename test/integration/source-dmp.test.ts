@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort, waitFor } from '../peers/ports.js';
+import { reservedPort, waitFor } from '../peers/ports.js';
 import { startDmpForBox } from '../peers/dmp-for-box.js';
 import type { DmpSimulator } from '../peers/dmp-sim/simulator.js';
 import { loadConfig } from '../../appliance/src/config/load.js';
@@ -46,7 +46,7 @@ async function sendReport(message: Buffer) {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'drimbox-dmp-'));
-  const dimsePort = await freePort();
+  const dimsePort = await reservedPort();
   orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } });
   for (let i = 0; i < 8; i++) {
     // Exams 6 and 7 are the same patient's: one report documents both.

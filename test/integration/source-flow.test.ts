@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execFileSync, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort, waitFor } from '../peers/ports.js';
+import { reservedPort, waitFor } from '../peers/ports.js';
 import { loadConfig } from '../../appliance/src/config/load.js';
 import { startBox, type RunningBox } from '../../appliance/src/start-box.js';
 import { synthesizeStudy, type SynthResult } from '../../appliance/src/dicom/synth/index.js';
@@ -45,7 +45,7 @@ function kosOf(uniqueId: string) {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'drimbox-source-'));
-  const dimsePort = await freePort();
+  const dimsePort = await reservedPort();
   orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } });
   // The exam of the fixture report (same Study Instance UID and patient as the CDA in the ORU).
   study = await synthesizeStudy({

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort, waitFor } from '../peers/ports.js';
+import { reservedPort, waitFor } from '../peers/ports.js';
 import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
 import { makeTestPki, type TestPki } from '../fixtures/pki/make-test-pki.js';
 import { crlRevoking, issueCertificate } from '../fixtures/pki/openssl-ca.js';
@@ -71,7 +71,7 @@ beforeAll(async () => {
   listServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/xml' }).end(signed));
   await new Promise<void>((r) => listServer.listen(0, '127.0.0.1', () => r()));
 
-  const dimsePort = await freePort();
+  const dimsePort = await reservedPort();
   orthanc = await startOrthanc({ modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: dimsePort } } });
   const ins = testNir('2851275112277');
   const s = await synthesizeStudy({ modality: 'CT', instances: 3, rows: 32, columns: 32, outDir: join(work, 'study'), patient: { name: 'TLS^TEST', id: ins } });

@@ -1,6 +1,9 @@
+import { join } from 'node:path';
+
 /**
  * The configuration of a box under test on loopback: every listener on 127.0.0.1 (free ports unless given), plain
- * HTTP, exams taken as complete at once, no ANS whitelist (one machine has none), quiet logs; `extra` on top.
+ * HTTP, exams taken as complete at once, no ANS whitelist (one machine has none), quiet logs, its own update lock
+ * (not balena's shared /tmp/balena one, which boxes of parallel tests would take from each other); `extra` on top.
  */
 export interface LoopbackBox {
   dataDir: string;
@@ -26,6 +29,7 @@ export function loopbackBoxConfig(b: LoopbackBox): Record<string, unknown> {
     ...(b.psc ? { psc: b.psc } : {}),
     access: { requireWhitelisted: false },
     log: { level: 'error' },
+    device: { updateLockFile: join(b.dataDir, 'updates.lock') },
   };
   for (const [key, value] of Object.entries(b.extra ?? {})) {
     const prev = base[key];

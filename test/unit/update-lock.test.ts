@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { UpdateLock } from '../../appliance/src/device/update-lock.js';
 import { WorkTracker } from '../../appliance/src/device/work-tracker.js';
 import { log } from '../../appliance/src/log/logger.js';
+import { Appliance } from '../../appliance/src/device/appliance.js';
+import { deviceConfigSchema } from '../../appliance/src/device/config-schema.js';
 
 const MAX_HOLD = 60_000;
 let dir: string;
@@ -126,5 +128,17 @@ describe('the update lock', () => {
     clock += MAX_HOLD;
     lock.sync();
     expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe('the box at start', () => {
+  it('holds the lock during its migrations even when a killed run left its lock behind', () => {
+    mkdirSync(join(dir, 'balena'), { recursive: true });
+    writeFileSync(file, JSON.stringify({ holder: 'drimbox', pid: 2 ** 22 + 12345, since: '2026-01-01T00:00:00Z' }));
+    const appliance = new Appliance(deviceConfigSchema.parse({ updateLockFile: file }), {}, log);
+    const holder = appliance.guard('migration', () => JSON.parse(readFileSync(file, 'utf8')) as { pid: number });
+    expect(holder.pid).toBe(process.pid);
+    expect(existsSync(file)).toBe(false);
+    appliance.stop();
   });
 });
