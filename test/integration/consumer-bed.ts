@@ -36,7 +36,7 @@ import { oruForStudy } from '../fixtures/hl7/report-message.js';
 import { startDmpForBox } from '../peers/dmp-for-box.js';
 import type { DmpSimulator } from '../peers/dmp-sim/index.js';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort } from '../peers/ports.js';
+import { reservedPort } from '../peers/ports.js';
 import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
 import { consumerDb, consumerSettings } from '../unit/consumer-helpers.js';
 import { startBox, type TestBox } from './dicomweb-box.js';
@@ -212,7 +212,7 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const portalPort = await freePort();
+    const portalPort = await reservedPort();
     const portal = `http://127.0.0.1:${portalPort}`;
     const consumerClient = { clientId: 'drimbox-strasbourg', clientSecret: 'secret-strasbourg', redirectUris: [`${portal}/portal/callback`], postLogoutRedirectUris: [`${portal}/portal/`] };
     const sourceClient = { clientId: 'drimbox-saint-pierre', clientSecret: 'secret-saint-pierre', redirectUris: ['http://127.0.0.1:9/cb'] };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort } from '../peers/ports.js';
+import { freePort, reservedPort } from '../peers/ports.js';
 import { makeMiniStudy, datasetBytes, transferSyntaxOf, type MiniStudy } from '../fixtures/mini-instances.js';
 import { createPacsBridge, startStoreScp, PacsError, type PacsBridge, type StoreScp, type DicomJson, type ReceivedInstance } from '../../appliance/src/dimse/index.js';
 import type { Config, PacsConfig } from '../../appliance/src/config/schema.js';
@@ -73,7 +73,7 @@ async function upload(peer: OrthancPeer, files: string[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  const scpPort = await freePort();
+  const scpPort = await reservedPort();
   const modalities = { drimbox: { aeTitle: BOX, host: '127.0.0.1', port: scpPort } };
   [orthanc, noGet] = await Promise.all([startOrthanc({ modalities }), startOrthanc({ modalities, allowGet: false, aeTitle: 'NOGETPACS' })]);
   scp = await startStoreScp({

@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
-import { freePort } from '../peers/ports.js';
+import { freePort, reservedPort } from '../peers/ports.js';
 import { runDcmtk, startStorescp, type StoreScpPeer } from '../peers/dcmtk.js';
 import { startDmpForBox } from '../peers/dmp-for-box.js';
 import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
@@ -46,7 +46,7 @@ const echoscu = (aeTitle: string, calledAeTitle: string) => runDcmtk('echoscu', 
 const tmpEntries = () => readdirSync(join(dataDir, 'tmp'));
 
 beforeAll(async () => {
-  const scpPort = await freePort();
+  const scpPort = await reservedPort();
   stray = await startStorescp({ port: await freePort(), aeTitle: 'STRAYBOX', outDir: join(dir, 'stray') });
   const modalities = {
     draft: { aeTitle: 'DRAFTBOX', host: '127.0.0.1', port: scpPort },
