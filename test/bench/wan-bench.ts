@@ -7,11 +7,13 @@
  *   - the thumbnails: until the middle slice of every series is in the cache;
  *   - the whole study, against the floor of its raw bytes at link rate;
  * and count the bytes the link carried against the raw Part-10 bytes (and what gzip would make of them).
- *   npx tsx test/bench/wan-bench.ts [instances] [rows] [Mbit/s] [one-way ms]
+ * `--series=N`: the study in N series (default 2; an MR has ten or more, each a thumbnail to fetch first).
+ *   npx tsx test/bench/wan-bench.ts [instances] [rows] [Mbit/s] [one-way ms] [--no-gzip] [--series=N]
  */
 import { readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import type { JobProgress } from '../../appliance/src/consumer/index.js';
+import { consumerConfigSchema } from '../../appliance/src/consumer/config-schema.js';
 import { initialIndex, seriesSummaries, stackFrames } from '../../ui/viewer/study-model.js';
 import type { DicomJsonDataset } from '../../ui/viewer/dicom-json.js';
 import { bernardContextCall } from '../fixtures/patients.js';
@@ -20,10 +22,12 @@ import { loginWithPassword } from '../peers/psc-sim/login-driver.js';
 import { printGoal } from './goal.js';
 import { startWanRelay, type WanRelay } from './wan-relay.js';
 
-const INSTANCES = Number(process.argv[2] ?? 160);
-const ROWS = Number(process.argv[3] ?? 512);
-const MBITS = Number(process.argv[4] ?? 50);
-const DELAY_MS = Number(process.argv[5] ?? 20);
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const INSTANCES = Number(positional[0] ?? 160);
+const ROWS = Number(positional[1] ?? 512);
+const MBITS = Number(positional[2] ?? 50);
+const DELAY_MS = Number(positional[3] ?? 20);
+const SERIES = Number(process.argv.find((a) => a.startsWith('--series='))?.slice('--series='.length) ?? 2);
 /** `--no-gzip`: the source box sends identity, for comparison. */
 const GZIP = !process.argv.includes('--no-gzip');
 const t = () => performance.now();
@@ -32,8 +36,10 @@ console.log(`setting up: ${INSTANCES} instances of ${ROWS}×${ROWS} behind a ${M
 let relay: WanRelay | undefined;
 const bed = await startConsumerBed({
   examSizes: [INSTANCES],
+  seriesCount: SERIES,
   rows: ROWS,
-  settings: { cacheMaxBytes: 8 * 1024 ** 3 },
+  // As the box ships (the test beds' default is 2 requests at once).
+  settings: { cacheMaxBytes: 8 * 1024 ** 3, sourceConcurrency: consumerConfigSchema.parse({}).sourceConcurrency },
   sourceLink: async (port) => (relay = await startWanRelay(port, { bitsPerSecond: MBITS * 1e6, delayMs: DELAY_MS })),
   // The box's default (`wan`) gzips for callers outside the private networks; on loopback that takes `always`.
   sourceCompressImages: GZIP ? 'always' : 'never',

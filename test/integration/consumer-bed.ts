@@ -164,8 +164,9 @@ export interface ConsumerBed {
 }
 
 export interface BedOptions {
-  /** Instances per published exam (two series each). */
+  /** Instances per published exam (two series each, unless `seriesCount`). */
   examSizes: number[];
+  seriesCount?: number;
   rows?: number;
   settings?: Partial<ConsumerSettings>;
   /** A CPS card reader: the portal is then the box's touch screen (card login routes), as on the kiosk listener. */
@@ -281,7 +282,7 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
       const study = await synthesizeStudy({
         modality: 'CT',
         instances: size,
-        seriesCount: 2,
+        seriesCount: options.seriesCount ?? 2,
         rows: options.rows ?? 64,
         columns: options.rows ?? 64,
         outDir: studyDir,

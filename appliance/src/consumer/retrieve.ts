@@ -129,22 +129,30 @@ export const FIRST_SLICE_MIN_INSTANCES = 32;
  * The viewer opens on the middle slice of the first series and draws each other series' middle slice as its
  * thumbnail: those are fetched first, one request each, so the first image does not wait for half a series.
  * The middle is taken in the viewer's order, from the series metadata (the KOS's order if the source gives none).
- * Only for series with nothing
- * cached yet; returns how many instances of each series were fetched so.
+ * The first series' slice comes alone on the link; then the thumbnails, several series at once (`concurrency`): one
+ * after the other, an MR of 15 series spent two round trips and a metadata answer per series before its bulk began.
+ * Only for series with nothing cached yet; returns how many instances of each series were fetched so.
  */
 async function firstSlices(job: Job, plans: SeriesPlan[], missingOf: Map<SeriesPlan, Set<string>>, request: RetrieveRequest, deps: RetrieveDeps): Promise<Map<SeriesPlan, number>> {
   const asked = new Map<SeriesPlan, number>();
-  for (const p of plans) {
-    const missing = missingOf.get(p)!;
-    if (p.wanted.size < FIRST_SLICE_MIN_INSTANCES || missing.size !== p.wanted.size) continue;
+  const eligible = plans.filter((p) => p.wanted.size >= FIRST_SLICE_MIN_INSTANCES && missingOf.get(p)!.size === p.wanted.size);
+  const middleOf = async (p: SeriesPlan) => {
     if (job.controller.signal.aborted) throw job.controller.signal.reason;
     const order = await viewerOrder(job, p, request, deps);
     const middle = order[Math.floor((order.length - 1) / 2)]!;
-    const one = new Set([middle]);
-    await instanceRequests(job, p, one, request, deps);
-    missing.delete(middle);
+    await instanceRequests(job, p, new Set([middle]), request, deps);
+    missingOf.get(p)!.delete(middle);
     asked.set(p, 1);
-  }
+  };
+  const [first, ...thumbnails] = eligible;
+  if (first) await middleOf(first);
+  // A failure stops the other workers from taking more, and is thrown once none is still writing to the cache.
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    for (let p = thumbnails.shift(); p && !failure; p = thumbnails.shift()) await middleOf(p).catch((error: unknown) => void (failure ??= { error }));
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, thumbnails.length)) }, worker));
+  if (failure) throw failure.error;
   return asked;
 }
 
