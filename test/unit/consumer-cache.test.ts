@@ -7,13 +7,12 @@ import { createCacheUpstream } from '../../appliance/src/consumer/cache/cache-up
 import { JobRegistry } from '../../appliance/src/consumer/jobs.js';
 import { runRetrieve, StudyLocks } from '../../appliance/src/consumer/retrieve.js';
 import { SourceError, type SourceClient, type SourcePart, type SourceRequest } from '../../appliance/src/consumer/source-client.js';
-import type { KosManifest } from '../../appliance/src/dicom/kos/index.js';
 import { parseQidoQuery } from '../../appliance/src/dicomweb/qido-query.js';
 import { createLogger } from '../../appliance/src/log/logger.js';
 import { ConsumerCacheIndex, ConsumerMetadataCache } from '../../appliance/src/store/consumer-cache.js';
 import type { Db } from '../../appliance/src/store/database.js';
 import { makeMiniStudy, type MiniStudy } from '../fixtures/mini-instances.js';
-import { consumerDb } from './consumer-helpers.js';
+import { consumerDb, miniStudyManifest } from './consumer-helpers.js';
 
 const log = createLogger({ component: 'test' });
 let work: string;
@@ -160,20 +159,6 @@ describe('image cache', () => {
 
 // ------------------------------------------------------------------------------------ resumable retrieve
 
-function manifestOf(s: MiniStudy, base: string): KosManifest {
-  return {
-    sopInstanceUid: '1.2.826.0.1.3680043.10.1558.99.1',
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.88.59',
-    patient: {},
-    studyInstanceUid: s.studyInstanceUid,
-    series: s.series.map((x) => ({
-      seriesInstanceUid: x.seriesInstanceUid,
-      retrieveUrl: `${base}/studies/${s.studyInstanceUid}/series/${x.seriesInstanceUid}`,
-      instances: x.instances.map((i) => ({ sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: i.sopInstanceUid })),
-    })),
-  };
-}
-
 /** A source DRIMbox in memory: series and instance requests served from the study's files, optionally cut. */
 class FakeSource implements SourceClient {
   readonly requests: SourceRequest[] = [];
@@ -211,7 +196,7 @@ describe('resumable retrieve', () => {
     source.cutAfterParts = 4; // the first series (3) and one of the second
     const jobs = new JobRegistry();
     const deps = { cache, client: source, policy: { whitelist: () => undefined, allowInsecureSourceHosts: true }, log, concurrency: 2, locks: new StudyLocks() };
-    const manifest = manifestOf(s, 'http://127.0.0.1:9/dicom-web');
+    const manifest = miniStudyManifest(s, 'http://127.0.0.1:9/dicom-web');
 
     const first = jobs.create('session-a', 'retrieve', s.studyInstanceUid, 6);
     await runRetrieve(first, { manifest, accessToken: 'token-a' }, deps);
@@ -253,7 +238,7 @@ describe('resumable retrieve', () => {
     const jobs = new JobRegistry();
     const deps = { cache, client: source, policy: { whitelist: () => undefined, allowInsecureSourceHosts: true }, log, concurrency: 2, locks: new StudyLocks() };
     const job = jobs.create('session-c', 'retrieve', s.studyInstanceUid, 6);
-    await runRetrieve(job, { manifest: manifestOf(s, 'http://127.0.0.1:9/dicom-web'), accessToken: 't' }, deps);
+    await runRetrieve(job, { manifest: miniStudyManifest(s, 'http://127.0.0.1:9/dicom-web'), accessToken: 't' }, deps);
     expect(job.progress).toMatchObject({ state: 'failed', resumable: true, done: 5, transferred: 5, failed: 1 });
     expect(job.progress.failures).toEqual([{ sopInstanceUid: bad, reason: expect.stringMatching(/ne peut servir l'instance .* \(HTTP 502\)/) }]);
     expect(job.progress.details.incomplete).toBe('5/6');
@@ -271,14 +256,14 @@ describe('resumable retrieve', () => {
     const jobs = new JobRegistry();
     const deps = { cache, client: source, policy: { whitelist: () => undefined, allowInsecureSourceHosts: false }, log, concurrency: 2, locks: new StudyLocks() };
     const job = jobs.create('session-b', 'retrieve', s.studyInstanceUid, 6);
-    await runRetrieve(job, { manifest: manifestOf(s, 'http://127.0.0.1:9/dicom-web'), accessToken: 't' }, deps);
+    await runRetrieve(job, { manifest: miniStudyManifest(s, 'http://127.0.0.1:9/dicom-web'), accessToken: 't' }, deps);
     expect(job.progress.state).toBe('failed');
     expect(job.progress.resumable).toBe(false);
     expect(job.progress.message).toMatch(/HTTPS/);
     expect(job.progress.failed).toBe(6);
     expect(source.requests).toEqual([]);
 
-    const evil = manifestOf(s, 'https://db9.attacker.example/dicom-web');
+    const evil = miniStudyManifest(s, 'https://db9.attacker.example/dicom-web');
     const job2 = jobs.create('session-b', 'retrieve', s.studyInstanceUid, 6);
     await runRetrieve(job2, { manifest: evil, accessToken: 't' }, deps);
     expect(job2.progress.message).toMatch(/liste blanche/);

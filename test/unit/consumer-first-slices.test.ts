@@ -6,11 +6,10 @@ import { ImageCache } from '../../appliance/src/consumer/cache/image-cache.js';
 import { JobRegistry } from '../../appliance/src/consumer/jobs.js';
 import { FIRST_SLICE_MIN_INSTANCES, runRetrieve, StudyLocks } from '../../appliance/src/consumer/retrieve.js';
 import { SourceError, type SourceClient, type SourcePart, type SourceRequest } from '../../appliance/src/consumer/source-client.js';
-import type { KosManifest } from '../../appliance/src/dicom/kos/index.js';
 import { createLogger } from '../../appliance/src/log/logger.js';
 import { ConsumerCacheIndex } from '../../appliance/src/store/consumer-cache.js';
 import { makeMiniStudy, type MiniStudy } from '../fixtures/mini-instances.js';
-import { consumerDb } from './consumer-helpers.js';
+import { consumerDb, miniStudyManifest } from './consumer-helpers.js';
 
 // The first slices of a study (the viewer's first image, then each series' thumbnail) against a source that takes
 // its time: the first image alone, then the thumbnails of the other series side by side, then the bulk.
@@ -85,25 +84,11 @@ class SlowSource implements SourceClient {
   }
 }
 
-function manifestOf(s: MiniStudy): KosManifest {
-  return {
-    sopInstanceUid: '1.2.826.0.1.3680043.10.1558.99.2',
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.88.59',
-    patient: {},
-    studyInstanceUid: s.studyInstanceUid,
-    series: s.series.map((x) => ({
-      seriesInstanceUid: x.seriesInstanceUid,
-      retrieveUrl: `http://127.0.0.1:9/dicom-web/studies/${s.studyInstanceUid}/series/${x.seriesInstanceUid}`,
-      instances: x.instances.map((i) => ({ sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: i.sopInstanceUid })),
-    })),
-  };
-}
-
 const retrieveWith = async (source: SlowSource, cacheDir: string, concurrency: number) => {
   const cache = new ImageCache({ dir: join(work, cacheDir), maxBytes: 64 * 1024 * 1024, index: new ConsumerCacheIndex(consumerDb()), log });
   await cache.open();
   const job = new JobRegistry().create('session', 'retrieve', study.studyInstanceUid, SERIES * FIRST_SLICE_MIN_INSTANCES);
-  await runRetrieve(job, { manifest: manifestOf(study), accessToken: 't' }, { cache, client: source, policy: { whitelist: () => undefined, allowInsecureSourceHosts: true }, log, concurrency, locks: new StudyLocks() });
+  await runRetrieve(job, { manifest: miniStudyManifest(study, 'http://127.0.0.1:9/dicom-web'), accessToken: 't' }, { cache, client: source, policy: { whitelist: () => undefined, allowInsecureSourceHosts: true }, log, concurrency, locks: new StudyLocks() });
   return job;
 };
 
