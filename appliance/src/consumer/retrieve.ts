@@ -146,13 +146,7 @@ async function firstSlices(job: Job, plans: SeriesPlan[], missingOf: Map<SeriesP
   };
   const [first, ...thumbnails] = eligible;
   if (first) await middleOf(first);
-  // A failure stops the other workers from taking more, and is thrown once none is still writing to the cache.
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    for (let p = thumbnails.shift(); p && !failure; p = thumbnails.shift()) await middleOf(p).catch((error: unknown) => void (failure ??= { error }));
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, thumbnails.length)) }, worker));
-  if (failure) throw failure.error;
+  await eachAtMost(thumbnails, deps.concurrency, middleOf);
   return asked;
 }
 
@@ -325,36 +319,44 @@ async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, requ
 }
 
 async function instanceRequests(job: Job, p: SeriesPlan, missing: Set<string>, request: RetrieveRequest, deps: RetrieveDeps): Promise<void> {
-  const queue = [...missing];
-  let stop: unknown;
-  const worker = async () => {
-    while (queue.length && !stop && !job.controller.signal.aborted) {
-      const sop = queue.shift()!;
-      try {
-        let got = false;
-        for await (const part of deps.client.retrieve({
-          url: new URL(`${p.seriesUrl.href}/instances/${sop}`),
-          accessToken: request.accessToken,
-          kosSopInstanceUid: request.manifest.sopInstanceUid,
-          signal: job.controller.signal,
-        })) {
-          if (part.sopInstanceUid !== sop || got) continue;
-          got = true;
-          await storePart(job, p, sop, part.body, deps);
-        }
-        if (!got) job.fail({ sopInstanceUid: sop, reason: "la DRIMbox source n'a pas envoyé cette instance" });
-        missing.delete(sop);
-      } catch (err) {
-        if (err instanceof SourceError && (err.kind === 'not-found' || err.kind === 'protocol' || answeredFailure(err))) {
-          // This instance only: the source answered for it (absent, unservable, refused by its PACS).
-          job.fail({ sopInstanceUid: sop, reason: err.kind === 'not-found' ? 'instance absente de la DRIMbox source' : err.message });
-          missing.delete(sop);
-          continue;
-        }
-        stop ??= stopFor(err) ?? err;
+  const one = async (sop: string) => {
+    try {
+      let got = false;
+      for await (const part of deps.client.retrieve({
+        url: new URL(`${p.seriesUrl.href}/instances/${sop}`),
+        accessToken: request.accessToken,
+        kosSopInstanceUid: request.manifest.sopInstanceUid,
+        signal: job.controller.signal,
+      })) {
+        if (part.sopInstanceUid !== sop || got) continue;
+        got = true;
+        await storePart(job, p, sop, part.body, deps);
       }
+      if (!got) job.fail({ sopInstanceUid: sop, reason: "la DRIMbox source n'a pas envoyé cette instance" });
+      missing.delete(sop);
+    } catch (err) {
+      if (err instanceof SourceError && (err.kind === 'not-found' || err.kind === 'protocol' || answeredFailure(err))) {
+        // This instance only: the source answered for it (absent, unservable, refused by its PACS).
+        job.fail({ sopInstanceUid: sop, reason: err.kind === 'not-found' ? 'instance absente de la DRIMbox source' : err.message });
+        missing.delete(sop);
+        return;
+      }
+      throw stopFor(err) ?? err;
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, queue.length)) }, worker));
-  if (stop) throw stop;
+  await eachAtMost([...missing], deps.concurrency, one, () => job.controller.signal.aborted);
+}
+
+/**
+ * `work` on each item, at most `limit` at a time, in order. After a failure (or once `stopped()`) no item is started;
+ * the first failure is thrown once the items under way have ended, so that none still writes to the cache.
+ */
+async function eachAtMost<T>(items: T[], limit: number, work: (item: T) => Promise<void>, stopped: () => boolean = () => false): Promise<void> {
+  const queue = [...items];
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (queue.length && !failure && !stopped()) await work(queue.shift()!).catch((error: unknown) => void (failure ??= { error }));
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, queue.length)) }, worker));
+  if (failure) throw failure.error;
 }

@@ -53,9 +53,6 @@ export class Appliance {
           log,
         })
       : undefined;
-    // Before the start's migration guard: a lock a killed run left would otherwise make this run's migration
-    // unprotected (held by another) until start() cleared it.
-    this.lock?.clearStale();
     if (this.lock) this.work.whenWorkBegins(() => this.lock!.sync());
   }
 

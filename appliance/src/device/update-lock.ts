@@ -54,6 +54,8 @@ export class UpdateLock {
 
   constructor(private readonly options: UpdateLockOptions) {
     this.now = options.now ?? Date.now;
+    // Before any work takes the lock (the start's migrations): a lock a killed run left would make it "held by another".
+    this.clearStale();
   }
 
   /** Removes a lock a previous run of the box left behind (a crash, a kill): it protects nothing any more. */
@@ -71,7 +73,6 @@ export class UpdateLock {
   }
 
   start(intervalMs = 1000): void {
-    this.clearStale();
     this.sync();
     this.timer = setInterval(() => this.sync(), intervalMs);
     this.timer.unref();

@@ -1,3 +1,5 @@
+import { TOKEN } from './media-type.js';
+
 /**
  * HTTP/1.1 response framing (RFC 9112) for a GET read straight off a socket: the status line and header fields,
  * then the body as the message says it ends — Content-Length, chunked, or the connection's close. Strict: what a
@@ -21,8 +23,7 @@ export interface ResponseHead {
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 const STATUS_LINE = /^HTTP\/1\.[01] ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/;
-/** A field name (RFC 9110 §5.1: a token) and a field value without control characters but HTAB (§5.5). */
-export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A field value without control characters but HTAB (RFC 9110 §5.5); a field name is a token (§5.1). */
 export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**

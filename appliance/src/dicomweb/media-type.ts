@@ -9,6 +9,11 @@ export interface MediaType {
   params: Map<string, string>;
 }
 
+/** A token (RFC 9110 §5.6.2): a media type's type and subtype, a parameter value that needs no quotes, a field name. */
+const TOKEN_CHARS = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+export const TOKEN = new RegExp(`^${TOKEN_CHARS}$`);
+const TYPE_SUBTYPE = new RegExp(`^\\s*(${TOKEN_CHARS})\\/(${TOKEN_CHARS})\\s*$`);
+
 /** Splits `value` at `separator` outside double quotes (a quoted string may hold ',' or ';'). */
 export function splitOutsideQuotes(value: string, separator: ',' | ';'): string[] {
   const out: string[] = [];
@@ -52,14 +57,14 @@ export function parseParams(pieces: string[]): Map<string, string> {
 /** Parses one media type (`multipart/related; type="application/dicom"; boundary=x`); undefined when malformed. */
 export function parseMediaType(text: string): MediaType | undefined {
   const [head = '', ...rest] = splitOutsideQuotes(text, ';');
-  const match = /^\s*([!#$%&'*+.^_`|~0-9a-z-]+)\/([!#$%&'*+.^_`|~0-9a-z-]+)\s*$/i.exec(head);
+  const match = TYPE_SUBTYPE.exec(head);
   if (!match) return undefined;
   return { type: match[1]!.toLowerCase(), subtype: match[2]!.toLowerCase(), params: parseParams(rest) };
 }
 
 /** Formats a parameter value, quoting it when it is not a token (RFC 9110 §5.6.2). */
 function formatValue(value: string): string {
-  return /^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(value) ? value : `"${value.replace(/(["\\])/g, '\\$1')}"`;
+  return TOKEN.test(value) ? value : `"${value.replace(/(["\\])/g, '\\$1')}"`;
 }
 
 /**
