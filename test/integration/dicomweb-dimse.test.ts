@@ -10,7 +10,8 @@ import { boundaryOf, readMultipart } from '../../appliance/src/dicomweb/multipar
 import { instanceToDicomJson } from '../../appliance/src/dicomweb/dicom-json.js';
 import { scanPart10 } from '../../appliance/src/dicom/dataset/part10-scan.js';
 import { createPacsBridge } from '../../appliance/src/dimse/index.js';
-import type { PacsBridge, RetrieveOptions, RetrieveTarget } from '../../appliance/src/dimse/types.js';
+import type { PacsBridge, RetrieveOptions } from '../../appliance/src/dimse/types.js';
+import type { RetrieveTarget } from '../../appliance/src/dicom/model.js';
 import { reservedPort } from '../peers/ports.js';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { startBox, TEST_TOKEN, type TestBox } from './dicomweb-box.js';

@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { startOrthanc, type OrthancPeer } from '../peers/orthanc.js';
 import { freePort, reservedPort } from '../peers/ports.js';
 import { makeMiniStudy, datasetBytes, transferSyntaxOf, type MiniStudy } from '../fixtures/mini-instances.js';
-import { createPacsBridge, startStoreScp, PacsError, type PacsBridge, type StoreScp, type DicomJson, type ReceivedInstance } from '../../appliance/src/dimse/index.js';
+import type { DicomJson } from '../../appliance/src/dicom/model.js';
+import { createPacsBridge, startStoreScp, PacsError, type PacsBridge, type StoreScp, type ReceivedInstance } from '../../appliance/src/dimse/index.js';
 import type { Config, PacsConfig } from '../../appliance/src/config/schema.js';
 
 // The bridge against a real PACS (Debian's Orthanc) with the box declared in it as a modality.

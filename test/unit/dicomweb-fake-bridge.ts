@@ -1,6 +1,7 @@
 import { copyFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PacsError, type DicomJson, type FindQuery, type PacsBridge, type RetrieveOptions, type RetrieveResult, type RetrieveTarget } from '../../appliance/src/dimse/types.js';
+import { PacsError, type FindQuery, type PacsBridge, type RetrieveOptions, type RetrieveResult } from '../../appliance/src/dimse/types.js';
+import type { DicomJson, RetrieveTarget } from '../../appliance/src/dicom/model.js';
 
 /**
  * A PacsBridge over files already on disk, for unit tests of the DICOMweb layer: C-FIND answers come from a

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { BlockPool } from '../../appliance/src/dimse/block-pool.js';
+import { BlockPool } from '../../appliance/src/io/block-pool.js';
 import { DicomwebError } from '../../appliance/src/dicomweb/errors.js';
 import { takeGiveBack } from '../../appliance/src/dicomweb/lent-chunks.js';
 import { readMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../appliance/src/store/database.js';
-import { DicomwebMetadataCache, type CachedSeries } from '../../appliance/src/store/dicomweb-cache.js';
+import type { CachedSeriesMetadata } from '../../appliance/src/dicomweb/metadata.js';
+import { DicomwebMetadataCache } from '../../appliance/src/store/dicomweb-cache.js';
 import { m001Meta } from '../../appliance/src/store/migrations/001-meta.js';
 import { m003Audit } from '../../appliance/src/store/migrations/003-audit.js';
 import { m004DicomwebCache } from '../../appliance/src/store/migrations/004-dicomweb-cache.js';
@@ -9,7 +10,7 @@ import { AuditLog } from '../../appliance/src/store/audit.js';
 // 004 and 005 renumbered after 001: the source side's 002/003 are registered by the lead.
 const open = () => openDatabase(':memory:', [m001Meta, { ...m003Audit, version: 2 }, { ...m004DicomwebCache, version: 3 }]);
 
-const entry = (st: string, se: string, bytes: number): CachedSeries => ({
+const entry = (st: string, se: string, bytes: number): CachedSeriesMetadata => ({
   studyInstanceUid: st,
   seriesInstanceUid: se,
   instanceCount: 3,

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BlockPool } from '../../appliance/src/dimse/block-pool.js';
+import { BlockPool } from '../../appliance/src/io/block-pool.js';
 import { ByteBudget } from '../../appliance/src/dimse/byte-budget.js';
 import { MemoryFirstSink } from '../../appliance/src/dimse/memory-sink.js';
 import { encodeFileMeta } from '../../appliance/src/dimse/part10.js';

@@ -7,7 +7,8 @@ import { ReportInbox, type InboxRow } from '../../appliance/src/store/report-inb
 import { KosArchive } from '../../appliance/src/store/kos-archive.js';
 import { Outbox } from '../../appliance/src/store/outbox.js';
 import { ReportProcessor, RejectedMessage, type InboxWork } from '../../appliance/src/source/report-processor.js';
-import type { DicomJson, FindQuery, PacsBridge } from '../../appliance/src/dimse/types.js';
+import type { FindQuery, PacsBridge } from '../../appliance/src/dimse/types.js';
+import type { DicomJson } from '../../appliance/src/dicom/model.js';
 import { PacsError } from '../../appliance/src/dimse/types.js';
 import type { ReportEvent } from '../../appliance/src/report/types.js';
 

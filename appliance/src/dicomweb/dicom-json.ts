@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import type { DcmDataset } from '../dicom/dataset/dcmjs.js';
 import { redecodeDicomJson, usesCodeExtensions } from '../dicom/dataset/iso2022.js';
 import { readPart10 } from '../dicom/dataset/part10.js';
-import type { DicomJson } from '../dimse/types.js';
+import type { DicomJson } from '../dicom/model.js';
 import { PIXEL_DATA, hex, type Part10Layout } from '../dicom/dataset/part10-scan.js';
 import { lookupAttribute } from './tags.js';
 import { IMPLICIT_VR_LE, isEncapsulated } from './transfer-syntax.js';

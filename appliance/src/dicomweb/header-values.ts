@@ -1,4 +1,4 @@
-import type { DicomJson } from '../dimse/types.js';
+import type { DicomJson } from '../dicom/model.js';
 import { decoder as decoderFor, usesCodeExtensions } from '../dicom/dataset/iso2022.js';
 import { convertElement, declareUtf8 } from './dicom-json.js';
 import { hex, type Part10Layout } from '../dicom/dataset/part10-scan.js';

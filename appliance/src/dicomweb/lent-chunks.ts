@@ -1,5 +1,5 @@
 /**
- * Chunks lent out of a pool (dimse/block-pool.ts: held DIMSE instances, the relay's blocks), each with how it goes
+ * Chunks lent out of a pool (io/block-pool.ts: held DIMSE instances, the relay's blocks), each with how it goes
  * back once the client's socket has taken it (writeToNodeResponse). A layer that passes chunks on unchanged keeps the
  * tag; one that does not (gzip, a web stream) never gives the block back, and the collector takes it: a pooled block
  * is reused only after the kernel has its bytes.

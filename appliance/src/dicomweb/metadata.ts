@@ -1,5 +1,5 @@
 import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
-import type { DicomJson } from '../dimse/types.js';
+import type { DicomJson } from '../dicom/model.js';
 import type { Logger } from '../log/logger.js';
 import { acceptsGzip, negotiateJson, parseAccept } from './accept.js';
 import { declareUtf8, instanceToDicomJson, rewriteUris } from './dicom-json.js';

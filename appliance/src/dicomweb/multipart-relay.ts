@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { BlockPool } from '../dimse/block-pool.js';
+import { BlockPool } from '../io/block-pool.js';
 import { lentChunk } from './lent-chunks.js';
 import { DicomwebError } from './errors.js';
 import { MultipartError, MultipartScanner } from './multipart-scanner.js';

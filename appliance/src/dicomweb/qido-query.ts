@@ -1,4 +1,4 @@
-import type { QueryLevel } from '../dimse/types.js';
+import type { QueryLevel } from '../dicom/model.js';
 import { DicomwebError } from './errors.js';
 import { lookupAttribute, type Attribute } from './tags.js';
 

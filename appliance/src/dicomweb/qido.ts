@@ -1,4 +1,4 @@
-import type { DicomJson, QueryLevel } from '../dimse/types.js';
+import type { DicomJson, QueryLevel } from '../dicom/model.js';
 import { acceptsGzip, negotiateJson, parseAccept } from './accept.js';
 import { declareUtf8, rewriteUris } from './dicom-json.js';
 import { DicomwebError } from './errors.js';

@@ -1,4 +1,4 @@
-import type { RetrieveTarget } from '../dimse/types.js';
+import type { RetrieveTarget } from '../dicom/model.js';
 import type { Logger } from '../log/logger.js';
 import { acceptsAnyStoredSyntax, acceptsGzip, acceptsMultipartOf, bestMultipart, chooseInstanceTransferSyntax, instanceRangesAsFrames, parseAccept, type MediaRange, type Representation } from './accept.js';
 import { DicomwebError } from './errors.js';

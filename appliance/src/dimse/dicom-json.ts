@@ -1,4 +1,5 @@
-import type { DicomJson, FindQuery } from './types.js';
+import type { FindQuery } from './types.js';
+import type { DicomJson } from '../dicom/model.js';
 import { dcmjsData, type DcmjsElement } from './library.js';
 import type { RawDataset } from './receive.js';
 import { redecodeDicomJson, specificCharacterSetOf, usesCodeExtensions } from '../dicom/dataset/iso2022.js';

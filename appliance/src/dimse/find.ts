@@ -1,4 +1,5 @@
-import { PacsError, type DicomJson, type FindQuery } from './types.js';
+import { PacsError, type FindQuery } from './types.js';
+import type { DicomJson } from '../dicom/model.js';
 import { AsyncQueue } from './async-queue.js';
 import { lease, STUDY_ROOT_FIND, UNCOMPRESSED, type BridgeContext } from './context.js';
 import { findIdentifier, toDicomJson } from './dicom-json.js';

@@ -1,5 +1,5 @@
 import type { HeldBytes, MemoryBudget } from './types.js';
-import { BlockPool, heldInstanceBlocks } from './block-pool.js';
+import { BlockPool } from '../io/block-pool.js';
 import { encodeFileMeta, type FileMeta } from './part10.js';
 import { FileSink, type StoreDecision, type StoreSink } from './sink.js';
 
@@ -8,9 +8,13 @@ import { FileSink, type StoreDecision, type StoreSink } from './sink.js';
  * the moment it does not (what was held is written first, then the rest as it comes): the instance then ends as
  * a file, as if it had been written there from the start. A budget that can wait (ByteBudget) is waited on first:
  * the instance is held past it while the association is paused, and spilled only if no room comes. Held bytes are
- * copied into pooled blocks (block-pool.ts): the socket's read buffer is reused, and nothing the collector must
+ * copied into pooled blocks (io/block-pool.ts): the socket's read buffer is reused, and nothing the collector must
  * reclaim is kept for long. The budget counts the instance's bytes; its last block may be partly empty.
  */
+
+/** The pool of held instances: 64 KiB blocks (the size of a write to the client), up to 2 MiB kept free. */
+const heldInstanceBlocks = new BlockPool(64 * 1024, 32);
+
 export class MemoryFirstSink implements StoreSink {
   private blocks: Buffer[] = [];
   /** Bytes used in the last block. */

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import { PacsError, type ReceivedInstance, type RetrieveOptions, type RetrieveProgress, type RetrieveResult, type RetrieveTarget } from './types.js';
+import { PacsError, type ReceivedInstance, type RetrieveOptions, type RetrieveProgress, type RetrieveResult } from './types.js';
+import type { RetrieveTarget } from '../dicom/model.js';
 import { MAX_CONTEXTS, type ScuAssociation } from './association.js';
 import { lease, STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE, UNCOMPRESSED, type BridgeContext } from './context.js';
 import { COMMON_STORAGE_CLASSES, storageContexts } from './storage-contexts.js';

@@ -1,21 +1,10 @@
 import type { Readable } from 'node:stream';
-
-/** A DICOM dataset as plain JSON in the PS3.18 F.2 "DICOM JSON" model: { "0020000D": { vr: "UI", Value: [...] } }. */
-export type DicomJson = Record<string, { vr: string; Value?: unknown[]; InlineBinary?: string; BulkDataURI?: string }>;
-
-export type QueryLevel = 'STUDY' | 'SERIES' | 'IMAGE';
+import type { DicomJson, QueryLevel, RetrieveTarget } from '../dicom/model.js';
 
 export interface FindQuery {
   level: QueryLevel;
   /** Matching keys and return keys, by keyword (e.g. { StudyInstanceUID: '1.2.3', SeriesInstanceUID: '' }). */
   keys: Record<string, string>;
-}
-
-export interface RetrieveTarget {
-  level: QueryLevel;
-  studyInstanceUid: string;
-  seriesInstanceUid?: string;
-  sopInstanceUid?: string;
 }
 
 /**

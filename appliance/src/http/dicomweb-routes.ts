@@ -8,7 +8,7 @@ import { parseFrameList } from '../dicomweb/frames.js';
 import { pipeToNodeResponse, writeToNodeResponse } from '../dicomweb/node-response.js';
 import { metered, toWebStream, type MeterResult } from '../dicomweb/streams.js';
 import { isValidUid } from '../dicomweb/transfer-syntax.js';
-import type { QueryLevel, RetrieveTarget } from '../dimse/types.js';
+import type { QueryLevel, RetrieveTarget } from '../dicom/model.js';
 import { log as defaultLog, type Logger } from '../log/logger.js';
 import type { AuditEnd, AuditEvent } from '../store/audit.js';
 import type { WorkTracker } from '../device/work-tracker.js';

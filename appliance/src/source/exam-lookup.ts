@@ -1,4 +1,5 @@
-import type { DicomJson, PacsBridge } from '../dimse/types.js';
+import type { PacsBridge } from '../dimse/types.js';
+import type { DicomJson } from '../dicom/model.js';
 import { PacsError } from '../dimse/types.js';
 import type { KosInstanceRef, KosSeriesRef, KosStudy } from '../dicom/kos/index.js';
 import type { PacsPatient } from './patient-check.js';

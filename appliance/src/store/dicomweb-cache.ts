@@ -1,18 +1,7 @@
+import type { CachedSeriesMetadata, SeriesMetadataCache } from '../dicomweb/metadata.js';
 import type { Db } from './database.js';
 
-/**
- * Gzipped series metadata for the DICOMweb service (the shape of dicomweb/metadata.ts SeriesMetadataCache),
- * bounded in total size: the least recently used series go first.
- */
-
-export interface CachedSeries {
-  studyInstanceUid: string;
-  seriesInstanceUid: string;
-  instanceCount: number;
-  baseUrl: string;
-  gzippedJson: Buffer;
-  builtAt: string;
-}
+/** Gzipped series metadata for the DICOMweb service, bounded in total size: the least recently used series go first. */
 
 interface RawRow {
   study_uid: string;
@@ -23,14 +12,14 @@ interface RawRow {
   built_at: string;
 }
 
-export class DicomwebMetadataCache {
+export class DicomwebMetadataCache implements SeriesMetadataCache {
   constructor(
     private readonly db: Db,
     /** Total gzipped bytes kept (a 1,300-instance CT series is about 0.5 MB gzipped). */
     private readonly maxBytes = 256 * 1024 * 1024,
   ) {}
 
-  get(studyInstanceUid: string, seriesInstanceUid: string): CachedSeries | undefined {
+  get(studyInstanceUid: string, seriesInstanceUid: string): CachedSeriesMetadata | undefined {
     const r = this.db
       .prepare('SELECT study_uid, series_uid, instance_count, base_url, json_gz, built_at FROM dicomweb_series_metadata WHERE study_uid = ? AND series_uid = ?')
       .get(studyInstanceUid, seriesInstanceUid) as RawRow | undefined;
@@ -46,7 +35,7 @@ export class DicomwebMetadataCache {
     };
   }
 
-  put(entry: CachedSeries): void {
+  put(entry: CachedSeriesMetadata): void {
     this.db.transaction(() => {
       this.db
         .prepare(
@@ -70,7 +59,7 @@ export class DicomwebMetadataCache {
   }
 
   /** Drops least recently used series until the total fits; never the one just stored. */
-  private prune(keep: CachedSeries): void {
+  private prune(keep: CachedSeriesMetadata): void {
     let total = this.totalBytes();
     if (total <= this.maxBytes) return;
     const rows = this.db.prepare('SELECT study_uid, series_uid, bytes FROM dicomweb_series_metadata ORDER BY used_at, rowid').all() as { study_uid: string; series_uid: string; bytes: number }[];

@@ -7,12 +7,11 @@ import {
   startStoreScp,
   isValidUid,
   type FindQuery,
-  type QueryLevel,
   type RetrieveResult,
-  type RetrieveTarget,
   type StoreOutcome,
   type StoreScp,
 } from '../../dimse/index.js';
+import type { QueryLevel, RetrieveTarget } from '../../dicom/model.js';
 import { configFrom, configOptions, parseCommandArgs, UsageError, type Command } from '../args.js';
 
 const help = `usage: drimbox pacs echo                                          [-c CONFIG]

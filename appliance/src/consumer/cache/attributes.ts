@@ -1,7 +1,7 @@
 import { instanceToDicomJson } from '../../dicomweb/dicom-json.js';
 import { headerValues } from '../../dicomweb/header-values.js';
 import type { Part10Layout } from '../../dicom/dataset/part10-scan.js';
-import type { DicomJson } from '../../dimse/types.js';
+import type { DicomJson } from '../../dicom/model.js';
 
 /**
  * The attributes of a cached instance that QIDO answers with, per level (PS3.18 Tables 10.6.3-3 to -5 and a few

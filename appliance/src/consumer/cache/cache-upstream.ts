@@ -3,7 +3,7 @@ import { DicomwebError } from '../../dicomweb/errors.js';
 import type { QidoMatch } from '../../dicomweb/qido-query.js';
 import { fileChunks } from '../../dicomweb/streams.js';
 import type { ImageUpstream, SearchRequest, UpstreamInstance } from '../../dicomweb/upstream/types.js';
-import type { DicomJson, RetrieveTarget } from '../../dimse/types.js';
+import type { DicomJson, RetrieveTarget } from '../../dicom/model.js';
 import type { ImageCache } from './image-cache.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { DicomJson, RetrieveTarget } from '../../dimse/types.js';
+import type { DicomJson, RetrieveTarget } from '../../dicom/model.js';
 import { Readable } from 'node:stream';
 import { DicomwebError, isAbortError } from '../errors.js';
 import { http1Get, Http1IdleError } from '../http1-get.js';

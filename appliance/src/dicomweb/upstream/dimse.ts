@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PacsError, type DicomJson, type HeldBytes, type FindQuery, type PacsBridge, type ReceivedInstance, type RetrieveTarget } from '../../dimse/types.js';
+import { PacsError, type HeldBytes, type FindQuery, type PacsBridge, type ReceivedInstance } from '../../dimse/types.js';
+import type { DicomJson, RetrieveTarget } from '../../dicom/model.js';
 import { DicomwebError } from '../errors.js';
 import { isUncompressedLittleEndian } from '../transfer-syntax.js';
 import { dimseMatchValue, returnAttributes } from '../qido-query.js';

@@ -1,4 +1,4 @@
-import type { DicomJson, QueryLevel, RetrieveTarget } from '../../dimse/types.js';
+import type { DicomJson, QueryLevel, RetrieveTarget } from '../../dicom/model.js';
 import type { RelaySource } from '../multipart-relay.js';
 import type { QidoQuery } from '../qido-query.js';
 

@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
-import { createPacsBridge, PacsError, type DicomJson, type PacsBridge, type RetrieveTarget, type StoreScp } from '../../dimse/index.js';
+import type { DicomJson, RetrieveTarget } from '../../dicom/model.js';
+import { createPacsBridge, PacsError, type PacsBridge, type StoreScp } from '../../dimse/index.js';
 import { MAX_ADMISSION_MS } from '../../dimse/scp.js';
 import { statusHex } from '../../dimse/errors.js';
 import { addressesOf, localAddressFacing } from '../../dimse/peer-addresses.js';

@@ -1,8 +1,9 @@
 /**
- * Fixed-size blocks of memory, reused: instances a retrieve holds between the PACS and the client are copied into
- * them rather than kept as the socket's read buffers. Held for milliseconds to seconds, those read buffers outlived
- * the young generation and were promoted, and V8 then ran a full mark-compact every ~14 MB of image data (50 per
- * 685 MB study, a third of the box's CPU on the DIMSE path); pooled blocks are allocated once and never collected.
+ * Fixed-size blocks of memory, reused (io/: byte plumbing shared by the protocol layers). Instances a DIMSE retrieve
+ * holds between the PACS and the client, and the DICOMweb relay's answers, are copied into them rather than kept as
+ * the socket's read buffers. Held for milliseconds to seconds, those read buffers outlived the young generation and
+ * were promoted, and V8 then ran a full mark-compact every ~14 MB of image data (50 per 685 MB study, a third of the
+ * box's CPU on the DIMSE path); pooled blocks are allocated once and never collected.
  *
  * A block given back is zeroed before it can serve again: a reader that kept a view past its release (a bug) then
  * sees zeros, never another patient's image.
@@ -30,6 +31,3 @@ export class BlockPool {
     return this.free.length;
   }
 }
-
-/** The pool of held instances: 64 KiB blocks (the size of a write to the client), up to 2 MiB kept free. */
-export const heldInstanceBlocks = new BlockPool(64 * 1024, 32);
