@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark of test/bench/ one after another (each starts and stops its own peers), then prints the
 # goal lines they printed as one table. Figures only: a goal short fails nothing; a benchmark that crashes makes it exit 1.
-# usage: npm run bench [-- NAME...]   (NAME: fuzz, wado, dimse, source, outbox-drain, consumer-import, synth, pkcs11-sign)
+# usage: npm run bench [-- NAME...]   (NAME: fuzz, wado, dimse, source, outbox-drain, consumer-import, wan, https-latency, synth, pkcs11-sign)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export TCP_NODELAY=1
@@ -12,7 +12,7 @@ mkdir -p test-results
 log=test-results/bench.log
 : >"$log"
 names=("$@")
-[ "${#names[@]}" -gt 0 ] || names=(fuzz source outbox-drain wado consumer-import wan dimse synth pkcs11-sign)
+[ "${#names[@]}" -gt 0 ] || names=(fuzz source outbox-drain wado consumer-import wan https-latency dimse synth pkcs11-sign)
 failed=()
 for name in "${names[@]}"; do
   script="test/bench/${name}-bench.ts"

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { request } from 'node:https';
 import { request as plainRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -94,6 +94,33 @@ describe('a TLS listener', () => {
   it('redirects nowhere a forged Host header points', async () => {
     expect((await plainGet('/who', 'evil.example/x?')).status).toBe(400);
     expect((await plainGet('/who', 'a b')).status).toBe(400);
+  });
+
+  it('turns Nagle off on the connections it accepts, TLS and plain', async () => {
+    // With Nagle on, the last small write of a streamed HTTP/1.1 answer waited for the client's delayed ACK (~40 ms
+    // a request; test/bench/https-latency-bench.ts). Node's servers turn it off only on sockets they accept
+    // themselves, not on those this listener hands them.
+    const setNoDelay = Socket.prototype.setNoDelay;
+    const calls: { port: number | undefined; tls: boolean; on: boolean }[] = [];
+    const spy = vi.spyOn(Socket.prototype, 'setNoDelay').mockImplementation(function (this: Socket, on?: boolean) {
+      calls.push({ port: this.localPort, tls: 'encrypted' in this, on: on ?? true });
+      return setNoDelay.call(this, on);
+    });
+    try {
+      await new Promise((resolve, reject) =>
+        request({ host: '127.0.0.1', port: listener.port, path: '/who', agent: false, ca: readFileSync(join(dir, 'tls/self-signed.crt')) }, (res) => res.resume().on('end', resolve))
+          .on('error', reject)
+          .end(),
+      );
+      await plainGet('/who', 'drimbox.local');
+      // Two connections accepted (one TLS, one plain): each raw socket had Nagle turned off.
+      expect(calls.filter((c) => c.port === listener.port && !c.tls)).toEqual([
+        { port: listener.port, tls: false, on: true },
+        { port: listener.port, tls: false, on: true },
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('survives a truncated handshake and keeps serving', async () => {
