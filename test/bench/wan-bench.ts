@@ -8,12 +8,15 @@
  *   - the whole study, against the floor of its raw bytes at link rate;
  * and count the bytes the link carried against the raw Part-10 bytes (and what gzip would make of them).
  * `--series=N`: the study in N series (default 2; an MR has ten or more, each a thumbnail to fetch first).
- *   npx tsx test/bench/wan-bench.ts [instances] [rows] [Mbit/s] [one-way ms] [--no-gzip] [--series=N]
+ * `--tls`: the source box serves HTTPS on the box's own listener, as its public port does (default: plain HTTP).
+ *   npx tsx test/bench/wan-bench.ts [instances] [rows] [Mbit/s] [one-way ms] [--no-gzip] [--series=N] [--tls]
  */
 import { readFileSync, statSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { gzipSync } from 'node:zlib';
 import type { JobProgress } from '../../appliance/src/consumer/index.js';
 import { consumerConfigSchema } from '../../appliance/src/consumer/config-schema.js';
+import { nodeSourceGet } from '../../appliance/src/consumer/source-transport.js';
 import { initialIndex, seriesSummaries, stackFrames } from '../../ui/viewer/study-model.js';
 import type { DicomJsonDataset } from '../../ui/viewer/dicom-json.js';
 import { bernardContextCall } from '../fixtures/patients.js';
@@ -30,9 +33,10 @@ const DELAY_MS = Number(positional[3] ?? 20);
 const SERIES = Number(process.argv.find((a) => a.startsWith('--series='))?.slice('--series='.length) ?? 2);
 /** `--no-gzip`: the source box sends identity, for comparison. */
 const GZIP = !process.argv.includes('--no-gzip');
+const TLS = process.argv.includes('--tls');
 const t = () => performance.now();
 
-console.log(`setting up: ${INSTANCES} instances of ${ROWS}×${ROWS} behind a ${MBITS} Mbit/s, ${DELAY_MS} ms one-way link…`);
+console.log(`setting up: ${INSTANCES} instances of ${ROWS}×${ROWS} behind a ${MBITS} Mbit/s, ${DELAY_MS} ms one-way link, ${TLS ? 'HTTPS' : 'plain HTTP'}…`);
 let relay: WanRelay | undefined;
 const bed = await startConsumerBed({
   examSizes: [INSTANCES],
@@ -43,6 +47,7 @@ const bed = await startConsumerBed({
   sourceLink: async (port) => (relay = await startWanRelay(port, { bitsPerSecond: MBITS * 1e6, delayMs: DELAY_MS })),
   // The box's default (`wan`) gzips for callers outside the private networks; on loopback that takes `always`.
   sourceCompressImages: GZIP ? 'always' : 'never',
+  sourceTls: TLS,
 });
 try {
   const exam = bed.exams[0]!;
@@ -53,21 +58,24 @@ try {
   const sampleRaw = sample.reduce((n, f) => n + statSync(f).size, 0);
   const sampleGz = sample.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 1 }).length, 0);
 
-  // The slice the viewer opens on, and each series' thumbnail slice, from the whole study (the viewer's order).
-  const metadataOf = async (base: string, headers: Record<string, string>, series: string): Promise<DicomJsonDataset[]> => {
-    const res = await fetch(`${base}/studies/${study}/series/${series}/metadata`, { headers: { accept: 'application/dicom+json', ...headers } });
-    const body: unknown = await res.json().catch(() => undefined);
-    if (res.status !== 200 || !Array.isArray(body)) throw new Error(`source series metadata: HTTP ${res.status}, ${JSON.stringify(body).slice(0, 300)}`);
+  // The slice the viewer opens on, and each series' thumbnail slice, from the whole study (the viewer's order), asked
+  // of the source box directly (not through the link) with the consumer's own HTTP client.
+  const token = await bed.psc.mintToken('claire.martin', { clientId: 'drimbox-strasbourg' });
+  const sourceHeaders = { accept: 'application/dicom+json', authorization: `Bearer ${token}`, 'kos-sopinstanceuid': exam.kosSopInstanceUid };
+  const sourceBase = `${bed.sourceCa ? 'https' : 'http'}://127.0.0.1:${bed.proxy.port}/dicom-web/studies/${study}`;
+  const sourceGet = nodeSourceGet(bed.sourceCa ? new HttpsAgent({ ca: bed.sourceCa }) : undefined);
+  const sourceJson = async (path: string): Promise<DicomJsonDataset[]> => {
+    const res = await sourceGet(new URL(sourceBase + path), sourceHeaders, AbortSignal.timeout(60_000));
+    const chunks: Buffer[] = [];
+    for await (const c of res.body ?? []) chunks.push(c as Buffer);
+    const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
+    if (res.status !== 200 || !Array.isArray(body)) throw new Error(`source ${path}: HTTP ${res.status}, ${JSON.stringify(body).slice(0, 300)}`);
     return body as DicomJsonDataset[];
   };
-  const token = await bed.psc.mintToken('claire.martin', { clientId: 'drimbox-strasbourg' });
-  const sourceHeaders = { authorization: `Bearer ${token}`, 'kos-sopinstanceuid': exam.kosSopInstanceUid };
-  const sourceBase = `http://127.0.0.1:${bed.proxy.port}/dicom-web`;
-  const qido = (await (await fetch(`${sourceBase}/studies/${study}/series`, { headers: { accept: 'application/dicom+json', ...sourceHeaders } })).json()) as DicomJsonDataset[];
-  const allSeries = seriesSummaries(qido);
+  const allSeries = seriesSummaries(await sourceJson('/series'));
   const middles: { series: string; sop: string }[] = [];
   for (const s of allSeries) {
-    const frames = stackFrames(await metadataOf(sourceBase, sourceHeaders, s.seriesInstanceUid));
+    const frames = stackFrames(await sourceJson(`/series/${s.seriesInstanceUid}/metadata`));
     middles.push({ series: s.seriesInstanceUid, sop: frames[initialIndex(frames.length)]!.sopInstanceUid });
   }
   const first = middles[0]!;
@@ -118,7 +126,7 @@ try {
 
   const floorMs = (rawBytes * 8 * 1000) / (MBITS * 1e6);
   const firstImageMs = firstCachedMs + viewerMs;
-  console.log(`\nWAN bench — ${INSTANCES} instances of ${ROWS}×${ROWS} in ${allSeries.length} series, ${(rawBytes / 1e6).toFixed(1)} MB raw, link ${MBITS} Mbit/s each way, ${DELAY_MS} ms one way`);
+  console.log(`\nWAN bench — ${INSTANCES} instances of ${ROWS}×${ROWS} in ${allSeries.length} series, ${(rawBytes / 1e6).toFixed(1)} MB raw, link ${MBITS} Mbit/s each way, ${DELAY_MS} ms one way, ${TLS ? 'HTTPS' : 'plain HTTP'}`);
   console.log(`  click → viewer's first slice in the cache                ${firstCachedMs.toFixed(0)} ms`);
   console.log(`  viewer's requests for it (series, metadata, frame of ${(frameBytes / 1024).toFixed(0)} KiB)  ${viewerMs.toFixed(0)} ms`);
   console.log(`  first image (sum)                                      ${firstImageMs.toFixed(0)} ms`);

@@ -1,5 +1,6 @@
 import type { ImageCompression } from '../../appliance/src/http/compression-policy.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { createPscClient, createTokenIntrospector, type PscClient } from '../../
 import { FileSigner, tlsCredentialFromPkcs12 } from '../../appliance/src/auth/signer/file-signer.js';
 import type { Config, PacsConfig } from '../../appliance/src/config/schema.js';
 import { createConsumerService, type ConsumerService, type ConsumerSettings } from '../../appliance/src/consumer/index.js';
+import { nodeSourceGet } from '../../appliance/src/consumer/source-transport.js';
 import { buildKos, studyFromFiles } from '../../appliance/src/dicom/kos/index.js';
 import { synthesizeStudy, type SynthResult } from '../../appliance/src/dicom/synth/index.js';
 import { createDicomwebUpstream } from '../../appliance/src/dicomweb/index.js';
@@ -160,6 +162,8 @@ export interface ConsumerBed {
   db: Db;
   /** Origin of the workstation CPS login listener (with `cpsCaFile`). */
   cpsLogin?: string;
+  /** With `sourceTls`: the source box's self-signed certificate (PEM), the CA to trust it by. */
+  sourceCa?: Buffer;
   stop(): Promise<void>;
 }
 
@@ -180,6 +184,11 @@ export interface BedOptions {
   sourceLink?: (sourcePort: number) => Promise<{ port: number; stop(): Promise<void> }>;
   /** The source box's gzip policy for the instances it serves (http.compressImages); default: never. */
   sourceCompressImages?: ImageCompression;
+  /**
+   * The source box serves HTTPS on the box's own listener, as its public port does, with a self-signed certificate
+   * the consumer trusts: the KOS names https: URLs. Default: plain HTTP.
+   */
+  sourceTls?: boolean;
 }
 
 async function publish(
@@ -242,7 +251,9 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
     const introspector = createTokenIntrospector({ introspect: (t) => sourcePsc.introspect(t) as Promise<Record<string, unknown>>, issuer: psc.issuer });
     const published = new Map<string, string>();
     const sourceRequests: SourceRequestLog[] = [];
+    const sourceCertificate = options.sourceTls ? ensureSelfSignedCertificate(join(dir, 'saint-pierre')) : undefined;
     const sourceBox = await startBox(() => createDicomwebUpstream({ baseUrl: sourcePacs.dicomwebUrl }), {
+      ...(sourceCertificate ? { tls: { certFile: sourceCertificate.certFile, keyFile: sourceCertificate.keyFile, clientCaFile: '' } } : {}),
       authorize: async (request, resource) => {
         const token = /^Bearer (\S+)$/.exec(request.headers.get('authorization') ?? '')?.[1];
         if (!token) return { outcome: 'deny', status: 401, reason: 'no-token' };
@@ -273,7 +284,7 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
       stops.push(() => link.stop());
       retrievePort = link.port;
     }
-    const retrieveBaseUrl = `http://127.0.0.1:${retrievePort}/dicom-web`;
+    const retrieveBaseUrl = `${sourceCertificate ? 'https' : 'http'}://127.0.0.1:${retrievePort}/dicom-web`;
 
     // Mr Bernard's exams, in Saint-Pierre's PACS and published to the DMP.
     const exams: PublishedExam[] = [];
@@ -312,6 +323,7 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
       xdsContext: context,
       whitelist: () => undefined,
       bridge: createPacsBridge(pacs, { aeTitle: 'DRIMBOX' }, dimse),
+      ...(sourceCertificate ? { sourceGet: nodeSourceGet(new HttpsAgent({ keepAlive: true, ca: readFileSync(sourceCertificate.certFile) })) } : {}),
       log: createLogger({ component: 'consumer-test' }),
       audit: new AuditLog(db),
     });
@@ -344,7 +356,11 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
       stops.push(() => listener.close());
       cpsLogin = `https://127.0.0.1:${listener.port}`;
     }
-    return { dir, psc, dmp, sourcePacs, localPacs, sourceBox, proxy, sourceRequests, exams, consumer, portal, db, stop, ...(cpsLogin ? { cpsLogin } : {}) };
+    return {
+      dir, psc, dmp, sourcePacs, localPacs, sourceBox, proxy, sourceRequests, exams, consumer, portal, db, stop,
+      ...(cpsLogin ? { cpsLogin } : {}),
+      ...(sourceCertificate ? { sourceCa: readFileSync(sourceCertificate.certFile) } : {}),
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -27,7 +27,9 @@ let ris: Server;
 let risUrl: string;
 
 beforeAll(async () => {
-  bed = await startConsumerBed({ examSizes: [30], settings: { secureCookies: true } });
+  // The source box on HTTPS, as its public port serves other DRIMboxes (consumer-flow.test.ts keeps plain HTTP: its
+  // cut-and-resume test reads the requests it cuts).
+  bed = await startConsumerBed({ examSizes: [30], settings: { secureCookies: true }, sourceTls: true });
   // The RIS: a page of another origin whose form posts the contextual call to the portal.
   const fields: Record<string, string> = bernardContextCall();
   const inputs = Object.entries(fields)

@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createDicomwebService, type DicomwebService, type ImageUpstream } from '../../appliance/src/dicomweb/index.js';
 import { createDicomwebRoutes, type Authorize } from '../../appliance/src/http/dicomweb-routes.js';
+import { listen, type ListenTls } from '../../appliance/src/http/listen.js';
 import type { ImageCompression } from '../../appliance/src/http/compression-policy.js';
 import { createLogger } from '../../appliance/src/log/logger.js';
 import { AuditLog } from '../../appliance/src/store/audit.js';
@@ -17,14 +16,15 @@ import { m004DicomwebCache } from '../../appliance/src/store/migrations/004-dico
 
 /**
  * The source box's DICOMweb surface on a loopback port, for integration tests and benchmarks: the real service,
- * routes, audit trail and metadata cache, with a bearer-token check standing in for Pro Santé Connect.
+ * routes, audit trail and metadata cache, on the box's own listener (plain HTTP, or HTTPS with `tls` as the public
+ * port serves it), with a bearer-token check standing in for Pro Santé Connect.
  */
 
 export const TEST_TOKEN = 'drimbox-test-token';
 
 export interface TestBox {
   port: number;
-  /** http://127.0.0.1:port/dicom-web */
+  /** http://127.0.0.1:port/dicom-web (https: with `tls`) */
   baseUrl: string;
   service: DicomwebService;
   audit: AuditLog;
@@ -32,7 +32,7 @@ export interface TestBox {
   stop(): Promise<void>;
 }
 
-export async function startBox(upstream: (tempDir: string) => ImageUpstream, options: { authorize?: Authorize; compressImages?: ImageCompression } = {}): Promise<TestBox> {
+export async function startBox(upstream: (tempDir: string) => ImageUpstream, options: { authorize?: Authorize; compressImages?: ImageCompression; tls?: ListenTls } = {}): Promise<TestBox> {
   const dir = mkdtempSync(join(tmpdir(), 'drimbox-box-'));
   // Migrations renumbered while 002/003 of the source side are not all registered (the store tests do the same).
   const db = openDatabase(join(dir, 'box.db'), [m001Meta, { ...m003Audit, version: 2 }, { ...m004DicomwebCache, version: 3 }]);
@@ -48,10 +48,9 @@ export async function startBox(upstream: (tempDir: string) => ImageUpstream, opt
         : { outcome: 'deny', status: 401, reason: 'token-invalid' });
   const log = createLogger({ component: 'test-box' });
   let service: DicomwebService | undefined;
-  const server = serve({ fetch: (req, env) => app.fetch(req, env), port: 0, hostname: '127.0.0.1' });
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const port = (server.address() as AddressInfo).port;
-  baseUrl = `http://127.0.0.1:${port}/dicom-web`;
+  const listener = await listen({ fetch: (req, env) => app.fetch(req, env) }, { host: '127.0.0.1', port: 0, tls: options.tls ?? { certFile: '', keyFile: '', clientCaFile: '' } });
+  const port = listener.port;
+  baseUrl = `${listener.secure ? 'https' : 'http'}://127.0.0.1:${port}/dicom-web`;
   service = await createDicomwebService({ upstream: upstream(tempDir), publicBaseUrl: baseUrl, tempDir, cache: new DicomwebMetadataCache(db), log });
   app.route('/dicom-web', createDicomwebRoutes({ service, authorize, audit, log, compressImages: options.compressImages }));
   return {
@@ -61,10 +60,7 @@ export async function startBox(upstream: (tempDir: string) => ImageUpstream, opt
     audit,
     db,
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
+      await listener.close();
       db.close();
       rmSync(dir, { recursive: true, force: true });
     },
