@@ -252,6 +252,7 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
     const published = new Map<string, string>();
     const sourceRequests: SourceRequestLog[] = [];
     const sourceCertificate = options.sourceTls ? ensureSelfSignedCertificate(join(dir, 'saint-pierre')) : undefined;
+    const sourceCa = sourceCertificate && readFileSync(sourceCertificate.certFile);
     const sourceBox = await startBox(() => createDicomwebUpstream({ baseUrl: sourcePacs.dicomwebUrl }), {
       ...(sourceCertificate ? { tls: { certFile: sourceCertificate.certFile, keyFile: sourceCertificate.keyFile, clientCaFile: '' } } : {}),
       authorize: async (request, resource) => {
@@ -323,7 +324,7 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
       xdsContext: context,
       whitelist: () => undefined,
       bridge: createPacsBridge(pacs, { aeTitle: 'DRIMBOX' }, dimse),
-      ...(sourceCertificate ? { sourceGet: nodeSourceGet(new HttpsAgent({ keepAlive: true, ca: readFileSync(sourceCertificate.certFile) })) } : {}),
+      ...(sourceCa ? { sourceGet: nodeSourceGet(new HttpsAgent({ keepAlive: true, ca: sourceCa })) } : {}),
       log: createLogger({ component: 'consumer-test' }),
       audit: new AuditLog(db),
     });
@@ -359,7 +360,7 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
     return {
       dir, psc, dmp, sourcePacs, localPacs, sourceBox, proxy, sourceRequests, exams, consumer, portal, db, stop,
       ...(cpsLogin ? { cpsLogin } : {}),
-      ...(sourceCertificate ? { sourceCa: readFileSync(sourceCertificate.certFile) } : {}),
+      ...(sourceCa ? { sourceCa } : {}),
     };
   } catch (err) {
     await stop();
