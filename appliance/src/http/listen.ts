@@ -4,6 +4,7 @@ import { createSecureServer } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createAdaptorServer, serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { CONNECTION_LIMITS, ConnectionBounds, type ConnectionLimits } from './connection-bounds.js';
 
 /**
  * The box's HTTP listener: with a certificate, HTTPS over HTTP/2 with HTTP/1.1 fallback, asking for (not
@@ -35,6 +36,8 @@ export interface ListenOptions {
   crlFile?: string;
   /** While true (the box is stopping), every request is answered 503 and its connection closed. */
   refuse?: () => boolean;
+  /** Bounds on the connections of the TLS listener (default CONNECTION_LIMITS). */
+  limits?: ConnectionLimits;
 }
 
 function refusing(app: { fetch: Hono['fetch'] }, refuse: (() => boolean) | undefined): Hono['fetch'] {
@@ -94,6 +97,7 @@ async function listenPlain(app: { fetch: Hono['fetch'] }, options: ListenOptions
 
 async function listenSecure(app: { fetch: Hono['fetch'] }, options: ListenOptions): Promise<Listener> {
   const { tls } = options;
+  const limits = options.limits ?? CONNECTION_LIMITS;
   const https = createAdaptorServer({
     fetch: refusing(app, options.refuse),
     createServer: createSecureServer,
@@ -102,13 +106,24 @@ async function listenSecure(app: { fetch: Hono['fetch'] }, options: ListenOption
       key: readFileSync(tls.keyFile),
       allowHTTP1: true,
       minVersion: 'TLSv1.2' as const,
+      handshakeTimeout: limits.handshakeMs,
       ...(tls.clientCaFile ? { ca: readFileSync(tls.clientCaFile), requestCert: true, rejectUnauthorized: false } : {}),
       ...(tls.clientCaFile && options.crlFile ? { crl: readCrls(options.crlFile) } : {}),
     },
   } as Parameters<typeof createAdaptorServer>[0]);
   const redirect = createPlainServer(redirectToHttps);
+  // Idle connections closed: an HTTP/2 session without a frame, an HTTP/1.1 connection (over TLS, or plain to the
+  // redirect) without a byte either way. Node's HTTP/1.1 header and keep-alive timeouts do not apply to the
+  // connections handed to these servers.
+  https.setTimeout(limits.idleMs);
+  redirect.setTimeout(limits.idleMs);
+  const bounds = new ConnectionBounds(limits);
   // One port, two protocols: a TLS ClientHello starts with a handshake record; anything else is plain HTTP.
   const front = createNetServer({ pauseOnConnect: true }, (socket) => {
+    if (!bounds.admit(socket)) {
+      socket.destroy();
+      return;
+    }
     // Nagle off, as Node's HTTP servers have it for the sockets they accept themselves (those handed to them here
     // are not): with it on, the last small write of an HTTP/1.1 answer (a chunked body's end) waited for the
     // client's delayed ACK, about 40 ms a request (test/bench/https-latency-bench.ts).
