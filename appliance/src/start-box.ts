@@ -206,7 +206,11 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       recheckMs: config.source.recheckMs,
       maxWaitForImagesMs: config.source.maxWaitForImagesMs,
       onQueued: () => drainer.wake(),
-      onManifestChanged: (study) => void images?.service.invalidateStudy(study),
+      onManifestChanged: (study, change) => {
+        images?.service.invalidateStudy(study);
+        // The first professional to open the exam should not wait for its metadata to be built from the PACS.
+        if (change === 'built') void images?.service.prepareStudy(study);
+      },
       intake: intakePriority,
     });
     images = await createImageServing({ config, db, archive, bridge, log });

@@ -9,14 +9,15 @@
  * and count the bytes the link carried against the raw Part-10 bytes (and what gzip would make of them).
  * `--series=N`: the study in N series (default 2; an MR has ten or more, each a thumbnail to fetch first).
  * `--tls`: the source box serves HTTPS on the box's own listener, as its public port does (default: plain HTTP).
- *   npx tsx test/bench/wan-bench.ts [instances] [rows] [Mbit/s] [one-way ms] [--no-gzip] [--series=N] [--tls]
+ * `--unprepared`: the source box has not built the exam's series metadata when it is opened (a box over a DIMSE-only
+ * PACS; by default it has, as a box over a DICOMweb PACS does once it publishes a manifest).
+ *   npx tsx test/bench/wan-bench.ts [instances] [rows] [Mbit/s] [one-way ms] [--no-gzip] [--series=N] [--tls] [--unprepared]
  */
 import { readFileSync, statSync } from 'node:fs';
-import { Agent as HttpsAgent } from 'node:https';
 import { gzipSync } from 'node:zlib';
 import type { JobProgress } from '../../appliance/src/consumer/index.js';
 import { consumerConfigSchema } from '../../appliance/src/consumer/config-schema.js';
-import { nodeSourceGet } from '../../appliance/src/consumer/source-transport.js';
+import { readFile as readDicomFile } from '../../appliance/src/dicom/dataset/dcmjs.js';
 import { initialIndex, seriesSummaries, stackFrames } from '../../ui/viewer/study-model.js';
 import type { DicomJsonDataset } from '../../ui/viewer/dicom-json.js';
 import { bernardContextCall } from '../fixtures/patients.js';
@@ -34,6 +35,7 @@ const SERIES = Number(process.argv.find((a) => a.startsWith('--series='))?.slice
 /** `--no-gzip`: the source box sends identity, for comparison. */
 const GZIP = !process.argv.includes('--no-gzip');
 const TLS = process.argv.includes('--tls');
+const PREPARED = !process.argv.includes('--unprepared');
 const t = () => performance.now();
 
 console.log(`setting up: ${INSTANCES} instances of ${ROWS}×${ROWS} behind a ${MBITS} Mbit/s, ${DELAY_MS} ms one-way link, ${TLS ? 'HTTPS' : 'plain HTTP'}…`);
@@ -48,6 +50,7 @@ const bed = await startConsumerBed({
   // The box's default (`wan`) gzips for callers outside the private networks; on loopback that takes `always`.
   sourceCompressImages: GZIP ? 'always' : 'never',
   sourceTls: TLS,
+  prepareSourceMetadata: PREPARED,
 });
 try {
   const exam = bed.exams[0]!;
@@ -58,24 +61,20 @@ try {
   const sampleRaw = sample.reduce((n, f) => n + statSync(f).size, 0);
   const sampleGz = sample.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 1 }).length, 0);
 
-  // The slice the viewer opens on, and each series' thumbnail slice, from the whole study (the viewer's order), asked
-  // of the source box directly (not through the link) with the consumer's own HTTP client.
-  const token = await bed.psc.mintToken('claire.martin', { clientId: 'drimbox-strasbourg' });
-  const sourceHeaders = { accept: 'application/dicom+json', authorization: `Bearer ${token}`, 'kos-sopinstanceuid': exam.kosSopInstanceUid };
-  const sourceBase = `${bed.sourceCa ? 'https' : 'http'}://127.0.0.1:${bed.proxy.port}/dicom-web/studies/${study}`;
-  const sourceGet = nodeSourceGet(bed.sourceCa ? new HttpsAgent({ ca: bed.sourceCa }) : undefined);
-  const sourceJson = async (path: string): Promise<DicomJsonDataset[]> => {
-    const res = await sourceGet(new URL(sourceBase + path), sourceHeaders, AbortSignal.timeout(60_000));
-    const chunks: Buffer[] = [];
-    for await (const c of res.body ?? []) chunks.push(c as Buffer);
-    const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
-    if (res.status !== 200 || !Array.isArray(body)) throw new Error(`source ${path}: HTTP ${res.status}, ${JSON.stringify(body).slice(0, 300)}`);
-    return body as DicomJsonDataset[];
-  };
-  const allSeries = seriesSummaries(await sourceJson('/series'));
+  // The slice the viewer opens on, and each series' thumbnail slice, in the viewer's order, from the study's own files:
+  // asking the source box would build its series metadata before the click, and the first professional to open an
+  // exam finds it not built.
+  const datasets = new Map<string, DicomJsonDataset[]>();
+  for (const file of exam.study.files) {
+    const bytes = readFileSync(file);
+    const ds = readDicomFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), { untilTag: '7FE00010' }).dict as DicomJsonDataset;
+    const series = ds['0020000E']?.Value?.[0];
+    if (typeof series === 'string') datasets.set(series, [...(datasets.get(series) ?? []), ds]);
+  }
+  const allSeries = seriesSummaries([...datasets.values()].map((instances) => instances[0]!));
   const middles: { series: string; sop: string }[] = [];
   for (const s of allSeries) {
-    const frames = stackFrames(await sourceJson(`/series/${s.seriesInstanceUid}/metadata`));
+    const frames = stackFrames(datasets.get(s.seriesInstanceUid)!);
     middles.push({ series: s.seriesInstanceUid, sop: frames[initialIndex(frames.length)]!.sopInstanceUid });
   }
   const first = middles[0]!;
@@ -126,7 +125,7 @@ try {
 
   const floorMs = (rawBytes * 8 * 1000) / (MBITS * 1e6);
   const firstImageMs = firstCachedMs + viewerMs;
-  console.log(`\nWAN bench — ${INSTANCES} instances of ${ROWS}×${ROWS} in ${allSeries.length} series, ${(rawBytes / 1e6).toFixed(1)} MB raw, link ${MBITS} Mbit/s each way, ${DELAY_MS} ms one way, ${TLS ? 'HTTPS' : 'plain HTTP'}`);
+  console.log(`\nWAN bench — ${INSTANCES} instances of ${ROWS}×${ROWS} in ${allSeries.length} series, ${(rawBytes / 1e6).toFixed(1)} MB raw, link ${MBITS} Mbit/s each way, ${DELAY_MS} ms one way, ${TLS ? 'HTTPS' : 'plain HTTP'}, source metadata ${PREPARED ? 'prepared at publication' : 'not prepared'}`);
   console.log(`  click → viewer's first slice in the cache                ${firstCachedMs.toFixed(0)} ms`);
   console.log(`  viewer's requests for it (series, metadata, frame of ${(frameBytes / 1024).toFixed(0)} KiB)  ${viewerMs.toFixed(0)} ms`);
   console.log(`  first image (sum)                                      ${firstImageMs.toFixed(0)} ms`);

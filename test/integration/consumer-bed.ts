@@ -162,8 +162,6 @@ export interface ConsumerBed {
   db: Db;
   /** Origin of the workstation CPS login listener (with `cpsCaFile`). */
   cpsLogin?: string;
-  /** With `sourceTls`: the source box's self-signed certificate (PEM), the CA to trust it by. */
-  sourceCa?: Buffer;
   stop(): Promise<void>;
 }
 
@@ -189,6 +187,11 @@ export interface BedOptions {
    * the consumer trusts: the KOS names https: URLs. Default: plain HTTP.
    */
   sourceTls?: boolean;
+  /**
+   * Whether the source box builds each exam's series metadata once it is published, as a box over a DICOMweb PACS
+   * does when its manifest is built (default true); false: the first consumer to open an exam waits for it.
+   */
+  prepareSourceMetadata?: boolean;
 }
 
 async function publish(
@@ -306,6 +309,7 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
       for (const f of study.files) await sourcePacs.upload(readFileSync(f));
       const p = await publish(dmpClient, context, signer, study, studyDir, retrieveBaseUrl, `SP-ACC-${i}`);
       published.set(study.studyInstanceUid, p.kosSopInstanceUid);
+      if (options.prepareSourceMetadata !== false) await sourceBox.service.prepareStudy(study.studyInstanceUid);
       exams.push({ study, ...p });
     }
 
@@ -360,7 +364,6 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
     return {
       dir, psc, dmp, sourcePacs, localPacs, sourceBox, proxy, sourceRequests, exams, consumer, portal, db, stop,
       ...(cpsLogin ? { cpsLogin } : {}),
-      ...(sourceCa ? { sourceCa } : {}),
     };
   } catch (err) {
     await stop();

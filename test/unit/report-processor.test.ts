@@ -74,6 +74,8 @@ let pacs: FakePacs;
 let clock: Date;
 let builds: { uid: string; count: number }[];
 let kosSeq: number;
+/** What the processor told of manifest changes (the box then drops cached metadata, or prepares it). */
+let manifestChanges: [string, 'built' | 'withdrawn'][] = [];
 
 function processor(stableAfterMs = 0, maxWaitForImagesMs = 3_600_000) {
   return new ReportProcessor({
@@ -98,6 +100,7 @@ function processor(stableAfterMs = 0, maxWaitForImagesMs = 3_600_000) {
     stableAfterMs,
     recheckMs: 1000,
     maxWaitForImagesMs,
+    onManifestChanged: (study, change) => manifestChanges.push([study, change]),
     now: () => clock,
   });
 }
@@ -106,6 +109,7 @@ const receive = (work: InboxWork | { bad: string }, controlId?: string) =>
   inbox.record({ channel: 'hl7', raw: Buffer.from(JSON.stringify('bad' in work ? work : { work })), controlId, sender: 'RIS' });
 
 beforeEach(() => {
+  manifestChanges = [];
   db = openDatabase(':memory:');
   clock = new Date('2026-11-27T10:00:00Z');
   inbox = new ReportInbox(db, () => clock);
@@ -202,6 +206,10 @@ describe('report processor', () => {
     expect(ops[1]!.targetUniqueId).toBe(ops[0]!.uniqueId);
     expect(archive.list()[0]!.status).toBe('withdrawn');
     expect(archive.covers({ studyInstanceUid: STUDY })).toBeUndefined();
+    expect(manifestChanges.slice(-2)).toEqual([
+      [STUDY, 'built'],
+      [STUDY, 'withdrawn'],
+    ]);
   });
 
   it('finds what to withdraw by accession when a cancelled order carries no study UID', async () => {

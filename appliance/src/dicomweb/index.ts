@@ -65,6 +65,8 @@ export async function createDicomwebService(options: DicomwebServiceOptions) {
     instanceMetadata: metadata.instance,
     /** Drops cached metadata of a study: call it when the exam changes (IOCM rejection, late images, update). */
     invalidateStudy: metadata.invalidateStudy,
+    /** Builds a study's series metadata ahead of its first viewer (a manifest was just published). Never rejects. */
+    prepareStudy: metadata.prepareStudy,
     stats: (): DicomwebStats => ({ ...stats }),
   };
 }

@@ -52,8 +52,8 @@ export interface ProcessorDeps {
   maxWaitForImagesMs: number;
   /** Called after an outbox row is queued (wakes the drainer). */
   onQueued?: () => void;
-  /** The manifest of an exam changed (built, replaced, withdrawn): cached views of it are stale. */
-  onManifestChanged?: (studyInstanceUid: string) => void;
+  /** The manifest of an exam changed (built or replaced: 'built'; withdrawn): cached views of it are stale. */
+  onManifestChanged?: (studyInstanceUid: string, change: 'built' | 'withdrawn') => void;
   /** Messages arriving: each batch of due reports waits for a quiet moment first (bounded, see intake-priority.ts). */
   intake?: Pick<IntakePriority, 'yieldToIntake'>;
   now?: () => Date;
@@ -274,7 +274,7 @@ export class ReportProcessor {
       );
     }).immediate();
     this.log.info('manifest built', { inbox: row.id, study: studyUid, kos: built.sopInstanceUid, instances: examNow.instanceCount, queued: sendToDmp });
-    this.deps.onManifestChanged?.(studyUid);
+    this.deps.onManifestChanged?.(studyUid, 'built');
     if (sendToDmp) this.deps.onQueued?.();
     return 'done';
   }
@@ -328,7 +328,7 @@ export class ReportProcessor {
       this.deps.inbox.markDone(row.id, `withdrawal of ${targets.map((k) => k.sopInstanceUid).join(', ')} queued`);
     }).immediate();
     this.log.info('manifest withdrawn', { inbox: row.id, kos: targets.map((k) => k.sopInstanceUid) });
-    for (const k of targets) this.deps.onManifestChanged?.(k.studyInstanceUid);
+    for (const k of targets) this.deps.onManifestChanged?.(k.studyInstanceUid, 'withdrawn');
     this.deps.onQueued?.();
     return 'done';
   }
