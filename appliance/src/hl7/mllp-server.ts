@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { PerAddressLimit } from '../io/per-address-limit.js';
 import { log as rootLog, type Logger } from '../log/logger.js';
 import { buildAck } from './ack.js';
 import { hl7ErrorCodes, isAckable } from './errors.js';
@@ -91,8 +92,7 @@ export async function startMllpServer(options: MllpServerOptions): Promise<MllpS
     maxConnections: options.maxConnections ?? 256,
   };
   const connections = new Map<Socket, { idle: () => Promise<void> }>();
-  const perAddress = new Map<string, number>();
-  const maxPerAddress = options.maxConnectionsPerAddress ?? 8;
+  const perAddress = new PerAddressLimit(options.maxConnectionsPerAddress ?? 8);
 
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const address = socket.remoteAddress ?? '?';
@@ -102,13 +102,12 @@ export async function startMllpServer(options: MllpServerOptions): Promise<MllpS
       socket.destroy();
       return;
     }
-    if ((perAddress.get(address) ?? 0) >= maxPerAddress) {
+    if (!perAddress.admit(socket)) {
       stats.connectionsRefused++;
-      logger.warn('connection refused: too many connections from one address', { peer: address, maxConnectionsPerAddress: maxPerAddress });
+      logger.warn('connection refused: too many connections from one address', { peer: address, maxConnectionsPerAddress: perAddress.max });
       socket.destroy();
       return;
     }
-    perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
     const meta: MllpMeta = { remoteAddress: socket.remoteAddress ?? '?', remotePort: socket.remotePort ?? 0, connectionId: ++stats.connectionsTotal };
     stats.connectionsOpen++;
     const connLog = logger.child({ peer: `${meta.remoteAddress}:${meta.remotePort}`, connection: meta.connectionId });
@@ -198,9 +197,6 @@ export async function startMllpServer(options: MllpServerOptions): Promise<MllpS
     });
     socket.on('close', () => {
       if (frameTimer) clearTimeout(frameTimer);
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left > 0) perAddress.set(address, left);
-      else perAddress.delete(address);
       stats.connectionsOpen--;
       connections.delete(socket);
       connLog.debug('connection closed');

@@ -4,7 +4,8 @@ import { createSecureServer } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createAdaptorServer, serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { CONNECTION_LIMITS, ConnectionBounds, type ConnectionLimits } from './connection-bounds.js';
+import { PerAddressLimit } from '../io/per-address-limit.js';
+import { CONNECTION_LIMITS, type ConnectionLimits } from './connection-bounds.js';
 
 /**
  * The box's HTTP listener: with a certificate, HTTPS over HTTP/2 with HTTP/1.1 fallback, asking for (not
@@ -117,10 +118,10 @@ async function listenSecure(app: { fetch: Hono['fetch'] }, options: ListenOption
   // connections handed to these servers.
   https.setTimeout(limits.idleMs);
   redirect.setTimeout(limits.idleMs);
-  const bounds = new ConnectionBounds(limits);
+  const perAddress = new PerAddressLimit(limits.perAddress);
   // One port, two protocols: a TLS ClientHello starts with a handshake record; anything else is plain HTTP.
   const front = createNetServer({ pauseOnConnect: true }, (socket) => {
-    if (!bounds.admit(socket)) {
+    if (!perAddress.admit(socket)) {
       socket.destroy();
       return;
     }
@@ -139,6 +140,8 @@ async function listenSecure(app: { fetch: Hono['fetch'] }, options: ListenOption
     socket.on('error', () => socket.destroy());
     socket.resume();
   });
+  // Past it, Node closes a new connection at once.
+  front.maxConnections = limits.total;
   const sockets = trackSockets(front);
   await new Promise<void>((resolve, reject) => {
     front.once('error', reject);
