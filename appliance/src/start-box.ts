@@ -10,7 +10,7 @@ import { Outbox, type OutboxSender } from './store/outbox.js';
 import { createPacsBridge, startStoreScp, type StoreScp } from './dimse/index.js';
 import type { PacsBridge, ReceivedInstance } from './dimse/types.js';
 import { startMllpServer, type MllpServer } from './hl7/index.js';
-import { buildKos } from './dicom/kos/index.js';
+import { buildKos, KOS_SOP_CLASS_UID } from './dicom/kos/index.js';
 import { IntakePriority } from './source/intake-priority.js';
 import { ReportProcessor } from './source/report-processor.js';
 import { OutboxDrainer } from './source/outbox-drainer.js';
@@ -51,9 +51,6 @@ import { ADMIN_COOKIE } from './http/admin-access.js';
 import type { RestartRequest } from './box-runner.js';
 import type { AdminGate } from './setup/admin-gate.js';
 import type { SetupWizard } from './setup/wizard.js';
-
-// Key Object Selection Document Storage (PS3.4 Annex B): how IOCM rejection notes arrive.
-const KOS_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.88.59';
 
 export interface BoxOptions {
   /** Delivers outbox operations to the DMP; without one, operations wait (retryable) until it is configured. */
@@ -166,7 +163,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
       maxAssociations: config.dimse.maxInboundAssociations,
       // Outside its own retrieves, the box keeps only IOCM rejection notes; anything else is refused, not dropped.
       // Stopping: a pushed note is refused (the PACS sends it again later), not half-processed.
-      acceptUnsolicited: (sopClassUid) => !stopping && sopClassUid === KOS_SOP_CLASS,
+      acceptUnsolicited: (sopClassUid) => !stopping && sopClassUid === KOS_SOP_CLASS_UID,
       storageDir: join(config.dataDir, 'incoming'),
       maxPduLength: config.dimse.maxPduLength,
       onInstance: (instance, origin) => (origin.retrieve ? undefined : onPushedInstance(instance, origin.callingAeTitle)),
@@ -219,7 +216,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     /** An IOCM rejection note pushed by the PACS goes through the inbox like a report. */
     async function onPushedInstance(instance: ReceivedInstance, callingAeTitle: string): Promise<void> {
       try {
-        if (instance.sopClassUid !== KOS_SOP_CLASS) return;
+        if (instance.sopClassUid !== KOS_SOP_CLASS_UID) return;
         const raw = await readFile(instance.path);
         inbox.record({ channel: 'dicom', raw, messageType: 'KOS', remote: callingAeTitle, sender: callingAeTitle });
         processor?.wake();

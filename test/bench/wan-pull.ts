@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { studyFromFiles, type KosManifest } from '../../appliance/src/dicom/kos/index.js';
+import { manifestOfStudy } from '../fixtures/kos-manifest.js';
 import { SOURCE_ACCEPT } from '../../appliance/src/consumer/source-client.js';
 import { imageMallocEnv, imageNodeFlags } from './image-runtime.js';
 import type { PullOrder, PullReport } from './wan-pull-child.js';
@@ -16,17 +17,7 @@ import type { PullOrder, PullReport } from './wan-pull-child.js';
 export async function manifestOf(studyDir: string, kosSopInstanceUid: string, retrieveBaseUrl: string): Promise<KosManifest> {
   const study = (await studyFromFiles(studyDir)).studies[0];
   if (!study) throw new Error(`no study under ${studyDir}`);
-  return {
-    sopInstanceUid: kosSopInstanceUid,
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.88.59',
-    patient: {},
-    studyInstanceUid: study.studyInstanceUid,
-    series: study.series.map((s) => ({
-      seriesInstanceUid: s.seriesInstanceUid,
-      retrieveUrl: `${retrieveBaseUrl}/studies/${study.studyInstanceUid}/series/${s.seriesInstanceUid}`,
-      instances: s.instances.map((i) => ({ sopClassUid: i.sopClassUid, sopInstanceUid: i.sopInstanceUid })),
-    })),
-  };
+  return manifestOfStudy(study, kosSopInstanceUid, retrieveBaseUrl);
 }
 
 function run(command: string, args: string[], input?: string, env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {

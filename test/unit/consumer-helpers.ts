@@ -7,6 +7,7 @@ import type { DocumentEntry, VihfSubject } from '../../appliance/src/xds/index.j
 import { TEST_PROFESSIONALS } from '../peers/psc-sim/professionals.js';
 import type { MiniStudy } from '../fixtures/mini-instances.js';
 import type { KosManifest } from '../../appliance/src/dicom/kos/index.js';
+import { manifestOfStudy } from '../fixtures/kos-manifest.js';
 import { openDatabase, type Db } from '../../appliance/src/store/database.js';
 import { m001Meta } from '../../appliance/src/store/migrations/001-meta.js';
 import { m003Audit } from '../../appliance/src/store/migrations/003-audit.js';
@@ -216,15 +217,5 @@ export class Browser {
 
 /** The KOS manifest of a mini study, every series retrieved from `base`. */
 export function miniStudyManifest(s: MiniStudy, base: string): KosManifest {
-  return {
-    sopInstanceUid: '1.2.826.0.1.3680043.10.1558.99.1',
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.88.59',
-    patient: {},
-    studyInstanceUid: s.studyInstanceUid,
-    series: s.series.map((x) => ({
-      seriesInstanceUid: x.seriesInstanceUid,
-      retrieveUrl: `${base}/studies/${s.studyInstanceUid}/series/${x.seriesInstanceUid}`,
-      instances: x.instances.map((i) => ({ sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: i.sopInstanceUid })),
-    })),
-  };
+  return manifestOfStudy(s, '1.2.826.0.1.3680043.10.1558.99.1', base);
 }

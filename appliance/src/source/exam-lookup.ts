@@ -1,11 +1,10 @@
 import type { PacsBridge } from '../dimse/types.js';
 import type { DicomJson } from '../dicom/model.js';
 import { PacsError } from '../dimse/types.js';
-import type { KosInstanceRef, KosSeriesRef, KosStudy } from '../dicom/kos/index.js';
+import { KOS_SOP_CLASS_UID, type KosInstanceRef, type KosSeriesRef, type KosStudy } from '../dicom/kos/index.js';
 import type { PacsPatient } from './patient-check.js';
 
 // Key Object Selection Document Storage (PS3.4 Annex B): manifests and IOCM notes are never listed as exam content.
-const KOS_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.88.59';
 
 export type ExamInstance = KosInstanceRef;
 export type ExamSeries = KosSeriesRef;
@@ -63,7 +62,7 @@ export async function lookupExam(bridge: PacsBridge, studyInstanceUid: string, s
   const add = (ds: DicomJson, seriesUid: string) => {
     const sopInstanceUid = str(ds, TAG.SOPInstanceUID);
     const sopClassUid = str(ds, TAG.SOPClassUID);
-    if (!sopInstanceUid || !sopClassUid || sopClassUid === KOS_SOP_CLASS) return;
+    if (!sopInstanceUid || !sopClassUid || sopClassUid === KOS_SOP_CLASS_UID) return;
     let s = series.get(seriesUid);
     if (!s) {
       s = { seriesInstanceUid: seriesUid, modality: str(ds, TAG.Modality), seriesNumber: num(ds, TAG.SeriesNumber), seriesDescription: str(ds, TAG.SeriesDescription), instances: [] };
