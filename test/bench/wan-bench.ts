@@ -9,9 +9,10 @@
  * and count the bytes the link carried against the raw Part-10 bytes (and what gzip would make of them).
  * `--series=N`: the study in N series (default 2; an MR has ten or more, each a thumbnail to fetch first).
  * `--tls`: the source box serves HTTPS on the box's own listener, as its public port does (default: plain HTTP).
- * `--unprepared`: the source box has not built the exam's series metadata when it is opened (a box over a DIMSE-only
- * PACS; by default it has, as a box over a DICOMweb PACS does once it publishes a manifest).
- *   npx tsx test/bench/wan-bench.ts [instances] [rows] [Mbit/s] [one-way ms] [--no-gzip] [--series=N] [--tls] [--unprepared]
+ * By default the study is a 1,300-image CT (684 MB), and the source box reaches its PACS over DIMSE alone (C-FIND,
+ * C-GET), as over most small practices' PACS: where the first image is slowest to come. `--dicomweb`: over the
+ * PACS's DICOMweb instead (the box has then built the exam's series metadata when it published the manifest).
+ *   npx tsx test/bench/wan-bench.ts [instances] [rows] [Mbit/s] [one-way ms] [--no-gzip] [--series=N] [--tls] [--dicomweb]
  */
 import { readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -27,7 +28,7 @@ import { printGoal } from './goal.js';
 import { startWanRelay, type WanRelay } from './wan-relay.js';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const INSTANCES = Number(positional[0] ?? 160);
+const INSTANCES = Number(positional[0] ?? 1300);
 const ROWS = Number(positional[1] ?? 512);
 const MBITS = Number(positional[2] ?? 50);
 const DELAY_MS = Number(positional[3] ?? 20);
@@ -35,7 +36,7 @@ const SERIES = Number(process.argv.find((a) => a.startsWith('--series='))?.slice
 /** `--no-gzip`: the source box sends identity, for comparison. */
 const GZIP = !process.argv.includes('--no-gzip');
 const TLS = process.argv.includes('--tls');
-const PREPARED = !process.argv.includes('--unprepared');
+const DIMSE = !process.argv.includes('--dicomweb');
 const t = () => performance.now();
 
 console.log(`setting up: ${INSTANCES} instances of ${ROWS}×${ROWS} behind a ${MBITS} Mbit/s, ${DELAY_MS} ms one-way link, ${TLS ? 'HTTPS' : 'plain HTTP'}…`);
@@ -50,7 +51,7 @@ const bed = await startConsumerBed({
   // The box's default (`wan`) gzips for callers outside the private networks; on loopback that takes `always`.
   sourceCompressImages: GZIP ? 'always' : 'never',
   sourceTls: TLS,
-  prepareSourceMetadata: PREPARED,
+  sourceUpstream: DIMSE ? 'dimse' : 'dicomweb',
 });
 try {
   const exam = bed.exams[0]!;
@@ -125,7 +126,7 @@ try {
 
   const floorMs = (rawBytes * 8 * 1000) / (MBITS * 1e6);
   const firstImageMs = firstCachedMs + viewerMs;
-  console.log(`\nWAN bench — ${INSTANCES} instances of ${ROWS}×${ROWS} in ${allSeries.length} series, ${(rawBytes / 1e6).toFixed(1)} MB raw, link ${MBITS} Mbit/s each way, ${DELAY_MS} ms one way, ${TLS ? 'HTTPS' : 'plain HTTP'}, source metadata ${PREPARED ? 'prepared at publication' : 'not prepared'}`);
+  console.log(`\nWAN bench — ${INSTANCES} instances of ${ROWS}×${ROWS} in ${allSeries.length} series, ${(rawBytes / 1e6).toFixed(1)} MB raw, link ${MBITS} Mbit/s each way, ${DELAY_MS} ms one way, ${TLS ? 'HTTPS' : 'plain HTTP'}, source box over its PACS's ${DIMSE ? 'DIMSE' : 'DICOMweb'}`);
   console.log(`  click → viewer's first slice in the cache                ${firstCachedMs.toFixed(0)} ms`);
   console.log(`  viewer's requests for it (series, metadata, frame of ${(frameBytes / 1024).toFixed(0)} KiB)  ${viewerMs.toFixed(0)} ms`);
   console.log(`  first image (sum)                                      ${firstImageMs.toFixed(0)} ms`);

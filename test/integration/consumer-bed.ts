@@ -13,7 +13,7 @@ import { createConsumerService, type ConsumerService, type ConsumerSettings } fr
 import { nodeSourceGet } from '../../appliance/src/consumer/source-transport.js';
 import { buildKos, studyFromFiles } from '../../appliance/src/dicom/kos/index.js';
 import { synthesizeStudy, type SynthResult } from '../../appliance/src/dicom/synth/index.js';
-import { createDicomwebUpstream } from '../../appliance/src/dicomweb/index.js';
+import { createDicomwebUpstream, createDimseUpstream } from '../../appliance/src/dicomweb/index.js';
 import { createPacsBridge } from '../../appliance/src/dimse/index.js';
 import { parseHl7Message } from '../../appliance/src/hl7/index.js';
 import { createHttpApp } from '../../appliance/src/http/app.js';
@@ -188,10 +188,10 @@ export interface BedOptions {
    */
   sourceTls?: boolean;
   /**
-   * Whether the source box builds each exam's series metadata once it is published, as a box over a DICOMweb PACS
-   * does when its manifest is built (default true); false: the first consumer to open an exam waits for it.
+   * How the source box reaches Saint-Pierre's PACS: its DICOMweb (default; the box builds each exam's series metadata
+   * once it is published, as when it builds the manifest) or DIMSE alone (C-FIND and C-GET; nothing prepared).
    */
-  prepareSourceMetadata?: boolean;
+  sourceUpstream?: 'dicomweb' | 'dimse';
 }
 
 async function publish(
@@ -246,7 +246,15 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
     });
     stops.push(() => dmpClient.close());
 
-    const [sourcePacs, localPacs] = await Promise.all([startOrthanc({ aeTitle: 'STPIERRE' }), startOrthanc({ aeTitle: 'STRASBOURG' })]);
+    // The boxes' DIMSE settings, towards their PACS.
+    const dimse: Config['dimse'] = { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [],
+  allowedPeerAddresses: [],
+  maxInboundAssociations: 16, connectTimeoutMs: 5000, responseTimeoutMs: 20_000, maxPduLength: 262_144 };
+    const [sourcePacs, localPacs] = await Promise.all([startOrthanc({
+        aeTitle: 'STPIERRE',
+        // Over DIMSE, the source box queries and retrieves as DRIMBOX (C-GET: the port is never called).
+        ...(options.sourceUpstream === 'dimse' ? { modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: 104 } } } : {}),
+      }), startOrthanc({ aeTitle: 'STRASBOURG' })]);
     stops.push(() => sourcePacs.stop(), () => localPacs.stop());
 
     // The source box: our DICOMweb routes over Saint-Pierre's Orthanc, PSC introspection, KOS header check.
@@ -256,7 +264,14 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
     const sourceRequests: SourceRequestLog[] = [];
     const sourceCertificate = options.sourceTls ? ensureSelfSignedCertificate(join(dir, 'saint-pierre')) : undefined;
     const sourceCa = sourceCertificate && readFileSync(sourceCertificate.certFile);
-    const sourceBox = await startBox(() => createDicomwebUpstream({ baseUrl: sourcePacs.dicomwebUrl }), {
+    const sourceUpstream =
+      options.sourceUpstream === 'dimse'
+        ? (tempDir: string) => {
+            const pacs: PacsConfig = { aeTitle: sourcePacs.aeTitle, host: '127.0.0.1', port: sourcePacs.dicomPort, retrieve: 'C-GET', dicomwebUrl: '', maxAssociations: 4 };
+            return createDimseUpstream({ bridge: createPacsBridge(pacs, { aeTitle: 'DRIMBOX' }, dimse), tempDir });
+          }
+        : () => createDicomwebUpstream({ baseUrl: sourcePacs.dicomwebUrl });
+    const sourceBox = await startBox(sourceUpstream, {
       ...(sourceCertificate ? { tls: { certFile: sourceCertificate.certFile, keyFile: sourceCertificate.keyFile, clientCaFile: '' } } : {}),
       authorize: async (request, resource) => {
         const token = /^Bearer (\S+)$/.exec(request.headers.get('authorization') ?? '')?.[1];
@@ -309,16 +324,13 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
       for (const f of study.files) await sourcePacs.upload(readFileSync(f));
       const p = await publish(dmpClient, context, signer, study, studyDir, retrieveBaseUrl, `SP-ACC-${i}`);
       published.set(study.studyInstanceUid, p.kosSopInstanceUid);
-      if (options.prepareSourceMetadata !== false) await sourceBox.service.prepareStudy(study.studyInstanceUid);
+      await sourceBox.service.prepareStudy(study.studyInstanceUid);
       exams.push({ study, ...p });
     }
 
     // Strasbourg: the consumer portal.
     const db = consumerDb(join(dir, 'consumer.sqlite'));
     stops.push(() => void db.close());
-    const dimse: Config['dimse'] = { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [],
-  allowedPeerAddresses: [],
-  maxInboundAssociations: 16, connectTimeoutMs: 5000, responseTimeoutMs: 20_000, maxPduLength: 262_144 };
     const pacs: PacsConfig = { aeTitle: localPacs.aeTitle, host: '127.0.0.1', port: localPacs.dicomPort, retrieve: 'C-GET', dicomwebUrl: '', maxAssociations: 2 };
     const consumer = await createConsumerService({
       db,

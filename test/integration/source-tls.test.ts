@@ -32,6 +32,7 @@ let psc: PscSimulator;
 let listServer: Server;
 let box: RunningBox;
 let study: string;
+let synthSeries: { seriesInstanceUid: string; instances: { sopInstanceUid: string }[] }[];
 let token: string;
 let revokedClient: { certPem: string; keyPem: string };
 
@@ -77,6 +78,7 @@ beforeAll(async () => {
   const s = await synthesizeStudy({ modality: 'CT', instances: 3, rows: 32, columns: 32, outDir: join(work, 'study'), patient: { name: 'TLS^TEST', id: ins } });
   for (const f of s.files) await orthanc.upload(readFileSync(f));
   study = s.studyInstanceUid;
+  synthSeries = s.series;
   psc = await startPscSimulator({ clients: [{ clientId: 'box', clientSecret: 'box-secret', redirectUris: ['https://127.0.0.1/portal/callback'] }] });
   token = await psc.mintToken('claire.martin', { clientId: 'box' });
 
@@ -200,6 +202,23 @@ describe('the public listener: HTTPS, HTTP/2, mutual TLS between boxes', () => {
     const bare = createSourceClient({ get: nodeSourceGet(new Agent({ ca: readFileSync(pki.ca.certPem) })) });
     const refused = bare.retrieve({ url: new URL(`https://127.0.0.1:${box.httpPort}/dicom-web/studies/${study}/series/${seriesUid}`), accessToken: token, kosSopInstanceUid: box.archive.activeForStudy(study)!.sopInstanceUid, signal: new AbortController().signal });
     await expect(refused.next()).rejects.toMatchObject({ kind: 'forbidden' });
+    agent.destroy();
+  });
+
+  it('lists a series’ instances with their Instance Number for a consumer box (QIDO-RS over the source’s C-FIND)', async () => {
+    // What the consumer orders its first slice by: asked of a source over DIMSE, answered from an image-level C-FIND.
+    const agent = new Agent({ ca: readFileSync(pki.ca.certPem), cert: readFileSync(pki.authClient.certPem), key: readFileSync(pki.authClient.keyPem) });
+    const client = createSourceClient({ get: nodeSourceGet(agent) });
+    const [series] = synthSeries;
+    const url = new URL(`https://127.0.0.1:${box.httpPort}/dicom-web/studies/${study}/series/${series!.seriesInstanceUid}`);
+    const kos = box.archive.activeForStudy(study)!.sopInstanceUid;
+    const items = (await client.seriesInstances!({ url, accessToken: token, kosSopInstanceUid: kos, signal: new AbortController().signal }, 1 << 20)) as Record<string, { Value?: unknown[] }>[];
+    const numbered = items.map((i) => [i['00080018']?.Value?.[0], Number(i['00200013']?.Value?.[0])]);
+    // The synthesizer numbers each series' instances from 1 in the order it writes them.
+    expect(numbered).toEqual(expect.arrayContaining(series!.instances.map((i, k) => [i.sopInstanceUid, k + 1])));
+    expect(numbered).toHaveLength(series!.instances.length);
+    // Over its bound, the list is refused, not kept.
+    await expect(client.seriesInstances!({ url, accessToken: token, kosSopInstanceUid: kos, signal: new AbortController().signal }, 64)).rejects.toMatchObject({ kind: 'protocol' });
     agent.destroy();
   });
 });

@@ -30,14 +30,17 @@ async function* bytesOf(path: string): AsyncGenerator<Buffer> {
 }
 
 interface Call {
-  kind: 'metadata' | 'instance' | 'series';
+  kind: 'instance-list' | 'instance' | 'series';
   series: string;
   sop?: string;
   start: number;
   end?: number;
 }
 
-/** A source whose metadata and single-instance answers take DELAY_MS; it numbers each series' instances backwards. */
+/**
+ * A source whose instance lists and single-instance answers take DELAY_MS; it numbers each series' instances
+ * backwards (the KOS's order is not the viewer's), or in the KOS's order.
+ */
 class SlowSource implements SourceClient {
   readonly calls: Call[] = [];
   /** Series whose instances the source refuses (the token it was given is no longer valid). */
@@ -45,6 +48,8 @@ class SlowSource implements SourceClient {
   inFlight = 0;
   maxInFlight = 0;
   private tick = 0;
+
+  constructor(private readonly numbering: 'backwards' | 'as-the-kos' = 'backwards') {}
 
   private begin(call: Omit<Call, 'start'>): Call {
     const c = { ...call, start: this.tick++ };
@@ -58,13 +63,13 @@ class SlowSource implements SourceClient {
     this.inFlight--;
   }
 
-  async seriesMetadata(request: SourceRequest): Promise<unknown[]> {
+  async seriesInstances(request: SourceRequest): Promise<unknown[]> {
     const series = study.series.find((s) => request.url.pathname.endsWith(`/series/${s.seriesInstanceUid}`))!;
-    const c = this.begin({ kind: 'metadata', series: series.seriesInstanceUid });
+    const c = this.begin({ kind: 'instance-list', series: series.seriesInstanceUid });
     await new Promise((r) => setTimeout(r, DELAY_MS));
     this.finish(c);
     const n = series.instances.length;
-    return series.instances.map((i, k) => ({ '00080018': { vr: 'UI', Value: [i.sopInstanceUid] }, '00200013': { vr: 'IS', Value: [n - k] } }));
+    return series.instances.map((i, k) => ({ '00080018': { vr: 'UI', Value: [i.sopInstanceUid] }, '00200013': { vr: 'IS', Value: [this.numbering === 'backwards' ? n - k : k + 1] } }));
   }
 
   async *retrieve(request: SourceRequest): AsyncGenerator<SourcePart> {
@@ -93,28 +98,47 @@ const retrieveWith = async (source: SlowSource, cacheDir: string, concurrency: n
 };
 
 describe('first slices of a retrieve', () => {
+  const middleOf = (instances: { sopInstanceUid: string }[]) => instances[Math.floor((instances.length - 1) / 2)]!.sopInstanceUid;
+
   it('fetches the first image alone, then the other series’ thumbnails side by side, then the rest', async () => {
-    const source = new SlowSource();
+    const source = new SlowSource('backwards');
     const job = await retrieveWith(source, 'cache', 3);
     expect(job.progress).toMatchObject({ state: 'done', done: SERIES * FIRST_SLICE_MIN_INSTANCES, failed: 0 });
 
     const [firstSeries, ...others] = study.series.map((s) => s.seriesInstanceUid);
     const slices = source.calls.filter((c) => c.kind !== 'series');
-    // The middle in the viewer's order (Instance Number), which the source numbers backwards.
-    for (const s of study.series) {
-      const middle = [...s.instances].reverse()[Math.floor((s.instances.length - 1) / 2)]!.sopInstanceUid;
-      expect(slices.filter((c) => c.kind === 'instance' && c.series === s.seriesInstanceUid).map((c) => c.sop)).toEqual([middle]);
-    }
-    // The first image: its metadata and slice, nothing else on the link meanwhile.
-    expect(slices.slice(0, 2).map((c) => [c.kind, c.series])).toEqual([['metadata', firstSeries], ['instance', firstSeries]]);
-    const firstImageDone = slices[1]!.end!;
-    for (const c of slices.slice(2)) expect(c.start).toBeGreaterThan(firstImageDone);
-    expect(new Set(slices.slice(2).map((c) => c.series))).toEqual(new Set(others));
+    const instancesOf = (series: string) => slices.filter((c) => c.kind === 'instance' && c.series === series).map((c) => c.sop);
+    // The middle in the viewer's order (Instance Number), which the source numbers backwards. The first series'
+    // middle in the KOS's order was fetched while its list came: a wrong guess here, so both were fetched.
+    const [first, ...rest] = study.series;
+    expect(instancesOf(first!.seriesInstanceUid)).toEqual([middleOf(first!.instances), middleOf([...first!.instances].reverse())]);
+    for (const s of rest) expect(instancesOf(s.seriesInstanceUid)).toEqual([middleOf([...s.instances].reverse())]);
+    // The first image: its series' list and the guess side by side, then the right slice; nothing else meanwhile.
+    expect(slices.slice(0, 3).map((c) => [c.kind, c.series])).toEqual([['instance-list', firstSeries], ['instance', firstSeries], ['instance', firstSeries]]);
+    expect(slices[1]!.start).toBeLessThan(slices[0]!.end!);
+    expect(slices[2]!.start).toBeGreaterThan(slices[0]!.end!);
+    const firstImageDone = slices[2]!.end!;
+    for (const c of slices.slice(3)) expect(c.start).toBeGreaterThan(firstImageDone);
+    expect(new Set(slices.slice(3).map((c) => c.series))).toEqual(new Set(others));
     // The thumbnails overlapped (three at a time), and the bulk began once they were all in.
     const bulk = source.calls.filter((c) => c.kind === 'series');
     expect(bulk.map((c) => c.series)).toEqual([firstSeries, ...others]);
     expect(Math.min(...bulk.map((c) => c.start))).toBeGreaterThan(Math.max(...slices.map((c) => c.end!)));
     expect(source.maxInFlight).toBe(3);
+  });
+
+  it('has the first image in one round trip when the KOS lists the series in the viewer’s order', async () => {
+    const source = new SlowSource('as-the-kos');
+    const job = await retrieveWith(source, 'cache-kos-order', 3);
+    expect(job.progress).toMatchObject({ state: 'done', done: SERIES * FIRST_SLICE_MIN_INSTANCES, failed: 0 });
+    const slices = source.calls.filter((c) => c.kind !== 'series');
+    for (const s of study.series) {
+      expect(slices.filter((c) => c.kind === 'instance' && c.series === s.seriesInstanceUid).map((c) => c.sop)).toEqual([middleOf(s.instances)]);
+    }
+    // The list and the slice side by side: the slice did not wait for the list.
+    const [list, slice] = slices;
+    expect([list!.kind, slice!.kind]).toEqual(['instance-list', 'instance']);
+    expect(slice!.start).toBeLessThan(list!.end!);
   });
 
   it('stops at a thumbnail the source refuses: the others in flight end, none starts after, no bulk', async () => {

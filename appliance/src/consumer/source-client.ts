@@ -67,8 +67,11 @@ export interface SourceClientOptions {
 
 export interface SourceClient {
   retrieve(request: SourceRequest): AsyncGenerator<SourcePart>;
-  /** WADO-RS metadata of a series (…/series/{se}/metadata), gzip accepted; refused beyond `maxBytes`. */
-  seriesMetadata?(request: SourceRequest, maxBytes: number): Promise<unknown[]>;
+  /**
+   * QIDO-RS search of a series' instances (…/series/{se}/instances), gzip accepted; refused beyond `maxBytes`.
+   * Its metadata would say as much, but a source over DIMSE must retrieve every instance to build it.
+   */
+  seriesInstances?(request: SourceRequest, maxBytes: number): Promise<unknown[]>;
 }
 
 function statusError(status: number, host: string, withToken: boolean): SourceError {
@@ -184,18 +187,18 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
     }
   }
 
-  async function seriesMetadata(request: SourceRequest, maxBytes: number): Promise<unknown[]> {
-    const host = request.url.host;
+  /** A JSON array answer (QIDO-RS), gzip accepted and decoded by the transport; refused beyond `maxBytes`. */
+  async function jsonArray(url: URL, request: SourceRequest, maxBytes: number, what: string): Promise<unknown[]> {
+    const host = url.host;
     const controller = new AbortController();
     const onAbort = () => controller.abort(request.signal.reason);
     request.signal.addEventListener('abort', onAbort, { once: true });
     const deadline = setTimeout(() => controller.abort(new Error('response timeout')), responseTimeoutMs);
     try {
       const res = await get(
-        new URL(`${request.url.href}/metadata`),
+        url,
         {
           accept: 'application/dicom+json',
-          // Decoded by the transport; metadata is text, several times smaller gzipped.
           'accept-encoding': 'gzip',
           ...(request.accessToken ? { authorization: `Bearer ${request.accessToken}` } : {}),
           'kos-sopinstanceuid': request.kosSopInstanceUid,
@@ -212,12 +215,12 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
         total += chunk.byteLength;
         if (total > maxBytes) {
           controller.abort(new Error('too large'));
-          throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé des métadonnées de plus de ${maxBytes} octets`);
+          throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé ${what} de plus de ${maxBytes} octets`);
         }
         chunks.push(chunk);
       }
       const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      if (!Array.isArray(parsed)) throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé des métadonnées qui ne sont pas un tableau JSON`);
+      if (!Array.isArray(parsed)) throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé ${what} qui ne sont pas un tableau JSON`);
       return parsed;
     } finally {
       clearTimeout(deadline);
@@ -225,5 +228,12 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
     }
   }
 
-  return { retrieve, seriesMetadata };
+  /**
+   * QIDO-RS instances of a series, with their Instance Number (a default return attribute, PS3.18 Table 6.7.1-2a;
+   * a required key of the image-level C-FIND, PS3.4 Table C.6-4, so a source over DIMSE answers it at once).
+   */
+  const seriesInstances = (request: SourceRequest, maxBytes: number) =>
+    jsonArray(new URL(`${request.url.href}/instances?includefield=00200013`), request, maxBytes, 'une liste d\'instances');
+
+  return { retrieve, seriesInstances };
 }
