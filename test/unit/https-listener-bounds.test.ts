@@ -4,7 +4,7 @@ import { request } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureSelfSignedCertificate, type BoxCertificate } from '../../appliance/src/device/box-certificate.js';
@@ -75,6 +75,27 @@ describe('the TLS listener bounds its connections', () => {
     const half = connect(port, '127.0.0.1', () => half.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]))).on('error', () => undefined);
     // Each resolves only when the box closes it: without the bounds, the test times out.
     await Promise.all([closed(http1), closed(http2), closed(plain), closed(half)]);
+  }, 15_000);
+
+  it('closes its side for good, even when the client keeps its own half open (HTTP/2 without a preface, HTTP/1.1)', async () => {
+    const { port } = await start({ idleMs: 300, handshakeMs: 300, perAddress: 16, total: 100 });
+    const ca = readFileSync(certificate.certFile);
+    // The client never answers the box's close: only a reset to what it writes after it proves the box let the
+    // connection go (a box that had only shut its writing side would read on, and keep the socket).
+    const resetAfterClose = (alpn: string) =>
+      new Promise<string>((resolve) => {
+        const raw = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+        const secure = tlsConnect({ socket: raw, ca, ALPNProtocols: [alpn], allowHalfOpen: true } as ConnectionOptions);
+        secure.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+        secure.resume();
+        secure.once('end', () => {
+          // Twice: the first write draws the reset, the second meets it.
+          secure.write(Buffer.alloc(64));
+          setTimeout(() => secure.write(Buffer.alloc(64)), 100);
+        });
+      });
+    expect(await resetAfterClose('h2')).toMatch(/ECONNRESET|EPIPE/);
+    expect(await resetAfterClose('http/1.1')).toMatch(/ECONNRESET|EPIPE/);
   }, 15_000);
 
   it('lets a slow transfer run past the idle bound, over HTTP/1.1 and HTTP/2', async () => {
