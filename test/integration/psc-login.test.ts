@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPscClient, PscError, professionalFrom, type PscClient } from '../../appliance/src/auth/psc/index.js';
+import { createPscClient, PscError, type PscClient } from '../../appliance/src/auth/psc/index.js';
+import { portalUserFrom } from '../../appliance/src/auth/session/index.js';
 import { LoginRefused, loginWithPassword } from '../peers/psc-sim/login-driver.js';
 import { startPscSimulator, type PscSimulator } from '../peers/psc-sim/server.js';
 
@@ -86,8 +87,8 @@ describe('authorization code + PKCE login through the login page', () => {
     expect(exercice?.codeSavoirFaire).toBe('SM44');
     expect(exercice?.activities[0]?.raisonSocialeSite).toBe('Cabinet de radiologie de Strasbourg');
     expect(exercice?.activities[0]?.codePostal).toBe('67000');
-    const pro = professionalFrom(info);
-    expect(pro).toMatchObject({ subjectNameId: '810000000001', speciality: 'SM44', familyName: 'MARTIN' });
+    const pro = portalUserFrom(info);
+    expect(pro).toMatchObject({ subjectNameId: '810000000001', speciality: 'SM44', familyName: 'MARTIN', situations: [{ name: 'Cabinet de radiologie de Strasbourg' }] });
 
     const answer = await psc.introspect(tokens.accessToken);
     expect(answer).toMatchObject({ active: true, sub: tokens.sub, SubjectNameID: '810000000001', client_id: CLIENT.clientId, scope: 'openid scope_all', iss: sim.issuer });

@@ -41,19 +41,6 @@ export type PscUserInfo = z.infer<typeof pscUserInfoSchema>;
 export type PscExercice = z.infer<typeof exerciceSchema>;
 export type PscActivity = z.infer<typeof activitySchema>;
 
-/** What the box shows and audits about a logged-in professional. */
-export interface Professional {
-  sub: string;
-  subjectNameId: string;
-  givenName: string;
-  familyName: string;
-  /** TRE_G15 profession code of the first exercice, e.g. "10" (médecin). */
-  profession?: string;
-  /** TRE_R38 speciality of the first exercice, e.g. "SM44" (radio-diagnostic). */
-  speciality?: string;
-  organisations: { name: string; structureId?: string; sector?: string }[];
-}
-
 export function parsePscUserInfo(raw: unknown): PscUserInfo {
   const parsed = pscUserInfoSchema.safeParse(raw);
   if (!parsed.success) {
@@ -61,24 +48,4 @@ export function parsePscUserInfo(raw: unknown): PscUserInfo {
     throw new Error(`Pro Santé Connect userinfo is missing or has malformed fields: ${where}`);
   }
   return parsed.data;
-}
-
-export function professionalFrom(info: PscUserInfo): Professional {
-  const exercices = info.SubjectRefPro?.exercices ?? [];
-  const first = exercices[0];
-  return {
-    sub: info.sub,
-    subjectNameId: info.SubjectNameID,
-    givenName: info.given_name ?? first?.prenomDexercice ?? '',
-    familyName: info.family_name ?? first?.nomDexercice ?? '',
-    profession: first?.codeProfession,
-    speciality: first?.codeSavoirFaire,
-    organisations: exercices.flatMap((e) =>
-      e.activities.map((a) => ({
-        name: a.raisonSocialeSite ?? '',
-        structureId: a.identifiantTechniqueDeLaStructure,
-        sector: a.codeSecteurDactivite,
-      })),
-    ),
-  };
 }
