@@ -37,10 +37,7 @@ interface Call {
   end?: number;
 }
 
-/**
- * A source whose instance lists and single-instance answers take DELAY_MS; it numbers each series' instances
- * backwards (the KOS's order is not the viewer's), or in the KOS's order.
- */
+/** A source whose instance lists and single-instance answers take DELAY_MS; its lists give the files' numbers. */
 class SlowSource implements SourceClient {
   readonly calls: Call[] = [];
   /** Series whose instances the source refuses (the token it was given is no longer valid). */
@@ -48,8 +45,6 @@ class SlowSource implements SourceClient {
   inFlight = 0;
   maxInFlight = 0;
   private tick = 0;
-
-  constructor(private readonly numbering: 'backwards' | 'as-the-kos' = 'backwards') {}
 
   private begin(call: Omit<Call, 'start'>): Call {
     const c = { ...call, start: this.tick++ };
@@ -68,8 +63,8 @@ class SlowSource implements SourceClient {
     const c = this.begin({ kind: 'instance-list', series: series.seriesInstanceUid });
     await new Promise((r) => setTimeout(r, DELAY_MS));
     this.finish(c);
-    const n = series.instances.length;
-    return series.instances.map((i, k) => ({ '00080018': { vr: 'UI', Value: [i.sopInstanceUid] }, '00200013': { vr: 'IS', Value: [this.numbering === 'backwards' ? n - k : k + 1] } }));
+    // makeMiniStudy numbers each series' instances from 1, in the order it lists them.
+    return series.instances.map((i, k) => ({ '00080018': { vr: 'UI', Value: [i.sopInstanceUid] }, '00200013': { vr: 'IS', Value: [k + 1] } }));
   }
 
   async *retrieve(request: SourceRequest): AsyncGenerator<SourcePart> {
@@ -77,8 +72,11 @@ class SlowSource implements SourceClient {
     const series = study.series.find((s) => s.seriesInstanceUid === m[1])!;
     const c = this.begin({ kind: m[2] ? 'instance' : 'series', series: series.seriesInstanceUid, ...(m[2] ? { sop: m[2] } : {}) });
     try {
-      // Refused at once: before the other thumbnail in flight is in.
-      if (this.refused.has(series.seriesInstanceUid)) throw new SourceError('unauthorized', 'la DRIMbox source refuse le jeton Pro Santé Connect (401) : reconnectez-vous', 401);
+      // Refused soon (the other thumbnails have started) but before the other thumbnail in flight is in.
+      if (this.refused.has(series.seriesInstanceUid)) {
+        await new Promise((r) => setTimeout(r, DELAY_MS / 5));
+        throw new SourceError('unauthorized', 'la DRIMbox source refuse le jeton Pro Santé Connect (401) : reconnectez-vous', 401);
+      }
       if (m[2]) await new Promise((r) => setTimeout(r, DELAY_MS));
       for (const i of series.instances.filter((x) => !m[2] || x.sopInstanceUid === m[2])) {
         yield { transferSyntaxUid: '1.2.840.10008.1.2.1', sopInstanceUid: i.sopInstanceUid, body: bytesOf(i.path) };
@@ -89,11 +87,14 @@ class SlowSource implements SourceClient {
   }
 }
 
-const retrieveWith = async (source: SlowSource, cacheDir: string, concurrency: number) => {
+/** `kosOrder`: each series as makeMiniStudy numbered it (the viewer's order, as a DRIMbox's KOS lists it) or reversed. */
+const retrieveWith = async (source: SlowSource, cacheDir: string, concurrency: number, kosOrder: 'numbered' | 'reversed' = 'numbered') => {
   const cache = new ImageCache({ dir: join(work, cacheDir), maxBytes: 64 * 1024 * 1024, index: new ConsumerCacheIndex(consumerDb()), log });
   await cache.open();
   const job = new JobRegistry().create('session', 'retrieve', study.studyInstanceUid, SERIES * FIRST_SLICE_MIN_INSTANCES);
-  await runRetrieve(job, { manifest: miniStudyManifest(study, 'http://127.0.0.1:9/dicom-web'), accessToken: 't' }, { cache, client: source, policy: { whitelist: () => undefined, allowInsecureSourceHosts: true }, log, concurrency, locks: new StudyLocks() });
+  const manifest = miniStudyManifest(study, 'http://127.0.0.1:9/dicom-web');
+  if (kosOrder === 'reversed') for (const s of manifest.series) s.instances.reverse();
+  await runRetrieve(job, { manifest, accessToken: 't' }, { cache, client: source, policy: { whitelist: () => undefined, allowInsecureSourceHosts: true }, log, concurrency, locks: new StudyLocks() });
   return job;
 };
 
@@ -101,44 +102,46 @@ describe('first slices of a retrieve', () => {
   const middleOf = (instances: { sopInstanceUid: string }[]) => instances[Math.floor((instances.length - 1) / 2)]!.sopInstanceUid;
 
   it('fetches the first image alone, then the other series’ thumbnails side by side, then the rest', async () => {
-    const source = new SlowSource('backwards');
+    const source = new SlowSource();
     const job = await retrieveWith(source, 'cache', 3);
     expect(job.progress).toMatchObject({ state: 'done', done: SERIES * FIRST_SLICE_MIN_INSTANCES, failed: 0 });
 
     const [firstSeries, ...others] = study.series.map((s) => s.seriesInstanceUid);
     const slices = source.calls.filter((c) => c.kind !== 'series');
-    const instancesOf = (series: string) => slices.filter((c) => c.kind === 'instance' && c.series === series).map((c) => c.sop);
-    // The middle in the viewer's order (Instance Number), which the source numbers backwards. The first series'
-    // middle in the KOS's order was fetched while its list came: a wrong guess here, so both were fetched.
-    const [first, ...rest] = study.series;
-    expect(instancesOf(first!.seriesInstanceUid)).toEqual([middleOf(first!.instances), middleOf([...first!.instances].reverse())]);
-    for (const s of rest) expect(instancesOf(s.seriesInstanceUid)).toEqual([middleOf([...s.instances].reverse())]);
-    // The first image: its series' list and the guess side by side, then the right slice; nothing else meanwhile.
-    expect(slices.slice(0, 3).map((c) => [c.kind, c.series])).toEqual([['instance-list', firstSeries], ['instance', firstSeries], ['instance', firstSeries]]);
-    expect(slices[1]!.start).toBeLessThan(slices[0]!.end!);
-    expect(slices[2]!.start).toBeGreaterThan(slices[0]!.end!);
-    const firstImageDone = slices[2]!.end!;
-    for (const c of slices.slice(3)) expect(c.start).toBeGreaterThan(firstImageDone);
-    expect(new Set(slices.slice(3).map((c) => c.series))).toEqual(new Set(others));
-    // The thumbnails overlapped (three at a time), and the bulk began once they were all in.
+    // The KOS lists each series as it is numbered: its middle is the viewer's, and the source is asked no list.
+    expect(slices.filter((c) => c.kind === 'instance-list')).toEqual([]);
+    for (const s of study.series) {
+      expect(slices.filter((c) => c.series === s.seriesInstanceUid).map((c) => c.sop)).toEqual([middleOf(s.instances)]);
+    }
+    // The first image alone on the link, then the thumbnails three at a time, then the bulk.
+    expect(slices[0]!.series).toBe(firstSeries);
+    for (const c of slices.slice(1)) expect(c.start).toBeGreaterThan(slices[0]!.end!);
+    expect(new Set(slices.slice(1).map((c) => c.series))).toEqual(new Set(others));
     const bulk = source.calls.filter((c) => c.kind === 'series');
     expect(bulk.map((c) => c.series)).toEqual([firstSeries, ...others]);
     expect(Math.min(...bulk.map((c) => c.start))).toBeGreaterThan(Math.max(...slices.map((c) => c.end!)));
     expect(source.maxInFlight).toBe(3);
   });
 
-  it('has the first image in one round trip when the KOS lists the series in the viewer’s order', async () => {
-    const source = new SlowSource('as-the-kos');
-    const job = await retrieveWith(source, 'cache-kos-order', 3);
+  it('asks the source for its list when the KOS’s middle is not the viewer’s, and fetches the viewer’s', async () => {
+    const source = new SlowSource();
+    const job = await retrieveWith(source, 'cache-reversed', 3, 'reversed');
     expect(job.progress).toMatchObject({ state: 'done', done: SERIES * FIRST_SLICE_MIN_INSTANCES, failed: 0 });
     const slices = source.calls.filter((c) => c.kind !== 'series');
     for (const s of study.series) {
-      expect(slices.filter((c) => c.kind === 'instance' && c.series === s.seriesInstanceUid).map((c) => c.sop)).toEqual([middleOf(s.instances)]);
+      // The KOS's middle (numbered 17 of 32), then the list, then the viewer's middle (numbered 16), in turn.
+      const calls = slices.filter((c) => c.series === s.seriesInstanceUid);
+      expect(calls.map((c) => [c.kind, c.sop])).toEqual([
+        ['instance', middleOf([...s.instances].reverse())],
+        ['instance-list', undefined],
+        ['instance', middleOf(s.instances)],
+      ]);
+      expect(calls[1]!.start).toBeGreaterThan(calls[0]!.end!);
+      expect(calls[2]!.start).toBeGreaterThan(calls[1]!.end!);
     }
-    // The list and the slice side by side: the slice did not wait for the list.
-    const [list, slice] = slices;
-    expect([list!.kind, slice!.kind]).toEqual(['instance-list', 'instance']);
-    expect(slice!.start).toBeLessThan(list!.end!);
+    // The first series' three before anything else.
+    const firstDone = slices[2]!.end!;
+    for (const c of slices.slice(3)) expect(c.start).toBeGreaterThan(firstDone);
   });
 
   it('stops at a thumbnail the source refuses: the others in flight end, none starts after, no bulk', async () => {
