@@ -132,7 +132,7 @@ export const FIRST_SLICE_MIN_INSTANCES = 32;
  * after the other, an MR of 15 series spent two round trips per series before its bulk began.
  *
  * The middle is the viewer's, by Instance Number. The KOS's middle is fetched first: a DRIMbox's KOS lists a series
- * in Instance Number order (source/exam-lookup.ts), so when that slice is numbered as its rank in the KOS (a series
+ * in Instance Number order (dicom/kos/document.ts), so when that slice is numbered as its rank in the KOS (a series
  * numbered 1 to n) it is the viewer's. Only otherwise is the source asked for its QIDO-RS list of the series'
  * instances, and the viewer's middle fetched after. Asking first cost every series of a 1,300-image CT a list on
  * the way: ~0.4 s of C-FIND on a source over DIMSE, ~0.6 s of QIDO on a source over Orthanc's DICOMweb. The series

@@ -4,8 +4,6 @@ import { PacsError } from '../dimse/types.js';
 import { KOS_SOP_CLASS_UID, type KosInstanceRef, type KosSeriesRef, type KosStudy } from '../dicom/kos/index.js';
 import type { PacsPatient } from './patient-check.js';
 
-// Key Object Selection Document Storage (PS3.4 Annex B): manifests and IOCM notes are never listed as exam content.
-
 export type ExamInstance = KosInstanceRef;
 export type ExamSeries = KosSeriesRef;
 
@@ -62,6 +60,7 @@ export async function lookupExam(bridge: PacsBridge, studyInstanceUid: string, s
   const add = (ds: DicomJson, seriesUid: string) => {
     const sopInstanceUid = str(ds, TAG.SOPInstanceUID);
     const sopClassUid = str(ds, TAG.SOPClassUID);
+    // Manifests and IOCM notes (Key Object Selection Documents) are never listed as exam content.
     if (!sopInstanceUid || !sopClassUid || sopClassUid === KOS_SOP_CLASS_UID) return;
     let s = series.get(seriesUid);
     if (!s) {
