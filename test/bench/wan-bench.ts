@@ -70,7 +70,10 @@ try {
     const bytes = readFileSync(file);
     const ds = readDicomFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), { untilTag: '7FE00010' }).dict as DicomJsonDataset;
     const series = ds['0020000E']?.Value?.[0];
-    if (typeof series === 'string') datasets.set(series, [...(datasets.get(series) ?? []), ds]);
+    if (typeof series !== 'string') continue;
+    const list = datasets.get(series) ?? [];
+    list.push(ds);
+    datasets.set(series, list);
   }
   const allSeries = seriesSummaries([...datasets.values()].map((instances) => instances[0]!));
   const middles: { series: string; sop: string }[] = [];

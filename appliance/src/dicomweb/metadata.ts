@@ -231,9 +231,9 @@ export function createMetadataService(options: MetadataServiceOptions) {
   }
 
   /**
-   * Builds the cached metadata of every series of a study before anyone asks: a consumer's first image waits for its
-   * first series' metadata, which for a 1,300-image CT took 1.2 s to build from the PACS on the development machine
-   * (test/bench/wan-bench.ts). One study at a time, in the order asked; a study already waiting is not queued twice.
+   * Builds the cached metadata of every series of a study before anyone asks: a web viewer opening the exam (the
+   * report's link) waits for each series' metadata, which for a 1,300-image CT took 1.2 s to build from the PACS on
+   * the development machine. One study at a time, in the order asked; a study already waiting is not queued twice.
    * Only over a PACS that gives its own series metadata (DICOMweb): over DIMSE, building it means retrieving every
    * instance, a cost paid for the exams someone opens, not for every exam published.
    * Never rejects: a failure is logged, and the first request builds the metadata as before.
