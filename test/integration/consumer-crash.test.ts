@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnBoxChild } from './crash/spawn-box.js';
@@ -139,6 +139,11 @@ describe('a consumer box killed while it pulls a study', () => {
       const frame = await browser.go(`/portal/dicom-web/studies/${study}/series/${(instances[INSTANCES - 1] as Record<string, { Value: string[] }>)['0020000E']!.Value[0]}/instances/${(instances[INSTANCES - 1] as Record<string, { Value: string[] }>)['00080018']!.Value[0]}/frames/1`, { headers: { accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' } });
       expect(frame.status).toBe(200);
       expect((await frame.arrayBuffer()).byteLength).toBeGreaterThan(512 * 512 * 2);
+      // Instances are written in their place: what a kill cut midway was removed at restart or written again whole.
+      const studyDir = join(work, 'consumer', 'consumer-cache', 'studies', study);
+      const files = readdirSync(studyDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+      expect(files).toHaveLength(INSTANCES);
+      for (const f of files) expect(statSync(join(f.parentPath, f.name)).size).toBeGreaterThan(512 * 512 * 2);
     } finally {
       child.kill('SIGKILL');
     }

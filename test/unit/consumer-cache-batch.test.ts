@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheError, ImageCache } from '../../appliance/src/consumer/cache/image-cache.js';
 import { createLogger } from '../../appliance/src/log/logger.js';
@@ -54,7 +54,7 @@ describe('consumer image cache: received while the previous one commits, indexed
     expect(transactions()).toBeLessThan(all.length);
   });
 
-  it('a received instance is neither placed nor indexed before its commit; a discarded one leaves nothing', async () => {
+  it('a received instance is neither indexed nor served before its commit; a discarded one leaves nothing', async () => {
     const { cache, index } = newCache('staged');
     await cache.open();
     const [a, b] = instances();
@@ -62,13 +62,14 @@ describe('consumer image cache: received while the previous one commits, indexed
     const staged = await cache.receive(expected(a), bytesOf(a!.path));
     expect(staged.bytes).toBe(readFileSync(a!.path).length);
     expect(index.instances(study.studyInstanceUid)).toHaveLength(0);
-    expect(existsSync(cache.pathOf(study.studyInstanceUid, a!.series, a!.sopInstanceUid))).toBe(false);
+    expect(cache.instances(study.studyInstanceUid)).toHaveLength(0);
     await expect(staged.commit()).resolves.toEqual({ bytes: staged.bytes, added: true });
     expect(readFileSync(cache.pathOf(study.studyInstanceUid, a!.series, a!.sopInstanceUid)).equals(readFileSync(a!.path))).toBe(true);
     await expect(staged.commit()).rejects.toThrow(/already committed/);
 
     const dropped = await cache.receive(expected(b), bytesOf(b!.path));
     await dropped.discard();
+    expect(existsSync(cache.pathOf(study.studyInstanceUid, b!.series, b!.sopInstanceUid))).toBe(false);
     expect(readdirSync(join(work, 'staged', 'tmp'))).toEqual([]);
     expect(index.instances(study.studyInstanceUid)).toHaveLength(1);
   });
@@ -86,5 +87,50 @@ describe('consumer image cache: received while the previous one commits, indexed
     expect((refused.reason as CacheError).kind).toBe('full');
     expect(index.instances(study.studyInstanceUid)).toHaveLength(1);
     expect(readdirSync(join(work, 'room', 'tmp'))).toEqual([]);
+  });
+
+  it('one instance received twice at once: the second copy waits for the first writer, one file, indexed once', async () => {
+    const { cache, index } = newCache('twice');
+    await cache.open();
+    const [a] = instances();
+    const expected = { studyUid: study.studyInstanceUid, seriesUid: a!.series, sopInstanceUid: a!.sopInstanceUid };
+    const first = await cache.receive(expected, bytesOf(a!.path));
+    const second = await cache.receive(expected, bytesOf(a!.path));
+    const order: string[] = [];
+    const secondDone = second.commit().then((r) => (order.push('second'), r));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const firstDone = first.commit().then((r) => (order.push('first'), r));
+    expect(await firstDone).toEqual({ bytes: first.bytes, added: true });
+    expect(await secondDone).toEqual({ bytes: second.bytes, added: false });
+    expect(order).toEqual(['first', 'second']);
+    expect(readFileSync(cache.pathOf(expected.studyUid, expected.seriesUid, expected.sopInstanceUid)).equals(readFileSync(a!.path))).toBe(true);
+    expect(index.instances(study.studyInstanceUid)).toHaveLength(1);
+    expect(readdirSync(join(work, 'twice', 'tmp'))).toEqual([]);
+  });
+
+  it('a first writer refused leaves the place to the good copy received meanwhile', async () => {
+    const { cache, index } = newCache('refused-first');
+    await cache.open();
+    const [a, b] = instances();
+    const expected = { studyUid: study.studyInstanceUid, seriesUid: a!.series, sopInstanceUid: a!.sopInstanceUid };
+    const wrong = await cache.receive(expected, bytesOf(b!.path));
+    const good = await cache.receive(expected, bytesOf(a!.path));
+    const goodDone = good.commit();
+    await expect(wrong.commit()).rejects.toMatchObject({ kind: 'refused' });
+    await expect(goodDone).resolves.toEqual({ bytes: good.bytes, added: true });
+    const path = cache.pathOf(expected.studyUid, expected.seriesUid, expected.sopInstanceUid);
+    expect(readFileSync(path).equals(readFileSync(a!.path))).toBe(true);
+    expect(index.instances(study.studyInstanceUid).map((r) => r.sopInstanceUid)).toEqual([a!.sopInstanceUid]);
+  });
+
+  it('a file nobody indexed in an instance\'s place is replaced by the instance', async () => {
+    const { cache } = newCache('stale');
+    await cache.open();
+    const [a] = instances();
+    const path = cache.pathOf(study.studyInstanceUid, a!.series, a!.sopInstanceUid);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, 'left by a failed index write, longer than nothing');
+    await expect(cache.store({ studyUid: study.studyInstanceUid, seriesUid: a!.series, sopInstanceUid: a!.sopInstanceUid }, bytesOf(a!.path))).resolves.toMatchObject({ added: true });
+    expect(readFileSync(path).equals(readFileSync(a!.path))).toBe(true);
   });
 });

@@ -137,6 +137,11 @@ export class ConsumerCacheIndex {
     ).map(instanceFrom);
   }
 
+  /** Whether the instance is indexed, its file complete. */
+  hasInstance(studyUid: string, sopInstanceUid: string): boolean {
+    return this.prepare('SELECT 1 FROM consumer_cache_instances WHERE study_uid = ? AND sop_instance_uid = ?').get(studyUid, sopInstanceUid) !== undefined;
+  }
+
   /** SOP Instance UIDs of a study on disk, per series. */
   cachedSops(studyUid: string): Map<string, Set<string>> {
     const out = new Map<string, Set<string>>();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { close as fsClose, open as fsOpen, writev as fsWritev } from 'node:fs';
+import { closeSync, open as fsOpen, writev as fsWritev } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Part10Error, scanPart10 } from '../../dicom/dataset/part10-scan.js';
 import type { Logger } from '../../log/logger.js';
 import type { CachedInstanceRow, CachedSeriesRow, ConsumerCacheIndex, ConsumerMetadataCache, NewCachedInstance } from '../../store/consumer-cache.js';
@@ -9,10 +9,12 @@ import { indexAttributes } from './attributes.js';
 
 /**
  * The consumer's bounded disk cache of pulled studies: `<dir>/studies/<study>/<series>/<sop>.dcm`, indexed in
- * SQLite. A file is written under `<dir>/tmp`, checked (a DICOM instance of the expected study, series and SOP
- * instance), then renamed into place and indexed: the index never names a partial file, so a transfer cut midway
- * resumes with the instances that are complete. Past `maxBytes`, whole studies are evicted, least recently used
- * first, never one in use (pinned by a transfer, an import or a viewer request).
+ * SQLite. A file is written in its place, checked (a DICOM instance of the expected study, series and SOP
+ * instance), then indexed: readers go through the index, which never names a partial file, so a transfer cut
+ * midway resumes with the instances that are complete, and `open()` deletes the files nobody indexed. An instance
+ * already indexed, or being written, is received again under `<dir>/tmp` and renamed into place once the other
+ * writer is done. Past `maxBytes`, whole studies are evicted, least recently used first, never one in use (pinned
+ * by a transfer, an import or a viewer request).
  */
 
 export interface ImageCacheOptions {
@@ -36,8 +38,10 @@ export interface StagedInstance {
 /** Index rows written in one transaction at most, and the longest a placed instance waits for its row. */
 const INDEX_BATCH_MAX = 64;
 const INDEX_BATCH_MS = 100;
-/** Received bytes are written in pieces of about this size (one system call for several network chunks). */
-const WRITE_BATCH = 256 * 1024;
+/** Received bytes are written in pieces of about this size: one write for an instance of up to 1 MiB (a CT slice is
+ * 0.5 MiB). Each write is a hand-off to the thread pool, ~150 µs of the main thread on the benches' 2-vCPU guest
+ * (test/bench/README.md). */
+const WRITE_BATCH = 1024 * 1024;
 
 /** The first bytes of each instance are kept in memory while it is written, to check and index it without reading
  * the file back (a header longer than this is read from the file). */
@@ -45,10 +49,6 @@ const HEAD_BYTES = 64 * 1024;
 
 function openFile(path: string, flags: string): Promise<number> {
   return new Promise((resolve, reject) => fsOpen(path, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-function closeFile(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fsClose(fd, (err) => (err ? reject(err) : resolve())));
 }
 
 function writeAll(fd: number, path: string, buffers: Uint8Array[], bytes: number): Promise<void> {
@@ -84,8 +84,9 @@ class WriteBudget {
 }
 
 /**
- * A new file written in the background, one write at a time, in the order given: the source is read on while the
- * file is opened, written and closed (those wait on the disk, not the network).
+ * A file written in the background, one write at a time, in the order given: the source is read on while the
+ * file is opened and written (those wait on the disk, not the network). `flags`: 'wx' for a new file, 'w' to
+ * replace one.
  */
 class FileWriter {
   private readonly fd: Promise<number>;
@@ -95,8 +96,9 @@ class FileWriter {
   constructor(
     private readonly path: string,
     private readonly budget: WriteBudget,
+    flags: 'w' | 'wx',
   ) {
-    this.fd = openFile(path, 'wx');
+    this.fd = openFile(path, flags);
     this.chain = this.fd.then(
       () => undefined,
       (error: unknown) => void (this.failure ??= { error }),
@@ -122,7 +124,9 @@ class FileWriter {
   async close(): Promise<void> {
     await this.chain;
     const fd = await this.fd.catch(() => undefined);
-    if (fd !== undefined) await closeFile(fd);
+    // Closing a file just written does not wait for the disk (nothing is flushed): a few µs, less than a hand-off to
+    // the thread pool costs the main thread.
+    if (fd !== undefined) closeSync(fd);
     this.check();
   }
 }
@@ -137,8 +141,9 @@ async function writeStream(
   limit: number,
   sop: string,
   budget: WriteBudget,
+  flags: 'w' | 'wx',
 ): Promise<{ bytes: number; head: Buffer; written: Promise<void> }> {
-  const writer = new FileWriter(path, budget);
+  const writer = new FileWriter(path, budget, flags);
   let bytes = 0;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
@@ -225,6 +230,8 @@ export class ImageCache {
   private readonly tmpPrefix = randomBytes(6).toString('hex');
   private tmpCount = 0;
   private readonly writeBudget = new WriteBudget();
+  /** Final paths being written or placed, until indexed or removed: nobody else writes there meanwhile. */
+  private readonly writing = new Map<string, Promise<void>>();
 
   constructor(private readonly options: ImageCacheOptions) {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes <= 0) throw new RangeError(`cache size limit must be a positive number of bytes, got ${options.maxBytes}`);
@@ -346,15 +353,20 @@ export class ImageCache {
    */
   async receive(expected: ExpectedInstance, body: AsyncIterable<Uint8Array>): Promise<StagedInstance> {
     const final = this.pathOf(expected.studyUid, expected.seriesUid, expected.sopInstanceUid);
-    await this.ensureDir(this.tmpDir);
-    const tmp = join(this.tmpDir, `${this.tmpPrefix}-${++this.tmpCount}.part`);
+    // Decided and claimed before any await, so that two receptions of one instance never write the same file.
+    const inPlace = !this.writing.has(final) && !this.options.index.hasInstance(expected.studyUid, expected.sopInstanceUid);
+    const release = inPlace ? this.claim(final) : () => undefined;
+    const file = inPlace ? final : join(this.tmpDir, `${this.tmpPrefix}-${++this.tmpCount}.part`);
     let bytes: number;
     let head: Buffer;
     let written: Promise<void>;
     try {
-      ({ bytes, head, written } = await writeStream(tmp, body, this.maxBytes, expected.sopInstanceUid, this.writeBudget));
+      await this.ensureDir(inPlace ? dirname(final) : this.tmpDir);
+      // In place, a file nobody indexed (left by a crash, or by a failed index write) is replaced.
+      ({ bytes, head, written } = await writeStream(file, body, this.maxBytes, expected.sopInstanceUid, this.writeBudget, inPlace ? 'w' : 'wx'));
     } catch (err) {
-      await rm(tmp, { force: true });
+      await rm(file, { force: true });
+      release();
       throw err;
     }
     let settled = false;
@@ -367,32 +379,42 @@ export class ImageCache {
       commit: async () => {
         once();
         try {
-          await written;
-        } catch (err) {
-          await rm(tmp, { force: true });
-          throw err;
+          await written.catch(async (err: unknown) => {
+            await rm(file, { force: true });
+            throw err;
+          });
+          return await this.commitStaged(expected, file, final, bytes, head);
+        } finally {
+          release();
         }
-        return this.commitStaged(expected, tmp, final, bytes, head);
       },
       discard: async () => {
         once();
         await written.catch(() => undefined);
-        await rm(tmp, { force: true });
+        await rm(file, { force: true });
+        release();
       },
     };
   }
 
-  private async commitStaged(expected: ExpectedInstance, tmp: string, final: string, bytes: number, head: Buffer): Promise<{ bytes: number; added: boolean }> {
+  /** `file`: where the bytes were written, `final` itself or a temporary file renamed there once checked. */
+  private async commitStaged(expected: ExpectedInstance, file: string, final: string, bytes: number, head: Buffer): Promise<{ bytes: number; added: boolean }> {
     let placed = false;
     let reserved = false;
+    let release = () => {};
     try {
-      const attributes = await this.check(tmp, expected, { bytes: head, size: bytes });
+      const attributes = await this.check(file, expected, { bytes: head, size: bytes });
       await this.makeRoom(bytes, expected.studyUid);
       // Counted from now on, so that instances committed at the same time do not all fit in the same room.
       this.unindexedBytes += bytes;
       reserved = true;
-      await this.ensureDir(join(this.studyDir(expected.studyUid), expected.seriesUid));
-      await rename(tmp, final);
+      if (file !== final) {
+        // Not over a file still being written in place: its writer may yet remove it as refused.
+        for (let other = this.writing.get(final); other; other = this.writing.get(final)) await other;
+        release = this.claim(final);
+        await this.ensureDir(dirname(final));
+        await rename(file, final);
+      }
       placed = true;
       const now = this.now();
       const added = await this.indexLater({
@@ -412,8 +434,22 @@ export class ImageCache {
       return { bytes, added };
     } finally {
       if (reserved) this.unindexedBytes -= bytes;
-      if (!placed) await rm(tmp, { force: true });
+      if (!placed) await rm(file, { force: true });
+      release();
     }
+  }
+
+  /** Marks `final` as being written; the returned function (idempotent) ends that. */
+  private claim(final: string): () => void {
+    let release = () => {};
+    this.writing.set(final, new Promise<void>((resolve) => (release = resolve)));
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.writing.delete(final);
+      release();
+    };
   }
 
   /**
