@@ -53,9 +53,14 @@ export async function pullInChild(order: PullOrder, cpus?: string): Promise<Pull
   return report;
 }
 
-/** curl of every series URL of the manifest, one after another, each multipart answer written to a file. */
-export async function curlSeries(manifest: KosManifest, accessToken: string, cpus?: string): Promise<{ ms: number; bytes: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'curl-anchor-'));
+/**
+ * curl of every series URL of the manifest, one after another, each multipart answer written to a file.
+ * `keepIn`: the files are left in a new folder there, as a pull with `keepCache` leaves its cache (the caller
+ * deletes it): written into memory the page cache was just given back, curl's next run would pay less for its
+ * writes than the pull does for its own (test/bench/README.md, "Reading the figures").
+ */
+export async function curlSeries(manifest: KosManifest, accessToken: string, cpus?: string, keepIn?: string): Promise<{ ms: number; bytes: number }> {
+  const dir = mkdtempSync(join(keepIn ?? tmpdir(), 'curl-anchor-'));
   try {
     let bytes = 0;
     const start = performance.now();
@@ -74,6 +79,6 @@ export async function curlSeries(manifest: KosManifest, accessToken: string, cpu
     }
     return { ms: performance.now() - start, bytes };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!keepIn) rmSync(dir, { recursive: true, force: true });
   }
 }
