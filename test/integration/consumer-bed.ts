@@ -247,14 +247,24 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
     stops.push(() => dmpClient.close());
 
     // The boxes' DIMSE settings, towards their PACS.
-    const dimse: Config['dimse'] = { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [],
-  allowedPeerAddresses: [],
-  maxInboundAssociations: 16, connectTimeoutMs: 5000, responseTimeoutMs: 20_000, maxPduLength: 262_144 };
-    const [sourcePacs, localPacs] = await Promise.all([startOrthanc({
+    const dimse: Config['dimse'] = {
+      port: 0,
+      listenHost: '127.0.0.1',
+      allowedCallingAeTitles: [],
+      allowedPeerAddresses: [],
+      maxInboundAssociations: 16,
+      connectTimeoutMs: 5000,
+      responseTimeoutMs: 20_000,
+      maxPduLength: 262_144,
+    };
+    const [sourcePacs, localPacs] = await Promise.all([
+      startOrthanc({
         aeTitle: 'STPIERRE',
         // Over DIMSE, the source box queries and retrieves as DRIMBOX (C-GET: the port is never called).
         ...(options.sourceUpstream === 'dimse' ? { modalities: { drimbox: { aeTitle: 'DRIMBOX', host: '127.0.0.1', port: 104 } } } : {}),
-      }), startOrthanc({ aeTitle: 'STRASBOURG' })]);
+      }),
+      startOrthanc({ aeTitle: 'STRASBOURG' }),
+    ]);
     stops.push(() => sourcePacs.stop(), () => localPacs.stop());
 
     // The source box: our DICOMweb routes over Saint-Pierre's Orthanc, PSC introspection, KOS header check.

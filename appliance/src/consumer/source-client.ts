@@ -187,8 +187,8 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
     }
   }
 
-  /** A JSON array answer (QIDO-RS), gzip accepted and decoded by the transport; refused beyond `maxBytes`. */
-  async function jsonArray(url: URL, request: SourceRequest, maxBytes: number, what: string): Promise<unknown[]> {
+  /** A QIDO-RS list (a JSON array), gzip accepted and decoded by the transport; refused beyond `maxBytes`. */
+  async function jsonArray(url: URL, request: SourceRequest, maxBytes: number): Promise<unknown[]> {
     const host = url.host;
     const controller = new AbortController();
     const onAbort = () => controller.abort(request.signal.reason);
@@ -215,12 +215,12 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
         total += chunk.byteLength;
         if (total > maxBytes) {
           controller.abort(new Error('too large'));
-          throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé ${what} de plus de ${maxBytes} octets`);
+          throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé une liste d'instances de plus de ${maxBytes} octets`);
         }
         chunks.push(chunk);
       }
       const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      if (!Array.isArray(parsed)) throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé ${what} qui ne sont pas un tableau JSON`);
+      if (!Array.isArray(parsed)) throw new SourceError('protocol', `la DRIMbox source ${host} a envoyé une liste d'instances qui n'est pas un tableau JSON`);
       return parsed;
     } finally {
       clearTimeout(deadline);
@@ -233,7 +233,7 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
    * a required key of the image-level C-FIND, PS3.4 Table C.6-4, so a source over DIMSE answers it at once).
    */
   const seriesInstances = (request: SourceRequest, maxBytes: number) =>
-    jsonArray(new URL(`${request.url.href}/instances?includefield=00200013`), request, maxBytes, 'une liste d\'instances');
+    jsonArray(new URL(`${request.url.href}/instances?includefield=00200013`), request, maxBytes);
 
   return { retrieve, seriesInstances };
 }

@@ -348,8 +348,9 @@ export class ImageCache {
   }
 
   /**
-   * First half of `store`: the stream read to its end into a temporary file. The caller may read the next stream
-   * while `commit` checks, places and indexes this one; `commit` (or `discard`) must be called once.
+   * First half of `store`: the stream read to its end, into the instance's place (or a temporary file, see the class
+   * comment). The caller may read the next stream while `commit` checks, places and indexes this one; `commit` (or
+   * `discard`) must be called once.
    */
   async receive(expected: ExpectedInstance, body: AsyncIterable<Uint8Array>): Promise<StagedInstance> {
     const final = this.pathOf(expected.studyUid, expected.seriesUid, expected.sopInstanceUid);
@@ -379,11 +380,7 @@ export class ImageCache {
       commit: async () => {
         once();
         try {
-          await written.catch(async (err: unknown) => {
-            await rm(file, { force: true });
-            throw err;
-          });
-          return await this.commitStaged(expected, file, final, bytes, head);
+          return await this.commitStaged(expected, file, final, bytes, head, written);
         } finally {
           release();
         }
@@ -397,12 +394,23 @@ export class ImageCache {
     };
   }
 
-  /** `file`: where the bytes were written, `final` itself or a temporary file renamed there once checked. */
-  private async commitStaged(expected: ExpectedInstance, file: string, final: string, bytes: number, head: Buffer): Promise<{ bytes: number; added: boolean }> {
+  /**
+   * `file`: where the bytes were written, `final` itself or a temporary file renamed there once checked; `written`:
+   * the end of its writes. Whatever fails, a file not placed is removed.
+   */
+  private async commitStaged(
+    expected: ExpectedInstance,
+    file: string,
+    final: string,
+    bytes: number,
+    head: Buffer,
+    written: Promise<void>,
+  ): Promise<{ bytes: number; added: boolean }> {
     let placed = false;
     let reserved = false;
     let release = () => {};
     try {
+      await written;
       const attributes = await this.check(file, expected, { bytes: head, size: bytes });
       await this.makeRoom(bytes, expected.studyUid);
       // Counted from now on, so that instances committed at the same time do not all fit in the same room.
