@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { createPscClient, createTokenIntrospector, type PscClient } from '../../appliance/src/auth/psc/index.js';
 import { FileSigner, tlsCredentialFromPkcs12 } from '../../appliance/src/auth/signer/file-signer.js';
-import type { Config, PacsConfig } from '../../appliance/src/config/schema.js';
+import type { PacsConfig } from '../../appliance/src/config/schema.js';
+import { loopbackDimse } from '../peers/box-config.js';
 import { createConsumerService, type ConsumerService, type ConsumerSettings } from '../../appliance/src/consumer/index.js';
 import { nodeSourceGet } from '../../appliance/src/consumer/source-transport.js';
 import { buildKos, studyFromFiles } from '../../appliance/src/dicom/kos/index.js';
@@ -247,16 +248,7 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
     stops.push(() => dmpClient.close());
 
     // The boxes' DIMSE settings, towards their PACS.
-    const dimse: Config['dimse'] = {
-      port: 0,
-      listenHost: '127.0.0.1',
-      allowedCallingAeTitles: [],
-      allowedPeerAddresses: [],
-      maxInboundAssociations: 16,
-      connectTimeoutMs: 5000,
-      responseTimeoutMs: 20_000,
-      maxPduLength: 262_144,
-    };
+    const dimse = loopbackDimse(20_000);
     const [sourcePacs, localPacs] = await Promise.all([
       startOrthanc({
         aeTitle: 'STPIERRE',

@@ -9,16 +9,15 @@ import { reservedPort } from '../peers/ports.js';
 import { datasetBytes } from '../fixtures/mini-instances.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
 import { createPacsBridge, startStoreScp, type PacsBridge, type StoreScp } from '../../appliance/src/dimse/index.js';
-import type { Config, PacsConfig } from '../../appliance/src/config/schema.js';
+import type { PacsConfig } from '../../appliance/src/config/schema.js';
+import { loopbackDimse } from '../peers/box-config.js';
 
 // The ANS homologation set is a 1,300-image CT study: retrieved whole by C-GET and by C-MOVE, every
 // instance must arrive, byte-identical (dataset for dataset) to what the PACS stores.
 
 const INSTANCES = 1300;
 const dir = mkdtempSync(join(tmpdir(), 'dimse-big-'));
-const dimse: Config['dimse'] = { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [],
-  allowedPeerAddresses: [],
-  maxInboundAssociations: 16, connectTimeoutMs: 5_000, responseTimeoutMs: 30_000, maxPduLength: 262_144 };
+const dimse = loopbackDimse(30_000);
 let orthanc: OrthancPeer;
 let scp: StoreScp;
 let studyInstanceUid: string;

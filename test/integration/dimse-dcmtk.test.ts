@@ -7,14 +7,12 @@ import { runDcmtk, startStorescp } from '../peers/dcmtk.js';
 import { freePort } from '../peers/ports.js';
 import { makeMiniStudy, datasetBytes, transferSyntaxOf, type MiniStudy } from '../fixtures/mini-instances.js';
 import { createPacsBridge, startStoreScp, type StoreScp, type ReceivedInstance } from '../../appliance/src/dimse/index.js';
-import type { Config } from '../../appliance/src/config/schema.js';
+import { loopbackDimse } from '../peers/box-config.js';
 
 // DCMTK, which shares no code with the box, as the peer: its SCUs against the box's SCP, its storescp under the box's SCU.
 
 const dir = mkdtempSync(join(tmpdir(), 'dimse-dcmtk-'));
-const dimse: Config['dimse'] = { port: 0, listenHost: '127.0.0.1', allowedCallingAeTitles: [],
-  allowedPeerAddresses: [],
-  maxInboundAssociations: 16, connectTimeoutMs: 5_000, responseTimeoutMs: 10_000, maxPduLength: 262_144 };
+const dimse = loopbackDimse(10_000);
 let scp: StoreScp;
 let study: MiniStudy;
 const received: { instance: ReceivedInstance; from: string }[] = [];

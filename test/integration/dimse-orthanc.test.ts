@@ -9,22 +9,14 @@ import { freePort, reservedPort } from '../peers/ports.js';
 import { makeMiniStudy, datasetBytes, transferSyntaxOf, type MiniStudy } from '../fixtures/mini-instances.js';
 import type { DicomJson } from '../../appliance/src/dicom/model.js';
 import { createPacsBridge, startStoreScp, PacsError, type PacsBridge, type StoreScp, type ReceivedInstance } from '../../appliance/src/dimse/index.js';
-import type { Config, PacsConfig } from '../../appliance/src/config/schema.js';
+import type { PacsConfig } from '../../appliance/src/config/schema.js';
+import { loopbackDimse } from '../peers/box-config.js';
 
 // The bridge against a real PACS (Debian's Orthanc) with the box declared in it as a modality.
 
 const BOX = 'DRIMBOX';
 const dir = mkdtempSync(join(tmpdir(), 'dimse-orthanc-'));
-const dimse: Config['dimse'] = {
-  port: 0,
-  listenHost: '127.0.0.1',
-  allowedCallingAeTitles: [],
-  allowedPeerAddresses: [],
-  maxInboundAssociations: 16,
-  connectTimeoutMs: 5_000,
-  responseTimeoutMs: 10_000,
-  maxPduLength: 262_144,
-};
+const dimse = loopbackDimse(10_000);
 
 let orthanc: OrthancPeer;
 let noGet: OrthancPeer;

@@ -1,4 +1,19 @@
 import { join } from 'node:path';
+import type { Config } from '../../appliance/src/config/schema.js';
+
+/** DIMSE settings of a box under test, its SCP on loopback (a free port): `responseTimeoutMs` as the test needs. */
+export function loopbackDimse(responseTimeoutMs: number): Config['dimse'] {
+  return {
+    port: 0,
+    listenHost: '127.0.0.1',
+    allowedCallingAeTitles: [],
+    allowedPeerAddresses: [],
+    maxInboundAssociations: 16,
+    connectTimeoutMs: 5_000,
+    responseTimeoutMs,
+    maxPduLength: 262_144,
+  };
+}
 
 /**
  * The configuration of a box under test on loopback: every listener on 127.0.0.1 (free ports unless given), plain
