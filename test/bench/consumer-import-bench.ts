@@ -14,12 +14,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobProgress } from '../../appliance/src/consumer/index.js';
+import { parseKos } from '../../appliance/src/dicom/kos/index.js';
 import { runDcmtk } from '../peers/dcmtk.js';
 import { loginWithPassword } from '../peers/psc-sim/login-driver.js';
 import { HttpBrowser, startConsumerBed } from '../integration/consumer-bed.js';
 import { bernardContextCall } from '../fixtures/patients.js';
 import { printGoal } from './goal.js';
-import { curlSeries, manifestOf, pullInChild } from './wan-pull.js';
+import { settle } from './page-cache.js';
+import { curlSeries, pullInChild } from './wan-pull.js';
 
 const INSTANCES = Number(process.argv[2] ?? 1300);
 const ROWS = Number(process.argv[3] ?? 512);
@@ -70,8 +72,16 @@ try {
     }
   }
 
+  /**
+   * Each timed phase starts from the same memory state (page-cache.ts): the previous phase's writes on disk, the page
+   * cache dropped, and what the phase reads read back in: the source PACS's files for a pull or curl, the consumer's
+   * cache and the study's files for an import or storescu.
+   */
+  const settlePull = () => settle([bed.sourcePacs.dir]);
+  const settleImport = () => settle([join(bed.dir, 'strasbourg'), join(bed.dir, 'exam-0')]);
+
   // 1. Click on the exam → KOS from the DMP → images from the source box into the cache.
-  execFileSync('sync');
+  settlePull();
   global.gc?.();
   const baselineMb = Math.round(process.memoryUsage().rss / 1048576);
   rss.reset();
@@ -85,13 +95,12 @@ try {
   const cachedBytes = retrieved.bytes;
   const retrievePeakMb = rss.peakMb();
 
-  /** Each timed phase starts with the disk's write-back done (the previous phase wrote hundreds of MB). */
-  const settle = () => execFileSync('sync');
-
   // 2. The pull alone, in a child process, against curl of the same series URLs (same headers), side by side. Before
   // the imports, and with the pulled caches kept until the end: deleting thousands of files (the local PACS cleared,
   // a previous run's cache) just before a pull makes ext4 scan the freed inodes at each file the pull creates.
-  const manifest = await manifestOf(join(bed.dir, 'exam-0'), exam.kosSopInstanceUid, `http://127.0.0.1:${bed.proxy.port}/dicom-web`);
+  // The KOS the DMP holds, as the portal read it: its series list their instances in Instance Number order, so the pull
+  // finds the viewer's first slices without asking the source for its list of each series.
+  const manifest = parseKos(exam.kos);
   const accessToken = await bed.psc.mintToken('claire.martin', { clientId: 'drimbox-strasbourg' });
   const order = { manifest, accessToken, concurrency: 4, parentDir: pullDir, keepCache: true };
   type Pull = { ms: number; cpuMs: number; bytes: number };
@@ -100,9 +109,9 @@ try {
     const curls: number[] = [];
     const pulls: Pull[] = [];
     for (let round = 0; round < 3; round++) {
-      settle();
+      settlePull();
       curls.push((await curlSeries(manifest, accessToken, cpus, pullDir)).ms);
-      settle();
+      settlePull();
       pulls.push(await pullInChild(order, cpus));
     }
     return { curls, pulls, curlMs: Math.min(...curls), pull: pulls.reduce((a, b) => (b.ms < a.ms ? b : a)) };
@@ -126,7 +135,7 @@ try {
 
   // 3. Import from the cache into the local PACS (as stored), then with patient-ID coercion.
   async function importRun(form: Record<string, string>): Promise<{ ms: number; p: JobProgress }> {
-    settle();
+    settleImport();
     const start = t();
     const res = await browser.post(`/portal/etudes/${exam.study.studyInstanceUid}/importer`, form);
     const p = await follow(res.headers.get('location')!.split('/').pop()!);
@@ -147,7 +156,7 @@ try {
   await clearLocalPacs();
 
   // 4. dcmtk storescu of the same files to the same PACS.
-  settle();
+  settleImport();
   const storeStart = t();
   const store = await runDcmtk('storescu', ['-aet', 'DRIMBOX', '-aec', bed.localPacs.aeTitle, '+sd', '+r', '127.0.0.1', String(bed.localPacs.dicomPort), join(bed.dir, 'exam-0')], 600_000);
   const storescuMs = t() - storeStart;

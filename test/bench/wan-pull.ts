@@ -1,24 +1,16 @@
 /**
- * Bench helpers around one pull of a published study: its manifest as the KOS names it, the consumer's pull in a
- * child process (wan-pull-child.ts, optionally pinned to CPUs with taskset), and the anchor: curl fetching the
- * same series URLs with the same headers, one after another, each written to a file.
+ * Bench helpers around one pull of a published study: the consumer's pull in a child process (wan-pull-child.ts,
+ * optionally pinned to CPUs with taskset), and the anchor: curl fetching the same series URLs with the same headers,
+ * one after another, each written to a file.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { studyFromFiles, type KosManifest } from '../../appliance/src/dicom/kos/index.js';
-import { manifestOfStudy } from '../fixtures/kos-manifest.js';
+import type { KosManifest } from '../../appliance/src/dicom/kos/index.js';
 import { SOURCE_ACCEPT } from '../../appliance/src/consumer/source-client.js';
 import { imageMallocEnv, imageNodeFlags } from './image-runtime.js';
 import type { PullOrder, PullReport } from './wan-pull-child.js';
-
-/** The manifest of a synthesized study as the KOS published with `retrieveBaseUrl` references it. */
-export async function manifestOf(studyDir: string, kosSopInstanceUid: string, retrieveBaseUrl: string): Promise<KosManifest> {
-  const study = (await studyFromFiles(studyDir)).studies[0];
-  if (!study) throw new Error(`no study under ${studyDir}`);
-  return manifestOfStudy(study, kosSopInstanceUid, retrieveBaseUrl);
-}
 
 function run(command: string, args: string[], input?: string, env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

@@ -146,6 +146,8 @@ export interface PublishedExam {
   kosSopInstanceUid: string;
   documentUniqueId: string;
   instances: number;
+  /** The KOS as published to the DMP (Part 10), which a consumer retrieves by ITI-43. */
+  kos: Uint8Array;
 }
 
 export interface ConsumerBed {
@@ -203,7 +205,7 @@ async function publish(
   studyDir: string,
   retrieveBaseUrl: string,
   accession: string,
-): Promise<{ kosSopInstanceUid: string; documentUniqueId: string; instances: number }> {
+): Promise<{ kosSopInstanceUid: string; documentUniqueId: string; instances: number; kos: Uint8Array }> {
   const report = reportFromHl7(parseHl7Message(oruForStudy({ studyUid: study.studyInstanceUid, patient: BERNARD, accession, controlId: accession })));
   const found = await studyFromFiles(studyDir);
   const kos = buildKos({ report, study: found.studies[0]!, retrieveBaseUrl, uidRoot: UID_ROOT, institutionName: 'Imagerie médicale de Saint-Pierre' });
@@ -215,7 +217,7 @@ async function publish(
   });
   const outcome = await client.provideAndRegister(built, vihfSubjectFromReport(report, context));
   if (outcome.kind !== 'success') throw new Error(`publication to the DMP simulator failed: ${JSON.stringify(outcome)}`);
-  return { kosSopInstanceUid: kos.sopInstanceUid, documentUniqueId: kos.sopInstanceUid, instances: kos.instanceCount };
+  return { kosSopInstanceUid: kos.sopInstanceUid, documentUniqueId: kos.sopInstanceUid, instances: kos.instanceCount, kos: kos.part10 };
 }
 
 export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed> {
