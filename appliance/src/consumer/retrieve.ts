@@ -82,6 +82,7 @@ export async function runRetrieve(job: Job, request: RetrieveRequest, deps: Retr
   const signal = job.controller.signal;
   let release: (() => void) | undefined;
   let unpin: (() => void) | undefined;
+  const commits = new Commits(job);
   try {
     release = await deps.locks.acquire(study, signal);
     unpin = deps.cache.pin(study);
@@ -97,19 +98,23 @@ export async function runRetrieve(job: Job, request: RetrieveRequest, deps: Retr
     const asked = await firstSlices(job, plans, missingOf, request, deps);
     for (const p of plans) {
       if (signal.aborted) throw signal.reason;
+      commits.check();
       const missing = missingOf.get(p)!;
       if (missing.size === 0) continue;
       job.update({ details: { ...job.progress.details, series: p.seriesUid } });
       // Whole when nothing of it was cached before this job (the first slice this job just fetched aside).
-      if (missing.size + (asked.get(p) ?? 0) === p.wanted.size) await seriesRequest(job, p, missing, request, deps);
+      if (missing.size + (asked.get(p) ?? 0) === p.wanted.size) await seriesRequest(job, p, missing, request, deps, commits);
       if (missing.size > 0) await instanceRequests(job, p, missing, request, deps);
     }
+    await commits.drain();
     deps.cache.touch(study);
     if (job.progress.failed > 0) {
       job.update({ details: { ...job.progress.details, incomplete: `${job.progress.done}/${job.progress.total}`, missing: job.progress.total - job.progress.done } });
       job.finish('failed', `examen incomplet : ${job.progress.failed} instance(s) n'ont pas pu être récupérées (les autres séries l'ont été) ; réessayez plus tard`, true);
     } else job.finish('done');
   } catch (err) {
+    // Nothing still written to the cache once the job has ended.
+    await commits.drain().catch(() => undefined);
     if (signal.aborted) job.finish('cancelled', 'récupération annulée', true);
     else if (err instanceof Stop) job.finish('failed', err.message, err.resumable);
     else {
@@ -247,9 +252,11 @@ async function storePart(job: Job, p: SeriesPlan, sop: string, body: AsyncIterab
 const COMMITS_AHEAD = 64;
 
 /**
- * The commits of one series answer: each received part is committed while the reader goes on to the next, so the
- * connection never waits for the disk or the index. At most COMMITS_AHEAD wait; a commit that must stop the transfer
- * (cache full, an unexpected error) is kept and thrown by `check` or `drain`.
+ * The commits of a job's series answers: each received part is committed while the reader goes on to the next, so
+ * the connection never waits for the disk or the index, nor does the next series' request wait for the last
+ * commits of the previous series (they waited for the index batch's timer: the link idled 18–95 ms between the two
+ * series of test/bench's CT, and an MR has a dozen series or more). At most COMMITS_AHEAD wait; a commit that must
+ * stop the transfer (cache full, an unexpected error) is kept and thrown by `check` or `drain`.
  */
 class Commits {
   private readonly running = new Set<Promise<void>>();
@@ -300,8 +307,8 @@ function stopFor(err: unknown): Stop | undefined {
   return new Stop(err.message, err.kind !== 'forbidden');
 }
 
-async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, request: RetrieveRequest, deps: RetrieveDeps): Promise<void> {
-  const commits = new Commits(job);
+/** The parts received are committed through `commits`, which the caller drains. */
+async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, request: RetrieveRequest, deps: RetrieveDeps, commits: Commits): Promise<void> {
   try {
     for await (const part of deps.client.retrieve({
       url: p.seriesUrl,
@@ -324,7 +331,6 @@ async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, requ
       await commits.add(sop, staged);
     }
   } catch (err) {
-    await commits.drain().catch(() => undefined);
     // A series the source cannot serve whole may still be served instance by instance (an answer cut mid-stream,
     // a 5xx for the series: one bad instance must not cost the others).
     if (err instanceof SourceError && (err.kind === 'not-found' || err.kind === 'protocol' || answeredFailure(err))) {
@@ -333,7 +339,6 @@ async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, requ
     }
     throw stopFor(err) ?? err;
   }
-  await commits.drain();
 }
 
 async function instanceRequests(job: Job, p: SeriesPlan, missing: Set<string>, request: RetrieveRequest, deps: RetrieveDeps): Promise<void> {

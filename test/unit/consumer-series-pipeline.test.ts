@@ -1,0 +1,111 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CacheError, ImageCache, type StagedInstance } from '../../appliance/src/consumer/cache/image-cache.js';
+import { JobRegistry, type Job } from '../../appliance/src/consumer/jobs.js';
+import { runRetrieve, StudyLocks } from '../../appliance/src/consumer/retrieve.js';
+import type { SourceClient, SourcePart, SourceRequest } from '../../appliance/src/consumer/source-client.js';
+import { createLogger } from '../../appliance/src/log/logger.js';
+import { ConsumerCacheIndex } from '../../appliance/src/store/consumer-cache.js';
+import { makeMiniStudy, type MiniStudy } from '../fixtures/mini-instances.js';
+import { consumerDb, miniStudyManifest } from './consumer-helpers.js';
+
+// A study of several series pulled whole, series after series: the next series is asked for as soon as the previous
+// answer has ended, while its last instances are still being checked and indexed; the job ends once they all are.
+const SERIES = 3;
+const PER_SERIES = 6;
+const HOLD_MS = 3_000;
+const log = createLogger({ component: 'test' });
+let work: string;
+let study: MiniStudy;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'series-pipeline-'));
+  study = await makeMiniStudy({ outDir: join(work, 'src'), instances: SERIES * PER_SERIES, seriesCount: SERIES });
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function* bytesOf(path: string): AsyncGenerator<Buffer> {
+  yield readFileSync(path);
+}
+
+/** Serves each series whole; `asked` resolves when the series of that rank is asked for. */
+class SeriesSource implements SourceClient {
+  readonly order: string[] = [];
+  private readonly waiters = new Map<number, () => void>();
+  readonly asked = Array.from({ length: SERIES }, (_, k) => new Promise<void>((resolve) => this.waiters.set(k, resolve)));
+
+  async *retrieve(request: SourceRequest): AsyncGenerator<SourcePart> {
+    const rank = study.series.findIndex((s) => request.url.pathname.endsWith(`/series/${s.seriesInstanceUid}`));
+    if (rank < 0) throw new Error(`unexpected request ${request.url.pathname}`);
+    this.order.push(study.series[rank]!.seriesInstanceUid);
+    this.waiters.get(rank)!();
+    for (const i of study.series[rank]!.instances) yield { transferSyntaxUid: '1.2.840.10008.1.2.1', sopInstanceUid: i.sopInstanceUid, body: bytesOf(i.path) };
+  }
+}
+
+/** A cache whose commits of the series of rank `held` wait for `until` (at most HOLD_MS; `late` says if it came). */
+async function holdingCache(dir: string, held: number, until: Promise<void>, refuse?: (sop: string) => CacheError | undefined) {
+  const index = new ConsumerCacheIndex(consumerDb());
+  const cache = new ImageCache({ dir: join(work, dir), maxBytes: 64 * 1024 * 1024, index, log });
+  await cache.open();
+  const state = { late: false };
+  const gate = Promise.race([until, new Promise<void>((resolve) => setTimeout(() => ((state.late = true), resolve()), HOLD_MS).unref())]);
+  const receive = cache.receive.bind(cache);
+  cache.receive = async (expected, body): Promise<StagedInstance> => {
+    const staged = await receive(expected, body);
+    if (expected.seriesUid !== study.series[held]!.seriesInstanceUid) return staged;
+    return {
+      bytes: staged.bytes,
+      discard: () => staged.discard(),
+      commit: async () => {
+        await gate;
+        const refusal = refuse?.(expected.sopInstanceUid);
+        if (refusal) {
+          await staged.discard();
+          throw refusal;
+        }
+        return staged.commit();
+      },
+    };
+  };
+  return { cache, index, state };
+}
+
+async function pull(cache: ImageCache, source: SourceClient): Promise<Job> {
+  const job = new JobRegistry().create('session', 'retrieve', study.studyInstanceUid, SERIES * PER_SERIES);
+  await runRetrieve(job, { manifest: miniStudyManifest(study, 'http://127.0.0.1:9/dicom-web'), accessToken: 't' }, {
+    cache,
+    client: source,
+    policy: { whitelist: () => undefined, allowInsecureSourceHosts: true },
+    log,
+    concurrency: 2,
+    locks: new StudyLocks(),
+  });
+  return job;
+}
+
+describe('series after series', () => {
+  it('asks for the next series while the previous one is still being committed, and ends once every instance is indexed', async () => {
+    const source = new SeriesSource();
+    // The first series' commits wait until the second series is asked for: waiting for them first would hold it HOLD_MS.
+    const { cache, index, state } = await holdingCache('cache', 0, source.asked[1]!);
+    const job = await pull(cache, source);
+    expect(state.late).toBe(false);
+    expect(source.order).toEqual(study.series.map((s) => s.seriesInstanceUid));
+    expect(job.progress).toMatchObject({ state: 'done', done: SERIES * PER_SERIES, failed: 0 });
+    for (const s of study.series) expect(index.cachedSops(study.studyInstanceUid).get(s.seriesInstanceUid)?.size).toBe(PER_SERIES);
+  });
+
+  it('a full cache met by the previous series’ commits, after its answer ended, still stops the transfer', async () => {
+    const source = new SeriesSource();
+    const full = new CacheError('the image cache is full', 'full');
+    const { cache, index } = await holdingCache('cache-full', 0, source.asked[1]!, () => full);
+    const job = await pull(cache, source);
+    expect(job.progress.state).toBe('failed');
+    expect(job.progress.message).toContain("cache d'images plein");
+    expect(job.progress.done).toBeLessThan(SERIES * PER_SERIES);
+    expect(index.cachedSops(study.studyInstanceUid).get(study.series[0]!.seriesInstanceUid)).toBeUndefined();
+  });
+});
