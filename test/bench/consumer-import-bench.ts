@@ -78,7 +78,7 @@ try {
    * cache and the study's files for an import or storescu.
    */
   const settlePull = () => settle([bed.sourcePacs.dir]);
-  const settleImport = () => settle([join(bed.dir, 'strasbourg'), join(bed.dir, 'exam-0')]);
+  const settleImport = () => settle([bed.consumerDir, join(bed.dir, 'exam-0')]);
 
   // 1. Click on the exam → KOS from the DMP → images from the source box into the cache.
   settlePull();

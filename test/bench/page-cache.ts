@@ -34,16 +34,13 @@ function dropPageCache(): boolean {
 }
 
 function readAll(dir: string, scratch: Buffer): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) readAll(path, scratch);
-    else if (entry.isFile()) {
-      const fd = openSync(path, 'r');
-      try {
-        while (readSync(fd, scratch) > 0);
-      } finally {
-        closeSync(fd);
-      }
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const fd = openSync(join(entry.parentPath, entry.name), 'r');
+    try {
+      while (readSync(fd, scratch) > 0);
+    } finally {
+      closeSync(fd);
     }
   }
 }

@@ -48,8 +48,7 @@ export async function pullInChild(order: PullOrder, cpus?: string): Promise<Pull
 /**
  * curl of every series URL of the manifest, one after another, each multipart answer written to a file.
  * `keepIn`: the files are left in a new folder there, as a pull with `keepCache` leaves its cache (the caller
- * deletes it): written into memory the page cache was just given back, curl's next run would pay less for its
- * writes than the pull does for its own (test/bench/README.md, "Reading the figures").
+ * deletes it), so that no run follows a deletion and each finds the disk as the others did (test/bench/README.md).
  */
 export async function curlSeries(manifest: KosManifest, accessToken: string, cpus?: string, keepIn?: string): Promise<{ ms: number; bytes: number }> {
   const dir = mkdtempSync(join(keepIn ?? tmpdir(), 'curl-anchor-'));

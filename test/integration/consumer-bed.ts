@@ -152,6 +152,8 @@ export interface PublishedExam {
 
 export interface ConsumerBed {
   dir: string;
+  /** The Strasbourg consumer's data folder (its image cache, its temporary files). */
+  consumerDir: string;
   psc: PscSimulator;
   dmp: DmpSimulator;
   sourcePacs: OrthancPeer;
@@ -333,12 +335,13 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
     }
 
     // Strasbourg: the consumer portal.
+    const consumerDir = join(dir, 'strasbourg');
     const db = consumerDb(join(dir, 'consumer.sqlite'));
     stops.push(() => void db.close());
     const pacs: PacsConfig = { aeTitle: localPacs.aeTitle, host: '127.0.0.1', port: localPacs.dicomPort, retrieve: 'C-GET', dicomwebUrl: '', maxAssociations: 2 };
     const consumer = await createConsumerService({
       db,
-      settings: { ...consumerSettings(join(dir, 'strasbourg')), publicBaseUrl: portal, secureCookies: false, ...options.settings },
+      settings: { ...consumerSettings(consumerDir), publicBaseUrl: portal, secureCookies: false, ...options.settings },
       psc: createPscClient({ issuer: psc.issuer, clientId: consumerClient.clientId, clientSecret: consumerClient.clientSecret, timeoutMs: 5000 }),
       dmp: dmpClient,
       xdsContext: context,
@@ -378,7 +381,7 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
       cpsLogin = `https://127.0.0.1:${listener.port}`;
     }
     return {
-      dir, psc, dmp, sourcePacs, localPacs, sourceBox, proxy, sourceRequests, exams, consumer, portal, db, stop,
+      dir, consumerDir, psc, dmp, sourcePacs, localPacs, sourceBox, proxy, sourceRequests, exams, consumer, portal, db, stop,
       ...(cpsLogin ? { cpsLogin } : {}),
     };
   } catch (err) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { SourceError, type SourceClient, type SourcePart, type SourceRequest } f
 import { createLogger } from '../../appliance/src/log/logger.js';
 import { ConsumerCacheIndex } from '../../appliance/src/store/consumer-cache.js';
 import { makeMiniStudy, type MiniStudy } from '../fixtures/mini-instances.js';
-import { consumerDb, miniStudyManifest } from './consumer-helpers.js';
+import { consumerDb, fileBody, miniStudyManifest } from './consumer-helpers.js';
 
 // The first slices of a study (the viewer's first image, then each series' thumbnail) against a source that takes
 // its time: the first image alone, then the thumbnails of the other series side by side, then the bulk.
@@ -24,10 +24,6 @@ beforeAll(async () => {
   study = await makeMiniStudy({ outDir: join(work, 'src'), instances: SERIES * FIRST_SLICE_MIN_INSTANCES, seriesCount: SERIES, rows: 16, columns: 16 });
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-async function* bytesOf(path: string): AsyncGenerator<Buffer> {
-  yield readFileSync(path);
-}
 
 interface Call {
   kind: 'instance-list' | 'instance' | 'series';
@@ -79,7 +75,7 @@ class SlowSource implements SourceClient {
       }
       if (m[2]) await new Promise((r) => setTimeout(r, DELAY_MS));
       for (const i of series.instances.filter((x) => !m[2] || x.sopInstanceUid === m[2])) {
-        yield { transferSyntaxUid: '1.2.840.10008.1.2.1', sopInstanceUid: i.sopInstanceUid, body: bytesOf(i.path) };
+        yield { transferSyntaxUid: '1.2.840.10008.1.2.1', sopInstanceUid: i.sopInstanceUid, body: fileBody(i.path) };
       }
     } finally {
       this.finish(c);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePscUserInfo, type PscClient } from '../../appliance/src/auth/psc/index.js';
 import type { PortalUser } from '../../appliance/src/auth/session/index.js';
@@ -18,6 +19,11 @@ import { m007ConsumerRefreshToken } from '../../appliance/src/store/migrations/0
  * Shared pieces of the consumer tests. Migrations are renumbered while the lead has not registered 003–006 in
  * store/migrations/index.ts (the dicomweb tests do the same).
  */
+/** A file's bytes as a source body: one chunk. */
+export async function* fileBody(path: string): AsyncGenerator<Buffer> {
+  yield readFileSync(path);
+}
+
 export const CONSUMER_MIGRATIONS = [m001Meta, { ...m003Audit, version: 2 }, { ...m005Consumer, version: 3 }, { ...m007ConsumerRefreshToken, version: 4 }];
 
 export function consumerDb(file = ':memory:'): Db {

@@ -10,7 +10,7 @@ import { PacsError, type PacsBridge, type StoreOutcome } from '../../appliance/s
 import { createLogger } from '../../appliance/src/log/logger.js';
 import { ConsumerCacheIndex } from '../../appliance/src/store/consumer-cache.js';
 import { makeMiniStudy, type MiniStudy } from '../fixtures/mini-instances.js';
-import { consumerDb, nullBridge } from './consumer-helpers.js';
+import { consumerDb, fileBody, nullBridge } from './consumer-helpers.js';
 
 const log = createLogger({ component: 'test' });
 let work: string;
@@ -24,7 +24,7 @@ beforeAll(async () => {
   await cache.open();
   for (const s of study.series) {
     for (const i of s.instances) {
-      await cache.store({ studyUid: study.studyInstanceUid, seriesUid: s.seriesInstanceUid, sopInstanceUid: i.sopInstanceUid }, (async function* () { yield readFileSync(i.path); })());
+      await cache.store({ studyUid: study.studyInstanceUid, seriesUid: s.seriesInstanceUid, sopInstanceUid: i.sopInstanceUid }, fileBody(i.path));
     }
   }
 });

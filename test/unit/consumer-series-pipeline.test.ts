@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import type { SourceClient, SourcePart, SourceRequest } from '../../appliance/sr
 import { createLogger } from '../../appliance/src/log/logger.js';
 import { ConsumerCacheIndex } from '../../appliance/src/store/consumer-cache.js';
 import { makeMiniStudy, type MiniStudy } from '../fixtures/mini-instances.js';
-import { consumerDb, miniStudyManifest } from './consumer-helpers.js';
+import { consumerDb, fileBody, miniStudyManifest } from './consumer-helpers.js';
 
 // A study of several series pulled whole, series after series: the next series is asked for as soon as the previous
 // answer has ended, while its last instances are still being checked and indexed; the job ends once they all are.
@@ -26,10 +26,6 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function* bytesOf(path: string): AsyncGenerator<Buffer> {
-  yield readFileSync(path);
-}
-
 /** Serves each series whole; `asked` resolves when the series of that rank is asked for. */
 class SeriesSource implements SourceClient {
   readonly order: string[] = [];
@@ -41,7 +37,7 @@ class SeriesSource implements SourceClient {
     if (rank < 0) throw new Error(`unexpected request ${request.url.pathname}`);
     this.order.push(study.series[rank]!.seriesInstanceUid);
     this.waiters.get(rank)!();
-    for (const i of study.series[rank]!.instances) yield { transferSyntaxUid: '1.2.840.10008.1.2.1', sopInstanceUid: i.sopInstanceUid, body: bytesOf(i.path) };
+    for (const i of study.series[rank]!.instances) yield { transferSyntaxUid: '1.2.840.10008.1.2.1', sopInstanceUid: i.sopInstanceUid, body: fileBody(i.path) };
   }
 }
 
