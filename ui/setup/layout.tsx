@@ -10,7 +10,10 @@ export interface Csrf {
 /** The hidden form token every POST carries. */
 export const CsrfField: FC<{ csrf: Csrf }> = ({ csrf }) => <input type="hidden" name={csrf.name} value={csrf.token} />;
 
-/** One screen of the touch screen: no CDN, no inline script or style; the on-screen keyboard comes with it. */
+/**
+ * One screen of the touch screen: no CDN, no inline style, no inline script but the restart wait's (other-pages.tsx);
+ * the on-screen keyboard comes with it.
+ */
 export const SetupLayout: FC<{ title: string; counter?: string; children?: Child }> = ({ title, counter, children }) => (
   <html lang="fr">
     <PageHead title={`${title} — ${SETUP.appName}`} styles={['/setup/assets/clavier.css', '/setup/assets/setup.css']} scripts={['/setup/assets/clavier.js', '/setup/assets/setup.js']} />

@@ -83,12 +83,37 @@ export const PinLoginPage: FC<{ csrf: Csrf; next: string; message?: string; lock
   </SetupLayout>
 );
 
+/**
+ * Asks the box every second whether its services started again (a `startedAt` other than the one the page was served
+ * with), then goes on to the status (or to the wizard after a reset). Inline, the one script of the setup screens that
+ * is: the page is shown as the services stop, and a script it had to fetch could meet a closed port and never run.
+ * Each question gives up after 3 s, so one left unanswered by a stopping box does not hold the next ones.
+ */
+const WAIT_FOR_RESTART = `(function () {
+  'use strict';
+  var before = document.getElementById('application').getAttribute('data-depuis');
+  function ask() {
+    var controller = new AbortController();
+    var giveUp = setTimeout(function () { controller.abort(); }, 3000);
+    fetch('/setup/etat', { credentials: 'same-origin', cache: 'no-store', signal: controller.signal })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (state) {
+        if (state.startedAt === before) return setTimeout(ask, 1000);
+        location.href = state.setUp ? '/status' : '/setup';
+      })
+      .catch(function () { setTimeout(ask, 1000); /* restarting: not answering yet */ })
+      .finally(function () { clearTimeout(giveUp); });
+  }
+  setTimeout(ask, 1000);
+})();`;
+
 export const ApplyingPage: FC<{ since: string }> = ({ since }) => (
   <SetupLayout title={SETUP.apply.applyingTitle}>
     <p id="application" data-depuis={since}>
       {SETUP.apply.applying}
     </p>
     <div class="roue" aria-hidden="true" />
+    <script dangerouslySetInnerHTML={{ __html: WAIT_FOR_RESTART }} />
   </SetupLayout>
 );
 

@@ -18,16 +18,4 @@
         .catch(function () { /* the next round tries again */ });
     }, 1500);
   }
-  var applying = document.getElementById('application');
-  if (applying) {
-    var before = applying.getAttribute('data-depuis');
-    setInterval(function () {
-      fetch('/setup/etat', { credentials: 'same-origin', cache: 'no-store' })
-        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-        .then(function (state) {
-          if (state.startedAt !== before) location.href = state.setUp ? '/status' : '/setup';
-        })
-        .catch(function () { /* restarting: not answering yet */ });
-    }, 1000);
-  }
 })();
