@@ -44,7 +44,7 @@ const mbps = (bytes: number, ms: number) => (bytes / 1e6 / (ms / 1000)).toFixed(
 
 console.log(`setting up: ${INSTANCES} instances of ${ROWS}×${ROWS} (synthesis, upload to the source Orthanc, publication to the DMP simulator)…`);
 const setup = t();
-const bed = await startConsumerBed({ examSizes: [INSTANCES], rows: ROWS, settings: { cacheMaxBytes: 8 * 1024 * 1024 * 1024, importAssociations: LANES } });
+const bed = await startConsumerBed({ examSizes: [INSTANCES], rows: ROWS, sourceDirect: true, settings: { cacheMaxBytes: 8 * 1024 * 1024 * 1024, importAssociations: LANES } });
 console.log(`set up in ${seconds(t() - setup)} s`);
 const pullDir = mkdtempSync(join(tmpdir(), 'pull-bench-'));
 try {
