@@ -19,15 +19,15 @@ import { m007ConsumerRefreshToken } from '../../appliance/src/store/migrations/0
  * Shared pieces of the consumer tests. Migrations are renumbered while the lead has not registered 003–006 in
  * store/migrations/index.ts (the dicomweb tests do the same).
  */
-/** A file's bytes as a source body: one chunk. */
-export async function* fileBody(path: string): AsyncGenerator<Buffer> {
-  yield readFileSync(path);
-}
-
 export const CONSUMER_MIGRATIONS = [m001Meta, { ...m003Audit, version: 2 }, { ...m005Consumer, version: 3 }, { ...m007ConsumerRefreshToken, version: 4 }];
 
 export function consumerDb(file = ':memory:'): Db {
   return openDatabase(file, CONSUMER_MIGRATIONS);
+}
+
+/** A file's bytes as a source body: one chunk. */
+export async function* fileBody(path: string): AsyncGenerator<Buffer> {
+  yield readFileSync(path);
 }
 
 export const CLAIRE: PortalUser = {
