@@ -12,16 +12,16 @@ import { SOURCE_ACCEPT } from '../../appliance/src/consumer/source-client.js';
 import { imageMallocEnv, imageNodeFlags } from './image-runtime.js';
 import type { PullOrder, PullReport } from './wan-pull-child.js';
 
-function run(command: string, args: string[], input?: string, env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
+    child.stdin.end();
   });
 }
 
@@ -31,15 +31,32 @@ function pinned(cpus: string | undefined, command: string, args: string[]): [str
 }
 
 /**
- * The child runs with the image's Node flags and malloc settings, as the box that pulls does.
+ * The child runs with the image's Node flags and malloc settings, as the box that pulls does. With `order.warmUp`,
+ * `beforeMeasured` runs once the child has warmed up, before its measured pull (to settle the page cache).
  * PULL_CHILD_PROFILE=DIR: it writes a V8 CPU profile there.
  */
-export async function pullInChild(order: PullOrder, cpus?: string): Promise<PullReport> {
+export async function pullInChild(order: PullOrder, cpus?: string, beforeMeasured?: () => void): Promise<PullReport> {
   const profile = process.env.PULL_CHILD_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PULL_CHILD_PROFILE}`] : [];
   const [cmd, args] = pinned(cpus, process.execPath, [...imageNodeFlags(), ...profile, '--import', 'tsx', join(import.meta.dirname, 'wan-pull-child.ts')]);
-  const r = await run(cmd, args, JSON.stringify(order), imageMallocEnv());
-  const last = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.code !== 0 || !last.startsWith('{')) throw new Error(`pull child failed (exit ${r.code}): ${r.stderr}`);
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...imageMallocEnv() } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    if (/^warmed$/m.test(stdout) && child.stdin.writable) {
+      beforeMeasured?.();
+      child.stdin.end('go\n');
+    }
+  });
+  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+  child.stdin.write(`${JSON.stringify(order)}\n`);
+  if (!order.warmUp) child.stdin.end();
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c ?? -1));
+  });
+  const last = stdout.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !last.startsWith('{')) throw new Error(`pull child failed (exit ${code}): ${stderr}`);
   const report = JSON.parse(last) as PullReport;
   if (report.state !== 'done') throw new Error(`pull child ended ${report.state}: ${report.message ?? ''}`);
   return report;
