@@ -7,8 +7,8 @@
  * there: as the first pull of a fresh process (a box just started: goal pi-one-core, a 200 MB study into the cache
  * in under 10 s on one core), and after a warm-up pull in the same process, as in a box at work (goal
  * pull-vs-curl). And again with both sharing the two cores (shown, not a goal: there the pull's CPU is taken from
- * the source). Last, the study imported into the local
- * Orthanc by C-STORE — compared with dcmtk's storescu sending the same files to the same Orthanc.
+ * the source). Last, the study imported into the local Orthanc by C-STORE — compared with dcmtk's storescu sending
+ * the same files to the same Orthanc.
  *   npx tsx test/bench/consumer-import-bench.ts [instances] [rows] [import associations]
  */
 import { execFileSync } from 'node:child_process';
