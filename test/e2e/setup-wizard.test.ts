@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BoxRunner } from '../../appliance/src/box-runner.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
 import { readAck, sendMllp } from '../../appliance/src/hl7/index.js';
@@ -15,6 +15,8 @@ import { freePort, waitFor } from '../peers/ports.js';
 import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
 import { helene } from '../fixtures/hl7/generate.js';
 import { SCREENSHOT_DIR } from './viewer-harness.js';
+import { cspWatchedContext } from './csp-watch.js';
+import { PRACTICE_SCREENS_CSP } from '../../appliance/src/http/page-headers.js';
 
 /**
  * A box with an empty data folder set up through the whole wizard on the touch screen, in Debian's Chromium with touch
@@ -184,10 +186,16 @@ afterAll(async () => {
   await orthanc?.stop();
   rmSync(work, { recursive: true, force: true });
 });
+/** Pages the screens' Content Security Policy broke (a script, style or image it refused). */
+const refusedByCsp: string[] = [];
+afterEach(() => {
+  expect(refusedByCsp.splice(0), 'refused by the Content Security Policy').toEqual([]);
+});
+
 
 describe('first-run wizard on the touch screen (800×480, on-screen keyboard only)', () => {
   it('goes from an empty box to a published KOS', async () => {
-    const context = await browser.newContext({ viewport: { width: 800, height: 480 }, hasTouch: true, locale: 'fr-FR' });
+    const context = await cspWatchedContext(browser, { viewport: { width: 800, height: 480 }, hasTouch: true, locale: 'fr-FR' }, refusedByCsp);
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(e.message));
@@ -358,7 +366,7 @@ describe('first-run wizard on the touch screen (800×480, on-screen keyboard onl
   });
 
   it('shows a publication the DMP refuses on the open status screen without a reload, and retries it from there', async () => {
-    const context = await browser.newContext({ viewport: { width: 800, height: 480 }, hasTouch: true, locale: 'fr-FR' });
+    const context = await cspWatchedContext(browser, { viewport: { width: 800, height: 480 }, hasTouch: true, locale: 'fr-FR' }, refusedByCsp);
     const page = await context.newPage();
     await page.goto(`${kiosk}/`);
     await page.waitForURL(/\/status$/);
@@ -384,7 +392,7 @@ describe('first-run wizard on the touch screen (800×480, on-screen keyboard onl
   });
 
   it('at 1280×800: asks for the PIN, shows every screen without sideways scroll, applies again (services restart in place)', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true, locale: 'fr-FR' });
+    const context = await cspWatchedContext(browser, { viewport: { width: 1280, height: 800 }, hasTouch: true, locale: 'fr-FR' }, refusedByCsp);
     const page = await context.newPage();
     const startedBefore = ((await (await fetch(`${kiosk}/setup/etat`)).json()) as { startedAt: string }).startedAt;
     await page.goto(`${kiosk}/`);
@@ -419,7 +427,7 @@ describe('first-run wizard on the touch screen (800×480, on-screen keyboard onl
   });
 
   it('from a LAN browser: the PIN first, a certificate sent from the computer, and no change from a forged form', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await cspWatchedContext(browser, { viewport: { width: 1280, height: 800 } }, refusedByCsp);
     const page = await context.newPage();
     expect((await page.request.get(`${lan}/api/device/status`)).status()).toBe(401); // the PIN exists: the detail needs it
     await page.goto(`${lan}/status`);
@@ -427,7 +435,11 @@ describe('first-run wizard on the touch screen (800×480, on-screen keyboard onl
     await page.fill('#champ-pin', PIN);
     await Promise.all([page.waitForURL(/\/status/), page.click('#valider-code')]);
     expect((await page.request.get(`${lan}/api/device/status`)).status()).toBe(200);
-    await page.goto(`${lan}/setup/etape/certificat`);
+    const certificatePage = await page.goto(`${lan}/setup/etape/certificat`);
+    // Served by the running box as the unit tests expect it: not framed, not cached, its own files only.
+    expect(await certificatePage!.headerValue('content-security-policy')).toBe(PRACTICE_SCREENS_CSP);
+    expect(await certificatePage!.headerValue('x-frame-options')).toBe('DENY');
+    expect(await certificatePage!.headerValue('cache-control')).toBe('no-store');
     await page.setInputFiles('#formulaire-envoi input[name="p12"]', dmp.xds.tlsP12File as string);
     await page.setInputFiles('#formulaire-envoi input[name="ca"]', dmp.sim.caCertPath);
     await Promise.all([page.waitForResponse((r) => r.url().endsWith('/setup/certificat/envoi')), page.click('#formulaire-envoi button')]);
@@ -444,7 +456,7 @@ describe('first-run wizard on the touch screen (800×480, on-screen keyboard onl
   });
 
   it('locks the touch screen’s PIN after five wrong ones, and not the LAN’s', async () => {
-    const context = await browser.newContext({ viewport: { width: 800, height: 480 }, hasTouch: true, locale: 'fr-FR' });
+    const context = await cspWatchedContext(browser, { viewport: { width: 800, height: 480 }, hasTouch: true, locale: 'fr-FR' }, refusedByCsp);
     const page = await context.newPage();
     await page.goto(`${kiosk}/setup/etape/pacs`);
     await page.waitForURL(/\/setup\/code/);
@@ -458,7 +470,7 @@ describe('first-run wizard on the touch screen (800×480, on-screen keyboard onl
     expect(await page.textContent('#message-pin')).toMatch(/Trop de codes erronés : saisie bloquée pendant 5 minutes/);
     expect(await page.locator('#champ-pin').count()).toBe(0);
     await shot(page, '20-code-bloque');
-    const lanPage = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    const lanPage = await (await cspWatchedContext(browser, { viewport: { width: 1280, height: 800 } }, refusedByCsp)).newPage();
     await lanPage.goto(`${lan}/setup`);
     await lanPage.fill('#champ-pin', PIN);
     await Promise.all([lanPage.waitForURL(/\/setup\/etape\//), lanPage.click('#valider-code')]);

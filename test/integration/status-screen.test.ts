@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../appliance/src/store/database.js';
 import { Outbox } from '../../appliance/src/store/outbox.js';
 import { ReportInbox } from '../../appliance/src/store/report-inbox.js';
@@ -30,6 +30,7 @@ import { startStorescp, type StoreScpPeer } from '../peers/dcmtk.js';
 import { freePort } from '../peers/ports.js';
 import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
 import { helene } from '../fixtures/hl7/generate.js';
+import { cspWatchedContext } from '../e2e/csp-watch.js';
 
 /**
  * The status screen as the touch screen shows it, in Debian's Chromium with touch events: real stores on a SQLite file,
@@ -216,6 +217,12 @@ afterAll(async () => {
   db?.close();
   rmSync(work, { recursive: true, force: true });
 });
+/** Pages the screens' Content Security Policy broke (a script, style or image it refused). */
+const refusedByCsp: string[] = [];
+afterEach(() => {
+  expect(refusedByCsp.splice(0), 'refused by the Content Security Policy').toEqual([]);
+});
+
 
 describe('the status screen', () => {
   it('shows every tile with its level, fits 800×480, 1024×600 and 1280×800 without sideways scroll, fingers-sized', async () => {
@@ -224,7 +231,7 @@ describe('the status screen', () => {
       [1024, 600, 3],
       [1280, 800, 3],
     ] as const) {
-      const context = await browser.newContext({ viewport: { width, height }, hasTouch: true, locale: 'fr-FR' });
+      const context = await cspWatchedContext(browser, { viewport: { width, height }, hasTouch: true, locale: 'fr-FR' }, refusedByCsp);
       const page = await context.newPage();
       const problems: string[] = [];
       page.on('pageerror', (err) => problems.push(err.message));
@@ -256,7 +263,7 @@ describe('the status screen', () => {
   });
 
   it('shows a change in the data on the open page without a reload, and retries a dead letter when "Réessayer" is tapped', async () => {
-    const context = await browser.newContext({ viewport: { width: 800, height: 480 }, hasTouch: true, locale: 'fr-FR' });
+    const context = await cspWatchedContext(browser, { viewport: { width: 800, height: 480 }, hasTouch: true, locale: 'fr-FR' }, refusedByCsp);
     const page = await context.newPage();
     await page.goto(`${kiosk()}/status`);
     expect(await level(page, 'dmp')).toBe('ok');
@@ -302,7 +309,7 @@ describe('the status screen', () => {
   });
 
   it('sends a test report through the RIS listener, and says when the PACS stops answering', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true, locale: 'fr-FR' });
+    const context = await cspWatchedContext(browser, { viewport: { width: 1280, height: 800 }, hasTouch: true, locale: 'fr-FR' }, refusedByCsp);
     const page = await context.newPage();
     await page.goto(`${kiosk()}/status`);
     const before = inbox.list({ limit: 1 })[0]!.id;
@@ -322,7 +329,7 @@ describe('the status screen', () => {
   });
 
   it('says the box cannot be reached while it restarts, keeps trying, and comes back on its own', async () => {
-    const context = await browser.newContext({ viewport: { width: 800, height: 480 }, hasTouch: true, locale: 'fr-FR' });
+    const context = await cspWatchedContext(browser, { viewport: { width: 800, height: 480 }, hasTouch: true, locale: 'fr-FR' }, refusedByCsp);
     const page = await context.newPage();
     await page.goto(`${kiosk()}/status`);
     await page.evaluate(() => window.scrollTo(0, 200));

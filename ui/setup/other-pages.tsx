@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FC } from 'hono/jsx';
 import { SETUP } from '../strings/setup.js';
 import { CsrfField, SetupLayout, type Csrf } from './layout.js';
@@ -106,6 +107,9 @@ const WAIT_FOR_RESTART = `(function () {
   }
   setTimeout(ask, 1000);
 })();`;
+
+/** WAIT_FOR_RESTART as a CSP hash-source (CSP Level 3 §2.3.1): the setup screens' policy runs this inline script, no other. */
+export const WAIT_FOR_RESTART_HASH = `'sha256-${createHash('sha256').update(WAIT_FOR_RESTART, 'utf8').digest('base64')}'`;
 
 export const ApplyingPage: FC<{ since: string }> = ({ since }) => (
   <SetupLayout title={SETUP.apply.applyingTitle}>

@@ -7,6 +7,7 @@ import { contextConfirmPage, errorPage, fill, homePage, jobPage, loadPortalAsset
 import { PORTAL as FR } from '../../../ui/strings/index.js';
 import { createDicomwebRoutes, type AuditSink } from './dicomweb-routes.js';
 import { mountCardRoutes } from './card-routes.js';
+import { setPageHeaders } from './page-headers.js';
 import type { CardReader } from '../auth/card/card-reader.js';
 import type { InvokeImageDisplay } from '../source/invoke-image-display.js';
 
@@ -28,6 +29,9 @@ export interface ConsumerRoutesOptions {
 }
 
 const MAX_FORM_BYTES = 16 * 1024;
+
+/** The portal's pages load only the box's own files; no form-action: the logout form's answer leads on to Pro Santé Connect. */
+const PORTAL_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
 function param(c: Context, name: string): string {
   return c.req.param(name) ?? '';
@@ -79,11 +83,7 @@ export function createConsumerRoutes(options: ConsumerRoutesOptions): Hono<Env> 
     await next();
     if (!c.req.path.startsWith('/portal/dicom-web')) {
       c.header('cache-control', 'no-store');
-      c.header('x-content-type-options', 'nosniff');
-      c.header('x-frame-options', 'DENY');
-      // same-origin: no Referer leaves the portal, and the browser still sends Origin on the portal's own forms.
-      c.header('referrer-policy', 'same-origin');
-      c.header('content-security-policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'");
+      setPageHeaders(c, PORTAL_CSP);
     }
   });
 

@@ -8,6 +8,7 @@ import { isStepId, STEP_IDS, type StepId } from '../setup/steps.js';
 import { SetupInputError, type SetupWizard } from '../setup/wizard.js';
 import { CSRF_FIELD, formToken, practiceAccess, promoteToAdmin, requireAdmin, staticAssets, type AdminEnv } from './admin-access.js';
 import { renderStep, risMessagesFragment } from '../../../ui/setup/render-step.js';
+import { practiceScreenHeaders } from './page-headers.js';
 
 export interface SetupRoutesDeps {
   wizard: SetupWizard;
@@ -45,6 +46,7 @@ export function createSetupRoutes(deps: SetupRoutesDeps): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   const refused = (c: Context<AdminEnv>) => c.html(String(PinLoginPage({ csrf: formToken(c), next: '/setup', message: SETUP.access.forbidden })), 403);
 
+  app.use('*', practiceScreenHeaders());
   // Static files first: a stylesheet or a script never opens a session.
   app.get('/assets/:name', staticAssets(loadSetupAssets()));
   app.use('*', bodyLimit({ maxSize: MAX_FORM_BYTES, onError: (c) => c.text(SETUP.access.formTooBig, 413) }));

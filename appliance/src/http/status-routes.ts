@@ -7,6 +7,7 @@ import type { StatusReport } from '../device/status-report.js';
 import type { Outbox } from '../store/outbox.js';
 import { log as rootLog, type Logger } from '../log/logger.js';
 import { formToken, practiceAccess, requireAdmin, staticAssets, type AdminAccessDeps, type AdminEnv } from './admin-access.js';
+import { practiceScreenHeaders } from './page-headers.js';
 
 export interface StatusRoutesDeps {
   /** The practice side's sessions (the setup routes' gate). */
@@ -35,6 +36,7 @@ export function createStatusRoutes(deps: StatusRoutesDeps): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   const log = deps.log ?? rootLog.child({ component: 'status' });
   const admin = requireAdmin();
+  app.use('*', practiceScreenHeaders());
   // Static files first: a stylesheet or a script never opens a session.
   app.get('/assets/:name', staticAssets(loadStatusAssets()));
   app.use('*', ...practiceAccess(deps.access, (c) => c.text(SETUP.access.forbidden, 403)));
