@@ -8,6 +8,7 @@ import { createLogger } from '../../appliance/src/log/logger.js';
 import { makeCpsToken, SOFTHSM_MODULE, TEST_HOLDER, type CpsToken } from '../peers/cps-token.js';
 import { BERNARD, startConsumerBed, type ConsumerBed } from '../integration/consumer-bed.js';
 import { SCREENSHOT_DIR } from './viewer-harness.js';
+import { PORTAL_CSP } from '../../appliance/src/http/page-headers.js';
 
 /**
  * Logging in at the box with a CPS card, in Debian's headless Chromium at the touch screen's 800×480 with touch
@@ -155,6 +156,9 @@ describe('CPS card in a workstation’s reader (TLS client certificate)', () => 
     const res = await none.goto(`${origin}/portal/login/cps`);
     expect(res!.status()).toBe(401);
     expect(await none.textContent('#message-erreur')).toContain('Aucun certificat de carte CPS');
+    // The portal's headers on the CPS port as well: never framed, its own files only.
+    expect(await res!.headerValue('x-frame-options')).toBe('DENY');
+    expect(await res!.headerValue('content-security-policy')).toBe(PORTAL_CSP);
     await bare.close();
 
     const rogue = makeCpsToken(join(dir, 'rogue'));

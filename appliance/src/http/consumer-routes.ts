@@ -7,7 +7,7 @@ import { contextConfirmPage, errorPage, fill, homePage, jobPage, loadPortalAsset
 import { PORTAL as FR } from '../../../ui/strings/index.js';
 import { createDicomwebRoutes, type AuditSink } from './dicomweb-routes.js';
 import { mountCardRoutes } from './card-routes.js';
-import { setPageHeaders } from './page-headers.js';
+import { PORTAL_CSP, setPageHeaders } from './page-headers.js';
 import type { CardReader } from '../auth/card/card-reader.js';
 import type { InvokeImageDisplay } from '../source/invoke-image-display.js';
 
@@ -29,9 +29,6 @@ export interface ConsumerRoutesOptions {
 }
 
 const MAX_FORM_BYTES = 16 * 1024;
-
-/** The portal's pages load only the box's own files; no form-action: the logout form's answer leads on to Pro Santé Connect. */
-const PORTAL_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
 function param(c: Context, name: string): string {
   return c.req.param(name) ?? '';

@@ -7,6 +7,7 @@ import type { ConsumerService } from '../consumer/index.js';
 import type { Logger } from '../log/logger.js';
 import { errorPage, fill } from '../../../ui/portal/index.js';
 import { PORTAL as FR } from '../../../ui/strings/index.js';
+import { PORTAL_CSP, setPageHeaders } from './page-headers.js';
 
 /** TLS Web Client Authentication (RFC 5280 §4.2.1.12). */
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -36,8 +37,11 @@ export function cpsCertificateHolder(cert: X509Certificate): { holder: CardHolde
  */
 export function createCpsLoginRoutes(deps: { consumer: ConsumerService; portalUrl: string; log: Logger }): Hono {
   const app = new Hono();
-  const refuse = (c: Context, message: string, status: 401 | 403) =>
-    c.html(errorPage(message, undefined, FR.cpsCertTitle), status, { 'cache-control': 'no-store' });
+  const refuse = (c: Context, message: string, status: 401 | 403) => {
+    // A portal page, served on the CPS login port: the portal's headers.
+    setPageHeaders(c, PORTAL_CSP);
+    return c.html(errorPage(message, undefined, FR.cpsCertTitle), status, { 'cache-control': 'no-store' });
+  };
   const login = (c: Context) => {
     const peer = peerCertificate(c.env);
     if (!peer.cert) return refuse(c, FR.cpsCertMissing, 401);

@@ -13,6 +13,9 @@ export function setPageHeaders(c: Context, csp: string): void {
   c.header('content-security-policy', csp);
 }
 
+/** The portal's pages load only the box's own files; no form-action: the logout form's answer leads on to Pro Santé Connect. */
+export const PORTAL_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+
 /**
  * The setup and status screens load only the box's own files; the one inline script they run is the wait for the
  * restart (ui/setup/other-pages.tsx), by its hash; their forms post to the box only.
