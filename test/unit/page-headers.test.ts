@@ -14,7 +14,7 @@ describe('the setup and status screens’ security headers', () => {
     const html = String(ApplyingPage({ since: '2026-12-07T10:00:00.000Z' }));
     const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
     expect(scripts).toHaveLength(1);
-    // What Chromium hashes: the script element's text exactly as served (CSP Level 3 §8.4).
+    // What the browser hashes: the script element's source text exactly as served.
     const hash = createHash('sha256').update(scripts[0]!, 'utf8').digest('base64');
     const scriptSrc = PRACTICE_SCREENS_CSP.split('; ').find((d) => d.startsWith('script-src '));
     expect(scriptSrc).toBe(`script-src 'self' 'sha256-${hash}'`);

@@ -108,7 +108,7 @@ const WAIT_FOR_RESTART = `(function () {
   setTimeout(ask, 1000);
 })();`;
 
-/** WAIT_FOR_RESTART as a CSP hash-source (CSP Level 3 §2.3.1): the setup screens' policy runs this inline script, no other. */
+/** WAIT_FOR_RESTART as a CSP hash-source (CSP Level 3, "source lists"): the setup screens' policy runs this inline script, no other. */
 export const WAIT_FOR_RESTART_HASH = `'sha256-${createHash('sha256').update(WAIT_FOR_RESTART, 'utf8').digest('base64')}'`;
 
 export const ApplyingPage: FC<{ since: string }> = ({ since }) => (
