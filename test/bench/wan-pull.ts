@@ -7,21 +7,36 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import type { KosManifest } from '../../appliance/src/dicom/kos/index.js';
 import { SOURCE_ACCEPT } from '../../appliance/src/consumer/source-client.js';
 import { imageMallocEnv, imageNodeFlags } from './image-runtime.js';
 import type { PullOrder, PullReport } from './wan-pull-child.js';
 
-function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+interface RunOptions {
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+  /** Written to the child's stdin, which is then ended unless `keepStdinOpen`. */
+  input?: string;
+  keepStdinOpen?: boolean;
+  /** Told the child's whole stdout so far at each piece of it, with its stdin (to answer it). */
+  onStdout?: (stdout: string, stdin: Writable) => void;
+}
+
+function run(command: string, args: string[], options: RunOptions = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      options.onStdout?.(stdout, child.stdin);
+    });
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end();
+    if (options.input) child.stdin.write(options.input);
+    if (!options.keepStdinOpen) child.stdin.end();
   });
 }
 
@@ -38,22 +53,16 @@ function pinned(cpus: string | undefined, command: string, args: string[]): [str
 export async function pullInChild(order: PullOrder, cpus?: string, beforeMeasured?: () => void): Promise<PullReport> {
   const profile = process.env.PULL_CHILD_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PULL_CHILD_PROFILE}`] : [];
   const [cmd, args] = pinned(cpus, process.execPath, [...imageNodeFlags(), ...profile, '--import', 'tsx', join(import.meta.dirname, 'wan-pull-child.ts')]);
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...imageMallocEnv() } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-    if (/^warmed$/m.test(stdout) && child.stdin.writable) {
-      beforeMeasured?.();
-      child.stdin.end('go\n');
-    }
-  });
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
-  child.stdin.write(`${JSON.stringify(order)}\n`);
-  if (!order.warmUp) child.stdin.end();
-  const code = await new Promise<number>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (c) => resolve(c ?? -1));
+  const { code, stdout, stderr } = await run(cmd, args, {
+    env: imageMallocEnv(),
+    input: `${JSON.stringify(order)}\n`,
+    keepStdinOpen: !!order.warmUp,
+    onStdout: (out, stdin) => {
+      if (/^warmed$/m.test(out) && stdin.writable) {
+        beforeMeasured?.();
+        stdin.end('go\n');
+      }
+    },
   });
   const last = stdout.trim().split('\n').pop() ?? '';
   if (code !== 0 || !last.startsWith('{')) throw new Error(`pull child failed (exit ${code}): ${stderr}`);

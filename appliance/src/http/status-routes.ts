@@ -47,10 +47,10 @@ export function createStatusRoutes(deps: StatusRoutesDeps): Hono<AdminEnv> {
     const message = retried && /^\d{1,6}$/.test(retried) ? STATUS.retried(Number(retried)) : test === 'envoye' ? STATUS.testReportSent : undefined;
     const failure = test === 'echec' ? STATUS.testReportFailed : undefined;
     const page = StatusPage({ view: await deps.report(), csrf: formToken(c), boxName: deps.boxName, testReport: !!deps.sendTestReport, ...(message ? { message } : {}), ...(failure ? { failure } : {}) });
-    return c.html(String(page), 200, { 'cache-control': 'no-store' });
+    return c.html(String(page));
   });
-  app.get('/tiles', async (c) => c.html(String(StatusTiles({ view: await deps.report(), csrf: formToken(c) })), 200, { 'cache-control': 'no-store' }));
-  app.get('/report.json', async (c) => c.json(await deps.report(), 200, { 'cache-control': 'no-store' }));
+  app.get('/tiles', async (c) => c.html(String(StatusTiles({ view: await deps.report(), csrf: formToken(c) }))));
+  app.get('/report.json', async (c) => c.json(await deps.report()));
   app.post('/dead-letters/retry', async (c) => {
     const target = retryTarget((await c.req.parseBody()).id);
     if (!target) return c.text(STATUS.badRetry, 400);
