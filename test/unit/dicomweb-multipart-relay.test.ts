@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BlockPool } from '../../appliance/src/io/block-pool.js';
+import { ReadBlocks } from '../../appliance/src/io/read-blocks.js';
 import { DicomwebError } from '../../appliance/src/dicomweb/errors.js';
 import { takeGiveBack } from '../../appliance/src/dicomweb/lent-chunks.js';
 import { readMultipart } from '../../appliance/src/dicomweb/multipart-reader.js';
@@ -226,6 +227,69 @@ describe('MultipartRelay', () => {
     const relay = new MultipartRelay({ sources: sourcesOf({ body: new ReusedBuffer(), boundary: answer.boundary, idleTimeoutMs: 5000 }), boundary, served: { instances: 0, skipped: 0 } });
     const parts = await relayedParts(relay, boundary);
     expect(parts.map((p, i) => p.body.equals(files[i]!))).toEqual(files.map(() => true));
+  });
+
+  it('queues the part bodies of a source that holds its chunks as they were read, each held until sent', async () => {
+    const files = Array.from({ length: 6 }, (_, i) => part10(`1.${i}`, LE, randomBytes(2000 + i * 3000)));
+    const answer = await pacsAnswer(files);
+    const readPool = new BlockPool(1000, 64);
+    const taken = new Set<ArrayBufferLike>();
+    const take = readPool.take.bind(readPool);
+    readPool.take = () => {
+      const block = take();
+      taken.add(block.buffer);
+      return block;
+    };
+    // Reads into pooled blocks as http1-transient-get does: a block nobody holds is read into again at once.
+    class HoldingSource extends EventEmitter {
+      private readonly blocks = new ReadBlocks(readPool);
+      private at = 0;
+      private paused = false;
+      pause() {
+        this.paused = true;
+      }
+      resume() {
+        this.paused = false;
+        setImmediate(() => this.pump());
+      }
+      destroy() {}
+      hold() {
+        return this.blocks.hold();
+      }
+      private pump() {
+        while (!this.paused && this.at < answer.bytes.length) {
+          const block = this.blocks.next();
+          const n = answer.bytes.copy(block, 0, this.at, this.at + 1 + ((this.at * 7919) % block.length));
+          this.blocks.read(n);
+          this.at += n;
+          this.emit('data', block.subarray(0, n));
+        }
+        if (this.at >= answer.bytes.length) {
+          this.blocks.close();
+          this.emit('end');
+        }
+      }
+    }
+    const boundary = newBoundary();
+    const relay = new MultipartRelay({ sources: sourcesOf({ body: new HoldingSource(), boundary: answer.boundary, idleTimeoutMs: 5000 }), boundary, served: { instances: 0, skipped: 0 } });
+    const sent: Buffer[] = [];
+    const held: (() => void)[] = [];
+    let readBlocksSent = 0;
+    for await (const chunk of relay as AsyncIterable<Buffer>) {
+      if (taken.has(chunk.buffer)) readBlocksSent++;
+      sent.push(chunk);
+      // Given back late (as a slow client's socket would): what is queued must stay as it was read.
+      held.push(takeGiveBack(chunk)!);
+      await new Promise((r) => setImmediate(r));
+    }
+    const parts: Buffer[] = [];
+    for await (const part of readMultipart(Readable.from(sent), boundary)) parts.push(await bytesOf(part.body));
+    expect(parts.map((p, i) => p.equals(files[i]!))).toEqual(files.map(() => true));
+    expect(readBlocksSent).toBeGreaterThan(files.length);
+    expect(held.every((giveBack) => typeof giveBack === 'function')).toBe(true);
+    expect(readPool.freeBlocks).toBeLessThan(taken.size);
+    for (const giveBack of held) giveBack();
+    expect(readPool.freeBlocks).toBe(taken.size);
   });
 
   it('sends pooled blocks, each lent: given back once sent, it serves the next chunks', async () => {

@@ -16,16 +16,17 @@ import type { Served } from './response.js';
  * caller accepts any transfer syntax.
  * Backpressure: the PACS socket is paused while our buffer is full. A PACS silent for `idleTimeoutMs` while we wait
  * for it (not while the client is slow) fails the response with 504.
- * What we send is copied into pooled blocks, one chunk per block (part headers and bodies packed together): the
- * PACS's input is only read during the call that hands it to us (a source may reuse its read buffer), and a block
- * goes back to the pool once the client's socket has taken it (lent-chunks.ts; a consumer that does not give it back
- * leaves it to the collector).
+ * A source that can hold its chunks (http1-transient-get.ts reads into pooled blocks) has its part bodies queued as
+ * they were read, each held until the client's socket has taken it. Our part headers, and everything from a source
+ * that cannot hold (its chunk is valid during its 'data' event only: it may reuse its read buffer), are copied into
+ * pooled blocks, several pieces to a block. Either way a chunk goes back once the client's socket has taken it
+ * (lent-chunks.ts; a consumer that does not give it back leaves it to the collector).
  */
 
 /** Blocks of our answers: 512 KiB (a read of the PACS's answer), up to 4 MiB kept free across retrievals. */
 export const relayBlocks = new BlockPool(512 * 1024, 8);
 
-/** A source's body: a Node Readable, or a body read into a reused buffer (http1-transient-get.ts). */
+/** A source's body: a Node Readable, or a body read into pooled blocks (http1-transient-get.ts). */
 export interface RelayBody {
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
   once(event: 'end' | 'close', listener: () => void): unknown;
@@ -33,6 +34,8 @@ export interface RelayBody {
   pause(): unknown;
   resume(): unknown;
   destroy(error?: Error): unknown;
+  /** Keeps the chunk of the current 'data' event valid until the release returned is called; absent: it is not kept. */
+  hold?(): () => void;
 }
 
 export interface RelaySource {
@@ -78,8 +81,8 @@ export class MultipartRelay extends Readable {
   private filled = 0;
 
   constructor(options: MultipartRelayOptions) {
-    // Chunks are blocks: up to 2 of them (1 MiB) wait for the client before the PACS is paused.
-    super({ objectMode: true, highWaterMark: 2 });
+    // Chunks are reads held or blocks, 512 KiB at most: up to 4 of them wait for the client before the PACS is paused.
+    super({ objectMode: true, highWaterMark: 4 });
     this.options = options;
     this.pool = options.pool ?? relayBlocks;
     this.firstPart = new Promise((resolve, reject) => {
@@ -104,7 +107,7 @@ export class MultipartRelay extends Readable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     clearInterval(this.idleCheck);
-    if (this.block) this.pool.give(this.block);
+    if (this.block) this.pool.give(this.block, this.filled);
     this.block = undefined;
     this.current?.body.destroy();
     this.current = undefined;
@@ -186,7 +189,7 @@ export class MultipartRelay extends Readable {
   private partData(bytes: Buffer): void {
     const part = this.part;
     if (part.kind === 'send') {
-      this.out(bytes);
+      this.send(bytes);
       return;
     }
     if (part.kind === 'drop') return;
@@ -207,7 +210,7 @@ export class MultipartRelay extends Readable {
     this.out(partHeader({ contentType: `application/dicom; transfer-syntax=${meta.transferSyntaxUid}` }, this.options.boundary, this.partsSent === 0));
     this.partsSent++;
     this.part = { kind: 'send' };
-    this.out(head);
+    this.send(head);
     this.settleFirst(meta);
   }
 
@@ -215,6 +218,14 @@ export class MultipartRelay extends Readable {
     if (this.part.kind === 'meta') throw new DicomwebError(502, 'the PACS sent a part that ends inside its DICOM file meta');
     if (this.part.kind === 'send') this.options.served.instances++;
     this.part = { kind: 'drop' };
+  }
+
+  /** Part body bytes, queued as they are if the source holds them, else copied. */
+  private send(bytes: Buffer): void {
+    const hold = this.current?.body.hold;
+    if (!hold) return this.out(bytes);
+    this.flush();
+    this.push(lentChunk(bytes, hold.call(this.current!.body)));
   }
 
   /** Copies `bytes` into our blocks; a full block is pushed. */
@@ -240,7 +251,7 @@ export class MultipartRelay extends Readable {
       lentChunk(chunk, () => {
         if (given) return;
         given = true;
-        this.pool.give(block);
+        this.pool.give(block, chunk.length);
       }),
     );
   }

@@ -61,3 +61,38 @@ export function pipeToNodeResponse(res: ServerResponse, status: number, headers:
   res.writeHead(status, headers);
   pipeline(source, res, (err) => onEnd({ bytes, completed: !err, error: err ?? undefined }));
 }
+
+/**
+ * A Node stream of lent chunks (lent-chunks.ts: the relay's pooled blocks) written to the Node response by its events,
+ * without a promise per chunk: each chunk's block goes back to its pool once the socket has taken it. The source is
+ * paused while the socket is full. Same contract as pipeToNodeResponse.
+ */
+export function pipeLentToNodeResponse(res: ServerResponse, status: number, headers: Record<string, string>, source: Readable, onEnd: (result: MeterResult) => void): void {
+  let bytes = 0;
+  let ended = false;
+  const end = (completed: boolean, error?: unknown) => {
+    if (ended) return;
+    ended = true;
+    res.off('drain', onDrain);
+    onEnd({ bytes, completed, error });
+  };
+  const onDrain = () => source.resume();
+  res.on('drain', onDrain);
+  res.once('close', () => {
+    if (res.writableFinished) return end(true);
+    source.destroy();
+    end(false);
+  });
+  source.on('data', (chunk: Uint8Array) => {
+    bytes += chunk.byteLength;
+    const giveBack = takeGiveBack(chunk);
+    if (!res.write(chunk, giveBack && ((err?: Error | null) => (err ? undefined : giveBack())))) source.pause();
+  });
+  source.once('end', () => res.end());
+  source.once('error', (err) => {
+    // Headers are out: the only way left to say "failed" is to cut the connection.
+    end(false, err);
+    res.destroy(err);
+  });
+  res.writeHead(status, headers);
+}

@@ -5,7 +5,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context } from 'hono';
 import { DicomwebError, type DicomwebResponse, type DicomwebService, type RequestContext } from '../dicomweb/index.js';
 import { parseFrameList } from '../dicomweb/frames.js';
-import { pipeToNodeResponse, writeToNodeResponse } from '../dicomweb/node-response.js';
+import { pipeLentToNodeResponse, pipeToNodeResponse, writeToNodeResponse } from '../dicomweb/node-response.js';
 import { metered, toWebStream, type MeterResult } from '../dicomweb/streams.js';
 import { isValidUid } from '../dicomweb/transfer-syntax.js';
 import type { QueryLevel, RetrieveTarget } from '../dicom/model.js';
@@ -209,10 +209,11 @@ export function createDicomwebRoutes(options: DicomwebRoutesOptions): Hono {
       });
     };
     const outgoing = nodeResponse(c);
-    // A byte stream is piped; a stream of objects (the relay's pooled blocks) is written chunk by chunk, so that each
-    // lent block goes back to its pool once the socket has taken it.
-    if (outgoing && answer.body instanceof Readable && !answer.body.readableObjectMode) {
-      pipeToNodeResponse(outgoing, answer.status, answer.headers, answer.body, onEnd);
+    // A byte stream is piped; a stream of objects (the relay's lent chunks) is written chunk by chunk, so that each
+    // goes back once the socket has taken it.
+    if (outgoing && answer.body instanceof Readable) {
+      const pipe = answer.body.readableObjectMode ? pipeLentToNodeResponse : pipeToNodeResponse;
+      pipe(outgoing, answer.status, answer.headers, answer.body, onEnd);
       return RESPONSE_ALREADY_SENT;
     }
     const body = metered(answer.body, onEnd);

@@ -1,12 +1,12 @@
 /**
  * Fixed-size blocks of memory, reused (io/: byte plumbing shared by the protocol layers). Instances a DIMSE retrieve
- * holds between the PACS and the client, and the DICOMweb relay's answers, are copied into them rather than kept as
- * the socket's read buffers. Held for milliseconds to seconds, those read buffers outlived the young generation and
+ * holds between the PACS and the client, and the DICOMweb relay's part headers, are copied into them rather than kept
+ * as the socket's read buffers, and the PACS's DICOMweb answers are read into them (read-blocks.ts). Held for milliseconds to seconds, those read buffers outlived the young generation and
  * were promoted, and V8 then ran a full mark-compact every ~14 MB of image data (50 per 685 MB study, a third of the
  * box's CPU on the DIMSE path); pooled blocks are allocated once and never collected.
  *
- * A block given back is zeroed before it can serve again: a reader that kept a view past its release (a bug) then
- * sees zeros, never another patient's image.
+ * A block given back is zeroed where it was written before it can serve again: a reader that kept a view past its
+ * release (a bug) then sees zeros, never another patient's image.
  */
 export class BlockPool {
   private readonly free: Buffer[] = [];
@@ -21,9 +21,10 @@ export class BlockPool {
     return this.free.pop() ?? Buffer.allocUnsafeSlow(this.blockBytes);
   }
 
-  give(block: Buffer): void {
+  /** `written`: how far from its start the block was written since it was taken (no view of it reaches further). */
+  give(block: Buffer, written = block.length): void {
     if (block.length !== this.blockBytes) throw new Error(`a block of ${block.length} bytes is not one of this pool's ${this.blockBytes}`);
-    block.fill(0);
+    block.fill(0, 0, written);
     if (this.free.length < this.maxFreeBlocks) this.free.push(block);
   }
 

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { BlockPool } from '../../appliance/src/io/block-pool.js';
+import { ReadBlocks } from '../../appliance/src/io/read-blocks.js';
+
+/** A read of `text` into the block `next()` gives, as a socket's `onread` does. */
+function readInto(blocks: ReadBlocks, text: string): Buffer {
+  const block = blocks.next();
+  const n = block.write(text, 'latin1');
+  blocks.read(n);
+  return block;
+}
+
+describe('ReadBlocks', () => {
+  it('reads into the same block again while nobody holds it', () => {
+    const pool = new BlockPool(16, 4);
+    const blocks = new ReadBlocks(pool);
+    const first = readInto(blocks, 'abc');
+    expect(readInto(blocks, 'defgh')).toBe(first);
+    blocks.close();
+    expect(pool.freeBlocks).toBe(1);
+    expect(first.subarray(0, 5).equals(Buffer.alloc(5))).toBe(true);
+  });
+
+  it('reads into another block while one is held, and gives the held one back, zeroed where it was read into, on its release', () => {
+    const pool = new BlockPool(16, 4);
+    const blocks = new ReadBlocks(pool);
+    const first = readInto(blocks, 'patient-a-bytes');
+    const release = blocks.hold();
+    const second = readInto(blocks, 'patient-b');
+    expect(second).not.toBe(first);
+    expect(first.toString('latin1', 0, 15)).toBe('patient-a-bytes');
+    release();
+    release(); // twice: once counts
+    expect(pool.freeBlocks).toBe(1);
+    expect(first.subarray(0, 15).equals(Buffer.alloc(15))).toBe(true);
+    expect(pool.take()).toBe(first);
+  });
+
+  it('keeps a block until its last hold is released, also past close', () => {
+    const pool = new BlockPool(16, 4);
+    const blocks = new ReadBlocks(pool);
+    readInto(blocks, 'x');
+    const releases = [blocks.hold(), blocks.hold()];
+    blocks.close();
+    expect(pool.freeBlocks).toBe(0);
+    releases[0]!();
+    expect(pool.freeBlocks).toBe(0);
+    releases[1]!();
+    expect(pool.freeBlocks).toBe(1);
+    // A closed socket reads nothing more: what it is given is not a pooled block.
+    expect(blocks.next().length).toBe(1);
+  });
+
+  it('refuses a hold before any read', () => {
+    expect(() => new ReadBlocks(new BlockPool(16, 4)).hold()).toThrow(/no block/);
+  });
+});
