@@ -43,6 +43,47 @@ async function* sourcesOf(...sources: RelaySource[]): AsyncGenerator<RelaySource
   yield* sources;
 }
 
+/**
+ * A PACS answer handed out as a socket reads it: chunk by chunk while not paused. `readAt` puts the bytes from `at` in
+ * memory and says what to do once the chunk's event has returned.
+ */
+class PumpedSource extends EventEmitter {
+  private at = 0;
+  private paused = false;
+
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly readAt: (at: number) => { chunk: Buffer; after?: () => void },
+    private readonly ended?: () => void,
+  ) {
+    super();
+  }
+
+  pause() {
+    this.paused = true;
+  }
+
+  resume() {
+    this.paused = false;
+    setImmediate(() => this.pump());
+  }
+
+  destroy() {}
+
+  private pump() {
+    while (!this.paused && this.at < this.bytes.length) {
+      const { chunk, after } = this.readAt(this.at);
+      this.at += chunk.length;
+      this.emit('data', chunk);
+      after?.();
+    }
+    if (this.at >= this.bytes.length) {
+      this.ended?.();
+      this.emit('end');
+    }
+  }
+}
+
 const LE = '1.2.840.10008.1.2.1';
 const JPEG_LS = '1.2.840.10008.1.2.4.80';
 
@@ -200,31 +241,13 @@ describe('MultipartRelay', () => {
     const files = Array.from({ length: 6 }, (_, i) => part10(`1.${i}`, LE, randomBytes(100 + i * 9000)));
     const answer = await pacsAnswer(files);
     // One buffer, refilled for every chunk and scrambled as soon as the event returns.
-    class ReusedBuffer extends EventEmitter {
-      private readonly buffer = Buffer.alloc(1000);
-      private at = 0;
-      private paused = false;
-      pause() {
-        this.paused = true;
-      }
-      resume() {
-        this.paused = false;
-        setImmediate(() => this.pump());
-      }
-      destroy() {}
-      private pump() {
-        while (!this.paused && this.at < answer.bytes.length) {
-          const size = 1 + ((this.at * 7919) % this.buffer.length);
-          const n = answer.bytes.copy(this.buffer, 0, this.at, this.at + size);
-          this.at += n;
-          this.emit('data', this.buffer.subarray(0, n));
-          this.buffer.fill(0xee);
-        }
-        if (this.at >= answer.bytes.length) this.emit('end');
-      }
-    }
+    const buffer = Buffer.alloc(1000);
+    const source = new PumpedSource(answer.bytes, (at) => {
+      const n = answer.bytes.copy(buffer, 0, at, at + 1 + ((at * 7919) % buffer.length));
+      return { chunk: buffer.subarray(0, n), after: () => buffer.fill(0xee) };
+    });
     const boundary = newBoundary();
-    const relay = new MultipartRelay({ sources: sourcesOf({ body: new ReusedBuffer(), boundary: answer.boundary, idleTimeoutMs: 5000 }), boundary, served: { instances: 0, skipped: 0 } });
+    const relay = new MultipartRelay({ sources: sourcesOf({ body: source, boundary: answer.boundary, idleTimeoutMs: 5000 }), boundary, served: { instances: 0, skipped: 0 } });
     const parts = await relayedParts(relay, boundary);
     expect(parts.map((p, i) => p.body.equals(files[i]!))).toEqual(files.map(() => true));
   });
@@ -241,37 +264,20 @@ describe('MultipartRelay', () => {
       return block;
     };
     // Reads into pooled blocks as http1-transient-get does: a block nobody holds is read into again at once.
-    class HoldingSource extends EventEmitter {
-      private readonly blocks = new ReadBlocks(readPool);
-      private at = 0;
-      private paused = false;
-      pause() {
-        this.paused = true;
-      }
-      resume() {
-        this.paused = false;
-        setImmediate(() => this.pump());
-      }
-      destroy() {}
-      hold() {
-        return this.blocks.hold();
-      }
-      private pump() {
-        while (!this.paused && this.at < answer.bytes.length) {
-          const block = this.blocks.next();
-          const n = answer.bytes.copy(block, 0, this.at, this.at + 1 + ((this.at * 7919) % block.length));
-          this.blocks.read(n);
-          this.at += n;
-          this.emit('data', block.subarray(0, n));
-        }
-        if (this.at >= answer.bytes.length) {
-          this.blocks.close();
-          this.emit('end');
-        }
-      }
-    }
+    const blocks = new ReadBlocks(readPool);
+    const pumped = new PumpedSource(
+      answer.bytes,
+      (at) => {
+        const block = blocks.next();
+        const n = answer.bytes.copy(block, 0, at, at + 1 + ((at * 7919) % block.length));
+        blocks.read(n);
+        return { chunk: block.subarray(0, n) };
+      },
+      () => blocks.close(),
+    );
+    const source = Object.assign(pumped, { hold: () => blocks.hold() });
     const boundary = newBoundary();
-    const relay = new MultipartRelay({ sources: sourcesOf({ body: new HoldingSource(), boundary: answer.boundary, idleTimeoutMs: 5000 }), boundary, served: { instances: 0, skipped: 0 } });
+    const relay = new MultipartRelay({ sources: sourcesOf({ body: source, boundary: answer.boundary, idleTimeoutMs: 5000 }), boundary, served: { instances: 0, skipped: 0 } });
     const sent: Buffer[] = [];
     const held: (() => void)[] = [];
     let readBlocksSent = 0;

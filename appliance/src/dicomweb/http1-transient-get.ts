@@ -21,9 +21,9 @@ import { Http1Error, idleGuardedBody, type Http1GetOptions } from './http1-get.j
 const readBlockPool = new BlockPool(512 * 1024, 8);
 
 /**
- * The body: 'data' (a chunk, valid during the event only unless held), then 'end' or 'error', then 'close'. It starts paused:
- * nothing is read past the head until the first `resume()`. A failure before anyone listens is told again at the next
- * `resume()`, never thrown.
+ * The body: 'data' (a chunk, valid during the event only unless held), then 'end' or 'error', then 'close'. It
+ * starts paused: nothing is read past the head until the first `resume()`. A failure before anyone listens is told
+ * again at the next `resume()`, never thrown.
  */
 export class TransientBody extends EventEmitter {
   private paused = true;

@@ -63,8 +63,8 @@ export function pipeToNodeResponse(res: ServerResponse, status: number, headers:
 }
 
 /**
- * A Node stream of lent chunks (lent-chunks.ts: the relay's pooled blocks) written to the Node response by its events,
- * without a promise per chunk: each chunk's block goes back to its pool once the socket has taken it. The source is
+ * A Node stream of lent chunks (lent-chunks.ts: the relay's pooled blocks and held reads) written to the Node response
+ * by its events, without a promise per chunk: each lent chunk goes back once the socket has taken it. The source is
  * paused while the socket is full. Same contract as pipeToNodeResponse.
  */
 export function pipeLentToNodeResponse(res: ServerResponse, status: number, headers: Record<string, string>, source: Readable, onEnd: (result: MeterResult) => void): void {

@@ -1,9 +1,10 @@
 /**
  * Fixed-size blocks of memory, reused (io/: byte plumbing shared by the protocol layers). Instances a DIMSE retrieve
  * holds between the PACS and the client, and the DICOMweb relay's part headers, are copied into them rather than kept
- * as the socket's read buffers, and the PACS's DICOMweb answers are read into them (read-blocks.ts). Held for milliseconds to seconds, those read buffers outlived the young generation and
- * were promoted, and V8 then ran a full mark-compact every ~14 MB of image data (50 per 685 MB study, a third of the
- * box's CPU on the DIMSE path); pooled blocks are allocated once and never collected.
+ * as the socket's read buffers; the PACS's DICOMweb answers are read into them (read-blocks.ts). Held for
+ * milliseconds to seconds, Node's read buffers outlived the young generation and were promoted, and V8 then ran a full
+ * mark-compact every ~14 MB of image data (50 per 685 MB study, a third of the box's CPU on the DIMSE path); pooled
+ * blocks are allocated once and never collected.
  *
  * A block given back is zeroed where it was written before it can serve again: a reader that kept a view past its
  * release (a bug) then sees zeros, never another patient's image.
