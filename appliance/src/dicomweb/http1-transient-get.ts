@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { BodyDecoder, bodyFramingOf, FIELD_VALUE, parseResponseHead, type ResponseHead } from './http1-framing.js';
 import { BlockPool } from '../io/block-pool.js';
 import { ReadBlocks } from '../io/read-blocks.js';
+import { BodyDecoder, bodyFramingOf, FIELD_VALUE, parseResponseHead, type ResponseHead } from './http1-framing.js';
 import { TOKEN } from './media-type.js';
 import { Http1Error, idleGuardedBody, type Http1GetOptions } from './http1-get.js';
 

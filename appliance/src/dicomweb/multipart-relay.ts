@@ -23,7 +23,7 @@ import type { Served } from './response.js';
  * (lent-chunks.ts; a consumer that does not give it back leaves it to the collector).
  */
 
-/** Blocks of our answers: 512 KiB (a read of the PACS's answer), up to 4 MiB kept free across retrievals. */
+/** Blocks of what our answers copy (part headers; a source that cannot hold): 512 KiB, up to 4 MiB kept free. */
 export const relayBlocks = new BlockPool(512 * 1024, 8);
 
 /** A source's body: a Node Readable, or a body read into pooled blocks (http1-transient-get.ts). */
