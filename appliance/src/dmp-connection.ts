@@ -1,4 +1,3 @@
-import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { Config } from './config/schema.js';
 import { readNamedFile } from './config/named-file.js';
@@ -10,6 +9,7 @@ import type { TlsClientCredential } from './xds/transport.js';
 import { structureCredentials } from './auth/structure-credentials.js';
 import type { CardReader } from './auth/card/card-reader.js';
 import { engineSecureContext } from './auth/pkcs11/tls-key.js';
+import { sourceTlsOf, type SourceTls } from './consumer/source-transport.js';
 import type { Signer } from './auth/signer/signer.js';
 import { log as rootLog } from './log/logger.js';
 
@@ -19,7 +19,7 @@ import { log as rootLog } from './log/logger.js';
  */
 
 /** The DMP connection of the configuration, or undefined when no DMP is configured (xds.baseUrl empty). */
-export function dmpFromConfig(config: Config): { client: DmpClient; context: XdsSubmissionContext; signer: Signer; certificateNotAfter: Date; sourceAgent: Agent } | undefined {
+export function dmpFromConfig(config: Config): { client: DmpClient; context: XdsSubmissionContext; signer: Signer; certificateNotAfter: Date; sourceTls: SourceTls } | undefined {
   const x = config.xds;
   if (!x.baseUrl && !x.repositoryUrl) return undefined;
   const keys = structureCredentials(x, config.pkcs11.structure);
@@ -27,16 +27,16 @@ export function dmpFromConfig(config: Config): { client: DmpClient; context: Xds
   const ca = readConfigFile(x.caFile, 'xds.caFile');
   const sourceCa = config.consumer.sourceCaFile ? readConfigFile(config.consumer.sourceCaFile, 'consumer.sourceCaFile') : undefined;
   let dmpCredential: TlsClientCredential;
-  let sourceAgent: Agent;
+  let sourceTls: SourceTls;
   if ('privateKeyEngine' in keys.tls) {
     // OpenSSL's engine makes one context per process (auth/pkcs11/tls-key.ts): the DMP and the source boxes share
     // it, with both sets of CAs (each connection still checks its server's name).
     const shared = engineSecureContext(keys.tls, { ca: Buffer.concat([ca, Buffer.from('\n'), sourceCa ?? Buffer.from(rootCertificates.join('\n'))]), minVersion: 'TLSv1.2' });
     dmpCredential = { secureContext: shared };
-    sourceAgent = new Agent({ keepAlive: true, secureContext: shared, rejectUnauthorized: true });
+    sourceTls = sourceTlsOf({ secureContext: shared, rejectUnauthorized: true });
   } else {
     dmpCredential = keys.tls;
-    sourceAgent = new Agent({ keepAlive: true, ...keys.tls, ...(sourceCa ? { ca: sourceCa } : {}), minVersion: 'TLSv1.2', rejectUnauthorized: true });
+    sourceTls = sourceTlsOf({ ...keys.tls, ...(sourceCa ? { ca: sourceCa } : {}), minVersion: 'TLSv1.2', rejectUnauthorized: true });
   }
   const context = contextFromConfig(x);
   const client = new DmpClient({
@@ -47,7 +47,7 @@ export function dmpFromConfig(config: Config): { client: DmpClient; context: Xds
     signer: keys.signer,
   });
   rootLog.info('DMP keys', keys.describe);
-  return { client, context, signer: keys.signer, certificateNotAfter: keys.tlsNotAfter, sourceAgent };
+  return { client, context, signer: keys.signer, certificateNotAfter: keys.tlsNotAfter, sourceTls };
 }
 
 function readConfigFile(file: string, key: string): Buffer {

@@ -172,7 +172,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
     const bridge = createPacsBridge(config.pacs, { aeTitle: config.box.aeTitle, scp }, config.dimse);
 
     const dmp = dmpFromConfig(config);
-    if (dmp) stops.push(() => dmp.client.close(), () => dmp.sourceAgent.destroy());
+    if (dmp) stops.push(() => dmp.client.close(), () => dmp.sourceTls.agent.destroy());
     const card = config.pkcs11.card.module ? CardReader.open(config.pkcs11.card, log.child({ component: 'card' })) : undefined;
     if (card) {
       card.start();
@@ -332,7 +332,7 @@ export async function startBox(config: Config, options: BoxOptions = {}): Promis
         bridge,
         admits: () => work.admits() && !stopping,
         log: log.child({ component: 'consumer' }),
-        sourceGet: nodeSourceGet(dmp.sourceAgent),
+        sourceGet: nodeSourceGet(dmp.sourceTls),
         audit: new AuditLog(db),
         ...(card && config.pkcs11.card.directMode
           ? { directSigner: (user: PortalUser) => (user.authentication?.method === 'cps-card' ? card.signerFor(user.authentication.cardSerial) : undefined) }

@@ -16,7 +16,7 @@ import { runRetrieve, StudyLocks } from '../../appliance/src/consumer/retrieve.j
 import { createSourceClient } from '../../appliance/src/consumer/source-client.js';
 import type { KosManifest } from '../../appliance/src/dicom/kos/index.js';
 import { createLogger } from '../../appliance/src/log/logger.js';
-import { ConsumerCacheIndex } from '../../appliance/src/store/consumer-cache.js';
+import { cacheIndexTransaction, ConsumerCacheIndex } from '../../appliance/src/store/consumer-cache.js';
 import { consumerDb } from '../unit/consumer-helpers.js';
 
 export interface PullOrder {
@@ -64,7 +64,7 @@ async function pullOnce(manifest: KosManifest, dir: string): Promise<PullReport>
   try {
     const log = createLogger({ component: 'pull-child' });
     const index = new ConsumerCacheIndex(db);
-    const cache = new ImageCache({ dir: join(dir, 'cache'), maxBytes: 8 * 1024 ** 3, index, log, transaction: (work) => db.transaction(work).immediate() });
+    const cache = new ImageCache({ dir: join(dir, 'cache'), maxBytes: 8 * 1024 ** 3, index, log, transaction: cacheIndexTransaction(db) });
     await cache.open();
     const job = new JobRegistry().create('bench', 'retrieve', manifest.studyInstanceUid, manifest.series.reduce((n, s) => n + s.instances.length, 0));
     const firstSops: string[] = [];

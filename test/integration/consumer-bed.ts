@@ -1,6 +1,5 @@
 import type { ImageCompression } from '../../appliance/src/http/compression-policy.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent as HttpsAgent } from 'node:https';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +10,7 @@ import { FileSigner, tlsCredentialFromPkcs12 } from '../../appliance/src/auth/si
 import type { PacsConfig } from '../../appliance/src/config/schema.js';
 import { loopbackDimse } from '../peers/box-config.js';
 import { createConsumerService, type ConsumerService, type ConsumerSettings } from '../../appliance/src/consumer/index.js';
-import { nodeSourceGet } from '../../appliance/src/consumer/source-transport.js';
+import { nodeSourceGet, sourceTlsOf } from '../../appliance/src/consumer/source-transport.js';
 import { buildKos, studyFromFiles } from '../../appliance/src/dicom/kos/index.js';
 import { synthesizeStudy, type SynthResult } from '../../appliance/src/dicom/synth/index.js';
 import { createDicomwebUpstream, createDimseUpstream } from '../../appliance/src/dicomweb/index.js';
@@ -352,7 +351,7 @@ export async function startConsumerBed(options: BedOptions): Promise<ConsumerBed
       xdsContext: context,
       whitelist: () => undefined,
       bridge: createPacsBridge(pacs, { aeTitle: 'DRIMBOX' }, dimse),
-      ...(sourceCa ? { sourceGet: nodeSourceGet(new HttpsAgent({ keepAlive: true, ca: sourceCa })) } : {}),
+      ...(sourceCa ? { sourceGet: nodeSourceGet(sourceTlsOf({ ca: sourceCa })) } : {}),
       log: createLogger({ component: 'consumer-test' }),
       audit: new AuditLog(db),
     });

@@ -17,9 +17,9 @@ import { startBox, type RunningBox } from '../../appliance/src/start-box.js';
 import { synthesizeStudy } from '../../appliance/src/dicom/synth/index.js';
 import { sendMllp } from '../../appliance/src/hl7/index.js';
 import { AuditLog } from '../../appliance/src/store/audit.js';
-import { Agent } from 'node:https';
 import { createSourceClient } from '../../appliance/src/consumer/source-client.js';
-import { nodeSourceGet } from '../../appliance/src/consumer/source-transport.js';
+import { nodeSourceGet, sourceTlsOf } from '../../appliance/src/consumer/source-transport.js';
+import { takeGiveBack } from '../../appliance/src/dicomweb/lent-chunks.js';
 import { engineSecureContext, tokenTlsCredential } from '../../appliance/src/auth/pkcs11/tls-key.js';
 import { makeKeyToken } from '../peers/cps-token.js';
 import { oruForStudy, testNir } from '../fixtures/hl7/report-message.js';
@@ -186,29 +186,38 @@ describe('the public listener: HTTPS, HTTP/2, mutual TLS between boxes', () => {
     const hsm = makeKeyToken(join(work, 'hsm'), 'CONSUMER STRUCTURE', '246810', [{ keyPath: pki.authClient.keyPem, certPath: pki.authClient.certPem, keyLabel: 'ORG_AUTH_CLI', id: 'c1' }]);
     process.env.SOFTHSM2_CONF = hsm.env.SOFTHSM2_CONF;
     const context = engineSecureContext(tokenTlsCredential({ module: hsm.module, token: { label: hsm.tokenLabel }, keyLabel: 'ORG_AUTH_CLI', pin: hsm.pin }), { ca: readFileSync(pki.ca.certPem), minVersion: 'TLSv1.2' });
-    const agent = new Agent({ keepAlive: true, secureContext: context });
+    const tls = sourceTlsOf({ secureContext: context });
     const series = JSON.parse((await get(`/dicom-web/studies/${study}/series`, { cert: pki.authClient, token })).body) as Record<string, { Value: string[] }>[];
     const seriesUid = series[0]!['0020000E']!.Value[0]!;
-    const client = createSourceClient({ get: nodeSourceGet(agent) });
+    const client = createSourceClient({ get: nodeSourceGet(tls) });
     const sizes: number[] = [];
-    for await (const part of client.retrieve({ url: new URL(`https://127.0.0.1:${box.httpPort}/dicom-web/studies/${study}/series/${seriesUid}`), accessToken: token, kosSopInstanceUid: box.archive.activeForStudy(study)!.sopInstanceUid, signal: new AbortController().signal })) {
+    // As the pull asks for a series: read into pooled blocks over a TLS connection of its own, the chunks lent to the
+    // reader (all but the copies that join a part's first bytes), who gives them back.
+    let lent = 0;
+    for await (const part of client.retrieve({ url: new URL(`https://127.0.0.1:${box.httpPort}/dicom-web/studies/${study}/series/${seriesUid}`), accessToken: token, kosSopInstanceUid: box.archive.activeForStudy(study)!.sopInstanceUid, signal: new AbortController().signal, bulk: true })) {
       let n = 0;
-      for await (const chunk of part.body) n += chunk.length;
+      for await (const chunk of part.body) {
+        n += chunk.length;
+        const giveBack = takeGiveBack(chunk);
+        if (giveBack) lent++;
+        giveBack?.();
+      }
       sizes.push(n);
     }
+    expect(lent).toBeGreaterThan(0);
     expect(sizes).toHaveLength(3);
     expect(sizes.every((n) => n > 1000)).toBe(true);
     // Without the client certificate the same pull is refused (mutual TLS required by this source).
-    const bare = createSourceClient({ get: nodeSourceGet(new Agent({ ca: readFileSync(pki.ca.certPem) })) });
-    const refused = bare.retrieve({ url: new URL(`https://127.0.0.1:${box.httpPort}/dicom-web/studies/${study}/series/${seriesUid}`), accessToken: token, kosSopInstanceUid: box.archive.activeForStudy(study)!.sopInstanceUid, signal: new AbortController().signal });
+    const bare = createSourceClient({ get: nodeSourceGet(sourceTlsOf({ ca: readFileSync(pki.ca.certPem) })) });
+    const refused = bare.retrieve({ url: new URL(`https://127.0.0.1:${box.httpPort}/dicom-web/studies/${study}/series/${seriesUid}`), accessToken: token, kosSopInstanceUid: box.archive.activeForStudy(study)!.sopInstanceUid, signal: new AbortController().signal, bulk: true });
     await expect(refused.next()).rejects.toMatchObject({ kind: 'forbidden' });
-    agent.destroy();
+    tls.agent.destroy();
   });
 
   it('lists a series’ instances with their Instance Number for a consumer box (QIDO-RS over the source’s C-FIND)', async () => {
     // What the consumer orders its first slice by: asked of a source over DIMSE, answered from an image-level C-FIND.
-    const agent = new Agent({ ca: readFileSync(pki.ca.certPem), cert: readFileSync(pki.authClient.certPem), key: readFileSync(pki.authClient.keyPem) });
-    const client = createSourceClient({ get: nodeSourceGet(agent) });
+    const tls = sourceTlsOf({ ca: readFileSync(pki.ca.certPem), cert: readFileSync(pki.authClient.certPem), key: readFileSync(pki.authClient.keyPem) });
+    const client = createSourceClient({ get: nodeSourceGet(tls) });
     const [series] = synthSeries;
     const url = new URL(`https://127.0.0.1:${box.httpPort}/dicom-web/studies/${study}/series/${series!.seriesInstanceUid}`);
     const kos = box.archive.activeForStudy(study)!.sopInstanceUid;
@@ -219,6 +228,6 @@ describe('the public listener: HTTPS, HTTP/2, mutual TLS between boxes', () => {
     expect(numbered).toHaveLength(series!.instances.length);
     // Over its bound, the list is refused, not kept.
     await expect(client.seriesInstances!({ url, accessToken: token, kosSopInstanceUid: kos, signal: new AbortController().signal }, 64)).rejects.toMatchObject({ kind: 'protocol' });
-    agent.destroy();
+    tls.agent.destroy();
   });
 });

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheError, ImageCache } from '../../appliance/src/consumer/cache/image-cache.js';
+import { lentChunk } from '../../appliance/src/dicomweb/lent-chunks.js';
 import { createLogger } from '../../appliance/src/log/logger.js';
-import { ConsumerCacheIndex } from '../../appliance/src/store/consumer-cache.js';
+import { cacheIndexTransaction, ConsumerCacheIndex } from '../../appliance/src/store/consumer-cache.js';
 import { makeMiniStudy, type MiniStudy } from '../fixtures/mini-instances.js';
 import { consumerDb } from './consumer-helpers.js';
 
@@ -132,5 +133,77 @@ describe('consumer image cache: received while the previous one commits, indexed
     writeFileSync(path, 'left by a failed index write, longer than nothing');
     await expect(cache.store({ studyUid: study.studyInstanceUid, seriesUid: a!.series, sopInstanceUid: a!.sopInstanceUid }, bytesOf(a!.path))).resolves.toMatchObject({ added: true });
     expect(readFileSync(path).equals(readFileSync(a!.path))).toBe(true);
+  });
+});
+
+describe('consumer image cache: lent chunks', () => {
+  /** The file's bytes in lent pieces (as a bulk pull's reads are), each overwritten when given back; `cut`: fails after that many. */
+  function lentPieces(path: string, cut?: number) {
+    const b = readFileSync(path);
+    const givenBack: number[] = [];
+    async function* body(): AsyncGenerator<Uint8Array> {
+      for (let i = 0, n = 0; i < b.length; i += 700, n++) {
+        if (n === cut) throw new Error('connection cut');
+        const piece = Buffer.from(b.subarray(i, i + 700));
+        givenBack.push(0);
+        yield lentChunk(piece, () => {
+          givenBack[n]!++;
+          piece.fill(0xee);
+        });
+      }
+    }
+    return { body, givenBack };
+  }
+
+  it('gives every chunk back once, after it is written: the file has the bytes, not what the blocks hold next', async () => {
+    const { cache } = newCache('lent');
+    await cache.open();
+    const [a] = instances();
+    const { body, givenBack } = lentPieces(a!.path);
+    await expect(cache.store({ studyUid: study.studyInstanceUid, seriesUid: a!.series, sopInstanceUid: a!.sopInstanceUid }, body())).resolves.toMatchObject({ added: true });
+    expect(givenBack.length).toBeGreaterThan(1);
+    expect(givenBack.every((n) => n === 1)).toBe(true);
+    expect(readFileSync(cache.pathOf(study.studyInstanceUid, a!.series, a!.sopInstanceUid)).equals(readFileSync(a!.path))).toBe(true);
+  });
+
+  it('gives back what it was lent when the body fails midway, and keeps nothing of it', async () => {
+    const { cache, index } = newCache('lent-cut');
+    await cache.open();
+    const [a] = instances();
+    const { body, givenBack } = lentPieces(a!.path, 2);
+    await expect(cache.store({ studyUid: study.studyInstanceUid, seriesUid: a!.series, sopInstanceUid: a!.sopInstanceUid }, body())).rejects.toThrow('connection cut');
+    expect(givenBack).toEqual([1, 1]);
+    expect(index.instances(study.studyInstanceUid)).toHaveLength(0);
+    expect(existsSync(cache.pathOf(study.studyInstanceUid, a!.series, a!.sopInstanceUid))).toBe(false);
+  });
+});
+
+describe('cacheIndexTransaction', () => {
+  it('commits unsynced (NORMAL), atomically, and gives the connection its own level back, also when the work fails', () => {
+    const db = consumerDb(join(work, 'sync.sqlite'));
+    const level = () => db.pragma('synchronous', { simple: true });
+    db.exec('CREATE TABLE t (x INTEGER)');
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    const count = () => (db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
+    expect(level()).toBe(2); // FULL, as every box connection
+    const transaction = cacheIndexTransaction(db);
+    let inside: unknown;
+    transaction(() => {
+      insert.run(1);
+      insert.run(2);
+      inside = level();
+    });
+    expect(inside).toBe(1); // NORMAL
+    expect(level()).toBe(2);
+    expect(count()).toBe(2);
+    expect(() =>
+      transaction(() => {
+        insert.run(3);
+        throw new Error('index write failed');
+      }),
+    ).toThrow('index write failed');
+    expect(count()).toBe(2);
+    expect(level()).toBe(2);
+    db.close();
   });
 });

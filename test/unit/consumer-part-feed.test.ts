@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PartFeed } from '../../appliance/src/consumer/part-feed.js';
+import { lentChunk, takeGiveBack } from '../../appliance/src/dicomweb/lent-chunks.js';
 import { MultipartError } from '../../appliance/src/dicomweb/multipart-scanner.js';
 import { NotPart10Error, parsePart10Meta } from '../../appliance/src/dicomweb/part10-peek.js';
 
@@ -90,5 +91,40 @@ describe('PartFeed: the series answer read through the synchronous scanner', () 
     await expect(readAll(feedOf([bad]))).rejects.toBeInstanceOf(NotPart10Error);
     const short = multipart([files[0]!.subarray(0, 100)]);
     await expect(readAll(feedOf([short]))).rejects.toBeInstanceOf(NotPart10Error);
+  });
+
+  it('lends on the chunks it is lent: each source chunk is given back once every view of it the parts kept is, skipped parts included', async () => {
+    // Reads of 7,000 bytes, each lent as a pooled read is; every chunk's bytes are overwritten once it is given back,
+    // as a block read into again would be: a view kept past its give-back would show it.
+    const source = Array.from({ length: Math.ceil(whole.length / 7000) }, (_, i) => Buffer.from(whole.subarray(i * 7000, (i + 1) * 7000)));
+    const givenBack = source.map(() => 0);
+    let i = 0;
+    const feed = new PartFeed(BOUNDARY, async () => {
+      const n = i++;
+      const chunk = source[n];
+      return chunk && lentChunk(chunk, () => {
+        givenBack[n]!++;
+        chunk.fill(0xee);
+      });
+    });
+    const got: { sop?: string; bytes?: Buffer }[] = [];
+    for (let part = await feed.next(), k = 0; part; part = await feed.next(), k++) {
+      if (k === 1) got.push({ sop: part.meta.sopInstanceUid }); // skipped unread
+      else {
+        const copies: Buffer[] = [];
+        for await (const c of part.body) {
+          copies.push(Buffer.from(c));
+          const giveBack = takeGiveBack(c);
+          expect(giveBack).toBeTypeOf('function');
+          giveBack!();
+        }
+        got.push({ sop: part.meta.sopInstanceUid, bytes: Buffer.concat(copies) });
+      }
+      await feed.finishPart();
+    }
+    expect(got.map((p) => p.sop)).toEqual(files.map(sopOf));
+    expect(got[0]!.bytes!.equals(files[0]!)).toBe(true);
+    expect(got[2]!.bytes!.equals(files[2]!)).toBe(true);
+    expect(givenBack).toEqual(source.map(() => 1));
   });
 });

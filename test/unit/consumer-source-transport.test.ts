@@ -1,18 +1,19 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, createServer, type Server } from 'node:https';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeSourceGet, SourceRedirectError, type SourceAnswer } from '../../appliance/src/consumer/source-transport.js';
+import { nodeSourceGet, SourceRedirectError, sourceTlsOf, type SourceAnswer, type SourceTls } from '../../appliance/src/consumer/source-transport.js';
+import { takeGiveBack } from '../../appliance/src/dicomweb/lent-chunks.js';
 import { makeTestPki } from '../fixtures/pki/make-test-pki.js';
 
 /** The consumer's GETs to source boxes (mutual TLS through an Agent): gzip asked for and decoded, redirects refused. */
 let dir: string;
 let server: Server;
 let base: string;
-let agent: Agent;
+let tls: SourceTls;
 const payload = Buffer.concat([Buffer.from('--b\r\nContent-Type: application/dicom\r\n\r\n'), Buffer.alloc(200_000, 0), Buffer.from('\r\n--b--\r\n')]);
 const seen: (string | undefined)[] = [];
 
@@ -38,26 +39,37 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  agent = new Agent({ ca: readFileSync(pki.ca.certPem), keepAlive: true });
+  tls = sourceTlsOf({ ca: readFileSync(pki.ca.certPem) });
 });
 
 afterAll(async () => {
-  agent?.destroy();
+  tls?.agent.destroy();
   await new Promise((r) => server?.close(r));
   rmSync(dir, { recursive: true, force: true });
 });
 
 const never = new AbortController().signal;
 
-async function bytesOf(answer: SourceAnswer): Promise<Buffer> {
+/** The body's bytes, each chunk copied then given back if lent; `lent`: how many were. */
+async function bytesOf(answer: SourceAnswer, counts = { lent: 0 }): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of answer.body!) chunks.push(chunk as Buffer);
+  for await (const chunk of answer.body!) {
+    chunks.push(Buffer.from(chunk));
+    const giveBack = takeGiveBack(chunk);
+    if (giveBack) {
+      counts.lent++;
+      giveBack();
+    }
+  }
   return Buffer.concat(chunks);
 }
 
-describe('nodeSourceGet', () => {
+// Short answers on Node's kept-alive agent; bulk ones read into pooled blocks over a TLS connection of their own.
+describe.each([false, true])('nodeSourceGet (bulk: %s)', (bulk) => {
+  const options = { bulk, idleTimeoutMs: 10_000 };
+
   it('asks for gzip and gives the decoded bytes, without the encoding headers', async () => {
-    const res = await nodeSourceGet(agent)(new URL(`${base}/study`), {}, never);
+    const res = await nodeSourceGet(tls)(new URL(`${base}/study`), {}, never, options);
     expect(seen.at(-1)).toBe('gzip');
     expect(res.headers.get('content-encoding')).toBeNull();
     expect(res.headers.get('content-length')).toBeNull();
@@ -65,24 +77,28 @@ describe('nodeSourceGet', () => {
   });
 
   it('passes an identity answer through, and keeps an Accept-Encoding the caller chose', async () => {
-    const res = await nodeSourceGet(agent)(new URL(`${base}/plain`), { 'Accept-Encoding': 'identity' }, never);
+    const res = await nodeSourceGet(tls)(new URL(`${base}/plain`), { 'Accept-Encoding': 'identity' }, never, options);
     expect(seen.at(-1)).toBe('identity');
     expect(res.headers.get('content-length')).toBe(String(payload.length));
-    expect((await bytesOf(res)).equals(payload)).toBe(true);
+    const counts = { lent: 0 };
+    expect((await bytesOf(res, counts)).equals(payload)).toBe(true);
+    // A bulk answer's chunks are lent out of the pooled blocks they were read into; a short one's are the reader's.
+    if (bulk) expect(counts.lent).toBeGreaterThan(0);
+    else expect(counts.lent).toBe(0);
   });
 
   it('a corrupt gzip body fails the read, it does not end quietly short', async () => {
-    const res = await nodeSourceGet(agent)(new URL(`${base}/broken`), {}, never);
+    const res = await nodeSourceGet(tls)(new URL(`${base}/broken`), {}, never, options);
     await expect(bytesOf(res)).rejects.toThrow();
   });
 
   it('refuses a redirect instead of following it', async () => {
-    await expect(nodeSourceGet(agent)(new URL(`${base}/moved`), {}, never)).rejects.toBeInstanceOf(SourceRedirectError);
+    await expect(nodeSourceGet(tls)(new URL(`${base}/moved`), {}, never, options)).rejects.toBeInstanceOf(SourceRedirectError);
   });
 
   it('is cancelled by its signal while the body streams', async () => {
     const controller = new AbortController();
-    const res = await nodeSourceGet(agent)(new URL(`${base}/plain`), { 'accept-encoding': 'identity' }, controller.signal);
+    const res = await nodeSourceGet(tls)(new URL(`${base}/plain`), { 'accept-encoding': 'identity' }, controller.signal, options);
     controller.abort(new Error('enough'));
     await expect(bytesOf(res)).rejects.toThrow();
   });

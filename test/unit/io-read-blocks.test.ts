@@ -54,4 +54,47 @@ describe('ReadBlocks', () => {
   it('refuses a hold before any read', () => {
     expect(() => new ReadBlocks(new BlockPool(16, 4)).hold()).toThrow(/no block/);
   });
+
+  it('reads after what is held in the same block while enough room remains, then takes another; a block whose holds are all released is read from its start', () => {
+    const pool = new BlockPool(16, 4);
+    const blocks = new ReadBlocks(pool, 4);
+    const first = blocks.next();
+    first.write('abcde', 'latin1');
+    blocks.read(5);
+    const releaseA = blocks.hold();
+    // 11 bytes remain: the next read goes right after the held 5.
+    const second = blocks.next();
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.byteOffset - first.byteOffset).toBe(5);
+    second.write('fghijkl', 'latin1');
+    blocks.read(7);
+    const releaseB = blocks.hold();
+    expect(first.toString('latin1', 0, 12)).toBe('abcdefghijkl');
+    // 4 bytes remain, not less than minRead: one more read there, not held, then the same room again.
+    expect(blocks.next().byteOffset - first.byteOffset).toBe(12);
+    blocks.read(2);
+    expect(blocks.next().byteOffset - first.byteOffset).toBe(12);
+    blocks.read(4);
+    blocks.hold();
+    // Full: another block.
+    const third = blocks.next();
+    expect(third.buffer).not.toBe(first.buffer);
+    releaseA();
+    releaseB();
+    expect(pool.freeBlocks).toBe(0); // the last hold on the first block is still there
+  });
+
+  it('reads from the start of the current block again once its holds are released', () => {
+    const pool = new BlockPool(16, 4);
+    const blocks = new ReadBlocks(pool, 4);
+    const first = blocks.next();
+    blocks.read(3);
+    const release = blocks.hold();
+    expect(blocks.next().byteOffset - first.byteOffset).toBe(3);
+    blocks.read(2);
+    release();
+    const again = blocks.next();
+    expect(again.byteOffset).toBe(first.byteOffset);
+    expect(again.length).toBe(16);
+  });
 });

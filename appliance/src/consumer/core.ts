@@ -9,7 +9,7 @@ import type { DicomwebService } from '../dicomweb/index.js';
 import type { PacsBridge } from '../dimse/types.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import type { AuditEvent } from '../store/audit.js';
-import { ConsumerCacheIndex, ConsumerMetadataCache } from '../store/consumer-cache.js';
+import { cacheIndexTransaction, ConsumerCacheIndex, ConsumerMetadataCache } from '../store/consumer-cache.js';
 import { ConsumerSessionTable, type PatientRow, type StudyRow } from '../store/consumer-sessions.js';
 import { ContextCallStats } from '../store/consumer-stats.js';
 import type { Db } from '../store/database.js';
@@ -132,7 +132,7 @@ export async function createConsumerCore(deps: ConsumerDeps) {
     { ttlMs: settings.sessionTtlMs, idleMs: settings.sessionIdleMs, cookie: { name: 'drimbox_portail', path: PORTAL, secure: settings.secureCookies } },
     now,
   );
-  const cache = new ImageCache({ dir: settings.cacheDir, maxBytes: settings.cacheMaxBytes, index: new ConsumerCacheIndex(db), metadata, log, transaction: (work) => db.transaction(work).immediate() });
+  const cache = new ImageCache({ dir: settings.cacheDir, maxBytes: settings.cacheMaxBytes, index: new ConsumerCacheIndex(db), metadata, log, transaction: cacheIndexTransaction(db) });
   await cache.open();
   const jobs = new JobRegistry();
   const locks = new StudyLocks();

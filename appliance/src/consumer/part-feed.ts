@@ -1,3 +1,4 @@
+import { lentChunk, takeGiveBack } from '../dicomweb/lent-chunks.js';
 import { MultipartError, MultipartScanner } from '../dicomweb/multipart-scanner.js';
 import { MAX_META, NotPart10Error, parsePart10Meta, type Part10Meta } from '../dicomweb/part10-peek.js';
 
@@ -5,7 +6,9 @@ import { MAX_META, NotPart10Error, parsePart10Meta, type Part10Meta } from '../d
  * The parts of a multipart/related answer of DICOM instances, read from a byte source through the synchronous
  * scanner: one read of the source per network chunk, the part bodies handed on as views of those chunks (no
  * copy, no stacked generators). Pull-driven: the source is read only when a part or a body chunk is asked for,
- * so a slow reader (the disk) slows the connection down. A part whose body is not read is skipped unread.
+ * so a slow reader (the disk) slows the connection down. A part whose body is not read is skipped unread. A chunk
+ * the source lends (dicomweb/lent-chunks.ts) is lent on as the views of it the parts keep: it is given back once each
+ * of them is (by the body's reader, or here when a part is skipped).
  */
 
 export interface FedPart {
@@ -17,7 +20,7 @@ export interface FedPart {
 
 interface PartState {
   headers: Map<string, string>;
-  /** First bytes, until the file meta information is whole. */
+  /** First bytes, in the pieces they came in, until the file meta information is whole. */
   head: Buffer[];
   headBytes: number;
   meta?: Part10Meta;
@@ -30,6 +33,8 @@ export class PartFeed {
   private readonly scanner: MultipartScanner;
   private readonly parts: PartState[] = [];
   private sourceDone = false;
+  /** The lent chunk being scanned: views of it kept by the parts share its give-back. */
+  private lending: { views: number; giveBack: () => void } | undefined;
 
   /**
    * `read`: the next chunk of the answer, or undefined at its end. `failure`: what a failure to read or scan
@@ -51,25 +56,38 @@ export class PartFeed {
     });
   }
 
+  /** A view of the chunk being scanned, kept past its scan: lent on when the chunk is lent. */
+  private kept(view: Buffer): Buffer {
+    const lending = this.lending;
+    if (!lending) return view;
+    lending.views++;
+    return lentChunk(view, () => PartFeed.viewGivenBack(lending));
+  }
+
+  private static viewGivenBack(lending: { views: number; giveBack: () => void }): void {
+    if (--lending.views === 0) lending.giveBack();
+  }
+
   private data(part: PartState, bytes: Buffer): void {
     if (part.skipped) return;
     if (part.meta) {
-      part.chunks.push(bytes);
+      part.chunks.push(this.kept(bytes));
       return;
     }
-    part.head.push(bytes);
+    part.head.push(this.kept(bytes));
     part.headBytes += bytes.length;
-    const head = part.head.length === 1 ? part.head[0]! : Buffer.concat(part.head);
-    const parsed = parsePart10Meta(head);
+    // Parsed from a copy of the first bytes when they came in pieces (bounded: the meta is never longer); the pieces
+    // themselves are handed on.
+    const probe = part.head.length === 1 ? part.head[0]! : Buffer.concat(part.head, Math.min(part.headBytes, MAX_META + 1));
+    const parsed = parsePart10Meta(probe);
     if (parsed === 'invalid') throw new NotPart10Error('part is not a DICOM Part-10 file (no valid file meta information)');
     if (parsed === 'need-more') {
       if (part.headBytes > MAX_META) throw new NotPart10Error(`file meta information longer than ${MAX_META} bytes`);
-      part.head = [head];
       return;
     }
     part.meta = parsed.meta;
+    part.chunks.push(...part.head);
     part.head = [];
-    part.chunks.push(head);
   }
 
   /** Reads one more chunk of the source; false at its end (a body cut short throws MultipartError). */
@@ -82,7 +100,16 @@ export class PartFeed {
         this.scanner.end();
         return false;
       }
-      this.scanner.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      const giveBack = takeGiveBack(chunk);
+      // The scan's own share: views kept count one more each, the chunk is given back when the last goes.
+      const lending = giveBack ? { views: 1, giveBack } : undefined;
+      this.lending = lending;
+      try {
+        this.scanner.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      } finally {
+        this.lending = undefined;
+        if (lending) PartFeed.viewGivenBack(lending);
+      }
       return true;
     } catch (err) {
       throw this.failure(err);
@@ -133,7 +160,7 @@ export class PartFeed {
 
   private skip(part: PartState): void {
     part.skipped = true;
-    part.chunks = [];
+    for (const chunk of [...part.head.splice(0), ...part.chunks.splice(0)]) takeGiveBack(chunk)?.();
   }
 
   /** Done with the current part: whatever of it was not read is skipped. */

@@ -315,6 +315,8 @@ async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, requ
       accessToken: request.accessToken,
       kosSopInstanceUid: request.manifest.sopInstanceUid,
       signal: job.controller.signal,
+      // What the cache receives it gives back once on disk (image-cache.ts writeStream).
+      bulk: true,
     })) {
       const sop = part.sopInstanceUid;
       // Not referenced by the KOS, or already here: skipped unread (the reader discards it).

@@ -1,11 +1,11 @@
 import { isAbortError } from '../dicomweb/errors.js';
 import { parseMediaType } from '../dicomweb/media-type.js';
+import { Http1Error } from '../dicomweb/http1-get.js';
 import { boundaryOf } from '../dicomweb/multipart-reader.js';
 import { MultipartError } from '../dicomweb/multipart-scanner.js';
 import { NotPart10Error } from '../dicomweb/part10-peek.js';
 import { PartFeed } from './part-feed.js';
 import { nodeSourceGet, type SourceAnswer, type SourceGet } from './source-transport.js';
-import { readableChunks } from '../dicomweb/readable-chunks.js';
 
 /**
  * WADO-RS client of a source DRIMbox (ci-sis-imaging.md §3.2): series or instance retrieval with the user's Pro
@@ -48,6 +48,11 @@ export interface SourceRequest {
   accessToken?: string;
   kosSopInstanceUid: string;
   signal: AbortSignal;
+  /**
+   * A whole series, read by a caller that gives back the chunks it is lent (dicomweb/lent-chunks.ts) once they are on
+   * disk: the answer is read into pooled blocks (source-transport.ts).
+   */
+  bulk?: boolean;
 }
 
 export interface SourcePart {
@@ -111,6 +116,7 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
           'kos-sopinstanceuid': request.kosSopInstanceUid,
         },
         controller.signal,
+        { bulk: !!request.bulk, idleTimeoutMs },
       );
     } catch (err) {
       request.signal.removeEventListener('abort', onAbort);
@@ -126,7 +132,7 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
       if (request.signal.aborted) return new SourceError('cancelled', 'récupération annulée', undefined, { cause: err });
       if (idle) return new SourceError('interrupted', `la DRIMbox source ${host} a cessé d'envoyer (plus de ${Math.round(idleTimeoutMs / 1000)} s sans données)`, undefined, { cause: err });
       if (err instanceof NotPart10Error) return new SourceError('protocol', `la DRIMbox source ${host} a envoyé une partie qui n'est pas un fichier DICOM`, undefined, { cause: err });
-      if (err instanceof MultipartError || isAbortError(err) || err instanceof TypeError || (err as { code?: string }).code) {
+      if (err instanceof MultipartError || err instanceof Http1Error || isAbortError(err) || err instanceof TypeError || (err as { code?: string }).code) {
         return new SourceError('interrupted', `la connexion à la DRIMbox source ${host} a été coupée en cours de transfert`, undefined, { cause: err });
       }
       return err;
@@ -134,17 +140,17 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
     try {
       if (res.status === 204) return;
       if (res.status !== 200 || !res.body) {
-        res.body?.destroy();
+        await res.body?.return?.();
         throw statusError(res.status, host, !!request.accessToken);
       }
       const contentType = res.headers.get('content-type') ?? '';
       const media = parseMediaType(contentType);
       const boundary = boundaryOf(contentType);
       if (!media || media.type !== 'multipart' || media.subtype !== 'related' || !boundary) {
-        res.body.destroy();
+        await res.body.return?.();
         throw new SourceError('protocol', `la DRIMbox source ${host} n'a pas répondu en multipart/related (${contentType || 'sans type'})`);
       }
-      const chunks = readableChunks(res.body);
+      const chunks = res.body;
       // The idle limit counts only while waiting for the source (not while the disk is slow): one timer, re-armed
       // at each read rather than one created per chunk.
       let reading = false;
@@ -206,12 +212,12 @@ export function createSourceClient(options: SourceClientOptions = {}): SourceCli
         controller.signal,
       );
       if (res.status !== 200 || !res.body) {
-        res.body?.destroy();
+        await res.body?.return?.();
         throw statusError(res.status, host, !!request.accessToken);
       }
       const chunks: Uint8Array[] = [];
       let total = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      for await (const chunk of res.body) {
         total += chunk.byteLength;
         if (total > maxBytes) {
           controller.abort(new Error('too large'));

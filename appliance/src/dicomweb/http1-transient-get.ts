@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { BlockPool } from '../io/block-pool.js';
 import { ReadBlocks } from '../io/read-blocks.js';
 import { BodyDecoder, bodyFramingOf, FIELD_VALUE, parseResponseHead, type ResponseHead } from './http1-framing.js';
@@ -8,17 +9,25 @@ import { TOKEN } from './media-type.js';
 import { Http1Error, idleGuardedBody, type Http1GetOptions } from './http1-get.js';
 
 /**
- * A plain-HTTP/1.1 GET whose body is handed on as the socket reads it, read into pooled blocks (`onread`): no Buffer
- * allocated per read, and reads as large as a block (Node's own are 64 KiB, each a new Buffer for the collector, and
- * its HTTP parser copies the body once more). A chunk is valid during its 'data' event only, unless its reader holds
- * it (`hold()`, io/read-blocks.ts): the multipart relay queues what it holds for its client without copying it.
+ * An HTTP/1.1 GET (plain, or over TLS) whose body is handed on as the socket reads it, read into pooled blocks
+ * (`onread`): no Buffer allocated per read, and reads as large as a block (Node's own are 64 KiB, each a new Buffer for
+ * the collector, and its HTTP parser copies the body once more). A chunk is valid during its 'data' event only, unless
+ * its reader holds it (`hold()`, io/read-blocks.ts): the multipart relay queues what it holds for its client, the
+ * consumer's pull what it holds for the disk (consumer/source-transport.ts), without copying it.
  * The box's CPU per 685 MB study relayed (test/bench/wado-bench.ts, development machine): 1.4–1.9 s with Node's
  * reads, about 0.45 s with the relay copying out of one reused buffer, a median 0.37 s with it holding the reads
  * (0.46 s copying, in the same 10 alternated runs). One connection per request (Connection: close).
  */
 
-/** Blocks the answers are read into: 512 KiB (a read), up to 4 MiB kept free across retrievals. */
+/** Blocks the answers are read into unless the caller gives its own: 512 KiB (a read), up to 4 MiB kept free. */
 const readBlockPool = new BlockPool(512 * 1024, 8);
+
+export interface Http1TransientGetOptions extends Http1GetOptions {
+  /** For an https: URL: the TLS options (CA, client certificate or secure context); the server name is the URL's host. */
+  tls?: ConnectionOptions;
+  /** The pool the body is read into (default: one of 512 KiB blocks, 8 kept free). */
+  pool?: BlockPool;
+}
 
 /**
  * The body: 'data' (a chunk, valid during the event only unless held), then 'end' or 'error', then 'close'. It
@@ -49,6 +58,15 @@ export class TransientBody extends EventEmitter {
   pause(): void {
     this.paused = true;
     this.socket.pause();
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Whether the connection is gone (ended, failed or destroyed). */
+  get destroyed(): boolean {
+    return this.socket.destroyed;
   }
 
   resume(): void {
@@ -137,9 +155,10 @@ function requestHead(url: URL, headers: Record<string, string>): string {
   return head + 'Connection: close\r\n\r\n';
 }
 
-/** GET `url` (http: only). Resolves once the head is read; the body then waits for its reader. */
-export function http1TransientGet(url: URL, options: Http1GetOptions): Promise<Http1TransientAnswer> {
-  if (url.protocol !== 'http:') return Promise.reject(new Http1Error(`${url.protocol} is not plain HTTP`));
+/** GET `url` (http:, or https: with `options.tls`). Resolves once the head is read; the body then waits for its reader. */
+export function http1TransientGet(url: URL, options: Http1TransientGetOptions): Promise<Http1TransientAnswer> {
+  const secure = url.protocol === 'https:';
+  if (url.protocol !== 'http:' && !(secure && options.tls)) return Promise.reject(new Http1Error(`${url.protocol} is not plain HTTP, nor HTTPS with TLS options`));
   const { signal } = options;
   if (signal.aborted) return Promise.reject(signal.reason);
   const maxHeadBytes = options.maxHeadBytes ?? 64 * 1024;
@@ -150,7 +169,7 @@ export function http1TransientGet(url: URL, options: Http1GetOptions): Promise<H
     return Promise.reject(err);
   }
   return new Promise<Http1TransientAnswer>((resolve, reject) => {
-    const blocks = new ReadBlocks(readBlockPool);
+    const blocks = new ReadBlocks(options.pool ?? readBlockPool);
     let head: Buffer = Buffer.alloc(0);
     let body: TransientBody | undefined;
     const failed = (err: unknown) => (signal.aborted ? signal.reason : err instanceof Http1Error ? err : new Http1Error(`GET ${url.pathname}: ${(err as Error).message}`, { cause: err }));
@@ -178,22 +197,24 @@ export function http1TransientGet(url: URL, options: Http1GetOptions): Promise<H
         return false;
       }
     };
-    const socket = connect({
-      host: url.hostname.replace(/^\[|\]$/g, ''),
-      port: Number(url.port || 80),
-      onread: {
-        buffer: () => blocks.next(),
-        callback: (bytes: number, block: Uint8Array) => {
-          blocks.read(bytes);
-          try {
-            return onBytes(Buffer.from(block.buffer, block.byteOffset, bytes));
-          } catch (err) {
-            socket.destroy(err as Error);
-            return false;
-          }
-        },
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const onread = {
+      buffer: () => blocks.next(),
+      callback: (bytes: number, block: Uint8Array) => {
+        blocks.read(bytes);
+        try {
+          return onBytes(Buffer.from(block.buffer, block.byteOffset, bytes));
+        } catch (err) {
+          socket.destroy(err as Error);
+          return false;
+        }
       },
-    });
+    };
+    // Over TLS each read is one record (16 KiB at most), decrypted into the block: tls.connect takes net.Socket's
+    // `onread` (nodejs/node#35753, "tls: allow reading data into a static buffer"); @types/node's ConnectionOptions lacks it.
+    const socket: Socket = secure
+      ? tlsConnect({ ...options.tls, host, port: Number(url.port || 443), onread } as ConnectionOptions)
+      : connect({ host, port: Number(url.port || 80), onread });
     signal.addEventListener('abort', onAbort, { once: true });
     socket.setNoDelay(true);
     socket.write(request);

@@ -6,7 +6,7 @@
  */
 const giveBacks = new WeakMap<Uint8Array, () => void>();
 
-export function lentChunk(chunk: Uint8Array, giveBack: () => void): Uint8Array {
+export function lentChunk<T extends Uint8Array>(chunk: T, giveBack: () => void): T {
   giveBacks.set(chunk, giveBack);
   return chunk;
 }

@@ -1,13 +1,27 @@
-import type { Readable } from 'node:stream';
+import { takeGiveBack } from './lent-chunks.js';
+
+/** What is read: a Readable, or a body that emits its chunks the same way (http1-transient-get.ts). */
+export interface ChunkSource {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  once(event: 'end' | 'close', listener: () => void): unknown;
+  once(event: 'error', listener: (err: Error) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  isPaused(): boolean;
+  destroy(error?: Error): unknown;
+  readonly destroyed: boolean;
+}
 
 /**
  * A Readable's chunks one by one, as it emitted them. Node's own async iterator returns `read()`, which joins
  * whatever is buffered into a new Buffer: a copy of most of a download whenever the reader is slower than the
  * network. Pull-driven, with a bounded read-ahead: the stream is paused while `maxQueuedBytes` wait unread.
- * Leaving early (`return`) destroys the stream unless it has ended.
+ * Leaving early (`return`) destroys the stream unless it has ended. `keep`: what is queued of a chunk, called as it
+ * is emitted (a source whose chunks are valid during their event only lends them: lent-chunks.ts); chunks lent and
+ * still queued when the reader leaves are given back.
  */
-export function readableChunks(stream: Readable, maxQueuedBytes = 256 * 1024): AsyncIterableIterator<Buffer> {
-  const queue: Buffer[] = [];
+export function readableChunks<T extends Uint8Array = Buffer>(stream: ChunkSource, maxQueuedBytes = 256 * 1024, keep: (chunk: Buffer) => T = (chunk) => chunk as unknown as T): AsyncIterableIterator<T> {
+  const queue: T[] = [];
   let queued = 0;
   let ended = false;
   let failure: unknown;
@@ -18,7 +32,7 @@ export function readableChunks(stream: Readable, maxQueuedBytes = 256 * 1024): A
     waiting?.();
   };
   stream.on('data', (chunk: Buffer) => {
-    queue.push(chunk);
+    queue.push(keep(chunk));
     queued += chunk.length;
     if (queued >= maxQueuedBytes) stream.pause();
     notify();
@@ -35,8 +49,8 @@ export function readableChunks(stream: Readable, maxQueuedBytes = 256 * 1024): A
     if (!ended) failure ??= new Error('the stream closed before its end');
     notify();
   });
-  const iterator: AsyncIterableIterator<Buffer> = {
-    async next(): Promise<IteratorResult<Buffer>> {
+  const iterator: AsyncIterableIterator<T> = {
+    async next(): Promise<IteratorResult<T>> {
       for (;;) {
         const chunk = queue.shift();
         if (chunk) {
@@ -46,12 +60,14 @@ export function readableChunks(stream: Readable, maxQueuedBytes = 256 * 1024): A
         }
         if (failure !== undefined) throw failure;
         if (ended) return { value: undefined, done: true };
+        // A source that starts paused (a transient body) flows from the first read on.
+        if (stream.isPaused() && !stream.destroyed) stream.resume();
         await new Promise<void>((resolve) => (wake = resolve));
       }
     },
-    async return(): Promise<IteratorResult<Buffer>> {
+    async return(): Promise<IteratorResult<T>> {
       if (!ended) stream.destroy();
-      queue.length = 0;
+      for (const chunk of queue.splice(0)) takeGiveBack(chunk)?.();
       queued = 0;
       return { value: undefined, done: true };
     },

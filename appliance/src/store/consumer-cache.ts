@@ -81,6 +81,26 @@ function studyFrom(r: RawStudy): CachedStudyRow {
   return { studyUid: r.study_uid, bytes: r.bytes, instances: r.instances, studyJson: r.study_json, createdAt: r.created_at, lastUsedAt: r.last_used_at };
 }
 
+/**
+ * How the image cache commits its index rows: in one write transaction that is not synced to disk as it commits
+ * (`synchronous = NORMAL` for it, the connection's own level again after). In WAL mode such a commit is atomic
+ * but may roll back after a power loss (sqlite.org/pragma.html#pragma_synchronous); the files its rows named are then
+ * nobody's, ImageCache.open() deletes them and a later pull fetches them again: a cached copy, never the only one. The
+ * fsync a FULL commit waits for blocked the pull's event loop, network reads included, ~5–10 ms per batch of 64 here
+ * and far more on an SD card. Everything else the box commits stays FULL, and its next commit syncs these rows too.
+ */
+export function cacheIndexTransaction(db: Db): (work: () => void) => void {
+  return (work) => {
+    const level = db.pragma('synchronous', { simple: true }) as number;
+    db.pragma('synchronous = NORMAL');
+    try {
+      db.transaction(work).immediate();
+    } finally {
+      db.pragma(`synchronous = ${level}`);
+    }
+  };
+}
+
 export class ConsumerCacheIndex {
   /** Statements prepared once each: several run per instance, hundreds a second during a pull. */
   private readonly statements = new Map<string, Statement<unknown[]>>();

@@ -3,6 +3,8 @@ import { closeSync, open as fsOpen, writev as fsWritev } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Part10Error, scanPart10 } from '../../dicom/dataset/part10-scan.js';
+import { takeGiveBack } from '../../dicomweb/lent-chunks.js';
+import { BlockPool } from '../../io/block-pool.js';
 import type { Logger } from '../../log/logger.js';
 import type { CachedInstanceRow, CachedSeriesRow, ConsumerCacheIndex, ConsumerMetadataCache, NewCachedInstance } from '../../store/consumer-cache.js';
 import { indexAttributes } from './attributes.js';
@@ -44,8 +46,10 @@ const INDEX_BATCH_MS = 100;
 const WRITE_BATCH = 1024 * 1024;
 
 /** The first bytes of each instance are kept in memory while it is written, to check and index it without reading
- * the file back (a header longer than this is read from the file). */
+ * the file back (a header longer than this is read from the file). Copied into pooled buffers: one allocated per
+ * instance is 85 MB of short-lived memory per 1,300-instance study for the collector. */
 const HEAD_BYTES = 64 * 1024;
+const headPool = new BlockPool(HEAD_BYTES, 16);
 
 function openFile(path: string, flags: string): Promise<number> {
   return new Promise((resolve, reject) => fsOpen(path, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))));
@@ -110,6 +114,7 @@ class FileWriter {
     if (this.failure) throw this.failure.error;
   }
 
+  /** Lent buffers (dicomweb/lent-chunks.ts) are given back once written, or failed to be. */
   write(buffers: Uint8Array[], bytes: number): void {
     this.budget.take(bytes);
     this.chain = this.chain
@@ -117,7 +122,10 @@ class FileWriter {
         if (!this.failure) await writeAll(await this.fd, this.path, buffers, bytes);
       })
       .catch((error: unknown) => void (this.failure ??= { error }))
-      .finally(() => this.budget.give(bytes));
+      .finally(() => {
+        giveBackAll(buffers);
+        this.budget.give(bytes);
+      });
   }
 
   /** Waits for every write, closes the file; throws the first error. */
@@ -131,9 +139,14 @@ class FileWriter {
   }
 }
 
+function giveBackAll(chunks: Uint8Array[]): void {
+  for (const chunk of chunks) takeGiveBack(chunk)?.();
+}
+
 /**
  * Reads a stream to its end into a new file, refusing beyond `limit` bytes; returns the byte count, the first
- * bytes, and the file's completion (writes and close), which the caller must await.
+ * bytes (a pooled copy, given back by `giveHead`), and the file's completion (writes and close), which the caller
+ * must await. Lent chunks are given back once written.
  */
 async function writeStream(
   path: string,
@@ -142,19 +155,19 @@ async function writeStream(
   sop: string,
   budget: WriteBudget,
   flags: 'w' | 'wx',
-): Promise<{ bytes: number; head: Buffer; written: Promise<void> }> {
+): Promise<{ bytes: number; head: Buffer; giveHead: () => void; written: Promise<void> }> {
   const writer = new FileWriter(path, budget, flags);
   let bytes = 0;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
-  const head: Uint8Array[] = [];
+  const head = headPool.take();
   try {
     for await (const chunk of body) {
+      pending.push(chunk);
       writer.check();
-      if (bytes < HEAD_BYTES) head.push(chunk.byteLength > HEAD_BYTES - bytes ? chunk.subarray(0, HEAD_BYTES - bytes) : chunk);
+      if (bytes < HEAD_BYTES) head.set(chunk.subarray(0, HEAD_BYTES - bytes), bytes);
       bytes += chunk.byteLength;
       if (bytes > limit) throw new CacheError(`instance ${sop} is larger than the whole cache (${limit} bytes)`, 'full');
-      pending.push(chunk);
       pendingBytes += chunk.byteLength;
       if (pendingBytes >= WRITE_BATCH) {
         writer.write(pending, pendingBytes);
@@ -164,15 +177,24 @@ async function writeStream(
         if (room) await room;
       }
     }
-    if (pendingBytes) writer.write(pending, pendingBytes);
+    if (pending.length) writer.write(pending, pendingBytes);
   } catch (err) {
+    giveBackAll(pending);
+    headPool.give(head, Math.min(bytes, HEAD_BYTES));
     await writer.close().catch(() => undefined);
     throw err;
   }
   const written = writer.close();
   // Handled here so that a failure while the caller reads the next part is not an unhandled rejection.
   written.catch(() => undefined);
-  return { bytes, head: Buffer.concat(head), written };
+  const headBytes = Math.min(bytes, HEAD_BYTES);
+  let headGiven = false;
+  const giveHead = () => {
+    if (headGiven) return;
+    headGiven = true;
+    headPool.give(head, headBytes);
+  };
+  return { bytes, head: head.subarray(0, headBytes), giveHead, written };
 }
 
 export class CacheError extends Error {
@@ -360,11 +382,12 @@ export class ImageCache {
     const file = inPlace ? final : join(this.tmpDir, `${this.tmpPrefix}-${++this.tmpCount}.part`);
     let bytes: number;
     let head: Buffer;
+    let giveHead: () => void;
     let written: Promise<void>;
     try {
       await this.ensureDir(inPlace ? dirname(final) : this.tmpDir);
       // In place, a file nobody indexed (left by a crash, or by a failed index write) is replaced.
-      ({ bytes, head, written } = await writeStream(file, body, this.maxBytes, expected.sopInstanceUid, this.writeBudget, inPlace ? 'w' : 'wx'));
+      ({ bytes, head, giveHead, written } = await writeStream(file, body, this.maxBytes, expected.sopInstanceUid, this.writeBudget, inPlace ? 'w' : 'wx'));
     } catch (err) {
       await rm(file, { force: true });
       release();
@@ -382,11 +405,13 @@ export class ImageCache {
         try {
           return await this.commitStaged(expected, file, final, bytes, head, written);
         } finally {
+          giveHead();
           release();
         }
       },
       discard: async () => {
         once();
+        giveHead();
         await written.catch(() => undefined);
         await rm(file, { force: true });
         release();
