@@ -75,7 +75,8 @@ export async function startWanRelay(targetPort: number, options: WanOptions): Pr
   const up = new Link(options);
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
-    const target = connect(targetPort, '127.0.0.1');
+    // Half-open: a target's FIN is read in turn, behind the data a paused socket still holds, not acted on at once.
+    const target = connect({ port: targetPort, host: '127.0.0.1', allowHalfOpen: true });
     sockets.add(client).add(target);
     client.setNoDelay(true);
     target.setNoDelay(true);
@@ -88,7 +89,11 @@ export async function startWanRelay(targetPort: number, options: WanOptions): Pr
       sockets.delete(target);
     };
     client.on('close', close).on('error', close);
-    target.on('close', close).on('error', close);
+    // A target that ends its answer and closes (Connection: close) is a FIN: it travels behind the data still on the
+    // link, which pipeThrough delivers before ending the client. Only a target lost midway cuts the client at once.
+    let targetEnded = false;
+    target.once('end', () => (targetEnded = true));
+    target.on('close', () => targetEnded || close()).on('error', close);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
