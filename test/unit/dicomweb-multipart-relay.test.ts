@@ -166,6 +166,17 @@ describe('MultipartRelay', () => {
     expect(served.instances).toBe(3);
   });
 
+  it('passes on the Content-Length the PACS gave a part (its client then need not search the bytes for our boundary), none where it gave none', async () => {
+    const files = [part10('1.2.3.1', LE, randomBytes(5000)), part10('1.2.3.2', LE, randomBytes(300))];
+    const pacsBoundary = `pacs-${randomBytes(8).toString('hex')}`;
+    const bytes = await bytesOf(multipartBody([{ contentType: 'application/dicom', contentLength: files[0]!.length, body: files[0]! }, { contentType: 'application/dicom', body: files[1]! }], pacsBoundary));
+    const boundary = newBoundary();
+    const relay = new MultipartRelay({ sources: sourcesOf({ body: chunked(bytes, 999), boundary: pacsBoundary, idleTimeoutMs: 5000 }), boundary, served: { instances: 0, skipped: 0 } });
+    const parts = await relayedParts(relay, boundary);
+    expect(parts.map((p) => p.headers.get('content-length'))).toEqual([String(files[0]!.length), undefined]);
+    expect(parts.map((p, i) => p.body.equals(files[i]!))).toEqual([true, true]);
+  });
+
   it('drops the instances its source does not keep (the coverage), unsent and uncounted', async () => {
     const files = ['1.1', '1.2', '1.3', '1.4'].map((sop) => part10(sop, LE, randomBytes(2000)));
     const answer = await pacsAnswer(files);
