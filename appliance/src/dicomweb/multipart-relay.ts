@@ -5,6 +5,7 @@ import { DicomwebError } from './errors.js';
 import { MultipartError, MultipartScanner } from './multipart-scanner.js';
 import { closeDelimiter, partHeader } from './multipart-writer.js';
 import { MAX_META, parsePart10Meta, type Part10Meta } from './part10-peek.js';
+import type { ChunkEmitter } from './readable-chunks.js';
 import type { Served } from './response.js';
 
 /**
@@ -27,13 +28,7 @@ import type { Served } from './response.js';
 export const relayBlocks = new BlockPool(512 * 1024, 8);
 
 /** A source's body: a Node Readable, or a body read into pooled blocks (http1-transient-get.ts). */
-export interface RelayBody {
-  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
-  once(event: 'end' | 'close', listener: () => void): unknown;
-  once(event: 'error', listener: (err: Error) => void): unknown;
-  pause(): unknown;
-  resume(): unknown;
-  destroy(error?: Error): unknown;
+export interface RelayBody extends ChunkEmitter {
   /** Keeps the chunk of the current 'data' event valid until the release returned is called; absent: it is not kept. */
   hold?(): () => void;
 }

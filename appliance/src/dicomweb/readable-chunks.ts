@@ -1,14 +1,18 @@
 import { takeGiveBack } from './lent-chunks.js';
 
-/** What is read: a Readable, or a body that emits its chunks the same way (http1-transient-get.ts). */
-export interface ChunkSource {
+/** What emits a body's chunks as a Readable does: a Readable, or a body read into pooled blocks (http1-transient-get.ts). */
+export interface ChunkEmitter {
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
   once(event: 'end' | 'close', listener: () => void): unknown;
   once(event: 'error', listener: (err: Error) => void): unknown;
   pause(): unknown;
   resume(): unknown;
-  isPaused(): boolean;
   destroy(error?: Error): unknown;
+}
+
+/** What is read here: a chunk emitter that says whether it is paused or gone. */
+export interface ChunkSource extends ChunkEmitter {
+  isPaused(): boolean;
   readonly destroyed: boolean;
 }
 
