@@ -62,9 +62,18 @@ const plainAgent = new HttpAgent({ keepAlive: true, maxSockets: 16, maxFreeSocke
 
 /**
  * Bulk answers are read into these: 512 KiB blocks, up to 12 MiB kept free between reads. A pull holds what it has
- * read until it is on disk, up to ~10 MiB (consumer/cache/image-cache.ts QUEUED_MAX and its write batches).
+ * read until it is on disk: its read-ahead (below), a write batch, and what waits in the thread pool when writes are
+ * slow, up to consumer/cache/file-writer.ts QUEUED_MAX.
  */
 const bulkBlockPool = new BlockPool(512 * 1024, 24);
+
+/**
+ * Read ahead of a bulk answer's reader: the socket is paused past this. The pull's main thread is busy at times (an
+ * index batch, an instance checked); while it is, the source sends on into this queue rather than waiting on a full
+ * socket, its pipeline (its reads from its PACS) stopped. At 256 KiB, less than one 512 KiB read, the socket of a CT's
+ * pull was paused ~1,200 times (test/bench's 685 MB CT); at 4 MiB, ~15.
+ */
+const BULK_READ_AHEAD = 4 * 1024 * 1024;
 
 const GZIP = /^\s*(x-)?gzip\s*$/i;
 
@@ -106,7 +115,7 @@ function bulkAnswerOf(answer: Http1TransientAnswer): SourceAnswer {
   }
   if (gzipped) return { status, headers, body: readableChunks(gunzipped(Readable.from(answer.body, { objectMode: false }))) };
   const stream = answer.stream;
-  return { status, headers, body: readableChunks(stream, 256 * 1024, (chunk) => lentChunk(chunk, stream.hold())) };
+  return { status, headers, body: readableChunks(stream, BULK_READ_AHEAD, (chunk) => lentChunk(chunk, stream.hold())) };
 }
 
 function refuseRedirect(status: number, location: string | undefined, drop: () => void): void {

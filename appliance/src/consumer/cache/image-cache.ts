@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, open as fsOpen, writev as fsWritev } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Part10Error, scanPart10 } from '../../dicom/dataset/part10-scan.js';
-import { takeGiveBack } from '../../dicomweb/lent-chunks.js';
 import { BlockPool } from '../../io/block-pool.js';
+import { InlineWriteGate } from '../../io/inline-write-gate.js';
 import type { Logger } from '../../log/logger.js';
 import type { CachedInstanceRow, CachedSeriesRow, ConsumerCacheIndex, ConsumerMetadataCache, NewCachedInstance } from '../../store/consumer-cache.js';
 import { indexAttributes } from './attributes.js';
+import { FileWriter, giveBackAll, WriteBudget } from './file-writer.js';
 
 /**
  * The consumer's bounded disk cache of pulled studies: `<dir>/studies/<study>/<series>/<sop>.dcm`, indexed in
@@ -28,6 +28,8 @@ export interface ImageCacheOptions {
   now?: () => number;
   /** Runs `work` in one SQLite transaction (index writes of several instances, one commit); default: as is. */
   transaction?: (work: () => void) => void;
+  /** When files are written on the event loop (io/inline-write-gate.ts); default: while writes take under 20 ms. */
+  inlineWrites?: InlineWriteGate;
 }
 
 export interface StagedInstance {
@@ -41,8 +43,8 @@ export interface StagedInstance {
 const INDEX_BATCH_MAX = 64;
 const INDEX_BATCH_MS = 100;
 /** Received bytes are written in pieces of about this size: one write for an instance of up to 1 MiB (a CT slice is
- * 0.5 MiB). Each write is a hand-off to the thread pool, ~150 µs of the main thread on the benches' 2-vCPU guest
- * (test/bench/README.md). */
+ * 0.5 MiB). A write that goes through the thread pool is a hand-off, ~150 µs of the main thread on the benches'
+ * 2-vCPU guest (test/bench/README.md). */
 const WRITE_BATCH = 1024 * 1024;
 
 /** The first bytes of each instance are kept in memory while it is written, to check and index it without reading
@@ -50,98 +52,6 @@ const WRITE_BATCH = 1024 * 1024;
  * instance is 85 MB of short-lived memory per 1,300-instance study for the collector. */
 const HEAD_BYTES = 64 * 1024;
 const headPool = new BlockPool(HEAD_BYTES, 16);
-
-function openFile(path: string, flags: string): Promise<number> {
-  return new Promise((resolve, reject) => fsOpen(path, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-function writeAll(fd: number, path: string, buffers: Uint8Array[], bytes: number): Promise<void> {
-  return new Promise((resolve, reject) =>
-    fsWritev(fd, buffers, (err, written) => {
-      if (err) reject(err);
-      else if (written !== bytes) reject(new Error(`${path}: short write (${written} of ${bytes} bytes), is the disk full?`));
-      else resolve();
-    }),
-  );
-}
-
-/** Received bytes not yet on disk, across instances: past this, reading the source waits for the disk. */
-const QUEUED_MAX = 8 * 1024 * 1024;
-
-/** A bound on the bytes queued for writing; `room` waits until there is some. */
-class WriteBudget {
-  private queued = 0;
-  private waiters: (() => void)[] = [];
-
-  take(bytes: number): void {
-    this.queued += bytes;
-  }
-
-  give(bytes: number): void {
-    this.queued -= bytes;
-    if (this.queued < QUEUED_MAX) for (const w of this.waiters.splice(0)) w();
-  }
-
-  room(): Promise<void> | undefined {
-    return this.queued < QUEUED_MAX ? undefined : new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
-
-/**
- * A file written in the background, one write at a time, in the order given: the source is read on while the
- * file is opened and written (those wait on the disk, not the network). `flags`: 'wx' for a new file, 'w' to
- * replace one.
- */
-class FileWriter {
-  private readonly fd: Promise<number>;
-  private chain: Promise<void>;
-  private failure: { error: unknown } | undefined;
-
-  constructor(
-    private readonly path: string,
-    private readonly budget: WriteBudget,
-    flags: 'w' | 'wx',
-  ) {
-    this.fd = openFile(path, flags);
-    this.chain = this.fd.then(
-      () => undefined,
-      (error: unknown) => void (this.failure ??= { error }),
-    );
-  }
-
-  /** The first write error, if any (the caller stops reading then). */
-  check(): void {
-    if (this.failure) throw this.failure.error;
-  }
-
-  /** Lent buffers (dicomweb/lent-chunks.ts) are given back once written, or failed to be. */
-  write(buffers: Uint8Array[], bytes: number): void {
-    this.budget.take(bytes);
-    this.chain = this.chain
-      .then(async () => {
-        if (!this.failure) await writeAll(await this.fd, this.path, buffers, bytes);
-      })
-      .catch((error: unknown) => void (this.failure ??= { error }))
-      .finally(() => {
-        giveBackAll(buffers);
-        this.budget.give(bytes);
-      });
-  }
-
-  /** Waits for every write, closes the file; throws the first error. */
-  async close(): Promise<void> {
-    await this.chain;
-    const fd = await this.fd.catch(() => undefined);
-    // Closing a file just written does not wait for the disk (nothing is flushed): a few µs, less than a hand-off to
-    // the thread pool costs the main thread.
-    if (fd !== undefined) closeSync(fd);
-    this.check();
-  }
-}
-
-function giveBackAll(chunks: Uint8Array[]): void {
-  for (const chunk of chunks) takeGiveBack(chunk)?.();
-}
 
 /**
  * Reads a stream to its end into a new file, refusing beyond `limit` bytes; returns the byte count, the first
@@ -155,8 +65,9 @@ async function writeStream(
   sop: string,
   budget: WriteBudget,
   flags: 'w' | 'wx',
+  gate: InlineWriteGate,
 ): Promise<{ bytes: number; head: Buffer; giveHead: () => void; written: Promise<void> }> {
-  const writer = new FileWriter(path, budget, flags);
+  const writer = new FileWriter(path, budget, flags, gate);
   let bytes = 0;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
@@ -252,12 +163,14 @@ export class ImageCache {
   private readonly tmpPrefix = randomBytes(6).toString('hex');
   private tmpCount = 0;
   private readonly writeBudget = new WriteBudget();
+  private readonly inlineWrites: InlineWriteGate;
   /** Final paths being written or placed, until indexed or removed: nobody else writes there meanwhile. */
   private readonly writing = new Map<string, Promise<void>>();
 
   constructor(private readonly options: ImageCacheOptions) {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes <= 0) throw new RangeError(`cache size limit must be a positive number of bytes, got ${options.maxBytes}`);
     this.dir = options.dir;
+    this.inlineWrites = options.inlineWrites ?? new InlineWriteGate();
     this.maxBytes = options.maxBytes;
     this.now = options.now ?? Date.now;
   }
@@ -387,7 +300,7 @@ export class ImageCache {
     try {
       await this.ensureDir(inPlace ? dirname(final) : this.tmpDir);
       // In place, a file nobody indexed (left by a crash, or by a failed index write) is replaced.
-      ({ bytes, head, giveHead, written } = await writeStream(file, body, this.maxBytes, expected.sopInstanceUid, this.writeBudget, inPlace ? 'w' : 'wx'));
+      ({ bytes, head, giveHead, written } = await writeStream(file, body, this.maxBytes, expected.sopInstanceUid, this.writeBudget, inPlace ? 'w' : 'wx', this.inlineWrites));
     } catch (err) {
       await rm(file, { force: true });
       release();
@@ -437,9 +350,7 @@ export class ImageCache {
     try {
       await written;
       const attributes = await this.check(file, expected, { bytes: head, size: bytes });
-      await this.makeRoom(bytes, expected.studyUid);
-      // Counted from now on, so that instances committed at the same time do not all fit in the same room.
-      this.unindexedBytes += bytes;
+      await this.makeRoom(bytes, expected.studyUid, true);
       reserved = true;
       if (file !== final) {
         // Not over a file still being written in place: its writer may yet remove it as refused.
@@ -544,23 +455,29 @@ export class ImageCache {
     return { ...attributes, sopClassUid: layout.sopClassUid, transferSyntaxUid: layout.transferSyntaxUid };
   }
 
-  /** Evicts least recently used, unpinned studies (never `keep`) until `incoming` more bytes fit. */
-  async makeRoom(incoming: number, keep?: string): Promise<void> {
+  /**
+   * Evicts least recently used, unpinned studies (never `keep`) until `incoming` more bytes fit. `reserve`: those
+   * bytes are counted as unindexed in the step that found them room, with no wait between, so that instances
+   * committed at the same time never each find the same room (the caller releases them once indexed or failed).
+   */
+  async makeRoom(incoming: number, keep?: string, reserve = false): Promise<void> {
     const { index, log } = this.options;
-    let total = index.totalBytes() + this.unindexedBytes;
-    if (total + incoming <= this.maxBytes) return;
-    for (const study of index.studiesByAge()) {
-      if (total + incoming <= this.maxBytes) return;
-      if (study.studyUid === keep || this.isPinned(study.studyUid)) continue;
+    for (;;) {
+      const total = index.totalBytes() + this.unindexedBytes;
+      if (total + incoming <= this.maxBytes) {
+        if (reserve) this.unindexedBytes += incoming;
+        return;
+      }
+      const study = index.studiesByAge().find((s) => s.studyUid !== keep && !this.isPinned(s.studyUid));
+      if (!study) {
+        throw new CacheError(
+          `the image cache is full: ${Math.ceil((total + incoming) / 1e6)} MB needed, limit ${Math.floor(this.maxBytes / 1e6)} MB, and the rest is in use`,
+          'full',
+        );
+      }
+      // Out of the index before this waits: a concurrent call picks another.
       await this.evict(study.studyUid);
-      total -= study.bytes;
       log.info('consumer cache: study evicted (least recently used)', { study: study.studyUid, bytes: study.bytes, limit: this.maxBytes });
-    }
-    if (total + incoming > this.maxBytes) {
-      throw new CacheError(
-        `the image cache is full: ${Math.ceil((total + incoming) / 1e6)} MB needed, limit ${Math.floor(this.maxBytes / 1e6)} MB, and the rest is in use`,
-        'full',
-      );
     }
   }
 
