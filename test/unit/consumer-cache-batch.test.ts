@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CacheError, ImageCache } from '../../appliance/src/consumer/cache/image-cache.js';
 import { lentChunk } from '../../appliance/src/dicomweb/lent-chunks.js';
 import { createLogger } from '../../appliance/src/log/logger.js';
@@ -53,6 +53,29 @@ describe('consumer image cache: received while the previous one commits, indexed
     expect(index.instances(study.studyInstanceUid).map((r) => r.sopInstanceUid).sort()).toEqual(all.map((i) => i.sopInstanceUid).sort());
     expect(transactions()).toBeGreaterThan(0);
     expect(transactions()).toBeLessThan(all.length);
+  });
+
+  it('an instance stored with indexNow is indexed without waiting for the batch timer (the viewer\'s first slices)', async () => {
+    const { cache, index, transactions } = newCache('now');
+    await cache.open();
+    const [a, b] = instances();
+    const expected = (i: typeof a) => ({ studyUid: study.studyInstanceUid, seriesUid: i!.series, sopInstanceUid: i!.sopInstanceUid });
+    // The first one opens a batch that is written at once; the next batch would wait INDEX_BATCH_MS after it.
+    await cache.store(expected(a), bytesOf(a!.path));
+    const [realSetTimeout, realClearTimeout] = [globalThis.setTimeout, globalThis.clearTimeout];
+    let guardTimer: ReturnType<typeof setTimeout> | undefined;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      // No timer of the cache can fire now: only indexNow writes the row (the guard, on a real timer, ends a wait).
+      const guard = new Promise<never>((_, reject) => (guardTimer = realSetTimeout(() => reject(new Error('not indexed: it waits for the batch timer')), 5000)));
+      const stored = cache.store(expected(b), bytesOf(b!.path), { indexNow: true });
+      await expect(Promise.race([stored, guard])).resolves.toEqual({ bytes: readFileSync(b!.path).length, added: true });
+      expect(index.instances(study.studyInstanceUid).map((r) => r.sopInstanceUid)).toContain(b!.sopInstanceUid);
+      expect(transactions()).toBe(2);
+    } finally {
+      realClearTimeout(guardTimer);
+      vi.useRealTimers();
+    }
   });
 
   it('a received instance is neither indexed nor served before its commit; a discarded one leaves nothing', async () => {

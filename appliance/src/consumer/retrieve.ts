@@ -1,6 +1,6 @@
 import type { KosManifest } from '../dicom/kos/index.js';
 import type { Logger } from '../log/logger.js';
-import { CacheError, type ImageCache, type StagedInstance } from './cache/image-cache.js';
+import { CacheError, type ImageCache, type StagedInstance, type StoreOptions } from './cache/image-cache.js';
 import { waitAdmitted, type Job } from './jobs.js';
 import { SourceError, type SourceClient } from './source-client.js';
 import { checkRetrieveUrl, type SourcePolicy } from './source-url.js';
@@ -149,7 +149,9 @@ async function firstSlices(job: Job, plans: SeriesPlan[], missingOf: Map<SeriesP
   const eligible = plans.filter((p) => p.wanted.size >= FIRST_SLICE_MIN_INSTANCES && missingOf.get(p)!.size === p.wanted.size);
   const fetchSlice = async (p: SeriesPlan, sop: string) => {
     asked.set(p, (asked.get(p) ?? 0) + 1);
-    await instanceRequests(job, p, new Set([sop]), request, deps);
+    // Indexed at once: the viewer shows it then, and the bulk requests wait for these (a batch's timer cost a CT's pull
+    // 80–90 ms before its first bulk request, both boxes idle).
+    await instanceRequests(job, p, new Set([sop]), request, deps, { indexNow: true });
     missingOf.get(p)!.delete(sop);
   };
   const middleOf = async (p: SeriesPlan) => {
@@ -234,9 +236,9 @@ function counted(job: Job, bytes: number): void {
   job.update({ transferred: job.progress.transferred + 1, done: job.progress.done + 1, bytes: job.progress.bytes + bytes });
 }
 
-async function storePart(job: Job, p: SeriesPlan, sop: string, body: AsyncIterable<Uint8Array>, deps: RetrieveDeps): Promise<void> {
+async function storePart(job: Job, p: SeriesPlan, sop: string, body: AsyncIterable<Uint8Array>, deps: RetrieveDeps, options: StoreOptions): Promise<void> {
   try {
-    const { bytes } = await deps.cache.store({ studyUid: job.progress.studyInstanceUid, seriesUid: p.seriesUid, sopInstanceUid: sop }, body);
+    const { bytes } = await deps.cache.store({ studyUid: job.progress.studyInstanceUid, seriesUid: p.seriesUid, sopInstanceUid: sop }, body, options);
     counted(job, bytes);
   } catch (err) {
     const stop = commitOutcome(job, sop, err);
@@ -343,7 +345,7 @@ async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, requ
   }
 }
 
-async function instanceRequests(job: Job, p: SeriesPlan, missing: Set<string>, request: RetrieveRequest, deps: RetrieveDeps): Promise<void> {
+async function instanceRequests(job: Job, p: SeriesPlan, missing: Set<string>, request: RetrieveRequest, deps: RetrieveDeps, options: StoreOptions = {}): Promise<void> {
   const one = async (sop: string) => {
     try {
       let got = false;
@@ -355,7 +357,7 @@ async function instanceRequests(job: Job, p: SeriesPlan, missing: Set<string>, r
       })) {
         if (part.sopInstanceUid !== sop || got) continue;
         got = true;
-        await storePart(job, p, sop, part.body, deps);
+        await storePart(job, p, sop, part.body, deps, options);
       }
       if (!got) job.fail({ sopInstanceUid: sop, reason: "la DRIMbox source n'a pas envoyé cette instance" });
       missing.delete(sop);

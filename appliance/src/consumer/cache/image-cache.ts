@@ -32,10 +32,18 @@ export interface ImageCacheOptions {
   inlineWrites?: InlineWriteGate;
 }
 
+export interface StoreOptions {
+  /**
+   * Indexed at once rather than in the next batch (up to INDEX_BATCH_MS later): an instance someone waits for, the
+   * viewer's first slices (consumer/retrieve.ts firstSlices), which the bulk of the transfer follows.
+   */
+  indexNow?: boolean;
+}
+
 export interface StagedInstance {
   bytes: number;
   /** Checks, places and indexes the instance (CacheError as for `store`). */
-  commit(): Promise<{ bytes: number; added: boolean }>;
+  commit(options?: StoreOptions): Promise<{ bytes: number; added: boolean }>;
   discard(): Promise<void>;
 }
 
@@ -278,8 +286,8 @@ export class ImageCache {
    * Writes one instance from a stream and indexes it. Throws CacheError('refused') when the bytes are not the
    * expected instance, CacheError('full') when even evicting every other unpinned study leaves no room.
    */
-  async store(expected: ExpectedInstance, body: AsyncIterable<Uint8Array>): Promise<{ bytes: number; added: boolean }> {
-    return (await this.receive(expected, body)).commit();
+  async store(expected: ExpectedInstance, body: AsyncIterable<Uint8Array>, options: StoreOptions = {}): Promise<{ bytes: number; added: boolean }> {
+    return (await this.receive(expected, body)).commit(options);
   }
 
   /**
@@ -313,10 +321,10 @@ export class ImageCache {
     };
     return {
       bytes,
-      commit: async () => {
+      commit: async (options = {}) => {
         once();
         try {
-          return await this.commitStaged(expected, file, final, bytes, head, written);
+          return await this.commitStaged(expected, file, final, bytes, head, written, options);
         } finally {
           giveHead();
           release();
@@ -343,6 +351,7 @@ export class ImageCache {
     bytes: number,
     head: Buffer,
     written: Promise<void>,
+    options: StoreOptions,
   ): Promise<{ bytes: number; added: boolean }> {
     let placed = false;
     let reserved = false;
@@ -373,7 +382,7 @@ export class ImageCache {
         seriesJson: JSON.stringify(attributes.series),
         studyJson: JSON.stringify(attributes.study),
         storedAt: now,
-      });
+      }, options.indexNow);
       reserved = false; // indexLater released it
       return { bytes, added };
     } finally {
@@ -401,10 +410,10 @@ export class ImageCache {
    * INDEX_BATCH_MS of each other: with `synchronous = FULL` a commit per instance costs more than the instance's
    * bytes on an SD card. A file placed but not yet indexed is deleted at the next `open()`, like a partial one.
    */
-  private indexLater(row: NewCachedInstance): Promise<boolean> {
+  private indexLater(row: NewCachedInstance, now = false): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.unindexed.push({ row, resolve, reject });
-      if (this.unindexed.length >= INDEX_BATCH_MAX) this.flushIndex();
+      if (now || this.unindexed.length >= INDEX_BATCH_MAX) this.flushIndex();
       // A slow disk (an SD card's fsync) spaces the batches further: the commit blocks the event loop.
       else this.flushTimer ??= setTimeout(() => this.flushIndex(), Math.max(0, this.lastFlush + Math.max(INDEX_BATCH_MS, 4 * this.lastFlushMs) - Date.now()));
     });
