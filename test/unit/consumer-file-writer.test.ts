@@ -12,7 +12,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** A gate on a clock the test moves; `slow()` makes it send writes to the thread pool for the next 1,000 ms. */
 function testGate() {
   let now = 0;
-  const gate = new InlineWriteGate(5, 1000, () => now);
+  const gate = new InlineWriteGate(5, 256 * 1024, 1000, () => now);
   return {
     gate,
     slow: () => gate.run(() => (now += 50)),

@@ -99,7 +99,7 @@ export class FileWriter {
     const fd = this.opened;
     if (fd !== undefined && this.inPool === 0 && this.gate.inline) {
       try {
-        if (!this.failure) this.gate.run(() => writeAllSync(fd, this.path, buffers, bytes));
+        if (!this.failure) this.gate.run(() => writeAllSync(fd, this.path, buffers, bytes), bytes);
       } catch (error) {
         this.failure ??= { error };
       } finally {

@@ -28,7 +28,7 @@ export interface ImageCacheOptions {
   now?: () => number;
   /** Runs `work` in one SQLite transaction (index writes of several instances, one commit); default: as is. */
   transaction?: (work: () => void) => void;
-  /** When files are written on the event loop (io/inline-write-gate.ts); default: while writes take under 20 ms. */
+  /** When files are written on the event loop (io/inline-write-gate.ts); default: while they are fast. */
   inlineWrites?: InlineWriteGate;
 }
 
