@@ -197,13 +197,19 @@ describe('resumable retrieve', () => {
     const source = new FakeSource(s);
     source.cutAfterParts = 4; // the first series (3) and one of the second
     const jobs = new JobRegistry();
-    const deps = { cache, client: source, policy: { whitelist: () => undefined, allowInsecureSourceHosts: true }, log, concurrency: 2, locks: new StudyLocks() };
+    const warnings: { msg: string; fields?: Record<string, unknown> }[] = [];
+    const recording = { ...log, warn: (msg: string, fields?: Record<string, unknown>) => warnings.push({ msg, ...(fields ? { fields } : {}) }) };
+    const deps = { cache, client: source, policy: { whitelist: () => undefined, allowInsecureSourceHosts: true }, log: recording, concurrency: 2, locks: new StudyLocks() };
     const manifest = miniStudyManifest(s, 'http://127.0.0.1:9/dicom-web');
 
     const first = jobs.create('session-a', 'retrieve', s.studyInstanceUid, 6);
     await runRetrieve(first, { manifest, accessToken: 'token-a' }, deps);
     expect(first.progress).toMatchObject({ state: 'failed', resumable: true, transferred: 4, done: 4, alreadyCached: 0 });
     expect(first.progress.message).toMatch(/coupée/);
+    // The technician's log keeps what cut it, not only the professional's message.
+    const stopped = warnings.find((w) => w.msg === 'consumer: retrieve stopped');
+    expect(stopped?.fields).toMatchObject({ job: first.progress.id, study: s.studyInstanceUid, reason: first.progress.message });
+    expect(stopped?.fields?.error).toMatchObject({ kind: 'interrupted' });
     expect(source.requests.map((r) => r.url.pathname.split('/').length)).toEqual([6, 6]); // two series requests
     expect(source.requests.every((r) => r.accessToken === 'token-a' && r.kosSopInstanceUid === manifest.sopInstanceUid)).toBe(true);
 

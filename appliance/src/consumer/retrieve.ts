@@ -64,8 +64,9 @@ class Stop extends Error {
   constructor(
     message: string,
     readonly resumable: boolean,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -116,8 +117,11 @@ export async function runRetrieve(job: Job, request: RetrieveRequest, deps: Retr
     // Nothing still written to the cache once the job has ended.
     await commits.drain().catch(() => undefined);
     if (signal.aborted) job.finish('cancelled', 'récupération annulée', true);
-    else if (err instanceof Stop) job.finish('failed', err.message, err.resumable);
-    else {
+    else if (err instanceof Stop) {
+      // The professional reads the message; the technician needs its cause (a reset, a framing error, a zlib error…).
+      deps.log.warn('consumer: retrieve stopped', { job: job.progress.id, study, reason: err.message, error: err.cause });
+      job.finish('failed', err.message, err.resumable);
+    } else {
       deps.log.error('consumer: retrieve failed', { job: job.progress.id, study, error: err });
       job.finish('failed', 'erreur interne pendant la récupération', true);
     }
@@ -228,7 +232,7 @@ function commitOutcome(job: Job, sop: string, err: unknown): Stop | undefined {
     job.fail({ sopInstanceUid: sop, reason: err.message });
     return undefined;
   }
-  if (err instanceof CacheError) return new Stop(`cache d'images plein : ${err.message}`, false);
+  if (err instanceof CacheError) return new Stop(`cache d'images plein : ${err.message}`, false, { cause: err });
   throw err;
 }
 
@@ -306,7 +310,7 @@ function answeredFailure(err: SourceError): boolean {
 
 function stopFor(err: unknown): Stop | undefined {
   if (!(err instanceof SourceError)) return undefined;
-  return new Stop(err.message, err.kind !== 'forbidden');
+  return new Stop(err.message, err.kind !== 'forbidden', { cause: err });
 }
 
 /** The parts received are committed through `commits`, which the caller drains. */
