@@ -13,8 +13,8 @@ import type { Served } from './response.js';
  * socket to the client socket without a promise per chunk, which is what keeps a Pi-class CPU near a plain relay.
  * Each part is still checked — a DICOM Part-10 file, kept or dropped by `keep` on its file meta (the caller's
  * coverage) — and sent under our boundary with its headers reduced to Content-Type (transfer syntax from the file
- * meta, never from the PACS's part headers) and the PACS's Content-Length, which the scanner holds the part to. Used only when every part may go as stored (no conversion): the
- * caller accepts any transfer syntax.
+ * meta, never from the PACS's part headers) and the PACS's Content-Length, which the scanner holds the part to. Used
+ * only when every part may go as stored (no conversion): the caller accepts any transfer syntax.
  * Backpressure: the PACS socket is paused while our buffer is full. A PACS silent for `idleTimeoutMs` while we wait
  * for it (not while the client is slow) fails the response with 504.
  * A source that can hold its chunks (http1-transient-get.ts reads into pooled blocks) has its part bodies queued as
@@ -54,7 +54,7 @@ export interface MultipartRelayOptions {
   pool?: BlockPool;
 }
 
-type PartState = { kind: 'meta'; head: Buffer[]; length: number; contentLength?: number } | { kind: 'send' } | { kind: 'drop' };
+type PartState = { kind: 'meta'; head: Buffer[]; length: number; contentLength: number | undefined } | { kind: 'send' } | { kind: 'drop' };
 
 export class MultipartRelay extends Readable {
   /** The file meta of the first part sent, once known; undefined when the answers hold no part to send. */
@@ -142,7 +142,7 @@ export class MultipartRelay extends Readable {
     this.scanner = new MultipartScanner(source.boundary, {
       // The PACS's Content-Length of a part is passed on: the scanner counts the part against it and fails the answer
       // if it lies, and a client that knows each part's length need not search its bytes for our boundary.
-      partStart: (headers) => (this.part = { kind: 'meta', head: [], length: 0, ...countedLength(headers.get('content-length')) }),
+      partStart: (_headers, contentLength) => (this.part = { kind: 'meta', head: [], length: 0, contentLength }),
       partData: (bytes) => this.partData(bytes),
       partEnd: () => this.partEnd(),
     });
@@ -277,9 +277,4 @@ export class MultipartRelay extends Readable {
     this.settleFirst(undefined, error);
     this.destroy(error);
   }
-}
-
-/** A part's Content-Length as the scanner counts it (digits only, multipart-scanner.ts startPart), else nothing. */
-function countedLength(value: string | undefined): { contentLength?: number } {
-  return value !== undefined && /^\d{1,15}$/.test(value) ? { contentLength: Number(value) } : {};
 }

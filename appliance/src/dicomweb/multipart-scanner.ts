@@ -8,7 +8,8 @@
  */
 
 export interface ScannerEvents {
-  partStart(headers: Map<string, string>): void;
+  /** `contentLength`: the part's Content-Length when the scanner holds the part to it (digits only), else undefined. */
+  partStart(headers: Map<string, string>, contentLength: number | undefined): void;
   partData(bytes: Buffer): void;
   partEnd(): void;
 }
@@ -151,7 +152,7 @@ export class MultipartScanner {
     const counted = length !== undefined && /^\d{1,15}$/.test(length);
     this.state = counted ? 'counted-body' : 'body';
     this.remaining = counted ? Number(length) : 0;
-    this.events.partStart(headers);
+    this.events.partStart(headers, counted ? this.remaining : undefined);
     return rest;
   }
 

@@ -86,8 +86,8 @@ function studyFrom(r: RawStudy): CachedStudyRow {
  * (`synchronous = NORMAL` for it, the connection's own level again after). In WAL mode such a commit is atomic
  * but may roll back after a power loss (sqlite.org/pragma.html#pragma_synchronous); the files its rows named are then
  * nobody's, ImageCache.open() deletes them and a later pull fetches them again: a cached copy, never the only one. The
- * fsync a FULL commit waits for blocked the pull's event loop, network reads included, ~5–10 ms per batch of 64 here
- * and far more on an SD card. Everything else the box commits stays FULL, and its next commit syncs these rows too.
+ * fsync a FULL commit waits for blocked the pull's event loop, network reads included, ~5–10 ms per batch of 64 on
+ * the benches' machine. Everything else the box commits stays FULL, and its next commit syncs these rows too.
  */
 export function cacheIndexTransaction(db: Db): (work: () => void) => void {
   return (work) => {

@@ -406,15 +406,15 @@ export class ImageCache {
   }
 
   /**
-   * Index rows are written in batches, one SQLite transaction (one fsync) for the instances placed within
-   * INDEX_BATCH_MS of each other: with `synchronous = FULL` a commit per instance costs more than the instance's
-   * bytes on an SD card. A file placed but not yet indexed is deleted at the next `open()`, like a partial one.
+   * Index rows are written in batches, one SQLite transaction for the instances placed within INDEX_BATCH_MS of each
+   * other rather than a commit per instance (each commit blocks the event loop; with `synchronous = FULL` it waits for
+   * an fsync, which the box's cacheIndexTransaction spares it). `now`: this row without waiting. A file placed but not yet indexed is deleted at the next `open()`, like a partial one.
    */
   private indexLater(row: NewCachedInstance, now = false): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.unindexed.push({ row, resolve, reject });
       if (now || this.unindexed.length >= INDEX_BATCH_MAX) this.flushIndex();
-      // A slow disk (an SD card's fsync) spaces the batches further: the commit blocks the event loop.
+      // A slow commit spaces the batches further: it blocks the event loop.
       else this.flushTimer ??= setTimeout(() => this.flushIndex(), Math.max(0, this.lastFlush + Math.max(INDEX_BATCH_MS, 4 * this.lastFlushMs) - Date.now()));
     });
   }
