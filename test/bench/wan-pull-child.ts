@@ -71,11 +71,11 @@ async function pullOnce(manifest: KosManifest, dir: string): Promise<PullReport>
     let firstMs = 0;
     const cpu = process.cpuUsage();
     const start = performance.now();
-    const originalAdd = index.addInstance.bind(index);
-    index.addInstance = (row, now) => {
+    const originalAdd = index.addInstances.bind(index);
+    index.addInstances = (rows, now) => {
       if (firstSops.length === 0) firstMs = performance.now() - start;
-      if (firstSops.length < 8) firstSops.push(row.sopInstanceUid);
-      return originalAdd(row, now);
+      for (const row of rows) if (firstSops.length < 8) firstSops.push(row.sopInstanceUid);
+      return originalAdd(rows, now);
     };
     await runRetrieve(job, { manifest, accessToken: order.accessToken }, {
       cache,

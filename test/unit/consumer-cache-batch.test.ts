@@ -201,6 +201,63 @@ describe('consumer image cache: lent chunks', () => {
   });
 });
 
+describe('consumer cache index: a batch of rows', () => {
+  const row = (study: string, series: string, sop: string, bytes: number, json: string) => ({
+    studyUid: study,
+    seriesUid: series,
+    sopInstanceUid: sop,
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+    transferSyntaxUid: '1.2.840.10008.1.2.1',
+    bytes,
+    instanceJson: '{}',
+    storedAt: 1,
+    studyJson: `{"study":"${json}"}`,
+    seriesJson: `{"series":"${json}"}`,
+  });
+
+  it('indexes as one row at a time would: new instances counted once, duplicates refused, each series and study keeping its first JSON', () => {
+    const index = new ConsumerCacheIndex(consumerDb());
+    expect(index.addInstance(row('1.1', '1.1.1', '1.1.1.1', 100, 'first'), 10)).toBe(true);
+    const added = index.addInstances(
+      [
+        row('1.1', '1.1.1', '1.1.1.2', 200, 'later'),
+        row('1.1', '1.1.1', '1.1.1.1', 100, 'again'), // indexed before this batch
+        row('1.2', '1.2.1', '1.2.1.1', 50, 'other'),
+        row('1.1', '1.1.2', '1.1.2.1', 300, 'second series'),
+        row('1.1', '1.1.2', '1.1.2.1', 300, 'twice in the batch'),
+        row('1.2', '1.2.1', '1.2.1.2', 70, 'other later'),
+      ],
+      20,
+    );
+    expect(added).toEqual([true, false, true, true, false, true]);
+    expect(index.study('1.1')).toMatchObject({ bytes: 600, instances: 3, studyJson: '{"study":"first"}', lastUsedAt: 20 });
+    expect(index.study('1.2')).toMatchObject({ bytes: 120, instances: 2, studyJson: '{"study":"other"}' });
+    expect(index.series('1.1').map((s) => [s.seriesUid, s.seriesJson, s.instances])).toEqual([
+      ['1.1.1', '{"series":"first"}', 2],
+      ['1.1.2', '{"series":"second series"}', 1],
+    ]);
+    expect(index.totalBytes()).toBe(720);
+    expect(index.addInstances([], 30)).toEqual([]);
+  });
+
+  it('the image cache gives each series its own attributes, and a study evicted then pulled again its own rows', async () => {
+    const { cache, index } = newCache('levels');
+    await cache.open();
+    const store = (i: ReturnType<typeof instances>[number]) => cache.store({ studyUid: study.studyInstanceUid, seriesUid: i.series, sopInstanceUid: i.sopInstanceUid }, bytesOf(i.path));
+    for (const i of instances()) await store(i);
+    const seriesUidOf = (json: string) => (JSON.parse(json) as Record<string, { Value: string[] }>)['0020000E']!.Value[0];
+    const listed = () => index.series(study.studyInstanceUid).map((s) => [s.seriesUid, seriesUidOf(s.seriesJson), s.instances]);
+    const expected = study.series.map((s) => [s.seriesInstanceUid, s.seriesInstanceUid, s.instances.length]).sort();
+    expect(listed().sort()).toEqual(expected);
+    await cache.evict(study.studyInstanceUid);
+    expect(index.study(study.studyInstanceUid)).toBeUndefined();
+    for (const i of instances()) await store(i);
+    expect(listed().sort()).toEqual(expected);
+    expect(JSON.parse(index.study(study.studyInstanceUid)!.studyJson)['0020000D'].Value).toEqual([study.studyInstanceUid]);
+    expect(cache.totalBytes()).toBe(instances().reduce((n, i) => n + readFileSync(i.path).length, 0));
+  });
+});
+
 describe('cacheIndexTransaction', () => {
   it('commits unsynced (NORMAL), atomically, and gives the connection its own level back, also when the work fails', () => {
     const db = consumerDb(join(work, 'sync.sqlite'));

@@ -26,7 +26,7 @@ function writeAllSync(fd: number, path: string, buffers: Uint8Array[], bytes: nu
 }
 
 /** Received bytes not yet on disk, across instances: past this, reading the source waits for the disk. */
-const QUEUED_MAX = 8 * 1024 * 1024;
+export const QUEUED_MAX = 8 * 1024 * 1024;
 
 /** A bound on the bytes queued for writing; `room` waits until there is some. */
 export class WriteBudget {

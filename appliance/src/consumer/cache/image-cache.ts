@@ -60,6 +60,8 @@ const WRITE_BATCH = 1024 * 1024;
  * instance is 85 MB of short-lived memory per 1,300-instance study for the collector. */
 const HEAD_BYTES = 64 * 1024;
 const headPool = new BlockPool(HEAD_BYTES, 16);
+/** Series whose study and series JSON are kept (`levelJsonOf`); past this, the memo starts again. */
+const LEVEL_JSON_MAX = 256;
 
 /**
  * Reads a stream to its end into a new file, refusing beyond `limit` bytes; returns the byte count, the first
@@ -97,6 +99,10 @@ async function writeStream(
       }
     }
     if (pending.length) writer.write(pending, pendingBytes);
+    // After an instance's last write too: an instance smaller than a batch (a CT slice) had none, and while writes
+    // waited in the thread pool the pull read on, up to COMMITS_AHEAD instances (33 MiB of a CT) held in memory.
+    const room = budget.room();
+    if (room) await room;
   } catch (err) {
     giveBackAll(pending);
     headPool.give(head, Math.min(bytes, HEAD_BYTES));
@@ -174,6 +180,10 @@ export class ImageCache {
   private readonly inlineWrites: InlineWriteGate;
   /** Final paths being written or placed, until indexed or removed: nobody else writes there meanwhile. */
   private readonly writing = new Map<string, Promise<void>>();
+  /** Study and series JSON per series (`levelJsonOf`). */
+  private readonly levelJson = new Map<string, { study: string; series: string }>();
+  /** The index's byte total, read again after each change this cache makes to the index (`indexTotal`). */
+  private indexedBytes: number | undefined;
 
   constructor(private readonly options: ImageCacheOptions) {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes <= 0) throw new RangeError(`cache size limit must be a positive number of bytes, got ${options.maxBytes}`);
@@ -217,6 +227,7 @@ export class ImageCache {
         const size = await stat(this.pathOf(r.studyUid, r.seriesUid, r.sopInstanceUid)).then((s) => s.size, () => -1);
         if (size !== r.bytes) {
           index.removeInstance(r.studyUid, r.sopInstanceUid);
+          this.indexedBytes = undefined;
           forgotten++;
         }
       }
@@ -324,7 +335,7 @@ export class ImageCache {
       commit: async (options = {}) => {
         once();
         try {
-          return await this.commitStaged(expected, file, final, bytes, head, written, options);
+          return await this.commitStaged(expected, file, final, bytes, { bytes: head, give: giveHead }, written, options);
         } finally {
           giveHead();
           release();
@@ -342,14 +353,16 @@ export class ImageCache {
 
   /**
    * `file`: where the bytes were written, `final` itself or a temporary file renamed there once checked; `written`:
-   * the end of its writes. Whatever fails, a file not placed is removed.
+   * the end of its writes; `head`: its first bytes, given back once checked (not held while the row waits for its
+   * index batch: 64 commits ahead held 64 heads, most of them allocated afresh). Whatever fails, a file not placed is
+   * removed.
    */
   private async commitStaged(
     expected: ExpectedInstance,
     file: string,
     final: string,
     bytes: number,
-    head: Buffer,
+    head: { bytes: Buffer; give: () => void },
     written: Promise<void>,
     options: StoreOptions,
   ): Promise<{ bytes: number; added: boolean }> {
@@ -358,7 +371,13 @@ export class ImageCache {
     let release = () => {};
     try {
       await written;
-      const attributes = await this.check(file, expected, { bytes: head, size: bytes });
+      let attributes;
+      try {
+        attributes = await this.check(file, expected, { bytes: head.bytes, size: bytes });
+      } finally {
+        head.give();
+      }
+      const levels = this.levelJsonOf(expected, attributes);
       await this.makeRoom(bytes, expected.studyUid, true);
       reserved = true;
       if (file !== final) {
@@ -379,8 +398,8 @@ export class ImageCache {
         bytes,
         ...(attributes.instanceNumber !== undefined ? { instanceNumber: attributes.instanceNumber } : {}),
         instanceJson: JSON.stringify(attributes.instance),
-        seriesJson: JSON.stringify(attributes.series),
-        studyJson: JSON.stringify(attributes.study),
+        seriesJson: levels.series,
+        studyJson: levels.study,
         storedAt: now,
       }, options.indexNow);
       reserved = false; // indexLater released it
@@ -390,6 +409,30 @@ export class ImageCache {
       if (!placed) await rm(file, { force: true });
       release();
     }
+  }
+
+  /**
+   * The study and series JSON of the series' first instance, stringified once and given with each of its rows: the
+   * index keeps a series' first row's (store/consumer-cache.ts addInstances), and stringifying every instance's copy
+   * was two thirds of the JSON a pull built, thrown away.
+   */
+  private levelJsonOf(expected: ExpectedInstance, attributes: { study: unknown; series: unknown }): { study: string; series: string } {
+    const key = `${expected.studyUid}/${expected.seriesUid}`;
+    let json = this.levelJson.get(key);
+    if (!json) {
+      if (this.levelJson.size >= LEVEL_JSON_MAX) this.levelJson.clear();
+      json = { study: JSON.stringify(attributes.study), series: JSON.stringify(attributes.series) };
+      this.levelJson.set(key, json);
+    }
+    return json;
+  }
+
+  /**
+   * Bytes indexed, as of this cache's last change to the index: makeRoom asks at each instance, and only this cache
+   * changes the consumer's cache index. One query per index batch rather than one per instance.
+   */
+  private indexTotal(): number {
+    return (this.indexedBytes ??= this.options.index.totalBytes());
   }
 
   /** Marks `final` as being written; the returned function (idempotent) ends that. */
@@ -430,12 +473,11 @@ export class ImageCache {
     const added: boolean[] = [];
     let failure: { error: unknown } | undefined;
     try {
-      transaction(() => {
-        for (const b of batch) added.push(index.addInstance(b.row, this.now()));
-      });
+      transaction(() => added.push(...index.addInstances(batch.map((b) => b.row), this.now())));
     } catch (error) {
       failure = { error };
     }
+    this.indexedBytes = undefined;
     this.lastFlushMs = Date.now() - this.lastFlush;
     for (const [i, b] of batch.entries()) {
       this.unindexedBytes -= b.row.bytes;
@@ -472,7 +514,7 @@ export class ImageCache {
   async makeRoom(incoming: number, keep?: string, reserve = false): Promise<void> {
     const { index, log } = this.options;
     for (;;) {
-      const total = index.totalBytes() + this.unindexedBytes;
+      const total = this.indexTotal() + this.unindexedBytes;
       if (total + incoming <= this.maxBytes) {
         if (reserve) this.unindexedBytes += incoming;
         return;
@@ -502,6 +544,8 @@ export class ImageCache {
     for (const path of this.made) if (path.startsWith(dir)) this.made.delete(path);
     this.options.metadata?.invalidateStudy(studyUid);
     this.options.index.deleteStudy(studyUid);
+    this.indexedBytes = undefined;
+    for (const key of this.levelJson.keys()) if (key.startsWith(`${studyUid}/`)) this.levelJson.delete(key);
     this.lastTouch.delete(studyUid);
     await rm(this.studyDir(studyUid), { recursive: true, force: true });
   }
