@@ -78,6 +78,40 @@ describe('consumer image cache: received while the previous one commits, indexed
     }
   });
 
+  it('while indexAtOnce holds, rows waiting for their batch and those placed after are indexed without the batch timer (a transfer\'s end)', async () => {
+    const { cache, index } = newCache('at-once');
+    await cache.open();
+    const [a, b, c, d] = instances();
+    const expected = (i: typeof a) => ({ studyUid: study.studyInstanceUid, seriesUid: i!.series, sopInstanceUid: i!.sopInstanceUid });
+    await cache.store(expected(a), bytesOf(a!.path));
+    const [realSetTimeout, realClearTimeout] = [globalThis.setTimeout, globalThis.clearTimeout];
+    let guardTimer: ReturnType<typeof setTimeout> | undefined;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const guard = new Promise<never>((_, reject) => (guardTimer = realSetTimeout(() => reject(new Error('not indexed: it waits for the batch timer')), 5000)));
+      // b waits for its batch (no timer of the cache can fire now)…
+      const waiting = cache.store(expected(b), bytesOf(b!.path));
+      const indexedB = () => index.instances(study.studyInstanceUid).some((r) => r.sopInstanceUid === b!.sopInstanceUid);
+      await new Promise((r) => realSetTimeout(r, 50));
+      expect(indexedB()).toBe(false);
+      // …until the transfer's end: b now, then c as it is placed.
+      const done = cache.indexAtOnce();
+      await expect(Promise.race([waiting, guard])).resolves.toMatchObject({ added: true });
+      await expect(Promise.race([cache.store(expected(c), bytesOf(c!.path)), guard])).resolves.toMatchObject({ added: true });
+      done();
+      done();
+      // Batches again once it is released: d waits for the timer.
+      const later = cache.store(expected(d), bytesOf(d!.path));
+      await new Promise((r) => realSetTimeout(r, 100));
+      expect(index.instances(study.studyInstanceUid).map((r) => r.sopInstanceUid)).not.toContain(d!.sopInstanceUid);
+      await vi.runAllTimersAsync();
+      await expect(later).resolves.toMatchObject({ added: true });
+    } finally {
+      realClearTimeout(guardTimer);
+      vi.useRealTimers();
+    }
+  });
+
   it('a received instance is neither indexed nor served before its commit; a discarded one leaves nothing', async () => {
     const { cache, index } = newCache('staged');
     await cache.open();

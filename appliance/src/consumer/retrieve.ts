@@ -83,7 +83,7 @@ export async function runRetrieve(job: Job, request: RetrieveRequest, deps: Retr
   const signal = job.controller.signal;
   let release: (() => void) | undefined;
   let unpin: (() => void) | undefined;
-  const commits = new Commits(job);
+  const commits = new Commits(job, deps.cache);
   try {
     release = await deps.locks.acquire(study, signal);
     unpin = deps.cache.pin(study);
@@ -268,7 +268,10 @@ class Commits {
   private readonly running = new Set<Promise<void>>();
   private stop: { error: unknown } | undefined;
 
-  constructor(private readonly job: Job) {}
+  constructor(
+    private readonly job: Job,
+    private readonly cache: ImageCache,
+  ) {}
 
   async add(sop: string, staged: StagedInstance): Promise<void> {
     const run = staged.commit().then(
@@ -292,9 +295,14 @@ class Commits {
     if (this.stop) throw this.stop.error;
   }
 
-  /** Waits for every commit; throws what stopped one. */
+  /** Waits for every commit, indexed without waiting for a batch (nothing more is received); throws what stopped one. */
   async drain(): Promise<void> {
-    while (this.running.size) await Promise.all(this.running);
+    const done = this.cache.indexAtOnce();
+    try {
+      while (this.running.size) await Promise.all(this.running);
+    } finally {
+      done();
+    }
     this.check();
   }
 }
