@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 /**
  * A WAN on loopback: a TCP relay whose each direction is one shared link of `bitsPerSecond` (a token bucket: a chunk
  * leaves when the link has carried the ones before it) plus `delayMs` of propagation. A sender is paused while more
- * than a bandwidth-delay product of its bytes waits, so TCP flow control works through the relay as on a real path.
+ * than a bandwidth-delay product of its bytes waits, on the link or unread at the far end, so TCP flow control works
+ * through the relay as on a real path, both ways: a receiver that stops reading stops its sender. (Not counting what
+ * the far end left unread, the relay read on into memory: a connection the consumer had opened ahead and did not read
+ * yet took half the link from the one it was reading.)
  */
 
 export interface WanOptions {
@@ -31,6 +34,7 @@ class Link {
 
 function pipeThrough(from: Socket, to: Socket, link: Link, options: WanOptions): void {
   const maxQueued = Math.max(64 * 1024, (options.bitsPerSecond / 8) * ((2 * options.delayMs) / 1000));
+  const flows = () => queued + to.writableLength <= maxQueued;
   // In order: one timer for the head of the queue (timers of different lengths may fire out of order).
   const queue: { chunk: Buffer | null; at: number }[] = [];
   let queued = 0;
@@ -46,7 +50,7 @@ function pipeThrough(from: Socket, to: Socket, link: Link, options: WanOptions):
       queued -= chunk.length;
       if (!to.destroyed) to.write(chunk);
     }
-    if (queued <= maxQueued && from.isPaused()) from.resume();
+    if (flows() && from.isPaused()) from.resume();
     if (queue.length) timer = setTimeout(deliver, Math.max(1, Math.ceil(queue[0]!.at - performance.now())));
   };
   const push = (chunk: Buffer | null) => {
@@ -55,8 +59,11 @@ function pipeThrough(from: Socket, to: Socket, link: Link, options: WanOptions):
   };
   from.on('data', (chunk: Buffer) => {
     queued += chunk.length;
-    if (queued > maxQueued) from.pause();
+    if (!flows()) from.pause();
     push(chunk);
+  });
+  to.on('drain', () => {
+    if (flows() && from.isPaused()) from.resume();
   });
   // The end of the stream travels behind the last chunk.
   from.on('end', () => push(null));

@@ -2,6 +2,7 @@ import type { KosManifest } from '../dicom/kos/index.js';
 import type { Logger } from '../log/logger.js';
 import { CacheError, type ImageCache, type StagedInstance, type StoreOptions } from './cache/image-cache.js';
 import { waitAdmitted, type Job } from './jobs.js';
+import { SeriesAnswer } from './series-answer.js';
 import { SourceError, type SourceClient } from './source-client.js';
 import { checkRetrieveUrl, type SourcePolicy } from './source-url.js';
 
@@ -97,15 +98,29 @@ export async function runRetrieve(job: Job, request: RetrieveRequest, deps: Retr
 
     const missingOf = new Map(plans.map((p) => [p, new Set([...p.wanted].filter((sop) => !cached.get(p.seriesUid)?.has(sop)))]));
     const asked = await firstSlices(job, plans, missingOf, request, deps);
-    for (const p of plans) {
-      if (signal.aborted) throw signal.reason;
-      commits.check();
-      const missing = missingOf.get(p)!;
-      if (missing.size === 0) continue;
-      job.update({ details: { ...job.progress.details, series: p.seriesUid } });
-      // Whole when nothing of it was cached before this job (the first slice this job just fetched aside).
-      if (missing.size + (asked.get(p) ?? 0) === p.wanted.size) await seriesRequest(job, p, missing, request, deps, commits);
-      if (missing.size > 0) await instanceRequests(job, p, missing, request, deps);
+    // Asked whole when nothing of it was cached before this job (the first slice this job just fetched aside).
+    const whole = plans.filter((p) => missingOf.get(p)!.size > 0 && missingOf.get(p)!.size + (asked.get(p) ?? 0) === p.wanted.size);
+    const ask = (p: SeriesPlan) => new SeriesAnswer(deps.client, { url: p.seriesUrl, accessToken: request.accessToken, kosSopInstanceUid: manifest.sopInstanceUid, signal });
+    let ahead: { plan: SeriesPlan; answer: SeriesAnswer } | undefined;
+    try {
+      for (const p of plans) {
+        if (signal.aborted) throw signal.reason;
+        commits.check();
+        const missing = missingOf.get(p)!;
+        if (missing.size === 0) continue;
+        job.update({ details: { ...job.progress.details, series: p.seriesUid } });
+        if (whole.includes(p)) {
+          const answer = ahead?.plan === p ? ahead.answer : ask(p);
+          ahead = undefined;
+          const next = whole[whole.indexOf(p) + 1];
+          // The next series is asked for once this one flows (not before: the first slices and this series' start
+          // keep the link to themselves).
+          await seriesRequest(job, p, answer, missing, deps, commits, () => void (next && (ahead = { plan: next, answer: ask(next) })));
+        }
+        if (missing.size > 0) await instanceRequests(job, p, missing, request, deps);
+      }
+    } finally {
+      await ahead?.answer.close();
     }
     await commits.drain();
     deps.cache.touch(study);
@@ -321,17 +336,15 @@ function stopFor(err: unknown): Stop | undefined {
   return new Stop(err.message, err.kind !== 'forbidden', { cause: err });
 }
 
-/** The parts received are committed through `commits`, which the caller drains. */
-async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, request: RetrieveRequest, deps: RetrieveDeps, commits: Commits): Promise<void> {
+/**
+ * The parts of the series' answer (closed here) are committed through `commits`, which the caller drains; `flowing`
+ * is called at the first part. What the cache receives it gives back once on disk (image-cache.ts writeStream).
+ */
+async function seriesRequest(job: Job, p: SeriesPlan, answer: SeriesAnswer, missing: Set<string>, deps: RetrieveDeps, commits: Commits, flowing: () => void): Promise<void> {
   try {
-    for await (const part of deps.client.retrieve({
-      url: p.seriesUrl,
-      accessToken: request.accessToken,
-      kosSopInstanceUid: request.manifest.sopInstanceUid,
-      signal: job.controller.signal,
-      // What the cache receives it gives back once on disk (image-cache.ts writeStream).
-      bulk: true,
-    })) {
+    for (let next = await answer.next(), first = true; !next.done; next = await answer.next(), first = false) {
+      if (first) flowing();
+      const part = next.value;
       const sop = part.sopInstanceUid;
       // Not referenced by the KOS, or already here: skipped unread (the reader discards it).
       if (!sop || !missing.has(sop)) continue;
@@ -354,6 +367,8 @@ async function seriesRequest(job: Job, p: SeriesPlan, missing: Set<string>, requ
       return;
     }
     throw stopFor(err) ?? err;
+  } finally {
+    await answer.close();
   }
 }
 
