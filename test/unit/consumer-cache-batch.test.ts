@@ -43,6 +43,25 @@ function newCache(name: string, maxBytes = 64 * 1024 * 1024) {
 
 const instances = () => study.series.flatMap((s) => s.instances.map((i) => ({ series: s.seriesInstanceUid, ...i })));
 
+const expectedOf = (i: { series: string; sopInstanceUid: string }) => ({ studyUid: study.studyInstanceUid, seriesUid: i.series, sopInstanceUid: i.sopInstanceUid });
+
+/**
+ * Runs `body` with no timer of the cache able to fire (setTimeout faked): `guard(p)` races `p` against a real 5 s
+ * timer, so that a wait for the batch timer fails quickly; `sleep(ms)` waits on a real timer.
+ */
+async function withBatchTimersStopped(body: (t: { guard: <T>(p: Promise<T>) => Promise<T>; sleep: (ms: number) => Promise<void> }) => Promise<void>): Promise<void> {
+  const [realSetTimeout, realClearTimeout] = [globalThis.setTimeout, globalThis.clearTimeout];
+  let guardTimer: ReturnType<typeof setTimeout> | undefined;
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  try {
+    const timeout = new Promise<never>((_, reject) => (guardTimer = realSetTimeout(() => reject(new Error('not indexed: it waits for the batch timer')), 5000)));
+    await body({ guard: (p) => Promise.race([p, timeout]), sleep: (ms) => new Promise((resolve) => realSetTimeout(resolve, ms)) });
+  } finally {
+    realClearTimeout(guardTimer);
+    vi.useRealTimers();
+  }
+}
+
 describe('consumer image cache: received while the previous one commits, indexed in batches', () => {
   it('indexes instances committed together in fewer transactions than instances, every one of them', async () => {
     const { cache, index, transactions } = newCache('batch');
@@ -59,57 +78,40 @@ describe('consumer image cache: received while the previous one commits, indexed
     const { cache, index, transactions } = newCache('now');
     await cache.open();
     const [a, b] = instances();
-    const expected = (i: typeof a) => ({ studyUid: study.studyInstanceUid, seriesUid: i!.series, sopInstanceUid: i!.sopInstanceUid });
     // The first one opens a batch that is written at once; the next batch would wait INDEX_BATCH_MS after it.
-    await cache.store(expected(a), bytesOf(a!.path));
-    const [realSetTimeout, realClearTimeout] = [globalThis.setTimeout, globalThis.clearTimeout];
-    let guardTimer: ReturnType<typeof setTimeout> | undefined;
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    try {
-      // No timer of the cache can fire now: only indexNow writes the row (the guard, on a real timer, ends a wait).
-      const guard = new Promise<never>((_, reject) => (guardTimer = realSetTimeout(() => reject(new Error('not indexed: it waits for the batch timer')), 5000)));
-      const stored = cache.store(expected(b), bytesOf(b!.path), { indexNow: true });
-      await expect(Promise.race([stored, guard])).resolves.toEqual({ bytes: readFileSync(b!.path).length, added: true });
+    await cache.store(expectedOf(a!), bytesOf(a!.path));
+    await withBatchTimersStopped(async ({ guard }) => {
+      // Only indexNow writes the row.
+      await expect(guard(cache.store(expectedOf(b!), bytesOf(b!.path), { indexNow: true }))).resolves.toEqual({ bytes: readFileSync(b!.path).length, added: true });
       expect(index.instances(study.studyInstanceUid).map((r) => r.sopInstanceUid)).toContain(b!.sopInstanceUid);
       expect(transactions()).toBe(2);
-    } finally {
-      realClearTimeout(guardTimer);
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('while indexAtOnce holds, rows waiting for their batch and those placed after are indexed without the batch timer (a transfer\'s end)', async () => {
     const { cache, index } = newCache('at-once');
     await cache.open();
     const [a, b, c, d] = instances();
-    const expected = (i: typeof a) => ({ studyUid: study.studyInstanceUid, seriesUid: i!.series, sopInstanceUid: i!.sopInstanceUid });
-    await cache.store(expected(a), bytesOf(a!.path));
-    const [realSetTimeout, realClearTimeout] = [globalThis.setTimeout, globalThis.clearTimeout];
-    let guardTimer: ReturnType<typeof setTimeout> | undefined;
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    try {
-      const guard = new Promise<never>((_, reject) => (guardTimer = realSetTimeout(() => reject(new Error('not indexed: it waits for the batch timer')), 5000)));
-      // b waits for its batch (no timer of the cache can fire now)…
-      const waiting = cache.store(expected(b), bytesOf(b!.path));
-      const indexedB = () => index.instances(study.studyInstanceUid).some((r) => r.sopInstanceUid === b!.sopInstanceUid);
-      await new Promise((r) => realSetTimeout(r, 50));
-      expect(indexedB()).toBe(false);
+    await cache.store(expectedOf(a!), bytesOf(a!.path));
+    const indexed = () => index.instances(study.studyInstanceUid).map((r) => r.sopInstanceUid);
+    await withBatchTimersStopped(async ({ guard, sleep }) => {
+      // b waits for its batch…
+      const waiting = cache.store(expectedOf(b!), bytesOf(b!.path));
+      await sleep(50);
+      expect(indexed()).not.toContain(b!.sopInstanceUid);
       // …until the transfer's end: b now, then c as it is placed.
       const done = cache.indexAtOnce();
-      await expect(Promise.race([waiting, guard])).resolves.toMatchObject({ added: true });
-      await expect(Promise.race([cache.store(expected(c), bytesOf(c!.path)), guard])).resolves.toMatchObject({ added: true });
+      await expect(guard(waiting)).resolves.toMatchObject({ added: true });
+      await expect(guard(cache.store(expectedOf(c!), bytesOf(c!.path)))).resolves.toMatchObject({ added: true });
       done();
       done();
       // Batches again once it is released: d waits for the timer.
-      const later = cache.store(expected(d), bytesOf(d!.path));
-      await new Promise((r) => realSetTimeout(r, 100));
-      expect(index.instances(study.studyInstanceUid).map((r) => r.sopInstanceUid)).not.toContain(d!.sopInstanceUid);
+      const later = cache.store(expectedOf(d!), bytesOf(d!.path));
+      await sleep(100);
+      expect(indexed()).not.toContain(d!.sopInstanceUid);
       await vi.runAllTimersAsync();
       await expect(later).resolves.toMatchObject({ added: true });
-    } finally {
-      realClearTimeout(guardTimer);
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('a received instance is neither indexed nor served before its commit; a discarded one leaves nothing', async () => {
@@ -251,7 +253,7 @@ describe('consumer cache index: a batch of rows', () => {
 
   it('indexes as one row at a time would: new instances counted once, duplicates refused, each series and study keeping its first JSON', () => {
     const index = new ConsumerCacheIndex(consumerDb());
-    expect(index.addInstance(row('1.1', '1.1.1', '1.1.1.1', 100, 'first'), 10)).toBe(true);
+    expect(index.addInstances([row('1.1', '1.1.1', '1.1.1.1', 100, 'first')], 10)).toEqual([true]);
     const added = index.addInstances(
       [
         row('1.1', '1.1.1', '1.1.1.2', 200, 'later'),

@@ -177,15 +177,11 @@ export class ConsumerCacheIndex {
     return out;
   }
 
-  /** Indexes a complete file; false when the instance was already indexed (nothing changes then). */
-  addInstance(i: NewCachedInstance, now: number): boolean {
-    return this.addInstances([i], now)[0]!;
-  }
-
   /**
-   * Indexes complete files in one transaction; for each, false when it was already indexed. The study and series rows
-   * are written once per batch (a series' first row keeps its JSON), and each study's totals once: a pull indexes
-   * its instances 64 at a time, and four statements per instance were most of the index's CPU.
+   * Indexes complete files in one transaction; for each, false when it was already indexed (nothing changes for it
+   * then). The study and series rows are written once per batch (a series' first row keeps its JSON), and each
+   * study's totals once, rather than four statements and a savepoint per instance: a pull indexes its instances up
+   * to 64 at a time.
    */
   addInstances(rows: readonly NewCachedInstance[], now: number): boolean[] {
     this.adding ??= this.db.transaction((rows: readonly NewCachedInstance[], now: number) => {

@@ -356,8 +356,8 @@ export class ImageCache {
   /**
    * `file`: where the bytes were written, `final` itself or a temporary file renamed there once checked; `written`:
    * the end of its writes; `head`: its first bytes, given back once checked (not held while the row waits for its
-   * index batch: 64 commits ahead held 64 heads, most of them allocated afresh). Whatever fails, a file not placed is
-   * removed.
+   * index batch: up to 64 commits ahead held as many heads, most of them allocated afresh). Whatever fails, a file
+   * not placed is removed.
    */
   private async commitStaged(
     expected: ExpectedInstance,
@@ -415,8 +415,8 @@ export class ImageCache {
 
   /**
    * The study and series JSON of the series' first instance, stringified once and given with each of its rows: the
-   * index keeps a series' first row's (store/consumer-cache.ts addInstances), and stringifying every instance's copy
-   * was two thirds of the JSON a pull built, thrown away.
+   * index keeps a series' first row's (store/consumer-cache.ts addInstances): two of the three JSON texts built per
+   * instance were thrown away.
    */
   private levelJsonOf(expected: ExpectedInstance, attributes: { study: unknown; series: unknown }): { study: string; series: string } {
     const key = `${expected.studyUid}/${expected.seriesUid}`;

@@ -123,8 +123,8 @@ type Steps<T> = Generator<Want, T, View>;
 
 /**
  * A scan's reads: `now` points the view at bytes in memory; for bytes that are not, the scan yields `miss`. A yield
- * per read, even in memory, cost a generator resumption and two objects each: a third of the scan's CPU and a
- * quarter of what a pull of a CT allocated (test/bench/consumer-import-bench.ts).
+ * per read, even in memory, cost a generator resumption and two objects (the want, the iterator's result) each; the
+ * scan was a quarter of what a CT's pull allocated (a sampled heap profile of test/bench/wan-pull-child.ts).
  */
 interface Reads {
   readonly view: View;
@@ -251,7 +251,7 @@ function headerBytes(pos: number, size: number): number {
   return Math.max(0, Math.min(12, size - pos));
 }
 
-/** The element header at `pos`, from the bytes `headerWant` asked for. */
+/** The element header at `pos`, from the bytes `headerBytes` says to read. */
 function readHeader({ bytes: b, at }: View, pos: number, size: number, enc: Encoding): Header {
   if (pos + 8 > size) throw new Part10Error(`truncated at byte ${pos} (file has ${size})`);
   const le = enc.littleEndian;
