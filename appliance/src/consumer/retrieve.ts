@@ -109,10 +109,11 @@ export async function runRetrieve(job: Job, request: RetrieveRequest, deps: Retr
         const missing = missingOf.get(p)!;
         if (missing.size === 0) continue;
         job.update({ details: { ...job.progress.details, series: p.seriesUid } });
-        if (whole.includes(p)) {
+        const rank = whole.indexOf(p);
+        if (rank >= 0) {
           const answer = ahead?.plan === p ? ahead.answer : ask(p);
           ahead = undefined;
-          const next = whole[whole.indexOf(p) + 1];
+          const next = whole[rank + 1];
           // The next series is asked for once this one flows (not before: the first slices and this series' start
           // keep the link to themselves).
           await seriesRequest(job, p, answer, missing, deps, commits, () => void (next && (ahead = { plan: next, answer: ask(next) })));

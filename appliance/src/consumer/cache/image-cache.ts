@@ -63,10 +63,18 @@ const headPool = new BlockPool(HEAD_BYTES, 16);
 /** Series whose study and series JSON are kept (`levelJsonOf`); past this, the memo starts again. */
 const LEVEL_JSON_MAX = 256;
 
+/** An instance's first bytes, a pooled copy: `give` (idempotent) hands the copy back once they are checked. */
+interface Head {
+  bytes: Buffer;
+  give: () => void;
+}
+
 /**
  * Reads a stream to its end into a new file, refusing beyond `limit` bytes; returns the byte count, the first
- * bytes (a pooled copy, given back by `giveHead`), and the file's completion (writes and close), which the caller
- * must await. Lent chunks are given back once written.
+ * bytes, and the file's completion (writes and close), which the caller must await. Lent chunks are given back once
+ * written. Each write waits for room in the budget before the stream is read on, an instance's last write too: an
+ * instance smaller than a batch (a CT slice) waited for none, and while writes waited in the thread pool the pull
+ * read on, up to COMMITS_AHEAD instances (33 MiB of a CT) held in memory.
  */
 async function writeStream(
   path: string,
@@ -76,11 +84,18 @@ async function writeStream(
   budget: WriteBudget,
   flags: 'w' | 'wx',
   gate: InlineWriteGate,
-): Promise<{ bytes: number; head: Buffer; giveHead: () => void; written: Promise<void> }> {
+): Promise<{ bytes: number; head: Head; written: Promise<void> }> {
   const writer = new FileWriter(path, budget, flags, gate);
   let bytes = 0;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
+  const writePending = async () => {
+    writer.write(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    const room = budget.room();
+    if (room) await room;
+  };
   const head = headPool.take();
   try {
     for await (const chunk of body) {
@@ -90,19 +105,9 @@ async function writeStream(
       bytes += chunk.byteLength;
       if (bytes > limit) throw new CacheError(`instance ${sop} is larger than the whole cache (${limit} bytes)`, 'full');
       pendingBytes += chunk.byteLength;
-      if (pendingBytes >= WRITE_BATCH) {
-        writer.write(pending, pendingBytes);
-        pending = [];
-        pendingBytes = 0;
-        const room = budget.room();
-        if (room) await room;
-      }
+      if (pendingBytes >= WRITE_BATCH) await writePending();
     }
-    if (pending.length) writer.write(pending, pendingBytes);
-    // After an instance's last write too: an instance smaller than a batch (a CT slice) had none, and while writes
-    // waited in the thread pool the pull read on, up to COMMITS_AHEAD instances (33 MiB of a CT) held in memory.
-    const room = budget.room();
-    if (room) await room;
+    if (pending.length) await writePending();
   } catch (err) {
     giveBackAll(pending);
     headPool.give(head, Math.min(bytes, HEAD_BYTES));
@@ -119,7 +124,7 @@ async function writeStream(
     headGiven = true;
     headPool.give(head, headBytes);
   };
-  return { bytes, head: head.subarray(0, headBytes), giveHead, written };
+  return { bytes, head: { bytes: head.subarray(0, headBytes), give: giveHead }, written };
 }
 
 export class CacheError extends Error {
@@ -315,13 +320,12 @@ export class ImageCache {
     const release = inPlace ? this.claim(final) : () => undefined;
     const file = inPlace ? final : join(this.tmpDir, `${this.tmpPrefix}-${++this.tmpCount}.part`);
     let bytes: number;
-    let head: Buffer;
-    let giveHead: () => void;
+    let head: Head;
     let written: Promise<void>;
     try {
       await this.ensureDir(inPlace ? dirname(final) : this.tmpDir);
       // In place, a file nobody indexed (left by a crash, or by a failed index write) is replaced.
-      ({ bytes, head, giveHead, written } = await writeStream(file, body, this.maxBytes, expected.sopInstanceUid, this.writeBudget, inPlace ? 'w' : 'wx', this.inlineWrites));
+      ({ bytes, head, written } = await writeStream(file, body, this.maxBytes, expected.sopInstanceUid, this.writeBudget, inPlace ? 'w' : 'wx', this.inlineWrites));
     } catch (err) {
       await rm(file, { force: true });
       release();
@@ -337,15 +341,15 @@ export class ImageCache {
       commit: async (options = {}) => {
         once();
         try {
-          return await this.commitStaged(expected, file, final, bytes, { bytes: head, give: giveHead }, written, options);
+          return await this.commitStaged(expected, file, final, bytes, head, written, options);
         } finally {
-          giveHead();
+          head.give();
           release();
         }
       },
       discard: async () => {
         once();
-        giveHead();
+        head.give();
         await written.catch(() => undefined);
         await rm(file, { force: true });
         release();
@@ -364,7 +368,7 @@ export class ImageCache {
     file: string,
     final: string,
     bytes: number,
-    head: { bytes: Buffer; give: () => void },
+    head: Head,
     written: Promise<void>,
     options: StoreOptions,
   ): Promise<{ bytes: number; added: boolean }> {
