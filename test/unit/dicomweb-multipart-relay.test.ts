@@ -131,6 +131,44 @@ describe('MultipartScanner', () => {
     expect(() => scan(counted((b) => Math.max(0, b.length - 1), bodies), 64)).toThrow(/Content-Length/);
   });
 
+  it('copies of an input only what completes the bytes held from the last one: the rest goes on as views of it', async () => {
+    const boundary = newBoundary();
+    const bodies = [randomBytes(5000), randomBytes(40_000)];
+    for (const withLength of [true, false]) {
+      const bytes = await bytesOf(multipartBody(bodies.map((body) => ({ contentType: 'application/dicom', contentLength: withLength ? body.length : undefined, body })), boundary));
+      // As Orthanc's reads end: after a body and the CRLF of the next delimiter, which the scanner must hold.
+      const cut = bytes.indexOf(`\r\n--${boundary}`, 5000) + 2;
+      const [first, second] = [Buffer.from(bytes.subarray(0, cut)), Buffer.from(bytes.subarray(cut))];
+      const parts: Buffer[][] = [];
+      const scanner = new MultipartScanner(boundary, { partStart: () => parts.push([]), partData: (b) => parts.at(-1)!.push(b), partEnd: () => undefined });
+      scanner.write(first);
+      scanner.write(second);
+      scanner.end();
+      expect(parts.map((p) => Buffer.concat(p).equals(bodies[parts.indexOf(p)]!)), `with Content-Length: ${withLength}`).toEqual([true, true]);
+      const viewed = parts[1]!.filter((piece) => piece.buffer === second.buffer).reduce((n, piece) => n + piece.length, 0);
+      expect(viewed, `with Content-Length: ${withLength}`).toBeGreaterThan(bodies[1]!.length - 2048);
+    }
+  });
+
+  it('reads a header block longer than what completing held bytes copies, split across inputs', () => {
+    const headers = `Content-Type: application/dicom\r\nX-Padding: ${'p'.repeat(6000)}\r\n\r\n`;
+    const bytes = Buffer.from(`--b\r\n${headers}body one\r\n--b\r\n${headers}body two\r\n--b--\r\n`);
+    for (const cuts of [[10], [10, 3000], [4000, 7000, 9000]]) {
+      const parts: { padding: number; body: string }[] = [];
+      const scanner = new MultipartScanner('b', {
+        partStart: (h) => parts.push({ padding: h.get('x-padding')?.length ?? 0, body: '' }),
+        partData: (b) => (parts.at(-1)!.body += b.toString()),
+        partEnd: () => undefined,
+      });
+      [0, ...cuts].forEach((from, i) => scanner.write(bytes.subarray(from, cuts[i] ?? bytes.length)));
+      scanner.end();
+      expect(parts, `cut at ${cuts}`).toEqual([
+        { padding: 6000, body: 'body one' },
+        { padding: 6000, body: 'body two' },
+      ]);
+    }
+  });
+
   it('refuses a body cut before the close delimiter, garbage after a delimiter and an endless header block', () => {
     const events = { partStart: () => undefined, partData: () => undefined, partEnd: () => undefined };
     const cut = new MultipartScanner('b', events);
@@ -307,6 +345,22 @@ describe('MultipartRelay', () => {
     expect(readPool.freeBlocks).toBeLessThan(taken.size);
     for (const giveBack of held) giveBack();
     expect(readPool.freeBlocks).toBe(taken.size);
+  });
+
+  it('sends as read the rest of a read that completes a file meta begun in the last one', async () => {
+    const files = [part10('1.1', LE, randomBytes(3000)), part10('1.2', LE, randomBytes(60_000))];
+    const answer = await pacsAnswer(files);
+    // The first read ends 40 bytes into the second file, inside its file meta; the second read is all the rest.
+    const cut = answer.bytes.indexOf(files[1]!) + 40;
+    const second = Buffer.from(answer.bytes.subarray(cut));
+    const source = Object.assign(
+      new PumpedSource(answer.bytes, (at) => ({ chunk: at === 0 ? Buffer.from(answer.bytes.subarray(0, cut)) : second })),
+      { hold: () => () => undefined },
+    );
+    const relay = new MultipartRelay({ sources: sourcesOf({ body: source, boundary: answer.boundary, idleTimeoutMs: 5000 }), boundary: newBoundary(), served: { instances: 0, skipped: 0 } });
+    let sentAsRead = 0;
+    for await (const chunk of relay as AsyncIterable<Buffer>) if (chunk.buffer === second.buffer) sentAsRead += chunk.length;
+    expect(sentAsRead).toBeGreaterThan(files[1]!.length - 200);
   });
 
   it('sends pooled blocks, each lent: given back once sent, it serves the next chunks', async () => {

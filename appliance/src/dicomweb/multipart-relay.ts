@@ -191,7 +191,9 @@ export class MultipartRelay extends Readable {
     }
     if (part.kind === 'drop') return;
     part.length += bytes.length;
-    const head = part.head.length === 0 ? bytes : Buffer.concat([...part.head, bytes]);
+    // A file meta split across reads is parsed from a join of its pieces and what it can still need of this one
+    // (not the whole read: 66 of 1,300 parts relayed from Orthanc began at the end of a read).
+    const head = part.head.length === 0 ? bytes : Buffer.concat([...part.head, bytes.subarray(0, MAX_META)]);
     const parsed = parsePart10Meta(head);
     if (parsed === 'need-more') {
       if (part.length > MAX_META) throw new DicomwebError(502, `the PACS sent a part whose file meta is longer than ${MAX_META} bytes`);
@@ -206,8 +208,9 @@ export class MultipartRelay extends Readable {
     }
     this.out(partHeader({ contentType: `application/dicom; transfer-syntax=${meta.transferSyntaxUid}`, contentLength: part.contentLength }, this.options.boundary, this.partsSent === 0));
     this.partsSent++;
+    for (const piece of part.head) this.out(piece);
     this.part = { kind: 'send' };
-    this.send(head);
+    this.send(bytes);
     this.settleFirst(meta);
   }
 

@@ -60,13 +60,34 @@ export class MultipartScanner {
   }
 
   write(input: Buffer): void {
-    let buf = this.held.length ? Buffer.concat([this.held, input]) : input;
+    let buf: Buffer | undefined = this.held.length ? this.joinHeld(input) : input;
+    while (buf !== undefined) buf = this.step(buf);
+  }
+
+  /**
+   * The bytes held from the last input, completed from the start of `input`; returns the rest of `input` to go on
+   * with, as the view it is, or undefined when all of it was handled. Only the first JOIN_BYTES of the input are
+   * copied, not the whole: a PACS that writes a part's body and the CRLF before its next delimiter apart leaves those
+   * two bytes held at the end of most reads, and copying each next read whole copied 157 MB per 685 MB study
+   * relayed from Orthanc (1,042 reads of 2,798). Only what needs more than that (an unusually long header block) is
+   * still joined whole.
+   */
+  private joinHeld(input: Buffer): Buffer | undefined {
+    const held = this.held;
     this.held = EMPTY;
-    for (;;) {
-      const rest = this.step(buf);
-      if (rest === undefined) return;
-      buf = rest;
+    const joinedInput = Math.min(input.length, JOIN_BYTES);
+    const joined = Buffer.concat([held, input.subarray(0, joinedInput)]);
+    let rest: Buffer | undefined = joined;
+    while (rest !== undefined) {
+      const handled = joined.length - rest.length;
+      if (handled >= held.length) return input.subarray(handled - held.length);
+      rest = this.step(rest);
     }
+    if (joinedInput === input.length) return undefined;
+    // The step held what it needs from the joined bytes and needs more: the rest of the input joined to it.
+    const again = Buffer.concat([this.held, input.subarray(joinedInput)]);
+    this.held = EMPTY;
+    return again;
   }
 
   /** The end of the input: refused unless the close delimiter was read. */
@@ -164,6 +185,8 @@ export class MultipartScanner {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** How much of an input joinHeld copies to complete held bytes: a delimiter and a usual header block. */
+const JOIN_BYTES = 2048;
 
 /** Length of the longest suffix of `buf` that is a proper prefix of `delimiter` (which starts with CR). */
 export function partialDelimiterAtEnd(buf: Buffer, delimiter: Buffer): number {
