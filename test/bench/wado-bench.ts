@@ -153,6 +153,38 @@ async function retrieve(url: string, headers: Record<string, string>): Promise<R
   return { seconds: (performance.now() - start) / 1000, ttfbMs: ttfb, bytes };
 }
 
+/**
+ * Runs per contender, in turns. The ratios swung with the machine's other load (the box at 0.78–0.98× nginx with curl,
+ * run to run): each contender's best of 5 is nearer what it can do than its best of 3.
+ */
+const ROUNDS = 5;
+
+/**
+ * Pulls before a relay process is measured: V8 compiles the box's hot code over its first pulls after start. The
+ * box's CPU per 685 MB pull (user and system, all its threads) was 0.88, 0.69, 0.50, then 0.43–0.47 s with curl as
+ * the client; 0.77, 0.76, 0.66, 0.55 s with the bench's Node client. The goals compare relays at work; the first
+ * pulls are printed, as a box just started (or one whose code V8 has dropped after a long idle) runs them.
+ */
+const WARM_UP_PULLS = 5;
+
+/** CPU time a process has used so far (user and system, all threads), in ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** WARM_UP_PULLS pulls through `box`, each one's rate and the box's CPU for it. */
+async function warmUp(box: BoxProcess, pull: () => Promise<Run>): Promise<string> {
+  const pulls: string[] = [];
+  for (let i = 0; i < WARM_UP_PULLS; i++) {
+    const before = cpuMs(box.child.pid!);
+    const run = await pull();
+    pulls.push(`${mbps(run).toFixed(0)} MB/s (box CPU ${((cpuMs(box.child.pid!) - before) / 1000).toFixed(2)} s)`);
+  }
+  return pulls.join(', ');
+}
+
 const mbps = (r: Run) => r.bytes / 1e6 / r.seconds;
 const line = (name: string, r: Run, ref?: Run) =>
   `${name.padEnd(44)} ${r.seconds.toFixed(2).padStart(7)} s  ${mbps(r).toFixed(1).padStart(7)} MB/s  TTFB ${r.ttfbMs.toFixed(0).padStart(5)} ms${ref ? `  ratio ${(mbps(r) / mbps(ref)).toFixed(2)}×` : ''}`;
@@ -230,14 +262,13 @@ async function main(): Promise<void> {
     const path = `/studies/${study.studyInstanceUid}`;
     const nginxUrl = nginx.url + new URL(pacs.dicomwebUrl).pathname;
 
-    // Warm-up (Orthanc's caches, the boxes' JIT), then best of 3, the contenders in turns.
+    // Warm-up (Orthanc's caches, the relays' JIT), then best of ROUNDS, the contenders in turns. The box's first pulls
+    // are printed: V8 compiles its hot code over the first few (see WARM_UP_PULLS).
     await retrieve(pacs.dicomwebUrl + path, {});
     await retrieve(nginxUrl + path, {});
-    await retrieve(viaWeb.baseUrl + path, AUTH);
-    await retrieve(relay.baseUrl + path, {});
-    await retrieve(tcp.baseUrl + path, {});
-    await retrieve(tcpReused.baseUrl + path, {});
-    const node = await bestInTurns(3, {
+    console.log(`box, PACS DICOMweb upstream, first pulls after start: ${await warmUp(viaWeb, () => retrieve(viaWeb.baseUrl + path, AUTH))}`);
+    for (const warm of [relay, tcp, tcpReused]) await warmUp(warm, () => retrieve(warm.baseUrl + path, {}));
+    const node = await bestInTurns(ROUNDS, {
       direct: () => retrieve(pacs!.dicomwebUrl + path, {}),
       nginx: () => retrieve(nginxUrl + path, {}),
       bare: () => retrieve(relay.baseUrl + path, {}),
@@ -245,7 +276,7 @@ async function main(): Promise<void> {
       tcpReused: () => retrieve(tcpReused.baseUrl + path, {}),
       web: () => retrieve(viaWeb.baseUrl + path, AUTH),
     });
-    const curl = await bestInTurns(3, {
+    const curl = await bestInTurns(ROUNDS, {
       direct: () => curlRetrieve(pacs!.dicomwebUrl + path, {}),
       nginx: () => curlRetrieve(nginxUrl + path, {}),
       bare: () => curlRetrieve(relay.baseUrl + path, {}),
@@ -254,13 +285,12 @@ async function main(): Promise<void> {
       web: () => curlRetrieve(viaWeb.baseUrl + path, AUTH),
     });
     const direct = node.direct;
-    await retrieve(viaDimse.baseUrl + path, AUTH);
-    await curlRetrieve(viaDimse.baseUrl + path, AUTH);
+    console.log(`box, DIMSE upstream, first pulls after start: ${await warmUp(viaDimse, () => retrieve(viaDimse.baseUrl + path, AUTH))}`);
     const getscuOut = join(dir, 'getscu');
     // Side by side, in turns: the box with curl (neutral: no JavaScript client on the two shared cores), the box with
     // a Node client, and getscu; `sync` first, so no run pays for the last one's dirty pages (getscu writes 685 MB).
     const synced = <T>(f: () => Promise<T>) => () => (spawnSync('sync'), f());
-    const dimseRuns = await bestInTurns(3, {
+    const dimseRuns = await bestInTurns(ROUNDS, {
       curl: synced(() => curlRetrieve(viaDimse.baseUrl + path, AUTH)),
       node: synced(() => retrieve(viaDimse.baseUrl + path, AUTH)),
       getscu: synced(async () => {
@@ -274,7 +304,7 @@ async function main(): Promise<void> {
     });
     const { getscu } = dimseRuns;
 
-    console.log(`\nWADO-RS study retrieval, ${instances} instances, ${(direct.bytes / 1e6).toFixed(0)} MB (best of 3, one client)`);
+    console.log(`\nWADO-RS study retrieval, ${instances} instances, ${(direct.bytes / 1e6).toFixed(0)} MB (best of ${ROUNDS}, one client)`);
     console.log('Node client (fetch):');
     console.log(line("  Orthanc's DICOMweb, direct", direct));
     console.log(line('  nginx reverse proxy (relay anchor)', node.nginx, direct));
@@ -297,7 +327,7 @@ async function main(): Promise<void> {
     vsNginxLine('the raw TCP pipe in Node, reused buffers (the ceiling of any relay whose bytes cross a Node process here)', 'tcpReused');
     console.log(`(goal wado-vs-nginx is the worse of the two clients: ${vsNginx.curl <= vsNginx.node ? 'curl' : 'Node'})`);
     printGoal('wado-vs-nginx', Math.min(vsNginx.node, vsNginx.curl), 0.9, '×');
-    console.log('\nDIMSE upstream (C-GET), best of 3 in turns:');
+    console.log(`\nDIMSE upstream (C-GET), best of ${ROUNDS} in turns:`);
     console.log(line('  box, curl client', dimseRuns.curl, direct));
     console.log(line('  box, Node client (fetch)', dimseRuns.node, direct));
     console.log(line('  dcmtk getscu (to disk)', getscu));
