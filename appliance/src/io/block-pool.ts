@@ -7,7 +7,10 @@
  * blocks are allocated once and never collected.
  *
  * A block given back is zeroed where it was written before it can serve again: a reader that kept a view past its
- * release (a bug) then sees zeros, never another patient's image.
+ * release (a bug) sees zeros while the block is free, not the last image. Only until the block is taken again,
+ * which on a busy box is within milliseconds: it makes such a bug show in tests, it does not contain it in service.
+ * It costs a memset of every byte that passes (CPU profiles: ~17 ms per 685 MB study relayed, ~50 ms per 685 MB
+ * pulled into the cache).
  */
 export class BlockPool {
   private readonly free: Buffer[] = [];
