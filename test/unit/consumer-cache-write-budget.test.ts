@@ -55,9 +55,10 @@ describe('consumer image cache: writes waiting on a slow disk hold the reading b
     const instanceBytes = readFileSync(series!.instances[0]!.path).length;
     expect(instanceBytes).toBeLessThan(1024 * 1024);
     expect(series!.instances.length * instanceBytes).toBeGreaterThan(QUEUED_MAX + 4 * instanceBytes);
-    // A gate that has seen a slow write: every write goes to the thread pool for the hour to come.
+    // A gate that has seen two slow writes: every write goes to the thread pool for the hour to come.
     let now = 0;
     const gate = new InlineWriteGate(5, 256 * 1024, 3_600_000, () => now);
+    gate.run(() => (now += 50));
     gate.run(() => (now += 50));
     expect(gate.inline).toBe(false);
     const index = new ConsumerCacheIndex(consumerDb());

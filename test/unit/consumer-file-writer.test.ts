@@ -9,13 +9,16 @@ import { InlineWriteGate } from '../../appliance/src/io/inline-write-gate.js';
 const work = mkdtempSync(join(tmpdir(), 'file-writer-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** A gate on a clock the test moves; `slow()` makes it send writes to the thread pool for the next 1,000 ms. */
+/** A gate on a clock the test moves; `slow()` (two slow calls) makes it send writes to the thread pool for the next 1,000 ms. */
 function testGate() {
   let now = 0;
   const gate = new InlineWriteGate(5, 256 * 1024, 1000, () => now);
   return {
     gate,
-    slow: () => gate.run(() => (now += 50)),
+    slow: () => {
+      gate.run(() => (now += 50));
+      gate.run(() => (now += 50));
+    },
     later: (ms: number) => (now += ms),
   };
 }
