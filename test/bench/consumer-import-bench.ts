@@ -28,6 +28,8 @@ import { curlSeries, pullInChild } from './wan-pull.js';
 const INSTANCES = Number(process.argv[2] ?? 1300);
 const ROWS = Number(process.argv[3] ?? 512);
 const LANES = Number(process.argv[4] ?? 2);
+/** Whole-study pulls before the pull of a box at work (goal pull-vs-curl). */
+const WARM_UP_PULLS = 2;
 
 const t = () => performance.now();
 
@@ -105,11 +107,12 @@ try {
   const manifest = parseKos(exam.kos);
   const accessToken = await bed.psc.mintToken('claire.martin', { clientId: 'drimbox-strasbourg' });
   const order = { manifest, accessToken, concurrency: 4, parentDir: pullDir, keepCache: true };
-  type Pull = { ms: number; cpuMs: number; bytes: number };
+  type Pull = { ms: number; cpuMs: number; cpuMainMs: number; bytes: number };
   const fastest = (pulls: Pull[]) => pulls.reduce((a, b) => (b.ms < a.ms ? b : a));
   /**
    * Best of 3 each, curl and pull in turns; `cpus`: where curl and the pull run (taskset), else anywhere. `warm`: each
-   * round also pulls in a process warmed up by a first pull of 400 instances, the page cache settled in between.
+   * round also pulls in a process warmed up by WARM_UP_PULLS pulls of the whole study, the page cache settled in
+   * between (wan-pull-child.ts says why a shorter warm-up measured V8 still compiling).
    */
   async function sideBySide(cpus?: string, warm = false): Promise<{ curls: number[]; pulls: Pull[]; warmPulls: Pull[]; curlMs: number; pull: Pull }> {
     const curls: number[] = [];
@@ -120,7 +123,7 @@ try {
       curls.push((await curlSeries(manifest, accessToken, cpus, pullDir)).ms);
       settlePull();
       pulls.push(await pullInChild(order, cpus));
-      if (warm) warmPulls.push(await pullInChild({ ...order, warmUp: 400 }, cpus, settlePull));
+      if (warm) warmPulls.push(await pullInChild({ ...order, warmUp: WARM_UP_PULLS }, cpus, settlePull));
     }
     return { curls, pulls, warmPulls, curlMs: Math.min(...curls), pull: fastest(pulls) };
   }
@@ -187,11 +190,11 @@ try {
     console.log(`    curl                                                ${seconds(r.curlMs)} s   ${mbps(cachedBytes, r.curlMs)} MB/s   (runs ${r.curls.map((c) => seconds(c)).join(', ')} s)`);
     const pullLine = (title: string, pulls: Pull[]) => {
       const best = fastest(pulls);
-      console.log(`    ${title.padEnd(52)}${seconds(best.ms)} s   ${mbps(cachedBytes, best.ms)} MB/s   (runs ${pulls.map((p) => seconds(p.ms)).join(', ')} s; CPU ${seconds(best.cpuMs)} s)`);
+      console.log(`    ${title.padEnd(52)}${seconds(best.ms)} s   ${mbps(cachedBytes, best.ms)} MB/s   (runs ${pulls.map((p) => seconds(p.ms)).join(', ')} s; CPU ${seconds(best.cpuMs)} s, main thread ${seconds(best.cpuMainMs)} s)`);
       console.log(`    ${'pull / curl throughput'.padEnd(52)}${(r.curlMs / best.ms).toFixed(2)}×`);
     };
     pullLine(r.warmPulls.length ? 'consumer pull, first of a fresh process' : 'consumer pull', r.pulls);
-    if (r.warmPulls.length) pullLine('consumer pull, after a warm-up pull (a box at work)', r.warmPulls);
+    if (r.warmPulls.length) pullLine(`consumer pull, after ${WARM_UP_PULLS} warm-ups (a box at work)`, r.warmPulls);
   };
   console.log(`  pull alone (child process) vs curl of the same series URLs, same headers, written to files:`);
   printSideBySide('as two boxes: the consumer on core 0 (taskset), source box + PACS on core 1', apart);

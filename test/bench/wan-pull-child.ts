@@ -2,11 +2,11 @@
  * The consumer box's pull alone, in its own process (so it can be pinned with `taskset` and measured apart from the
  * source box it pulls from): the retrieve job of appliance/src/consumer/retrieve.ts, its source client and image
  * cache, exactly as the portal runs them, on a fresh cache. Reads a PullOrder as one line of JSON on stdin, prints a
- * PullReport as JSON on its last stdout line. With `warmUp`, it first pulls that many instances into a cache of its
- * own, prints `warmed`, and waits for a line on stdin before the measured pull.
+ * PullReport as JSON on its last stdout line. With `warmUp`, it first pulls the whole study that many times, each
+ * into a cache of its own, prints `warmed`, and waits for a line on stdin before the measured pull.
  *   npx tsx test/bench/wan-pull-child.ts < order.json
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,9 +32,11 @@ export interface PullOrder {
    */
   keepCache?: boolean;
   /**
-   * Instances of the first series pulled first, into a cache of their own: the measured pull then runs in a process
-   * that has pulled before, as in a box at work, its hot code compiled by V8's optimizing compiler (in a fresh
-   * process that compilation and the unoptimized code before it cost the pull ~0.4–0.6 s of CPU, test/bench/README.md).
+   * Whole-study pulls first, each into a cache of its own: the measured pull then runs in a process that has pulled
+   * before, as in a box at work, its hot code compiled by V8's optimizing compiler. A warm-up of 400 instances was
+   * not enough: V8's trace (--trace-opt) showed the functions run once per instance (the cache's receive, the Part-10
+   * scan, the multipart scanner's step) first compiled by TurboFan during the measured pull, whose threads other than
+   * the main one then spent 0.35–0.62 s of CPU compiling, on the pull's one core; 0.14–0.25 s after two whole pulls.
    */
   warmUp?: number;
 }
@@ -53,6 +55,18 @@ export interface PullReport {
   cpuMs: number;
   /** Of which in the kernel (system calls: the socket, the files). */
   cpuSystemMs: number;
+  /** Of which on the main thread (the rest: V8's compiler and collector threads, libuv's thread pool). */
+  cpuMainMs: number;
+  /** The warm-up pulls' own figures, in order. */
+  warmUps?: { ms: number; cpuMs: number; cpuMainMs: number }[];
+}
+
+/** CPU time of this process's main thread so far, in ms (/proc: clock ticks of 10 ms). */
+function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime: fields 14 and 15 of proc(5), 12 and 13 after the command name.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
@@ -70,6 +84,7 @@ async function pullOnce(manifest: KosManifest, dir: string): Promise<PullReport>
     const firstSops: string[] = [];
     let firstMs = 0;
     const cpu = process.cpuUsage();
+    const mainCpu = mainThreadCpuMs();
     const start = performance.now();
     const originalAdd = index.addInstances.bind(index);
     index.addInstances = (rows, now) => {
@@ -99,6 +114,7 @@ async function pullOnce(manifest: KosManifest, dir: string): Promise<PullReport>
       ...(p.message ? { message: p.message } : {}),
       cpuMs: (used.user + used.system) / 1000,
       cpuSystemMs: used.system / 1000,
+      cpuMainMs: mainThreadCpuMs() - mainCpu,
     };
   } finally {
     db.close();
@@ -107,14 +123,18 @@ async function pullOnce(manifest: KosManifest, dir: string): Promise<PullReport>
 
 const dir = mkdtempSync(join(order.parentDir ?? tmpdir(), 'pull-child-'));
 try {
-  if (order.warmUp) {
-    const [first] = order.manifest.series;
-    const warm = await pullOnce({ ...order.manifest, series: [{ ...first!, instances: first!.instances.slice(0, order.warmUp) }] }, join(dir, 'warm-up'));
+  const warmUps: PullReport[] = [];
+  for (let i = 0; i < (order.warmUp ?? 0); i++) {
+    const warm = await pullOnce(order.manifest, join(dir, `warm-up-${i}`));
     if (warm.state !== 'done') throw new Error(`warm-up pull ended ${warm.state}: ${warm.message ?? ''}`);
+    warmUps.push(warm);
+  }
+  if (warmUps.length) {
     console.log('warmed');
     await lines.next();
   }
-  console.log(JSON.stringify(await pullOnce(order.manifest, join(dir, 'measured'))));
+  const measured = await pullOnce(order.manifest, join(dir, 'measured'));
+  console.log(JSON.stringify({ ...measured, warmUps: warmUps.map(({ ms, cpuMs, cpuMainMs }) => ({ ms, cpuMs, cpuMainMs })) }));
 } finally {
   if (!order.keepCache) rmSync(dir, { recursive: true, force: true });
   process.stdin.destroy();

@@ -48,11 +48,13 @@ function pinned(cpus: string | undefined, command: string, args: string[]): [str
 /**
  * The child runs with the image's Node flags and malloc settings, as the box that pulls does. With `order.warmUp`,
  * `beforeMeasured` runs once the child has warmed up, before its measured pull (to settle the page cache).
- * PULL_CHILD_PROFILE=DIR: it writes a V8 CPU profile there.
+ * PULL_CHILD_PROFILE=DIR: it writes a V8 CPU profile there; PULL_CHILD_FLAGS="…": Node flags added to the image's
+ * (e.g. --trace-opt).
  */
 export async function pullInChild(order: PullOrder, cpus?: string, beforeMeasured?: () => void): Promise<PullReport> {
   const profile = process.env.PULL_CHILD_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PULL_CHILD_PROFILE}`] : [];
-  const [cmd, args] = pinned(cpus, process.execPath, [...imageNodeFlags(), ...profile, '--import', 'tsx', join(import.meta.dirname, 'wan-pull-child.ts')]);
+  const extra = process.env.PULL_CHILD_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const [cmd, args] = pinned(cpus, process.execPath, [...imageNodeFlags(), ...extra, ...profile, '--import', 'tsx', join(import.meta.dirname, 'wan-pull-child.ts')]);
   const { code, stdout, stderr } = await run(cmd, args, {
     env: imageMallocEnv(),
     input: `${JSON.stringify(order)}\n`,
