@@ -57,8 +57,6 @@ export interface PullReport {
   cpuSystemMs: number;
   /** Of which on the main thread (the rest: V8's compiler and collector threads, libuv's thread pool). */
   cpuMainMs: number;
-  /** The warm-up pulls' own figures, in order. */
-  warmUps?: { ms: number; cpuMs: number; cpuMainMs: number }[];
 }
 
 /** CPU time of this process's main thread so far, in ms (/proc: clock ticks of 10 ms). */
@@ -123,18 +121,15 @@ async function pullOnce(manifest: KosManifest, dir: string): Promise<PullReport>
 
 const dir = mkdtempSync(join(order.parentDir ?? tmpdir(), 'pull-child-'));
 try {
-  const warmUps: PullReport[] = [];
   for (let i = 0; i < (order.warmUp ?? 0); i++) {
     const warm = await pullOnce(order.manifest, join(dir, `warm-up-${i}`));
     if (warm.state !== 'done') throw new Error(`warm-up pull ended ${warm.state}: ${warm.message ?? ''}`);
-    warmUps.push(warm);
   }
-  if (warmUps.length) {
+  if (order.warmUp) {
     console.log('warmed');
     await lines.next();
   }
-  const measured = await pullOnce(order.manifest, join(dir, 'measured'));
-  console.log(JSON.stringify({ ...measured, warmUps: warmUps.map(({ ms, cpuMs, cpuMainMs }) => ({ ms, cpuMs, cpuMainMs })) }));
+  console.log(JSON.stringify(await pullOnce(order.manifest, join(dir, 'measured'))));
 } finally {
   if (!order.keepCache) rmSync(dir, { recursive: true, force: true });
   process.stdin.destroy();

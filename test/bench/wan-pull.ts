@@ -66,7 +66,8 @@ export async function pullInChild(order: PullOrder, cpus?: string, beforeMeasure
       }
     },
   });
-  const last = stdout.trim().split('\n').pop() ?? '';
+  // The report is the last line of JSON (flags such as --trace-deopt may print after it).
+  const last = stdout.trim().split('\n').filter((line) => line.startsWith('{')).pop() ?? '';
   if (code !== 0 || !last.startsWith('{')) throw new Error(`pull child failed (exit ${code}): ${stderr}`);
   const report = JSON.parse(last) as PullReport;
   if (report.state !== 'done') throw new Error(`pull child ended ${report.state}: ${report.message ?? ''}`);
