@@ -31,6 +31,7 @@ import { setLogLevel } from '../../appliance/src/log/logger.js';
 import { startBox, TEST_TOKEN } from '../integration/dicomweb-box.js';
 import type { OrthancPeer } from '../peers/orthanc.js';
 import { printGoal } from './goal.js';
+import { procCpuMs } from './proc-cpu.js';
 import { imageMallocEnv, imageNodeFlags } from './image-runtime.js';
 import type { NginxRelay } from './nginx-relay.js';
 import { eachOf, inTurns } from './turns.js';
@@ -167,20 +168,14 @@ const ROUNDS = 5;
  */
 const WARM_UP_PULLS = 5;
 
-/** CPU time a process has used so far (user and system, all threads), in ms. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 /** WARM_UP_PULLS pulls through `box`, each one's rate and the box's CPU for it. */
 async function warmUp(box: BoxProcess, pull: () => Promise<Run>): Promise<string> {
   const pulls: string[] = [];
+  const stat = `/proc/${box.child.pid!}/stat`;
   for (let i = 0; i < WARM_UP_PULLS; i++) {
-    const before = cpuMs(box.child.pid!);
+    const before = procCpuMs(stat);
     const run = await pull();
-    pulls.push(`${mbps(run).toFixed(0)} MB/s (box CPU ${((cpuMs(box.child.pid!) - before) / 1000).toFixed(2)} s)`);
+    pulls.push(`${mbps(run).toFixed(0)} MB/s (box CPU ${((procCpuMs(stat) - before) / 1000).toFixed(2)} s)`);
   }
   return pulls.join(', ');
 }

@@ -6,7 +6,7 @@
  * into a cache of its own, prints `warmed`, and waits for a line on stdin before the measured pull.
  *   npx tsx test/bench/wan-pull-child.ts < order.json
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import type { KosManifest } from '../../appliance/src/dicom/kos/index.js';
 import { createLogger } from '../../appliance/src/log/logger.js';
 import { cacheIndexTransaction, ConsumerCacheIndex } from '../../appliance/src/store/consumer-cache.js';
 import { consumerDb } from '../unit/consumer-helpers.js';
+import { procCpuMs } from './proc-cpu.js';
 
 export interface PullOrder {
   manifest: KosManifest;
@@ -59,13 +60,8 @@ export interface PullReport {
   cpuMainMs: number;
 }
 
-/** CPU time of this process's main thread so far, in ms (/proc: clock ticks of 10 ms). */
-function mainThreadCpuMs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime: fields 14 and 15 of proc(5), 12 and 13 after the command name.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
+/** CPU time of this process's main thread so far, in ms (clock ticks of 10 ms). */
+const mainThreadCpuMs = () => procCpuMs(`/proc/self/task/${process.pid}/stat`);
 
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const order = JSON.parse(String((await lines.next()).value ?? '')) as PullOrder;
