@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BlockPool } from '../../appliance/src/io/block-pool.js';
+import { BlockPool, POISON } from '../../appliance/src/io/block-pool.js';
 import { ByteBudget } from '../../appliance/src/dimse/byte-budget.js';
 import { MemoryFirstSink } from '../../appliance/src/dimse/memory-sink.js';
 import { encodeFileMeta } from '../../appliance/src/dimse/part10.js';
@@ -82,7 +82,7 @@ describe('MemoryFirstSink over pooled blocks', () => {
     return { pool, budget, held: decision.instance.held! };
   }
 
-  it('holds the bytes in the pool\'s blocks; release gives them back zeroed, and the next instance reuses them', async () => {
+  it('holds the bytes in the pool\'s blocks; release gives them back stamped, and the next instance reuses them', async () => {
     const { pool, budget, held } = await heldInPool();
     expect(Buffer.concat(held.chunks).equals(variedExpected)).toBe(true);
     const blocks = Math.ceil(variedExpected.length / blockBytes);
@@ -94,8 +94,8 @@ describe('MemoryFirstSink over pooled blocks', () => {
     expect(held.released).toBe(true);
     expect(pool.freeBlocks).toBe(blocks);
     expect(budget.usedBytes).toBe(0);
-    // A view kept past the release (a bug) reads zeros, not the next instance's bytes.
-    expect(held.chunks.every((c) => c.every((byte) => byte === 0))).toBe(true);
+    // A view kept past the release (a bug) reads the pool's stamp (whole, in blocks this small), not the bytes it held.
+    expect(held.chunks.every((c) => c.every((byte) => byte === POISON))).toBe(true);
     const next = new MemoryFirstSink({ ...meta, sopInstanceUid: '1.2.3.4.6' }, dir, budget, pool);
     next.write(varied[0]!);
     expect(pool.freeBlocks).toBeLessThan(blocks);

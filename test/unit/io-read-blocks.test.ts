@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BlockPool } from '../../appliance/src/io/block-pool.js';
+import { BlockPool, POISON } from '../../appliance/src/io/block-pool.js';
 import { ReadBlocks } from '../../appliance/src/io/read-blocks.js';
 
 /** A read of `text` into the block `next()` gives, as a socket's `onread` does. */
@@ -18,10 +18,10 @@ describe('ReadBlocks', () => {
     expect(readInto(blocks, 'defgh')).toBe(first);
     blocks.close();
     expect(pool.freeBlocks).toBe(1);
-    expect(first.subarray(0, 5).equals(Buffer.alloc(5))).toBe(true);
+    expect(first.subarray(0, 5).equals(Buffer.alloc(5, POISON))).toBe(true);
   });
 
-  it('reads into another block while one is held, and gives the held one back, zeroed where it was read into, on its release', () => {
+  it('reads into another block while one is held, and gives the held one back, stamped where it was read into, on its release', () => {
     const pool = new BlockPool(16, 4);
     const blocks = new ReadBlocks(pool);
     const first = readInto(blocks, 'patient-a-bytes');
@@ -32,7 +32,7 @@ describe('ReadBlocks', () => {
     release();
     release(); // twice: once counts
     expect(pool.freeBlocks).toBe(1);
-    expect(first.subarray(0, 15).equals(Buffer.alloc(15))).toBe(true);
+    expect(first.subarray(0, 15).equals(Buffer.alloc(15, POISON))).toBe(true);
     expect(pool.take()).toBe(first);
   });
 
