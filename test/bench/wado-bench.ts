@@ -158,8 +158,9 @@ async function retrieve(url: string, headers: Record<string, string>): Promise<R
  * Runs per contender, in turns. The goals take the median of the paired ratios (each box run against the anchor's run
  * of the same round), with their quartiles; the best of each is printed too. A 685 MB retrieval takes 0.5–0.9 s here
  * and the machine's speed drifts within a run: the best of 5 against the best of 5 swung with whichever contender met
- * a quiet moment (the raw TCP pipe in Node at 0.76–0.87× nginx with curl in three runs of 11 rounds, its paired median
- * 0.92–0.98×; the box 0.87–0.96×, its paired median 0.96–0.98×).
+ * a quiet moment (nginx, the raw TCP pipe in Node and the box held between runs, curl, three runs of 11 rounds: the
+ * pipe at 0.76–0.87× nginx best over best, 0.92–0.98× as paired medians). Steadier, not kinder: in two whole runs of
+ * this bench the box's paired medians with curl were 0.85× and 0.80×, its best over best 0.87× and 0.90×.
  */
 const ROUNDS = 9;
 
