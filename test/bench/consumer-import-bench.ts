@@ -23,6 +23,7 @@ import { HttpBrowser, startConsumerBed } from '../integration/consumer-bed.js';
 import { bernardContextCall } from '../fixtures/patients.js';
 import { printGoal } from './goal.js';
 import { settle } from './page-cache.js';
+import { fastestBy } from './turns.js';
 import { curlSeries, pullInChild } from './wan-pull.js';
 
 const INSTANCES = Number(process.argv[2] ?? 1300);
@@ -108,7 +109,7 @@ try {
   const accessToken = await bed.psc.mintToken('claire.martin', { clientId: 'drimbox-strasbourg' });
   const order = { manifest, accessToken, concurrency: 4, parentDir: pullDir, keepCache: true };
   type Pull = { ms: number; cpuMs: number; cpuMainMs: number; bytes: number };
-  const fastest = (pulls: Pull[]) => pulls.reduce((a, b) => (b.ms < a.ms ? b : a));
+  const fastest = (pulls: Pull[]) => fastestBy(pulls, (p) => p.ms);
   /**
    * Best of 3 each, curl and pull in turns; `cpus`: where curl and the pull run (taskset), else anywhere. `warm`: each
    * round also pulls in a process warmed up by WARM_UP_PULLS pulls of the whole study, the page cache settled in

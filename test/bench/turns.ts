@@ -14,6 +14,11 @@ export function eachOf<K extends string, R, T>(results: Record<K, R[]>, reduce: 
   return Object.fromEntries((Object.keys(results) as K[]).map((name) => [name, reduce(results[name])])) as Record<K, T>;
 }
 
+/** The run of least `time` (the first of equals). */
+export function fastestBy<R>(runs: R[], time: (run: R) => number): R {
+  return runs.reduce((best, run) => (time(run) < time(best) ? run : best));
+}
+
 /**
  * `a`'s figure over `b`'s, round by round (each run against the other's run of the same round, next to it in time),
  * as the median of those ratios and their quartiles. On a shared machine whose speed drifts within a run, each pair

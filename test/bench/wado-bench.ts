@@ -34,7 +34,7 @@ import { printGoal } from './goal.js';
 import { procCpuMs } from './proc-cpu.js';
 import { imageMallocEnv, imageNodeFlags } from './image-runtime.js';
 import type { NginxRelay } from './nginx-relay.js';
-import { eachOf, inTurns, pairedRatios } from './turns.js';
+import { eachOf, fastestBy, inTurns, pairedRatios } from './turns.js';
 
 // The synthesizer, the peers and the DIMSE bridge are imported where used: the box process (this file with --box)
 // loads only what it serves with, as the appliance does.
@@ -188,7 +188,7 @@ const mbps = (r: Run) => r.bytes / 1e6 / r.seconds;
 const line = (name: string, r: Run, ref?: Run) =>
   `${name.padEnd(44)} ${r.seconds.toFixed(2).padStart(7)} s  ${mbps(r).toFixed(1).padStart(7)} MB/s  TTFB ${r.ttfbMs.toFixed(0).padStart(5)} ms${ref ? `  ratio ${(mbps(r) / mbps(ref)).toFixed(2)}×` : ''}`;
 
-const best = (runs: Run[]) => runs.reduce((b, r) => (r.seconds < b.seconds ? r : b));
+const best = (runs: Run[]) => fastestBy(runs, (r) => r.seconds);
 
 /** `a`'s throughput over `b`'s, round by round (turns.ts pairedRatios). */
 const paired = (a: Run[], b: Run[]) => pairedRatios(a.map(mbps), b.map(mbps));
